@@ -1,0 +1,34 @@
+# The two commands of the README:
+#   make book   build the website (both editions) into _build/html
+#   make test   run the whole test suite (helpers' unit tests + every page executed)
+# Each creates the virtual environment .venv on first use and installs
+# requirements.txt into it; later runs reuse it until requirements.txt or
+# pyproject.toml change.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book book-fresh test env clean
+
+book: $(STAMP)
+	$(BIN)/python tools/build_book.py
+
+book-fresh: $(STAMP)
+	$(BIN)/python tools/build_book.py --fresh
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; run: make PYTHON=python3.11 ...")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $(STAMP)
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,126 @@
+"""Data sets used in the book, all bundled with scikit-learn or generated locally.
+
+Nothing here downloads anything unless a reader explicitly asks for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch.utils.data import DataLoader, TensorDataset
+
+from ._checks import check_fraction, check_positive_int
+
+__all__ = ["ClassificationData", "load_digits_split"]
+
+
+@dataclass(frozen=True)
+class ClassificationData:
+    """A fixed train/validation/test split of a classification data set, as tensors.
+
+    Introduced in :doc:`how-to-use`; used by every chapter that trains a network.
+    The test split is for the final report only: choices (epochs, λ, sparsity)
+    are made on the validation split.
+
+    Attributes
+    ----------
+    X_train, X_val, X_test : torch.Tensor
+        Float32 inputs, standardised with the training split's mean and std.
+    y_train, y_val, y_test : torch.Tensor
+        Int64 class labels.
+    name : str
+        A short name for tables and plots.
+    n_classes : int
+        Number of classes.
+    """
+
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    name: str
+    n_classes: int
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features of one example (flattened)."""
+        return int(np.prod(self.X_train.shape[1:]))
+
+    def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(X, y)`` of the split named ``"train"``, ``"val"`` or ``"test"``."""
+        if which not in ("train", "val", "test"):
+            raise ValueError(f"split must be 'train', 'val' or 'test', got {which!r}")
+        return getattr(self, f"X_{which}"), getattr(self, f"y_{which}")
+
+    def loader(self, which: str, batch_size: int = 64, *, shuffle: bool | None = None,
+               seed: int = 0) -> DataLoader:
+        """A DataLoader over one split; only the training split is shuffled by default.
+
+        Shuffling uses its own seeded generator, so the order of batches is
+        reproducible and independent of any other random numbers drawn.
+        """
+        check_positive_int(batch_size, "batch_size")
+        X, y = self.split(which)
+        shuffle = (which == "train") if shuffle is None else shuffle
+        generator = torch.Generator().manual_seed(seed)
+        return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle,
+                          generator=generator)
+
+    def as_images(self, height: int, width: int) -> "ClassificationData":
+        """The same split with inputs reshaped to ``(n, 1, height, width)`` for a CNN."""
+        if height * width != self.n_features:
+            raise ValueError(f"cannot reshape {self.n_features} features into "
+                             f"{height}x{width} images")
+        reshape = lambda X: X.reshape(len(X), 1, height, width)  # noqa: E731
+        return ClassificationData(reshape(self.X_train), self.y_train, reshape(self.X_val),
+                                  self.y_val, reshape(self.X_test), self.y_test,
+                                  self.name, self.n_classes)
+
+
+def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std[std == 0] = 1.0  # constant pixels (the digits' borders) stay at zero
+    return [(a - mean) / std for a in (train, *others)]
+
+
+def load_digits_split(val_size: float = 0.2, test_size: float = 0.2, *,
+                      split_seed: int = 0, standardize: bool = True) -> ClassificationData:
+    """scikit-learn's 8×8 handwritten digits with a fixed stratified split.
+
+    Introduced in :doc:`how-to-use`; the running example of every chapter.
+    1,797 images of 64 pixels, 10 classes, bundled with scikit-learn (no download).
+    With the defaults: 60% training, 20% validation, 20% test, stratified by class.
+
+    Parameters
+    ----------
+    val_size, test_size : float
+        Fractions of the whole data set for validation and test.
+    split_seed : int
+        Seed of the split. Keep it fixed: the book's numbers assume the default.
+    standardize : bool
+        Standardise pixels with the training split's mean and std.
+    """
+    check_fraction(val_size, "val_size")
+    check_fraction(test_size, "test_size")
+    if val_size + test_size >= 1:
+        raise ValueError(f"val_size + test_size must be < 1, got {val_size + test_size}")
+    X, y = load_digits(return_X_y=True)
+    X = X.astype(np.float32)
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, test_size=test_size, stratify=y, random_state=split_seed)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X_rest, y_rest, test_size=val_size / (1 - test_size), stratify=y_rest,
+        random_state=split_seed)
+    if standardize:
+        X_train, X_val, X_test = _standardise(X_train, X_val, X_test)
+    t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
+    i = lambda a: torch.as_tensor(a, dtype=torch.int64)  # noqa: E731
+    return ClassificationData(t(X_train), i(y_train), t(X_val), i(y_val), t(X_test),
+                              i(y_test), name="digits", n_classes=10)

@@ -1,0 +1,187 @@
+"""Seeding, training and evaluation loops.
+
+The loops are deliberately plain PyTorch. Two hooks make every method of the book
+a small variation of one loop:
+
+``penalty(model) -> Tensor``
+    added to the data loss before ``backward`` (an L1 or group-lasso term);
+``after_step(model) -> None``
+    called after every optimiser step (the proximal L1 step, or re-applying
+    pruning masks so that pruned weights stay zero during fine-tuning).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ._checks import check_nonnegative, check_positive_int
+from .data import ClassificationData
+
+__all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy"]
+
+Hook = Callable[[nn.Module], None]
+Penalty = Callable[[nn.Module], torch.Tensor]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch so that a run can be repeated exactly.
+
+    Introduced in :doc:`how-to-use`. Returns a ``torch.Generator`` seeded with the
+    same value, for code that prefers an explicit generator.
+    """
+    check_positive_int(seed, "seed", allow_zero=True)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass
+class History:
+    """What :func:`fit` records, one entry per epoch."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+
+    @property
+    def epochs(self) -> int:
+        """Number of epochs actually run (early stopping may end training sooner)."""
+        return len(self.train_loss)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
+             batch_size: int = 1024) -> float:
+    """Fraction of examples whose arg-max prediction equals the label.
+
+    Introduced in :doc:`how-to-use`.
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X and y differ in length: {len(X)} and {len(y)}")
+    if len(X) == 0:
+        raise ValueError("cannot compute the accuracy of an empty set")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    correct = 0
+    for start in range(0, len(X), batch_size):
+        xb = X[start:start + batch_size].to(device)
+        yb = y[start:start + batch_size].to(device)
+        correct += int((model(xb).argmax(dim=1) == yb).sum())
+    model.train(was_training)
+    return correct / len(X)
+
+
+def evaluate(model: nn.Module, data: ClassificationData, which: str = "val") -> float:
+    """Accuracy of ``model`` on one split of ``data`` ("train", "val" or "test").
+
+    Introduced in :doc:`how-to-use`.
+    """
+    X, y = data.split(which)
+    return accuracy(model, X, y)
+
+
+def _as_list(hooks: Hook | Iterable[Hook] | None) -> list[Hook]:
+    if hooks is None:
+        return []
+    if callable(hooks):
+        return [hooks]
+    return list(hooks)
+
+
+def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
+        lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 0.0,
+        optimizer: str = "adam", penalty: Penalty | None = None,
+        after_step: Hook | Iterable[Hook] | None = None, patience: int | None = None,
+        seed: int = 0, progress: bool = True, desc: str = "training") -> History:
+    """Train a classifier with cross-entropy; keep the weights of the best validation epoch.
+
+    Introduced in :doc:`how-to-use`; the hooks are introduced in the L1 and pruning
+    chapters.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Trained in place (on the device its parameters are on).
+    data : ClassificationData
+        Training uses ``data``'s training split; validation accuracy after every epoch
+        selects the epoch whose weights are kept (the test split is never looked at).
+    epochs : int
+        Maximum number of passes over the training split.
+    lr, weight_decay : float
+        Learning rate and L2 weight decay of the optimiser.
+    optimizer : {"adam", "sgd"}
+        Adam, or SGD with momentum 0.9.
+    penalty : callable, optional
+        ``penalty(model)`` is added to the loss (for example an L1 term).
+    after_step : callable or list of callables, optional
+        Each is called as ``hook(model)`` after every optimiser step.
+    patience : int, optional
+        Stop when validation accuracy has not improved for this many epochs.
+    seed : int
+        Seeds the initial shuffle order; call :func:`seed_everything` before building
+        the model to fix its initial weights as well.
+    progress : bool
+        Show a progress bar (on stdout) over epochs.
+    """
+    check_positive_int(epochs, "epochs")
+    check_nonnegative(lr, "lr")
+    check_nonnegative(weight_decay, "weight_decay")
+    if patience is not None:
+        check_positive_int(patience, "patience")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters")
+    if optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    hooks = _as_list(after_step)
+    device = params[0].device
+    loader = data.loader("train", batch_size, seed=seed)
+    loss_fn = nn.CrossEntropyLoss()
+    history = History()
+    best_acc, best_state, since_best = -1.0, None, 0
+
+    bar = tqdm(range(epochs), desc=desc, file=sys.stdout, disable=not progress,
+               leave=False, dynamic_ncols=True)
+    for epoch in bar:
+        model.train()
+        total, count = 0.0, 0
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            loss = loss_fn(model(xb), yb)
+            objective = loss if penalty is None else loss + penalty(model)
+            opt.zero_grad(set_to_none=True)
+            objective.backward()
+            opt.step()
+            for hook in hooks:
+                hook(model)
+            total += loss.item() * len(xb)
+            count += len(xb)
+        history.train_loss.append(total / count)
+        val_acc = evaluate(model, data, "val")
+        history.val_accuracy.append(val_acc)
+        bar.set_postfix(loss=f"{total / count:.3f}", val_acc=f"{val_acc:.3f}")
+        if val_acc > best_acc:
+            best_acc, best_state, since_best = val_acc, copy.deepcopy(model.state_dict()), 0
+            history.best_epoch = epoch
+        else:
+            since_best += 1
+            if patience is not None and since_best >= patience:
+                break
+    bar.close()
+    model.load_state_dict(best_state)
+    return history

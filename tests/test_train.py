@@ -1,0 +1,90 @@
+"""helpers.train and helpers.models: repeatable training, hooks, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers import data, models, train
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load_digits_split()
+
+
+def _train(digits, seed, **kwargs):
+    train.seed_everything(seed)
+    model = models.mlp([64, 16, 10])
+    history = train.fit(model, digits, epochs=3, lr=1e-2, progress=False, seed=seed, **kwargs)
+    return model, history
+
+
+def test_two_seeded_runs_give_identical_weights(digits):
+    a, _ = _train(digits, 0)
+    b, _ = _train(digits, 0)
+    c, _ = _train(digits, 1)
+    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb)
+    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
+
+
+def test_training_learns_and_keeps_best_epoch(digits):
+    model, history = _train(digits, 0)
+    assert history.epochs == 3
+    assert history.train_loss[-1] < history.train_loss[0]
+    best = max(history.val_accuracy)
+    assert history.val_accuracy[history.best_epoch] == best
+    assert train.evaluate(model, digits, "val") == pytest.approx(best)
+    assert best > 0.85
+
+
+def test_after_step_hook_runs_every_step(digits):
+    calls = []
+    _train(digits, 0, after_step=lambda m: calls.append(1), batch_size=100)
+    assert len(calls) == 3 * 11  # 1077 examples in batches of 100
+
+
+def test_penalty_is_added_to_the_loss(digits):
+    # A huge L1 penalty drives the weights towards zero.
+    model, _ = _train(digits, 0, penalty=lambda m: 10 * sum(p.abs().sum() for p in m.parameters()))
+    plain, _ = _train(digits, 0)
+    norm = lambda m: sum(float(p.detach().abs().sum()) for p in m.parameters())  # noqa: E731
+    assert norm(model) < 0.2 * norm(plain)
+
+
+def test_early_stopping(digits):
+    train.seed_everything(0)
+    model = models.mlp([64, 16, 10])
+    history = train.fit(model, digits, epochs=200, lr=1e-2, patience=2, progress=False)
+    assert history.epochs < 200
+    assert history.epochs - 1 - history.best_epoch == 2
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"epochs": 0}, ValueError, "epochs must be > 0"),
+    ({"lr": -1.0}, ValueError, "lr must be a finite number >= 0"),
+    ({"optimizer": "lbfgs"}, ValueError, "optimizer must be"),
+    ({"patience": 0}, ValueError, "patience must be > 0"),
+])
+def test_bad_training_arguments(digits, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        train.fit(models.mlp([64, 10]), digits, progress=False, **kwargs)
+
+
+def test_accuracy_checks_lengths():
+    model = models.mlp([4, 2])
+    with pytest.raises(ValueError, match="differ in length"):
+        train.accuracy(model, torch.zeros(3, 4), torch.zeros(2, dtype=torch.long))
+
+
+def test_mlp_shapes_and_errors():
+    net = models.mlp([64, 300, 100, 10])
+    assert sum(p.numel() for p in net.parameters()) == 64 * 300 + 300 + 300 * 100 + 100 + 1010
+    assert net(torch.zeros(2, 64)).shape == (2, 10)
+    with pytest.raises(ValueError, match="needs an input and an output"):
+        models.mlp([64])
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be > 0"):
+        models.mlp([64, 0, 10])
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        train.seed_everything(1.5)
