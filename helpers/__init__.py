@@ -30,6 +30,9 @@ def get_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-from . import data, i18n, models, plot, train  # noqa: E402  (after get_device)
-
-__all__ = ["LANGUAGES", "get_device", "data", "i18n", "models", "plot", "train"]
+# One import per line, in the order the book introduces them.
+from . import i18n  # noqa: E402  (after get_device)
+from . import plot  # noqa: E402
+from . import data  # noqa: E402
+from . import models  # noqa: E402
+from . import train  # noqa: E402

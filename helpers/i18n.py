@@ -25,6 +25,13 @@ TEXT: dict[str, dict[str, str]] = {
     "count": {"en": "count", "zh": "数量"},
     "parameters": {"en": "parameters", "zh": "参数量"},
     "points": {"en": "percentage points", "zh": "个百分点"},
+    # --- background chapter, metrics, quantisation ---
+    # --- L1 chapter ---
+    # --- pruning chapter ---
+    # --- pipeline chapter ---
+    # --- FAQ chapter ---
+    # --- benchmark appendix ---
+    # --- coursework ---
 }
 
 

@@ -32,6 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
 
+
+def _set_build_dir(path: Path) -> None:
+    global BUILD, HTML
+    BUILD = path.resolve()
+    HTML = BUILD / "html"
+
 #: What differs between the two builds. Everything else is in _config.yml.
 EDITIONS: dict[str, dict] = {
     "en": {
@@ -102,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="discard the HTML, doctrees and execution cache first")
     parser.add_argument("--no-strict", dest="strict", action="store_false",
                         help="do not turn warnings into errors")
+    parser.add_argument("--build-dir", type=Path, default=BUILD,
+                        help="where to build (default: _build); the site goes to BUILD_DIR/html")
     args = parser.parse_args(argv)
+    _set_build_dir(args.build_dir)
 
     stamp = BUILD / ".helpers-fingerprint"
     fingerprint = helpers_fingerprint()
