@@ -6,12 +6,21 @@ side by side (``_build/html/en`` and ``_build/html/zh``). Each page therefore ha
 a counterpart at ``../<other>/<same page>.html``. This extension adds a link to it
 in the article header (``language-switch.html``) and records the counterpart in a
 ``<link rel="alternate" hreflang=...>`` tag for search engines.
+
+It also joins the source lines of Chinese paragraphs: a line break inside a
+paragraph becomes a space in HTML, which is right between English words but
+wrong next to a Chinese character (``书。 每一页``). As XeCJK does in LaTeX, a line
+break next to a CJK character or full-width punctuation mark is dropped.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from pathlib import Path
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
 
 EDITIONS = {"en": ("zh", "中文"), "zh": ("en", "English")}
 
@@ -24,6 +33,47 @@ def _edition(app) -> str:
             f"bilingual: the source folder must be book/en or book/zh, got {app.srcdir}"
         )
     return name
+
+
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_IS_CJK = re.compile(f"[{_CJK}]")
+_BREAK = re.compile(r"[ \t]*\n[ \t]*")
+_SKIP = (nodes.literal_block, nodes.raw, nodes.math_block, nodes.comment, nodes.literal)
+
+
+def join_cjk_lines(text: str, before: str = "", after: str = "") -> str:
+    """Drop each line break of ``text`` that touches a CJK character.
+
+    ``before`` and ``after`` are the texts around ``text`` (a line break can sit in a
+    text node of its own between two others). Other line breaks are left alone.
+    """
+    def replace(match: re.Match) -> str:
+        left = text[:match.start()] or before
+        right = text[match.end():] or after
+        touches = (left and _IS_CJK.match(left[-1])) or (right and _IS_CJK.match(right[0]))
+        return "" if touches else match.group(0)
+
+    return _BREAK.sub(replace, text)
+
+
+class JoinCJKLines(SphinxTransform):
+    """Join the lines of prose paragraphs next to CJK characters (see module doc)."""
+
+    default_priority = 700
+
+    def apply(self, **kwargs) -> None:
+        for paragraph in self.document.findall(nodes.paragraph):
+            texts = [t for t in paragraph.findall(nodes.Text)
+                     if not isinstance(t.parent, _SKIP)]
+            for k, text in enumerate(texts):
+                if "\n" not in text:
+                    continue
+                before = str(texts[k - 1]) if k > 0 else ""
+                after = str(texts[k + 1]) if k + 1 < len(texts) else ""
+                joined = join_cjk_lines(str(text), before, after)
+                if joined != str(text):
+                    text.parent.replace(text, nodes.Text(joined))
+                    texts[k] = nodes.Text(joined)
 
 
 def _add_switch(app, config) -> None:
@@ -52,5 +102,7 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.connect("config-inited", _add_switch)
+    app.add_transform(JoinCJKLines)
+    app.add_css_file("bilingual.css")
     app.connect("html-page-context", _page_context)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
