@@ -25,6 +25,7 @@ TEXT: dict[str, dict[str, str]] = {
     "count": {"en": "count", "zh": "数量"},
     "parameters": {"en": "parameters", "zh": "参数量"},
     "points": {"en": "percentage points", "zh": "个百分点"},
+    "avoid": {"en": "not", "zh": "不用"},
     # --- background chapter, metrics, quantisation ---
     # --- L1 chapter ---
     # --- pruning chapter ---
