@@ -124,3 +124,102 @@ def load_digits_split(val_size: float = 0.2, test_size: float = 0.2, *,
     i = lambda a: torch.as_tensor(a, dtype=torch.int64)  # noqa: E731
     return ClassificationData(t(X_train), i(y_train), t(X_val), i(y_val), t(X_test),
                               i(y_test), name="digits", n_classes=10)
+
+
+# --- Regression data for the L1 chapter ---------------------------------------------
+
+from ._checks import check_nonnegative  # noqa: E402
+
+__all__ += ["load_diabetes", "make_sparse_regression"]
+
+
+def load_diabetes(*, scaled: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The diabetes data of Efron et al. (2004), bundled with scikit-learn (no download).
+
+    Introduced in :doc:`l1-regularization`, section *The Lasso path on the diabetes
+    data*. 442 patients, 10 baseline variables (age, sex, body-mass index, mean
+    blood pressure and six blood serum measurements ``s1``…``s6``); the target is a
+    measure of disease progression one year later. This is the data set on which
+    LARS and the Lasso path were first shown.
+
+    Parameters
+    ----------
+    scaled : bool
+        With the default, scikit-learn's version: every column centred and scaled to
+        unit Euclidean norm (as in Efron et al.). ``False`` gives the raw values.
+
+    Returns
+    -------
+    X : ndarray of shape (442, 10), float64
+    y : ndarray of shape (442,), float64
+    feature_names : list of str
+        ``["age", "sex", "bmi", "bp", "s1", …, "s6"]``.
+    """
+    from sklearn.datasets import load_diabetes as _sk_load_diabetes
+
+    if not isinstance(scaled, bool):
+        raise TypeError(f"scaled must be True or False, got {type(scaled).__name__}")
+    bunch = _sk_load_diabetes(scaled=scaled)
+    X = np.asarray(bunch.data, dtype=np.float64)
+    y = np.asarray(bunch.target, dtype=np.float64)
+    return X, y, list(bunch.feature_names)
+
+
+def make_sparse_regression(n_samples: int, n_features: int, n_informative: int, *,
+                           noise: float = 1.0, correlation: float = 0.0,
+                           design: str = "equicorrelated",
+                           seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A linear model ``y = X w* + noise`` whose true coefficients ``w*`` are sparse.
+
+    Introduced in :doc:`l1-regularization`, section *Erratum: a Lasso example needs
+    a sparse truth*, where the Lasso has to recover the support of ``w*``.
+
+    The rows of ``X`` are independent Gaussian vectors with unit variances and
+    correlation structure
+
+    - ``design="equicorrelated"``: every pair of features has correlation
+      ``correlation`` (a shared latent factor);
+    - ``design="ar1"``: features ``i`` and ``j`` have correlation
+      ``correlation ** |i - j|`` (neighbours are alike).
+
+    ``w*`` has ``n_informative`` nonzero entries at positions drawn at random, with
+    random signs and magnitudes drawn uniformly from [1, 2]. The noise is Gaussian
+    with standard deviation ``noise``. Everything is drawn from
+    ``numpy.random.default_rng(seed)``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,), float64
+    true_coef : ndarray of shape (n_features,)
+        ``w*``; its support is ``np.flatnonzero(true_coef)``.
+    """
+    check_positive_int(n_samples, "n_samples")
+    check_positive_int(n_features, "n_features")
+    check_positive_int(n_informative, "n_informative", allow_zero=True)
+    if n_informative > n_features:
+        raise ValueError(f"n_informative ({n_informative}) cannot exceed n_features "
+                         f"({n_features})")
+    noise = check_nonnegative(noise, "noise")
+    correlation = check_fraction(correlation, "correlation", inclusive_high=False)
+    if design not in ("equicorrelated", "ar1"):
+        raise ValueError(f"design must be 'equicorrelated' or 'ar1', got {design!r}")
+    check_positive_int(seed, "seed", allow_zero=True)
+
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n_samples, n_features))
+    if design == "equicorrelated":
+        shared = rng.standard_normal((n_samples, 1))
+        X = np.sqrt(1.0 - correlation) * Z + np.sqrt(correlation) * shared
+    else:
+        X = np.empty_like(Z)
+        X[:, 0] = Z[:, 0]
+        innovation = np.sqrt(1.0 - correlation ** 2)
+        for j in range(1, n_features):
+            X[:, j] = correlation * X[:, j - 1] + innovation * Z[:, j]
+    true_coef = np.zeros(n_features)
+    support = rng.choice(n_features, size=n_informative, replace=False)
+    signs = rng.choice([-1.0, 1.0], size=n_informative)
+    true_coef[support] = signs * rng.uniform(1.0, 2.0, size=n_informative)
+    y = X @ true_coef + noise * rng.standard_normal(n_samples)
+    return X, y, true_coef
