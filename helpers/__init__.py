@@ -36,3 +36,4 @@ from . import plot  # noqa: E402
 from . import data  # noqa: E402
 from . import models  # noqa: E402
 from . import train  # noqa: E402
+from . import metrics  # noqa: E402

@@ -38,6 +38,15 @@ def check_positive_int(value, name: str, *, allow_zero: bool = False) -> int:
     return int(value)
 
 
+def check_int_in_range(value, name: str, low: int, high: int) -> int:
+    """Return ``value`` as an int with ``low <= value <= high``, else raise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must lie in {low}..{high}, got {value}")
+    return int(value)
+
+
 def check_nonnegative(value, name: str) -> float:
     """Return ``value`` as a finite float >= 0, else raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, Real):

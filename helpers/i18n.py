@@ -27,6 +27,22 @@ TEXT: dict[str, dict[str, str]] = {
     "points": {"en": "percentage points", "zh": "个百分点"},
     "avoid": {"en": "not", "zh": "不用"},
     # --- background chapter, metrics, quantisation ---
+    "col_name": {"en": "layer", "zh": "层"},
+    "col_kind": {"en": "type", "zh": "类型"},
+    "col_shape": {"en": "weight shape", "zh": "权重形状"},
+    "col_parameters": {"en": "parameters", "zh": "参数量"},
+    "col_nonzero": {"en": "nonzero", "zh": "非零参数"},
+    "col_sparsity": {"en": "sparsity", "zh": "稀疏度"},
+    "col_weight_sparsity": {"en": "weight sparsity", "zh": "权重稀疏度"},
+    "col_macs": {"en": "MACs", "zh": "乘加次数"},
+    "col_model": {"en": "model", "zh": "模型"},
+    "col_scheme": {"en": "storage format", "zh": "存储格式"},
+    "col_bytes": {"en": "bytes", "zh": "字节"},
+    "col_kb": {"en": "size (KB)", "zh": "大小（KB）"},
+    "col_ratio": {"en": "compression ratio", "zh": "压缩率"},
+    "col_latency_ms": {"en": "latency (ms)", "zh": "延迟（毫秒）"},
+    "col_iqr_ms": {"en": "IQR (ms)", "zh": "四分位距（毫秒）"},
+    "col_accuracy": {"en": "test accuracy", "zh": "测试集准确率"},
     # --- L1 chapter ---
     # --- pruning chapter ---
     # --- pipeline chapter ---

@@ -1,0 +1,614 @@
+"""Measuring a model: parameters, nonzeros, multiply-accumulates, storage and latency.
+
+Compression is judged by several numbers that do not move together: a model can have
+fewer *parameters* without needing fewer *multiply-accumulates*, and fewer of either
+without running faster. This module measures each of them separately:
+
+``count_parameters`` / ``count_nonzero`` / ``layer_table``
+    how many weights and biases there are, and how many are not zero;
+``macs`` / ``macs_by_layer`` / ``flops``
+    the multiply-accumulates of one forward pass, dense or counting only nonzero weights;
+``storage_bits`` / ``storage_bytes`` / ``serialized_bytes``
+    bytes in a stated storage format (dense fp32, CSR, relative indices, int8, shared
+    weights) or as actually saved by ``torch.save``;
+``measure_latency``
+    measured wall-clock time of a forward pass (median and interquartile range).
+
+Accuracy is measured by :func:`helpers.train.evaluate`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._checks import check_finite, check_int_in_range, check_positive_int
+from .i18n import tr
+
+__all__ = [
+    "STORAGE_SCHEMES", "Latency", "count_parameters", "count_nonzero", "layer_table",
+    "format_table", "macs", "macs_by_layer", "flops", "storage_bits", "storage_bytes",
+    "serialized_bytes", "compression_ratio", "measure_latency",
+]
+
+#: Layers whose weight is a matrix (Linear) or a filter bank (Conv): the layers that
+#: pruning and quantisation compress, and the rows of :func:`layer_table`.
+WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+#: Storage formats understood by :func:`storage_bits` and :func:`storage_bytes`.
+STORAGE_SCHEMES = ("dense32", "int8", "csr", "csr+int8", "csr+shared", "relative",
+                   "relative+shared")
+
+_FLOAT_BITS = 32  # fp32 values, scales and codebook entries
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_model(model) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def _is_quantized_module(module: nn.Module) -> bool:
+    return type(module).__module__.startswith("torch.ao.nn.quantized")
+
+
+def _reject_quantized(model: nn.Module, what: str) -> None:
+    for name, module in model.named_modules():
+        if _is_quantized_module(module):
+            raise TypeError(
+                f"{what} measures float models, but layer {name!r} is a quantised "
+                f"{type(module).__name__}; measure the float model before quantising it, "
+                f"or use serialized_bytes() for the bytes a quantised model occupies")
+
+
+def _parameters(model: nn.Module) -> list[tuple[str, nn.Module, str, torch.Tensor]]:
+    """Every parameter once, as ``(qualified name, module, attribute, tensor)``.
+
+    A weight pruned with ``torch.nn.utils.prune`` is stored as ``weight_orig`` plus a
+    mask; the tensor the model computes with is the attribute ``weight``, so that is the
+    one reported (under the name ``weight``).
+    """
+    _check_model(model)
+    out, seen = [], set()
+    for module_name, module in model.named_modules():
+        for attr, param in module.named_parameters(recurse=False):
+            if id(param) in seen:
+                continue
+            seen.add(id(param))
+            if attr.endswith("_orig") and hasattr(module, attr[:-5]):
+                attr = attr[:-5]
+                param = getattr(module, attr)
+            name = f"{module_name}.{attr}" if module_name else attr
+            out.append((name, module, attr, param.detach()))
+    return out
+
+
+def _nonzero(tensor: torch.Tensor) -> int:
+    return int(torch.count_nonzero(tensor))
+
+
+# --------------------------------------------------------------------------- counting
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of parameters (weights, biases, BatchNorm scales and shifts) of ``model``.
+
+    Introduced in :doc:`background`, section *Why models grow*. Shared parameters are
+    counted once; buffers (BatchNorm running statistics, pruning masks) are not
+    parameters and are not counted.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any float PyTorch model.
+
+    Returns
+    -------
+    int
+        The total number of scalar parameters.
+    """
+    _reject_quantized(_check_model(model), "count_parameters()")
+    return sum(t.numel() for _, _, _, t in _parameters(model))
+
+
+def count_nonzero(model: nn.Module, *, per_parameter: bool = False) -> int | dict[str, int]:
+    """Number of parameters of ``model`` that are not exactly zero.
+
+    Introduced in :doc:`background`, section *Measuring the baseline*; the pruning
+    chapters report it after every step. Weights and biases both count. For a weight
+    pruned with ``torch.nn.utils.prune`` the masked weight is counted, not
+    ``weight_orig``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any float PyTorch model.
+    per_parameter : bool
+        If true, return ``{parameter name: nonzero count}`` instead of the total.
+    """
+    _reject_quantized(_check_model(model), "count_nonzero()")
+    counts = {name: _nonzero(t) for name, _, _, t in _parameters(model)}
+    return counts if per_parameter else sum(counts.values())
+
+
+def layer_table(model: nn.Module) -> list[dict]:
+    """One row per Linear or Conv layer: its size and how many of its parameters are zero.
+
+    Introduced in :doc:`background`, section *Measuring the baseline*; render the rows
+    with :func:`format_table`.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A float model; only ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layers get a row.
+
+    Returns
+    -------
+    list of dict
+        Each row has the keys ``name`` (the module's name in the model), ``kind`` (its
+        class, e.g. ``"Linear"``), ``shape`` (the weight's shape, a tuple),
+        ``parameters`` and ``nonzero`` (weight and bias together), ``sparsity``
+        (fraction of those parameters that are zero) and ``weight_sparsity`` (fraction
+        of the weight alone, biases excluded: the figure a pruning method sets).
+    """
+    _reject_quantized(_check_model(model), "layer_table()")
+    rows = []
+    for name, module in model.named_modules():
+        if not isinstance(module, WEIGHT_LAYERS):
+            continue
+        weight = module.weight.detach()
+        tensors = [weight] + ([module.bias.detach()] if module.bias is not None else [])
+        n = sum(t.numel() for t in tensors)
+        nz = sum(_nonzero(t) for t in tensors)
+        rows.append({
+            "name": name,
+            "kind": type(module).__name__,
+            "shape": tuple(weight.shape),
+            "parameters": n,
+            "nonzero": nz,
+            "sparsity": 1 - nz / n,
+            "weight_sparsity": 1 - _nonzero(weight) / weight.numel(),
+        })
+    return rows
+
+
+def _format_cell(key: str, value, formats: dict) -> str:
+    if key in formats:
+        fmt = formats[key]
+        text = fmt(value) if callable(fmt) else format(value, fmt)
+    elif isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, (int, np.integer)):
+        text = f"{value:,}"
+    elif isinstance(value, (float, np.floating)):
+        text = f"{100 * value:.1f}%" if "sparsity" in key else f"{value:,.3g}"
+    elif isinstance(value, tuple):
+        text = "×".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return text.replace("|", "\\|")
+
+
+def format_table(rows: Sequence[dict], lang: str, columns: Sequence[str] | None = None,
+                 *, formats: dict | None = None):
+    """Render table rows (a list of dicts) as a Markdown table in language ``lang``.
+
+    Introduced in :doc:`background`, section *Measuring the baseline*. The header of
+    column ``key`` is ``helpers.i18n.tr("col_" + key, lang)``, so the same code prints
+    an English table on an English page and a Chinese one on a Chinese page.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        For example the rows of :func:`layer_table`.
+    lang : {"en", "zh"}
+        Language of the header.
+    columns : sequence of str, optional
+        Keys to show, in order; by default the keys of the first row, except
+        ``weight_sparsity``.
+    formats : dict, optional
+        ``{key: format spec or callable}`` overriding the default formatting: integers
+        with thousands separators, keys containing "sparsity" as percentages, other
+        floats with three significant digits, shapes as ``300×64``.
+
+    Returns
+    -------
+    IPython.display.Markdown
+        Displayed as a table in a notebook; its text is in ``.data``.
+    """
+    from IPython.display import Markdown
+
+    rows = list(rows)
+    if not rows:
+        raise ValueError("format_table() needs at least one row")
+    if columns is None:
+        columns = [k for k in rows[0] if k != "weight_sparsity"]
+    columns = list(columns)
+    for k, row in enumerate(rows):
+        missing = [c for c in columns if c not in row]
+        if missing:
+            raise ValueError(f"row {k} has no column(s) {missing}")
+    formats = dict(formats or {})
+    header = [tr(f"col_{c}", lang) for c in columns]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(":--" if c in ("name", "kind", "model", "scheme") else "--:"
+                            for c in columns) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(_format_cell(c, row[c], formats) for c in columns)
+                     + " |")
+    return Markdown("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- MACs
+
+
+def _check_input_shape(input_shape) -> tuple[int, ...]:
+    if isinstance(input_shape, int) or not isinstance(input_shape, Sequence):
+        raise TypeError("input_shape must be a sequence of ints (the shape of one example, "
+                        f"without the batch dimension), got {input_shape!r}")
+    if not input_shape:
+        raise ValueError("input_shape must not be empty")
+    return tuple(check_positive_int(s, f"input_shape[{k}]") for k, s in enumerate(input_shape))
+
+
+def _layer_macs(module: nn.Module, output: torch.Tensor, effective: bool) -> int:
+    """MACs of one example through ``module`` (the batch has one example)."""
+    if isinstance(module, nn.Linear):
+        positions = output.numel() // module.out_features
+        weight = module.weight.detach()
+    elif isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        positions = output[0, 0].numel()  # output positions per channel
+        weight = module.weight.detach()
+    elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return output.numel()  # one multiply-add (scale and shift) per element
+    else:  # a dynamically quantised Linear: int8 weights, same arithmetic
+        positions = output.numel() // module.out_features
+        weight = module.weight().dequantize()
+    return positions * (_nonzero(weight) if effective else weight.numel())
+
+
+def _counted(module: nn.Module) -> bool:
+    import torch.ao.nn.quantized.dynamic as nnqd
+
+    return isinstance(module, WEIGHT_LAYERS + (nn.modules.batchnorm._BatchNorm, nnqd.Linear))
+
+
+def macs_by_layer(model: nn.Module, input_shape: Sequence[int], *,
+                  effective: bool = False) -> dict[str, int]:
+    """Multiply-accumulates (MACs) of each layer for one example of shape ``input_shape``.
+
+    Introduced in :doc:`background`, section *Measuring the baseline*. Counted by
+    forward hooks during one forward pass of a zero input (in evaluation mode; the
+    model's mode is restored):
+
+    * ``Linear``: ``in_features × out_features`` per position;
+    * ``Conv1d/2d/3d``: the weight's size per output position (``C_out × C_in/groups ×
+      kernel``), every position counted as if padding were data;
+    * ``BatchNorm``: one multiply-add per output element (it can be folded into the
+      preceding layer, which makes it free);
+    * layers without parameters (activations, pooling, ``Flatten``): zero.
+
+    Bias additions are not counted. With ``effective=True`` only the nonzero weights
+    count: what an ideal sparse kernel would compute after unstructured pruning.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model; a layer with parameters of any other type raises ``TypeError``.
+    input_shape : sequence of int
+        Shape of one example without the batch dimension, e.g. ``(64,)`` or ``(1, 8, 8)``.
+    effective : bool
+        Count only nonzero weights.
+
+    Returns
+    -------
+    dict
+        ``{layer name: MACs}`` for the counted layers, in forward order.
+    """
+    _check_model(model)
+    shape = _check_input_shape(input_shape)
+    for name, module in model.named_modules():
+        if _counted(module):
+            continue
+        if any(True for _ in module.parameters(recurse=False)) or (
+                _is_quantized_module(module) and not list(module.children())):
+            raise TypeError(
+                f"macs() cannot count layer {name!r} of type {type(module).__name__}; "
+                "supported: Linear, Conv1d/2d/3d, BatchNorm and layers without parameters")
+    names = {module: name for name, module in model.named_modules()}
+    counts: dict[str, int] = {}
+
+    def hook(module, inputs, output):
+        counts[names[module]] = counts.get(names[module], 0) + _layer_macs(
+            module, output, effective)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if _counted(m)]
+    params = list(model.parameters())
+    device = params[0].device if params else torch.device("cpu")
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.inference_mode():
+            model(torch.zeros((1, *shape), device=device))
+    except RuntimeError as err:
+        raise ValueError(f"input_shape {shape} does not fit the model: {err}") from None
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return counts
+
+
+def macs(model: nn.Module, input_shape: Sequence[int], *, effective: bool = False) -> int:
+    """Total multiply-accumulates of one forward pass; see :func:`macs_by_layer`.
+
+    Introduced in :doc:`background`, section *Measuring the baseline*.
+    """
+    return sum(macs_by_layer(model, input_shape, effective=effective).values())
+
+
+def flops(model: nn.Module, input_shape: Sequence[int], *, effective: bool = False) -> int:
+    """Floating-point operations of one forward pass: two (a multiply and an add) per MAC.
+
+    Introduced in :doc:`background`, section *Measuring the baseline*.
+    """
+    return 2 * macs(model, input_shape, effective=effective)
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def _relative_entries(weight: torch.Tensor, gap_bits: int) -> int:
+    """Entries of the relative-index encoding: the nonzeros plus the filler zeros."""
+    positions = torch.nonzero(weight.reshape(-1)).reshape(-1).to(torch.int64)
+    if positions.numel() == 0:
+        return 0
+    gaps = torch.diff(positions, prepend=torch.tensor([-1]))
+    span = 2 ** gap_bits
+    fillers = torch.div(gaps - 1, span, rounding_mode="floor")  # ceil(gap / span) - 1
+    return int(positions.numel() + fillers.sum())
+
+
+def storage_bits(weight: torch.Tensor, scheme: str = "dense32", *, index_bits: int = 32,
+                 pointer_bits: int = 32, gap_bits: int = 5, value_bits: int | None = None,
+                 per_channel: bool = True) -> int:
+    """Bits needed to store one weight tensor in the storage format ``scheme``.
+
+    Introduced in :doc:`background`, section *Storage formats*. The tensor is viewed as a
+    matrix with ``rows = weight.shape[0]`` (output units or channels) and everything else
+    flattened into the columns; ``n`` is its size and ``z`` its number of nonzeros.
+
+    ==================== ==========================================================
+    scheme               bits
+    ==================== ==========================================================
+    ``dense32``          ``32 n``
+    ``int8``             ``8 n + 32 s``; ``s`` fp32 scales: one per row if
+                         ``per_channel`` else one (symmetric, so no zero points)
+    ``csr``              ``32 z + index_bits · z + pointer_bits · (rows + 1)``:
+                         values, column indices, row pointers
+    ``csr+int8``         ``8 z + index_bits · z + pointer_bits · (rows + 1) + 32 s``
+    ``csr+shared``       ``value_bits · z + index_bits · z + pointer_bits · (rows + 1)
+                         + 32 · 2^value_bits``: cluster indices and an fp32 codebook
+    ``relative``         ``(32 + gap_bits) · e``
+    ``relative+shared``  ``(value_bits + gap_bits) · e + 32 · 2^value_bits``
+    ==================== ==========================================================
+
+    The relative-index encoding of Deep Compression (Han et al. 2016) walks the
+    flattened tensor and stores, for each nonzero, its value and the gap to the
+    previous stored entry in ``gap_bits`` bits (gaps 1 … 2^gap_bits). When a gap is
+    larger, a filler zero is stored every 2^gap_bits positions, so ``e`` = ``z`` +
+    fillers. Han et al. use 5 bits for fully connected and 8 for convolutional layers.
+    No row pointers are counted for it.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        The tensor (any shape; a 1-D tensor is one row). NaN or infinity raise.
+    scheme : str
+        One of :data:`STORAGE_SCHEMES`.
+    index_bits, pointer_bits : int
+        Widths of CSR column indices and row pointers (1..64). ``torch`` itself uses
+        64 for both; 32 is common (SciPy's default).
+    gap_bits : int
+        Width of a relative index (1..32).
+    value_bits : int, optional
+        Bits of a shared-weight cluster index (2..16); required by the ``+shared``
+        schemes, which store ``2^value_bits`` fp32 centroids.
+    per_channel : bool
+        One int8 scale per row (output channel) rather than one per tensor.
+    """
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
+    if scheme not in STORAGE_SCHEMES:
+        raise ValueError(f"unknown storage scheme {scheme!r}; choose one of {STORAGE_SCHEMES}")
+    check_finite(weight.detach(), "weight")
+    check_int_in_range(index_bits, "index_bits", 1, 64)
+    check_int_in_range(pointer_bits, "pointer_bits", 1, 64)
+    check_int_in_range(gap_bits, "gap_bits", 1, 32)
+    if scheme.endswith("+shared"):
+        if value_bits is None:
+            raise ValueError(f"scheme {scheme!r} needs value_bits (bits per shared weight)")
+        check_int_in_range(value_bits, "value_bits", 2, 16)
+    elif value_bits is not None:
+        raise ValueError(f"value_bits applies only to the '+shared' schemes, not {scheme!r}")
+    weight = weight.detach()
+    n = weight.numel()
+    rows = weight.shape[0] if weight.dim() >= 2 else 1
+    z = _nonzero(weight)
+    scales = _FLOAT_BITS * (rows if per_channel else 1)
+    csr_structure = index_bits * z + pointer_bits * (rows + 1)
+    if scheme == "dense32":
+        return _FLOAT_BITS * n
+    if scheme == "int8":
+        return 8 * n + scales
+    if scheme == "csr":
+        return _FLOAT_BITS * z + csr_structure
+    if scheme == "csr+int8":
+        return 8 * z + csr_structure + scales
+    if scheme == "csr+shared":
+        return value_bits * z + csr_structure + _FLOAT_BITS * 2 ** value_bits
+    entries = _relative_entries(weight, gap_bits)
+    if scheme == "relative":
+        return (_FLOAT_BITS + gap_bits) * entries
+    return (value_bits + gap_bits) * entries + _FLOAT_BITS * 2 ** value_bits
+
+
+def storage_bytes(model: nn.Module | torch.Tensor, scheme: str = "dense32", **options) -> int:
+    """Bytes to store a model (or one tensor) when its layer weights use ``scheme``.
+
+    Introduced in :doc:`background`, section *Storage formats*. The weights of Linear
+    and Conv layers are stored as :func:`storage_bits` describes (with the same keyword
+    ``options``); biases, BatchNorm parameters and every other parameter stay dense fp32
+    (they are few). Each tensor is rounded up to whole bytes. Buffers (BatchNorm running
+    statistics) are not counted.
+
+    Parameters
+    ----------
+    model : nn.Module or torch.Tensor
+        A float model, or a single tensor.
+    scheme : str
+        One of :data:`STORAGE_SCHEMES`.
+    **options
+        ``index_bits``, ``pointer_bits``, ``gap_bits``, ``value_bits``, ``per_channel``.
+    """
+    if isinstance(model, torch.Tensor):
+        return math.ceil(storage_bits(model, scheme, **options) / 8)
+    _reject_quantized(_check_model(model), "storage_bytes()")
+    total = 0
+    for _, module, attr, tensor in _parameters(model):
+        compressed = isinstance(module, WEIGHT_LAYERS) and attr == "weight"
+        bits = storage_bits(tensor, scheme if compressed else "dense32",
+                            **(options if compressed else {}))
+        total += math.ceil(bits / 8)
+    return total
+
+
+def serialized_bytes(model: nn.Module) -> int:
+    """Bytes of ``torch.save(model.state_dict())``: what a saved model really occupies.
+
+    Introduced in :doc:`background`, section *Storage, arithmetic and time move
+    differently*. Unlike :func:`storage_bytes` this includes buffers and the file
+    format's overhead, and it works for quantised models too.
+    """
+    buffer = io.BytesIO()
+    torch.save(_check_model(model).state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+def compression_ratio(dense: float, compressed: float) -> float:
+    """``dense / compressed``: how many times smaller the compressed model is.
+
+    Introduced in :doc:`background`, section *Storage formats*. Use the same unit for
+    both (bytes, parameters or MACs); a ratio of 12 is what papers write as "12×".
+    """
+    for value, name in ((dense, "dense"), (compressed, "compressed")):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return float(dense) / float(compressed)
+
+
+# --------------------------------------------------------------------------- latency
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Measured latency of a forward pass, in milliseconds.
+
+    Attributes
+    ----------
+    median_ms, q1_ms, q3_ms : float
+        Median and quartiles over the repeats.
+    times_ms : tuple of float
+        Every repeat (already divided by the number of calls per repeat).
+    threads : int
+        Number of intra-op CPU threads used.
+    """
+
+    median_ms: float
+    q1_ms: float
+    q3_ms: float
+    times_ms: tuple[float, ...] = field(repr=False)
+    threads: int = 1
+
+    @property
+    def iqr_ms(self) -> float:
+        """Interquartile range ``q3 − q1``: the spread of the middle half of the repeats."""
+        return self.q3_ms - self.q1_ms
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: int = 50,
+                    warmup: int = 10, threads: int | None = 1, number: int = 1) -> Latency:
+    """Measure how long ``model(example_input)`` takes: median and interquartile range.
+
+    Introduced in :doc:`background`, section *Storage, arithmetic and time move
+    differently*. The model runs in evaluation mode under ``torch.inference_mode``;
+    ``warmup`` untimed calls come first (allocations, kernel selection), then
+    ``repeats`` timed repeats of ``number`` calls each. On CPU the number of intra-op
+    threads is fixed to ``threads`` and restored afterwards (as is the model's mode), so
+    results are comparable between models; on a GPU the device is synchronised before
+    each clock reading. Timings on a shared machine are noisy: compare medians measured
+    side by side, and report the spread.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model (float or quantised).
+    example_input : torch.Tensor
+        A batch, moved to the model's device.
+    repeats, warmup, number : int
+        Timed repeats, untimed warm-up calls, and calls per timed repeat.
+    threads : int or None
+        CPU threads during the measurement; ``None`` keeps the current setting.
+    """
+    _check_model(model)
+    if not isinstance(example_input, torch.Tensor):
+        raise TypeError("example_input must be a torch.Tensor, got "
+                        f"{type(example_input).__name__}")
+    check_positive_int(repeats, "repeats")
+    check_positive_int(warmup, "warmup", allow_zero=True)
+    check_positive_int(number, "number")
+    if threads is not None:
+        check_positive_int(threads, "threads")
+    params = list(model.parameters())
+    device = params[0].device if params else torch.device("cpu")
+    x = example_input.to(device)
+    old_threads = torch.get_num_threads()
+    was_training = model.training
+    times = []
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        model.eval()
+        with torch.inference_mode():
+            for _ in range(warmup):
+                model(x)
+            _synchronize(device)
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for _ in range(number):
+                    model(x)
+                _synchronize(device)
+                times.append((time.perf_counter() - start) * 1e3 / number)
+        used = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(old_threads)
+        model.train(was_training)
+    q1, median, q3 = np.percentile(times, [25, 50, 75])
+    return Latency(float(median), float(q1), float(q3), tuple(times), used)
