@@ -45,14 +45,16 @@ EDITIONS: dict[str, dict] = {
         "project": "L1 Regularization and Neural-Network Pruning",
         "html_title": "L1 Regularization and Neural-Network Pruning",
         "html_search_language": "en",
-        "html_theme_options": {"search_bar_text": "Search this book..."},
+        "html_theme_options": {"search_bar_text": "Search this book...",
+                               "path_to_docs": "book/en"},
     },
     "zh": {
         "language": "zh_CN",
         "project": "L1 正则化与神经网络剪枝",
         "html_title": "L1 正则化与神经网络剪枝",
         "html_search_language": "zh",
-        "html_theme_options": {"search_bar_text": "搜索本书……"},
+        "html_theme_options": {"search_bar_text": "搜索本书……",
+                               "path_to_docs": "book/zh"},
     },
 }
 
