@@ -37,3 +37,5 @@ from . import data  # noqa: E402
 from . import models  # noqa: E402
 from . import train  # noqa: E402
 from . import metrics  # noqa: E402
+from . import prune  # noqa: E402
+from . import structured  # noqa: E402

@@ -1,0 +1,679 @@
+"""Unstructured (weight) pruning: magnitude masks, fine-tuning with masks, schedules.
+
+A *mask* is a tensor of the shape of the parameter it belongs to, 1 where the weight
+is kept and 0 where it is pruned (the convention of ``torch.nn.utils.prune``). A set
+of masks is a ``dict`` from parameter names (as in ``model.named_parameters()``, for
+example ``"0.weight"``) to masks. Masks are applied by multiplying the parameters in
+place: nothing is stored in the model, so a pruned model is an ordinary model whose
+weights contain zeros.
+
+Structured pruning (importance of neurons and channels, and their physical removal)
+lives in :mod:`helpers.structured`; its public functions are re-exported here.
+
+Introduced in :doc:`pruning`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.nn.utils import prune as torch_prune
+
+from ._checks import check_finite, check_fraction, check_nonnegative, check_positive_int
+from .data import ClassificationData
+from .train import evaluate, fit
+
+__all__ = [
+    "Masks", "magnitude_mask", "prunable_parameters", "layerwise_masks", "global_masks",
+    "random_masks", "threshold_masks", "masks_sparsity", "apply_masks", "MaskEnforcer",
+    "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
+    "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
+    "sensitivity_scan",
+    # structured pruning, re-exported from helpers.structured
+    "removable_layers", "neuron_importance", "lowest", "zero_units", "remove_neurons",
+    "remove_channels",
+]
+
+#: Parameter name → mask (1 = kept, 0 = pruned).
+Masks = dict[str, torch.Tensor]
+
+_SCOPES = ("layer", "global")
+
+
+# --------------------------------------------------------------------------- masks
+
+
+def _mask_from_scores(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
+    """Mask (same shape and dtype as ``scores``) that zeroes the ``n_prune`` lowest scores.
+
+    Ties are broken by position: among equal scores, the one with the smaller
+    flat (row-major) index is pruned first (a stable sort).
+    """
+    flat = scores.reshape(-1)
+    order = torch.sort(flat, stable=True).indices
+    mask = torch.ones_like(flat)
+    mask[order[:n_prune]] = 0
+    return mask.reshape(scores.shape)
+
+
+def _check_tensor(tensor, name: str) -> torch.Tensor:
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
+    if tensor.numel() == 0:
+        raise ValueError(f"{name} is empty")
+    check_finite(tensor, name)
+    return tensor
+
+
+def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
+    """Mask that prunes the ``round(amount · numel)`` weights of smallest magnitude.
+
+    Introduced in :doc:`pruning`, section *Magnitude pruning*.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor
+        A floating-point tensor of finite values (a layer's weights).
+    amount : float
+        Fraction in [0, 1] of the entries to prune. Exactly
+        ``round(amount * tensor.numel())`` entries are pruned (Python's ``round``,
+        as ``torch.nn.utils.prune`` does).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, dtype and device as ``tensor``; 1 for kept entries, 0 for pruned.
+
+    Notes
+    -----
+    Ties in ``|w|`` are broken deterministically: among equal magnitudes the entry
+    with the smaller flat (row-major) index is pruned first. On tie-free data the
+    mask equals the one of ``torch.nn.utils.prune.l1_unstructured``, whose order
+    among ties is not specified.
+    """
+    tensor = _check_tensor(tensor, "tensor")
+    amount = check_fraction(amount, "amount")
+    with torch.no_grad():
+        return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
+
+
+def prunable_parameters(model: nn.Module,
+                        names: Iterable[str] | None = None) -> dict[str, nn.Parameter]:
+    """The parameters that pruning acts on, by name, in the model's order.
+
+    Introduced in :doc:`pruning`, section *Layer-wise and global pruning*.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network.
+    names : iterable of str, optional
+        Parameter names as in ``model.named_parameters()``. By default: the
+        ``weight`` of every ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layer (biases and
+        normalisation parameters are not pruned).
+
+    Raises
+    ------
+    ValueError
+        For a name that the model does not have, for a model without Linear or
+        Conv layers, or for a model still pruned with ``torch.nn.utils.prune``
+        (call :func:`make_permanent` first).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for module_name, module in model.named_modules():
+        if any(isinstance(h, torch_prune.BasePruningMethod)
+               for h in module._forward_pre_hooks.values()):
+            raise ValueError(f"module {module_name!r} is pruned with torch.nn.utils.prune "
+                             f"(it has a *_orig parameter); call make_permanent(model) first")
+    params = dict(model.named_parameters())
+    if names is None:
+        selected = {f"{m_name}.weight" if m_name else "weight": m.weight
+                    for m_name, m in model.named_modules()
+                    if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))}
+        if not selected:
+            raise ValueError("model has no nn.Linear or nn.Conv layer whose weights could "
+                             "be pruned; pass the parameter names explicitly")
+        return selected
+    if isinstance(names, str):
+        raise TypeError("names must be an iterable of parameter names, not a single string")
+    names = list(names)
+    if not names:
+        raise ValueError("names is empty: select at least one parameter")
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ValueError(f"model has no parameter named {missing}; "
+                         f"available: {list(params)}")
+    return {n: params[n] for n in names}
+
+
+def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
+    params = prunable_parameters(model, names)
+    for name, p in params.items():
+        check_finite(p.detach(), f"parameter {name!r}")
+    return params
+
+
+def _amounts(amount: float | Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
+    """One amount per parameter: a single fraction, or a mapping with every name."""
+    if isinstance(amount, Mapping):
+        unknown = set(amount) - set(names)
+        if unknown:
+            raise ValueError(f"amount names parameters that are not pruned: {sorted(unknown)}")
+        missing = [n for n in names if n not in amount]
+        if missing:
+            raise ValueError(f"amount has no entry for {missing}")
+        return {n: check_fraction(amount[n], f"amount[{n!r}]") for n in names}
+    amount = check_fraction(amount, "amount")
+    return {n: amount for n in names}
+
+
+def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
+                    names: Iterable[str] | None = None) -> Masks:
+    """Magnitude masks pruning the same fraction of every layer (or one per layer).
+
+    Introduced in :doc:`pruning`, section *Layer-wise and global pruning*.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network (its weights are read, not changed).
+    amount : float or mapping
+        Fraction of each selected parameter to prune, or a mapping from every
+        selected parameter name to its own fraction.
+    names : iterable of str, optional
+        Which parameters to prune (see :func:`prunable_parameters`).
+    """
+    params = _checked_params(model, names)
+    amounts = _amounts(amount, list(params))
+    return {n: magnitude_mask(p.detach(), amounts[n]) for n, p in params.items()}
+
+
+def global_masks(model: nn.Module, amount: float, *,
+                 names: Iterable[str] | None = None) -> Masks:
+    """Magnitude masks with one threshold for all selected parameters together.
+
+    Introduced in :doc:`pruning`, section *Layer-wise and global pruning*. Exactly
+    ``round(amount · N)`` weights are pruned, N being the total number of selected
+    weights; layers with many small weights lose more of them. Ties are broken by
+    position in the concatenation of the parameters (in the model's order) and then
+    by flat index; on tie-free data the masks equal those of
+    ``torch.nn.utils.prune.global_unstructured`` with ``L1Unstructured``.
+    """
+    params = _checked_params(model, names)
+    amount = check_fraction(amount, "amount")
+    with torch.no_grad():
+        scores = torch.cat([p.detach().abs().reshape(-1) for p in params.values()])
+        flat = _mask_from_scores(scores, round(amount * scores.numel()))
+    masks, start = {}, 0
+    for n, p in params.items():
+        masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
+        start += p.numel()
+    return masks
+
+
+def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed: int,
+                 names: Iterable[str] | None = None) -> Masks:
+    """Masks pruning ``round(amount · numel)`` weights of each layer chosen at random.
+
+    Introduced in :doc:`pruning`, section *Accuracy against sparsity*: the baseline
+    that a pruning criterion must beat. The choice depends only on ``seed`` (an
+    explicit generator; the global random state is not touched).
+    """
+    check_positive_int(seed, "seed", allow_zero=True)
+    params = _checked_params(model, names)
+    amounts = _amounts(amount, list(params))
+    generator = torch.Generator().manual_seed(seed)
+    masks = {}
+    for n, p in params.items():
+        scores = torch.rand(p.shape, generator=generator)
+        masks[n] = _mask_from_scores(scores, round(amounts[n] * p.numel())).to(
+            device=p.device, dtype=p.dtype)
+    return masks
+
+
+def threshold_masks(model: nn.Module, quality: float, *,
+                    names: Iterable[str] | None = None) -> Masks:
+    """Han et al.'s rule: prune the weights with ``|w| ≤ quality × std(layer's weights)``.
+
+    Introduced in :doc:`pruning`, section *Iterative pruning*. The standard deviation
+    is that of the whole weight tensor of each layer as it is now (entries already
+    pruned count as zeros), so the same ``quality`` prunes a different fraction of
+    each layer.
+    """
+    quality = check_nonnegative(quality, "quality")
+    params = _checked_params(model, names)
+    with torch.no_grad():
+        return {n: (p.detach().abs() > quality * p.detach().std()).to(p.dtype)
+                for n, p in params.items()}
+
+
+def _check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[str, nn.Parameter]:
+    if not isinstance(masks, Mapping):
+        raise TypeError(f"masks must be a mapping from parameter names to tensors, "
+                        f"got {type(masks).__name__}")
+    params = dict(model.named_parameters())
+    for name, mask in masks.items():
+        if name not in params:
+            raise ValueError(f"model has no parameter named {name!r}; "
+                             f"available: {list(params)}")
+        if not isinstance(mask, torch.Tensor):
+            raise TypeError(f"mask {name!r} must be a torch.Tensor, got {type(mask).__name__}")
+        if mask.shape != params[name].shape:
+            raise ValueError(f"mask {name!r} has shape {tuple(mask.shape)} but the parameter "
+                             f"has shape {tuple(params[name].shape)}")
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError(f"mask {name!r} must contain only 0 and 1")
+    return {name: params[name] for name in masks}
+
+
+def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
+    """Fraction of all mask entries that are 0 (pruned).
+
+    Introduced in :doc:`pruning`, section *Magnitude pruning*.
+    """
+    if not isinstance(masks, Mapping) or not masks:
+        raise ValueError("masks must be a non-empty mapping from names to tensors")
+    zeros = sum(int((m == 0).sum()) for m in masks.values())
+    return zeros / sum(m.numel() for m in masks.values())
+
+
+@torch.no_grad()
+def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Module:
+    """Multiply each named parameter by its mask, in place; return ``model``.
+
+    Introduced in :doc:`pruning`, section *Magnitude pruning*.
+
+    Raises
+    ------
+    ValueError
+        For a mask whose name is not a parameter of ``model``, whose shape differs
+        from the parameter's, or which holds values other than 0 and 1.
+    """
+    for name, param in _check_masks(model, masks).items():
+        param.mul_(masks[name].to(device=param.device, dtype=param.dtype))
+    return model
+
+
+class MaskEnforcer:
+    """Keeps pruned weights at zero during fine-tuning.
+
+    Introduced in :doc:`pruning`, section *Fine-tuning with masks*. Pass an instance
+    as ``after_step`` to :func:`helpers.train.fit`: after every optimiser step it
+    multiplies the parameters by their masks again (momentum or weight decay would
+    otherwise revive pruned weights). :meth:`mask_gradients` additionally zeroes
+    the gradients of pruned weights, so that they receive no update at all.
+
+    Parameters
+    ----------
+    masks : mapping
+        Parameter name → mask, as returned by :func:`layerwise_masks` and friends.
+    """
+
+    def __init__(self, masks: Mapping[str, torch.Tensor]):
+        if not isinstance(masks, Mapping) or not masks:
+            raise ValueError("masks must be a non-empty mapping from parameter names "
+                             "to tensors")
+        self.masks: Masks = dict(masks)
+
+    def __call__(self, model: nn.Module) -> None:
+        apply_masks(model, self.masks)
+
+    def mask_gradients(self, model: nn.Module) -> list[torch.utils.hooks.RemovableHandle]:
+        """Register gradient hooks that multiply each gradient by its mask.
+
+        Returns the hook handles; call ``handle.remove()`` on each to undo.
+        """
+        params = _check_masks(model, self.masks)
+        handles = []
+        for name, param in params.items():
+            mask = self.masks[name].to(device=param.device, dtype=param.dtype)
+            handles.append(param.register_hook(lambda g, m=mask: g * m))
+        return handles
+
+
+def make_permanent(model: nn.Module) -> nn.Module:
+    """Remove ``torch.nn.utils.prune`` re-parametrisations, keeping the zeros; return ``model``.
+
+    Introduced in :doc:`pruning`, section *The same masks with torch.nn.utils.prune*.
+    For every module pruned with ``torch.nn.utils.prune`` this calls
+    ``prune.remove(module, name)``: ``name_orig`` and the ``name_mask`` buffer go,
+    and ``name`` becomes an ordinary parameter holding ``name_orig * name_mask``.
+    Masks applied with :func:`apply_masks` are already permanent (the zeros are in
+    the weights), so such models are returned unchanged.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for module in model.modules():
+        methods = [h for h in module._forward_pre_hooks.values()
+                   if isinstance(h, torch_prune.BasePruningMethod)]
+        for method in methods:
+            # A PruningContainer (after repeated calls) holds its parameter name too.
+            torch_prune.remove(module, method._tensor_name)
+    return model
+
+
+# ------------------------------------------------------------------ iterative pruning
+
+
+@dataclass
+class PruneRound:
+    """One round of prune → fine-tune.
+
+    Attributes
+    ----------
+    sparsity : float
+        Fraction of the selected weights that are zero after the round.
+    val_acc_pruned : float
+        Validation accuracy right after pruning, before fine-tuning.
+    val_acc_finetuned : float
+        Validation accuracy after fine-tuning with the masks.
+    """
+
+    sparsity: float
+    val_acc_pruned: float
+    val_acc_finetuned: float
+
+
+@dataclass
+class IterativeResult:
+    """What :func:`iterative_prune` returns: the final masks and one row per round."""
+
+    masks: Masks
+    rounds: list[PruneRound] = field(default_factory=list)
+
+
+def _check_scope(scope: str) -> str:
+    if scope not in _SCOPES:
+        raise ValueError(f"scope must be one of {_SCOPES}, got {scope!r}")
+    return scope
+
+
+def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
+                    previous: Masks | None) -> Masks:
+    """Magnitude masks reaching ``sparsity`` that keep every weight already pruned pruned."""
+    params = _checked_params(model, names)
+    with torch.no_grad():
+        scores = {n: p.detach().abs() for n, p in params.items()}
+        if previous is not None:
+            # Already pruned weights score -1, below every magnitude: masks only shrink.
+            scores = {n: torch.where(previous[n].to(s.device) == 0, -torch.ones_like(s), s)
+                      for n, s in scores.items()}
+        if scope == "layer":
+            return {n: _mask_from_scores(s, round(sparsity * s.numel())).to(params[n].dtype)
+                    for n, s in scores.items()}
+        flat = torch.cat([s.reshape(-1) for s in scores.values()])
+        flat_mask = _mask_from_scores(flat, round(sparsity * flat.numel()))
+    masks, start = {}, 0
+    for n, p in params.items():
+        masks[n] = flat_mask[start:start + p.numel()].reshape(p.shape).to(p.dtype)
+        start += p.numel()
+    return masks
+
+
+def _check_data(data) -> ClassificationData:
+    if not isinstance(data, ClassificationData):
+        raise TypeError(f"data must be a helpers.data.ClassificationData, "
+                        f"got {type(data).__name__}")
+    return data
+
+
+def iterative_prune(model: nn.Module, data: ClassificationData, *,
+                    sparsities: Sequence[float] | None = None,
+                    qualities: Sequence[float] | None = None, scope: str = "layer",
+                    names: Iterable[str] | None = None, epochs: int = 3, lr: float = 1e-3,
+                    seed: int = 0, progress: bool = False, **fit_kwargs) -> IterativeResult:
+    """Han et al.'s (2015) loop: prune, fine-tune with the masks, prune more, …
+
+    Introduced in :doc:`pruning`, section *Iterative pruning*. ``model`` is pruned
+    and fine-tuned in place. Weights pruned in one round stay pruned in the next.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A trained network.
+    data : ClassificationData
+        Fine-tuning uses its training split; the rows report validation accuracy.
+    sparsities : sequence of float, optional
+        Target sparsity of each round (non-decreasing fractions), reached with
+        magnitude masks of the given ``scope``.
+    qualities : sequence of float, optional
+        Instead of targets: the quality parameter of each round; a weight is pruned
+        when ``|w| ≤ quality × std`` of its layer's weights (:func:`threshold_masks`).
+        Give exactly one of ``sparsities`` and ``qualities``.
+    scope : {"layer", "global"}
+        With ``sparsities``: the same fraction of every layer, or one global threshold.
+    names : iterable of str, optional
+        Which parameters to prune (see :func:`prunable_parameters`).
+    epochs, lr, seed, progress, **fit_kwargs
+        Fine-tuning of each round, passed to :func:`helpers.train.fit` (round ``r``
+        uses ``seed + r`` for the order of batches).
+    """
+    _check_data(data)
+    _check_scope(scope)
+    if (sparsities is None) == (qualities is None):
+        raise ValueError("give exactly one of sparsities and qualities")
+    if sparsities is not None:
+        targets = [check_fraction(s, f"sparsities[{k}]") for k, s in enumerate(sparsities)]
+        if any(b < a for a, b in zip(targets, targets[1:])):
+            raise ValueError(f"sparsities must be non-decreasing, got {targets}")
+    else:
+        targets = [check_nonnegative(q, f"qualities[{k}]") for k, q in enumerate(qualities)]
+    if not targets:
+        raise ValueError("iterative pruning needs at least one round")
+    check_positive_int(epochs, "epochs")
+
+    result = IterativeResult(masks={})
+    previous: Masks | None = None
+    for r, target in enumerate(targets):
+        if sparsities is not None:
+            masks = _sparsity_masks(model, target, scope, names, previous)
+        else:
+            masks = threshold_masks(model, target, names=names)
+            if previous is not None:
+                masks = {n: m * previous[n] for n, m in masks.items()}
+        apply_masks(model, masks)
+        acc_pruned = evaluate(model, data, "val")
+        fit(model, data, epochs=epochs, lr=lr, after_step=MaskEnforcer(masks),
+            seed=seed + r, progress=progress, desc=f"round {r + 1}", **fit_kwargs)
+        result.rounds.append(PruneRound(masks_sparsity(masks), acc_pruned,
+                                        evaluate(model, data, "val")))
+        previous = masks
+    result.masks = previous
+    return result
+
+
+# -------------------------------------------------------------------- gradual pruning
+
+
+def cubic_schedule(step: int, final_sparsity: float, *, initial_sparsity: float = 0.0,
+                   begin_step: int = 0, n_pruning_steps: int, frequency: int = 1) -> float:
+    """Zhu & Gupta's (2017) gradual sparsity schedule.
+
+    Introduced in :doc:`pruning`, section *Gradual pruning*:
+
+    .. math:: s_t = s_f + (s_i - s_f)\\left(1 - \\frac{t - t_0}{n\\,\\Delta t}\\right)^3,
+              \\quad t \\in \\{t_0, t_0 + \\Delta t, \\dots, t_0 + n\\Delta t\\}.
+
+    Sparsity changes only at the pruning steps ``t₀ + kΔt``; between them it stays at
+    the value of the last pruning step. Before ``t₀`` it is ``s_i``, after
+    ``t₀ + nΔt`` it is ``s_f``.
+
+    Parameters
+    ----------
+    step : int
+        Training step t (≥ 0).
+    final_sparsity, initial_sparsity : float
+        s_f and s_i, fractions with ``s_i ≤ s_f``.
+    begin_step : int
+        t₀.
+    n_pruning_steps : int
+        n, the number of pruning steps.
+    frequency : int
+        Δt, training steps between two pruning steps.
+    """
+    check_positive_int(step, "step", allow_zero=True)
+    s_f = check_fraction(final_sparsity, "final_sparsity")
+    s_i = check_fraction(initial_sparsity, "initial_sparsity")
+    if s_i > s_f:
+        raise ValueError(f"initial_sparsity ({s_i}) must not exceed final_sparsity ({s_f})")
+    t0 = check_positive_int(begin_step, "begin_step", allow_zero=True)
+    n = check_positive_int(n_pruning_steps, "n_pruning_steps")
+    dt = check_positive_int(frequency, "frequency")
+    k = min(max((step - t0) // dt, 0), n)
+    return s_f + (s_i - s_f) * (1 - k / n) ** 3
+
+
+class GradualPruner:
+    """An ``after_step`` hook that prunes along :func:`cubic_schedule`.
+
+    Introduced in :doc:`pruning`, section *Gradual pruning*. It counts optimiser
+    steps; whenever the scheduled sparsity rises it recomputes magnitude masks
+    (weights already pruned stay pruned), and after every step it re-applies the
+    current masks.
+
+    Parameters
+    ----------
+    final_sparsity, initial_sparsity, begin_step, n_pruning_steps, frequency
+        The schedule (see :func:`cubic_schedule`).
+    scope : {"layer", "global"}
+        Same fraction of every layer, or one global threshold.
+    names : iterable of str, optional
+        Which parameters to prune (see :func:`prunable_parameters`).
+    """
+
+    def __init__(self, final_sparsity: float, *, initial_sparsity: float = 0.0,
+                 begin_step: int = 0, n_pruning_steps: int = 10, frequency: int = 1,
+                 scope: str = "layer", names: Iterable[str] | None = None):
+        self.schedule = dict(final_sparsity=final_sparsity, initial_sparsity=initial_sparsity,
+                             begin_step=begin_step, n_pruning_steps=n_pruning_steps,
+                             frequency=frequency)
+        cubic_schedule(0, **self.schedule)  # validates the arguments
+        self.scope = _check_scope(scope)
+        self.names = None if names is None else list(names)
+        self.step = 0
+        self.sparsity = 0.0
+        self.masks: Masks | None = None
+
+    def sparsity_at(self, step: int) -> float:
+        """The scheduled sparsity at training step ``step``."""
+        return cubic_schedule(step, **self.schedule)
+
+    def __call__(self, model: nn.Module) -> None:
+        self.step += 1
+        target = self.sparsity_at(self.step)
+        if self.masks is None or target > self.sparsity:
+            self.masks = _sparsity_masks(model, target, self.scope, self.names, self.masks)
+            self.sparsity = target
+        apply_masks(model, self.masks)
+
+
+@dataclass
+class GradualResult:
+    """What :func:`gradual_prune` returns.
+
+    Attributes
+    ----------
+    masks : dict
+        The final masks.
+    sparsity : list of float
+        Sparsity of the masks at the end of each epoch.
+    val_accuracy : list of float
+        Validation accuracy at the end of each epoch.
+    """
+
+    masks: Masks
+    sparsity: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+
+
+def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity: float,
+                  pruning_epochs: int, finetune_epochs: int = 0,
+                  initial_sparsity: float = 0.0, n_pruning_steps: int = 10,
+                  scope: str = "layer", names: Iterable[str] | None = None,
+                  lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
+                  progress: bool = False, **fit_kwargs) -> GradualResult:
+    """Train while sparsity rises along Zhu & Gupta's cubic schedule, then fine-tune.
+
+    Introduced in :doc:`pruning`, section *Gradual pruning*. The ``n_pruning_steps``
+    pruning steps are spread evenly over the optimiser steps of the first
+    ``pruning_epochs`` epochs (t₀ = 0), so the final sparsity is reached by their end;
+    ``finetune_epochs`` more epochs train at the final sparsity, keeping the weights
+    of the best validation epoch among them. ``model`` is changed in place.
+
+    Each epoch of the pruning phase is one call of :func:`helpers.train.fit` (epoch
+    ``e`` shuffles with ``seed + e``), so that its weights, not those of an earlier,
+    less sparse epoch, are kept.
+    """
+    _check_data(data)
+    check_positive_int(pruning_epochs, "pruning_epochs")
+    check_positive_int(finetune_epochs, "finetune_epochs", allow_zero=True)
+    check_positive_int(n_pruning_steps, "n_pruning_steps")
+    steps_per_epoch = len(data.loader("train", batch_size))
+    frequency = pruning_epochs * steps_per_epoch // n_pruning_steps
+    if frequency < 1:
+        raise ValueError(f"{n_pruning_steps} pruning steps do not fit into "
+                         f"{pruning_epochs * steps_per_epoch} training steps")
+    pruner = GradualPruner(final_sparsity, initial_sparsity=initial_sparsity,
+                           n_pruning_steps=n_pruning_steps, frequency=frequency,
+                           scope=scope, names=names)
+    result = GradualResult(masks={})
+    common = dict(lr=lr, batch_size=batch_size, after_step=pruner, progress=progress,
+                  **fit_kwargs)
+    for epoch in range(pruning_epochs):
+        history = fit(model, data, epochs=1, seed=seed + epoch, desc=f"epoch {epoch + 1}",
+                      **common)
+        result.sparsity.append(masks_sparsity(pruner.masks))
+        result.val_accuracy.extend(history.val_accuracy)
+    if finetune_epochs:
+        history = fit(model, data, epochs=finetune_epochs, seed=seed + pruning_epochs,
+                      desc="fine-tuning", **common)
+        result.sparsity.extend([masks_sparsity(pruner.masks)] * history.epochs)
+        result.val_accuracy.extend(history.val_accuracy)
+    result.masks = pruner.masks
+    return result
+
+
+# ---------------------------------------------------------------- sensitivity scan
+
+
+def sensitivity_scan(model: nn.Module, data: ClassificationData, amounts: Sequence[float], *,
+                     names: Iterable[str] | None = None,
+                     which: str = "val") -> dict[str, list[float]]:
+    """Accuracy when one layer at a time is magnitude-pruned, at several amounts.
+
+    Introduced in :doc:`pruning`, section *Sensitivity of each layer*. ``model`` is
+    not changed (each trial prunes a copy). No fine-tuning: the scan measures how
+    much each layer tolerates before retraining, to choose per-layer amounts.
+
+    Returns
+    -------
+    dict
+        Parameter name → list of accuracies on split ``which``, one per amount.
+    """
+    _check_data(data)
+    amounts = [check_fraction(a, f"amounts[{k}]") for k, a in enumerate(amounts)]
+    if not amounts:
+        raise ValueError("amounts is empty")
+    params = _checked_params(model, names)
+    scan: dict[str, list[float]] = {}
+    for name in params:
+        row = []
+        for amount in amounts:
+            trial = copy.deepcopy(model)
+            apply_masks(trial, layerwise_masks(trial, amount, names=[name]))
+            row.append(evaluate(trial, data, which))
+        scan[name] = row
+    return scan
+
+
+# Structured pruning lives in its own module; re-exported for one import.
+from .structured import (  # noqa: E402
+    lowest, neuron_importance, removable_layers, remove_channels, remove_neurons, zero_units,
+)

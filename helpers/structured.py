@@ -1,0 +1,358 @@
+"""Structured pruning: importance of neurons and channels, and their physical removal.
+
+A *unit* is a neuron of an ``nn.Linear`` layer (one row of its weight) or a channel
+of an ``nn.Conv2d`` layer (one filter). Removing a unit deletes its row or filter,
+the matching entries of a BatchNorm that follows, and the weights that read the
+unit in the next Linear or Conv layer: the result is a smaller *dense* network that
+computes the same function as the original with that unit's output set to zero.
+
+The functions work on flat ``nn.Sequential`` networks such as
+:func:`helpers.models.mlp` and :func:`helpers.models.small_cnn`; layers are named as
+in ``model.named_children()`` (``"0"``, ``"2"``, …). Between a layer and the next
+Linear/Conv layer there may be one BatchNorm, activations with f(0) = 0 (ReLU,
+LeakyReLU, ELU, GELU, Tanh), Dropout, Identity, pooling, and (after a Conv) a Flatten.
+
+Introduced in :doc:`pruning`, section *Structured pruning*.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ._checks import check_finite, check_fraction
+
+__all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
+           "remove_neurons", "remove_channels", "CRITERIA"]
+
+#: Importance criteria understood by :func:`neuron_importance`.
+CRITERIA = ("l1", "l2", "l1_out", "l2_out", "bn_scale", "activation", "taylor")
+
+_PRODUCERS = (nn.Linear, nn.Conv2d)
+_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+# Modules that act on each unit separately and map a zero unit to zero.
+_PASS_THROUGH = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Dropout, nn.Dropout1d,
+                 nn.Dropout2d, nn.Identity, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d,
+                 nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
+          nn.AdaptiveMaxPool2d)
+
+
+@dataclass
+class _Block:
+    """A prunable layer, what follows it, and the layer that reads its units."""
+
+    producer: nn.Module
+    bn: nn.Module | None
+    consumer: nn.Module
+    flatten: bool        # a Flatten between a Conv producer and a Linear consumer
+    probe: nn.Module     # the module whose output is "the unit's activation"
+    consumer_name: str
+
+
+def _children(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"structured pruning works on a flat nn.Sequential, "
+                        f"got {type(model).__name__}")
+    return list(model.named_children())
+
+
+def _block(model: nn.Module, layer: str) -> _Block:
+    children = _children(model)
+    names = [n for n, _ in children]
+    if not isinstance(layer, str):
+        raise TypeError(f"layer must be a layer name (str) such as {names[0]!r}, "
+                        f"got {type(layer).__name__}")
+    if layer not in names:
+        raise ValueError(f"model has no layer named {layer!r}; layers: {names}")
+    i = names.index(layer)
+    producer = children[i][1]
+    if not isinstance(producer, _PRODUCERS) or (
+            isinstance(producer, nn.Conv2d) and producer.groups != 1):
+        raise TypeError(f"layer {layer!r} is a {type(producer).__name__}; only nn.Linear "
+                        f"and (ungrouped) nn.Conv2d layers have removable units")
+    bn, flatten, probe = None, False, producer
+    for name, module in children[i + 1:]:
+        if isinstance(module, _BATCHNORMS) and bn is None and not flatten:
+            if module.num_features != _n_units(producer):
+                raise ValueError(f"BatchNorm {name!r} has {module.num_features} features but "
+                                 f"layer {layer!r} has {_n_units(producer)} units")
+            bn = probe = module
+        elif isinstance(module, _PASS_THROUGH):
+            if flatten and isinstance(module, _POOLS):
+                raise TypeError(f"pooling module {name!r} after a Flatten cannot be pruned "
+                                f"through")
+            if not flatten:
+                probe = module
+        elif isinstance(module, nn.Flatten):
+            if flatten:
+                raise TypeError(f"two Flatten modules after layer {layer!r}")
+            flatten = True
+        elif isinstance(module, nn.Linear):
+            if isinstance(producer, nn.Conv2d) and not flatten:
+                raise TypeError(f"Linear {name!r} follows Conv {layer!r} without a Flatten")
+            if module.in_features % _n_units(producer):
+                raise ValueError(f"Linear {name!r} has {module.in_features} inputs, not a "
+                                 f"multiple of the {_n_units(producer)} units of {layer!r}")
+            return _Block(producer, bn, module, flatten, probe, name)
+        elif isinstance(module, nn.Conv2d):
+            if not isinstance(producer, nn.Conv2d) or flatten or module.groups != 1:
+                raise TypeError(f"Conv {name!r} cannot read the units of layer {layer!r}")
+            return _Block(producer, bn, module, flatten, probe, name)
+        else:
+            raise TypeError(f"unsupported module {type(module).__name__} ({name!r}) between "
+                            f"layer {layer!r} and the next Linear/Conv layer")
+    raise ValueError(f"layer {layer!r} is the output layer: its units are the model's "
+                     f"outputs and cannot be removed")
+
+
+def _n_units(module: nn.Module) -> int:
+    return module.out_features if isinstance(module, nn.Linear) else module.out_channels
+
+
+def _consumer_weight_per_unit(block: _Block) -> torch.Tensor:
+    """The consumer's weights grouped by the unit they read: shape (units, …)."""
+    w = block.consumer.weight.detach()
+    n = _n_units(block.producer)
+    if isinstance(block.consumer, nn.Conv2d):
+        return w.transpose(0, 1)
+    return w.reshape(w.shape[0], n, -1).transpose(0, 1)  # Linear: (out, n·spatial)
+
+
+def removable_layers(model: nn.Module) -> list[str]:
+    """Names of the layers whose neurons or channels can be removed (all but the last).
+
+    Introduced in :doc:`pruning`, section *Structured pruning*.
+    """
+    out = []
+    for name, module in _children(model):
+        if isinstance(module, _PRODUCERS):
+            try:
+                _block(model, name)
+            except ValueError:
+                continue
+            out.append(name)
+    return out
+
+
+def _activations(model: nn.Module, block: _Block, X: torch.Tensor, y: torch.Tensor | None,
+                 batch_size: int) -> torch.Tensor:
+    """Per-example unit scores: mean |a| (y is None) or |mean over positions of a·∂L/∂a|."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    store: dict[str, torch.Tensor] = {}
+
+    def hook(module, inputs, output):
+        if y is not None:
+            output.retain_grad()
+        store["a"] = output
+
+    handle = block.probe.register_forward_hook(hook)
+    scores = []
+    try:
+        for start in range(0, len(X), batch_size):
+            xb = X[start:start + batch_size].to(device)
+            if y is None:
+                with torch.no_grad():
+                    model(xb)
+                a = store["a"]
+                scores.append(a.abs().reshape(len(xb), a.shape[1], -1).mean(dim=2))
+            else:
+                yb = y[start:start + batch_size].to(device)
+                model.zero_grad(set_to_none=True)
+                # Summed loss: each example's gradient is its own, not divided by the batch.
+                nn.functional.cross_entropy(model(xb), yb, reduction="sum").backward()
+                a = store["a"]
+                prod = (a * a.grad).detach().reshape(len(xb), a.shape[1], -1)
+                scores.append(prod.mean(dim=2).abs())
+    finally:
+        handle.remove()
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    return torch.cat(scores).mean(dim=0)
+
+
+def neuron_importance(model: nn.Module, layer: str, criterion: str = "l1", *,
+                      X: torch.Tensor | None = None, y: torch.Tensor | None = None,
+                      batch_size: int = 256) -> torch.Tensor:
+    """One importance score per neuron (Linear) or channel (Conv2d) of ``layer``.
+
+    Introduced in :doc:`pruning`, section *Which neurons matter*. Low scores mark
+    the units to remove first.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        The network (not changed).
+    layer : str
+        Name of a Linear or Conv2d layer that is not the output layer.
+    criterion : str
+        ``"l1"`` / ``"l2"``: norm of the unit's incoming weights (its row, or its
+        filter: the criterion of Li et al. 2017); ``"l1_out"`` / ``"l2_out"``: norm of
+        its outgoing weights in the next layer; ``"bn_scale"``: ``|γ|`` of the
+        BatchNorm that follows (Network Slimming); ``"activation"``: mean absolute
+        activation (after BatchNorm and ReLU) over ``X``, averaged over positions;
+        ``"taylor"``: the first-order Taylor criterion of Molchanov et al. (2017),
+        ``|mean over positions of a · ∂L/∂a|`` averaged over the examples of
+        ``(X, y)``, L the cross-entropy (without their per-layer normalisation).
+    X, y : torch.Tensor, optional
+        Data for ``"activation"`` (X) and ``"taylor"`` (X and y); use the
+        training or validation split, never the test split.
+    batch_size : int
+        Examples per forward pass.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(units,)``, on the CPU.
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    block = _block(model, layer)
+    for name, p in block.producer.named_parameters():
+        check_finite(p.detach(), f"layer {layer!r} {name}")
+    if criterion in ("l1", "l2"):
+        w = block.producer.weight.detach().flatten(1)
+        return w.norm(p=1 if criterion == "l1" else 2, dim=1).cpu()
+    if criterion in ("l1_out", "l2_out"):
+        w = _consumer_weight_per_unit(block).flatten(1)
+        return w.norm(p=1 if criterion == "l1_out" else 2, dim=1).cpu()
+    if criterion == "bn_scale":
+        if block.bn is None:
+            raise ValueError(f"criterion 'bn_scale' needs a BatchNorm after layer {layer!r}")
+        return block.bn.weight.detach().abs().cpu()
+    if X is None or (criterion == "taylor" and y is None):
+        need = "X" if criterion == "activation" else "X and y"
+        raise ValueError(f"criterion {criterion!r} needs data: pass {need}")
+    if not isinstance(X, torch.Tensor) or len(X) == 0:
+        raise ValueError("X must be a non-empty tensor of examples")
+    check_finite(X, "X")
+    if y is not None and (not isinstance(y, torch.Tensor) or len(y) != len(X)):
+        raise ValueError(f"y must be a tensor with one label per example of X ({len(X)})")
+    return _activations(model, block, X, y if criterion == "taylor" else None,
+                        batch_size).cpu()
+
+
+def lowest(scores: torch.Tensor, amount: float) -> list[int]:
+    """Indices of the ``round(amount · len(scores))`` lowest scores, ascending by score.
+
+    Introduced in :doc:`pruning`, section *Which neurons matter*. Ties go to the
+    smaller index first (a stable sort), as in :func:`helpers.prune.magnitude_mask`.
+    """
+    if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) == 0:
+        raise ValueError("scores must be a non-empty one-dimensional tensor")
+    check_finite(scores, "scores")
+    amount = check_fraction(amount, "amount")
+    order = torch.sort(scores, stable=True).indices
+    return order[:round(amount * len(scores))].tolist()
+
+
+def _check_indices(indices, n_units: int, layer: str) -> list[int]:
+    if isinstance(indices, torch.Tensor):
+        indices = indices.tolist()
+    indices = list(indices)
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in indices):
+        raise TypeError("indices must be integers")
+    bad = [i for i in indices if not 0 <= i < n_units]
+    if bad:
+        raise ValueError(f"indices {bad} out of range for layer {layer!r} with {n_units} units")
+    if len(set(indices)) != len(indices):
+        raise ValueError("indices contain duplicates")
+    if len(indices) == n_units:
+        raise ValueError(f"cannot remove all {n_units} units of layer {layer!r}")
+    return sorted(indices)
+
+
+@torch.no_grad()
+def zero_units(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.Module:
+    """Set the outputs of some units of ``layer`` to zero, in place; return ``model``.
+
+    Introduced in :doc:`pruning`, section *Physical removal*. Zeroes the units' rows
+    or filters and biases and, if a BatchNorm follows, their scale γ and shift β, so
+    the units output exactly 0 (in evaluation mode): the *structured mask* that
+    :func:`remove_neurons` / :func:`remove_channels` turn into a smaller model.
+    """
+    block = _block(model, layer)
+    idx = _check_indices(indices, _n_units(block.producer), layer)
+    for module in (block.producer, block.bn):
+        if module is None:
+            continue
+        module.weight[idx] = 0
+        if module.bias is not None:
+            module.bias[idx] = 0
+    return model
+
+
+def _slice(param: torch.Tensor | None, keep: torch.Tensor, dim: int = 0):
+    if param is None:
+        return None
+    return nn.Parameter(param.detach().index_select(dim, keep).clone(),
+                        requires_grad=param.requires_grad)
+
+
+def _remove_units(model: nn.Module, layer: str, indices, kind: type) -> nn.Module:
+    block = _block(model, layer)
+    if not isinstance(block.producer, kind):
+        raise TypeError(f"layer {layer!r} is a {type(block.producer).__name__}, "
+                        f"expected {kind.__name__}")
+    n = _n_units(block.producer)
+    drop = set(_check_indices(indices, n, layer))
+    new = copy.deepcopy(model)
+    block = _block(new, layer)
+    device = block.producer.weight.device
+    keep = torch.tensor([i for i in range(n) if i not in drop], dtype=torch.long,
+                        device=device)
+    p = block.producer
+    p.weight = _slice(p.weight, keep)
+    p.bias = _slice(p.bias, keep)
+    if isinstance(p, nn.Linear):
+        p.out_features = len(keep)
+    else:
+        p.out_channels = len(keep)
+    if block.bn is not None:
+        bn = block.bn
+        bn.weight, bn.bias = _slice(bn.weight, keep), _slice(bn.bias, keep)
+        for buf in ("running_mean", "running_var"):
+            if getattr(bn, buf) is not None:
+                setattr(bn, buf, getattr(bn, buf).index_select(0, keep).clone())
+        bn.num_features = len(keep)
+    c = block.consumer
+    if isinstance(c, nn.Conv2d):
+        c.weight = _slice(c.weight, keep, dim=1)
+        c.in_channels = len(keep)
+    else:
+        per_unit = c.in_features // n
+        cols = (keep[:, None] * per_unit + torch.arange(per_unit, device=device)).reshape(-1)
+        c.weight = _slice(c.weight, cols, dim=1)
+        c.in_features = len(cols)
+    return new
+
+
+def remove_neurons(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.Module:
+    """A smaller copy of ``model`` without the given neurons of Linear ``layer``.
+
+    Introduced in :doc:`pruning`, section *Physical removal*. Deletes the neurons'
+    rows (and biases) in ``layer``, their entries in a BatchNorm1d that follows, and
+    the matching columns of the next Linear layer. ``model`` is not changed; the copy
+    keeps the layer names, so several layers can be shrunk one after the other. It
+    computes the same outputs as ``zero_units(model, layer, indices)``.
+    """
+    return _remove_units(model, layer, indices, nn.Linear)
+
+
+def remove_channels(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.Module:
+    """A smaller copy of ``model`` without the given channels of Conv2d ``layer``.
+
+    Introduced in :doc:`pruning`, section *Channel pruning of a CNN*. Deletes the
+    channels' filters (and biases), their BatchNorm2d entries (γ, β, running mean and
+    variance), and what reads them: the input channels of the next Conv2d, or, after
+    a Flatten, the block of ``H·W`` columns of each channel in the next Linear.
+    ``model`` is not changed; the copy computes, in evaluation mode, the same outputs
+    as ``zero_units(model, layer, indices)``.
+    """
+    return _remove_units(model, layer, indices, nn.Conv2d)
