@@ -39,3 +39,4 @@ from . import train  # noqa: E402
 from . import metrics  # noqa: E402
 from . import prune  # noqa: E402
 from . import structured  # noqa: E402
+from . import distill  # noqa: E402
