@@ -317,8 +317,10 @@ def macs_by_layer(model: nn.Module, input_shape: Sequence[int], *,
     """
     _check_model(model)
     shape = _check_input_shape(input_shape)
+    inside_counted = {id(sub) for m in model.modules() if _counted(m)
+                      for sub in m.modules()}  # e.g. the packed int8 weights of a layer
     for name, module in model.named_modules():
-        if _counted(module):
+        if id(module) in inside_counted:
             continue
         if any(True for _ in module.parameters(recurse=False)) or (
                 _is_quantized_module(module) and not list(module.children())):

@@ -1,0 +1,336 @@
+"""Quantisation: fewer bits per weight.
+
+``quantize`` / ``dequantize``
+    uniform integer quantisation, symmetric or affine (with a zero point), per tensor
+    or per output channel;
+``quantize_model_weights``
+    a copy of a model whose layer weights are rounded to that grid ("fake"
+    quantisation: the values are quantised, the arithmetic stays fp32);
+``dynamic_quantize``
+    PyTorch's own post-training dynamic int8 quantisation of Linear layers (int8
+    weights and int8 matrix kernels);
+``kmeans_share`` / ``kmeans_share_model``
+    weight sharing by k-means as in Deep Compression (Han et al. 2016).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ._checks import check_finite, check_int_in_range, check_positive_int
+from .metrics import WEIGHT_LAYERS
+
+__all__ = ["SCHEMES", "QuantizedTensor", "quantize", "dequantize", "quantize_model_weights",
+           "dynamic_quantize", "SharedWeights", "kmeans_share", "kmeans_share_model"]
+
+#: Quantisation schemes understood by :func:`quantize`.
+SCHEMES = ("symmetric", "affine")
+
+
+def _check_tensor(x, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    x = x.detach()
+    check_finite(x, name)
+    return x
+
+
+def _check_bits(bits) -> int:
+    return check_int_in_range(bits, "bits", 2, 16)
+
+
+@dataclass(frozen=True)
+class QuantizedTensor:
+    """Integers plus the scale and zero point that map them back to real numbers.
+
+    ``real ≈ (q − zero_point) · scale``. The grid's step is ``scale``; rounding to
+    the nearest grid point is off by at most half a step.
+
+    Attributes
+    ----------
+    q : torch.Tensor
+        The integers (int32), in ``[-(2^(b-1) - 1), 2^(b-1) - 1]`` (symmetric) or
+        ``[0, 2^b - 1]`` (affine).
+    scale, zero_point : torch.Tensor
+        Float64 step and int32 zero point: scalars, or shaped to broadcast along the
+        channel axis when ``per_channel``.
+    bits : int
+    scheme : {"symmetric", "affine"}
+    per_channel : bool
+    dtype : torch.dtype
+        The dtype of the original tensor, restored by :meth:`dequantize`.
+    """
+
+    q: torch.Tensor
+    scale: torch.Tensor
+    zero_point: torch.Tensor
+    bits: int
+    scheme: str
+    per_channel: bool
+    dtype: torch.dtype
+
+    def dequantize(self) -> torch.Tensor:
+        """The real values on the grid: ``(q − zero_point) · scale``."""
+        return ((self.q - self.zero_point).to(torch.float64) * self.scale).to(self.dtype)
+
+
+def quantize(x: torch.Tensor, bits: int = 8, scheme: str = "symmetric", *,
+             per_channel: bool = False, axis: int = 0) -> QuantizedTensor:
+    """Round a tensor to a uniform grid of ``2^bits`` integer levels.
+
+    Introduced in :doc:`background`, section *The toolbox*; the :doc:`pipeline`
+    chapter quantises pruned models with it.
+
+    * **symmetric**: ``scale = max|x| / (2^(b−1) − 1)``, zero point 0, integers in
+      ``[−(2^(b−1) − 1), 2^(b−1) − 1]``. Zero maps to zero, so pruned weights stay
+      exactly zero.
+    * **affine** (asymmetric): the range ``[min(x, 0), max(x, 0)]`` is split into
+      ``2^b − 1`` steps; ``zero_point = round(−min / scale)`` is the integer that
+      represents 0 exactly. It uses the levels fully when the values are one-sided
+      (e.g. after a ReLU).
+
+    ``q = clamp(round(x / scale) + zero_point)``; every value lies inside the range,
+    so the rounding error ``|x − dequantize(q)|`` is at most ``scale / 2``. A range
+    of zero (an all-zero tensor or channel) gets scale 1.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Floating-point values; NaN or infinity raise ``ValueError``.
+    bits : int
+        Bits per integer, 2..16.
+    scheme : {"symmetric", "affine"}
+    per_channel : bool
+        One scale (and zero point) per slice along ``axis`` (the output channel of a
+        weight) instead of one per tensor. Each channel's step is then at most the
+        per-tensor step.
+    axis : int
+        The channel axis for ``per_channel``.
+    """
+    x = _check_tensor(x, "x")
+    bits = _check_bits(bits)
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown quantisation scheme {scheme!r}; choose one of {SCHEMES}")
+    xd = x.to(torch.float64)
+    if per_channel:
+        if x.dim() == 0:
+            raise ValueError("per_channel quantisation needs a tensor with a channel axis")
+        if not -x.dim() <= axis < x.dim():
+            raise ValueError(f"axis {axis} out of range for a {x.dim()}-D tensor")
+        axis = axis % x.dim()
+        moved = xd.movedim(axis, 0).reshape(x.shape[axis], -1)
+        lo, hi = moved.min(dim=1).values, moved.max(dim=1).values
+        shape = [1] * x.dim()
+        shape[axis] = x.shape[axis]
+        lo, hi = lo.reshape(shape), hi.reshape(shape)
+    else:
+        lo, hi = (xd.min(), xd.max()) if x.numel() else (xd.new_zeros(()), xd.new_zeros(()))
+    if scheme == "symmetric":
+        qmax = 2 ** (bits - 1) - 1
+        qmin = -qmax
+        scale = torch.maximum(hi.abs(), lo.abs()) / qmax
+    else:
+        qmin, qmax = 0, 2 ** bits - 1
+        lo, hi = lo.clamp(max=0), hi.clamp(min=0)
+        scale = (hi - lo) / qmax
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    if scheme == "symmetric":
+        zero_point = torch.zeros_like(scale)
+    else:
+        zero_point = torch.round(-lo / scale).clamp(qmin, qmax)
+    q = torch.clamp(torch.round(xd / scale) + zero_point, qmin, qmax)
+    return QuantizedTensor(q.to(torch.int32), scale, zero_point.to(torch.int32), bits, scheme,
+                           per_channel, x.dtype)
+
+
+def dequantize(qt: QuantizedTensor) -> torch.Tensor:
+    """Map quantised integers back to real values: ``(q − zero_point) · scale``.
+
+    Introduced in :doc:`background`, section *The toolbox*.
+    """
+    if not isinstance(qt, QuantizedTensor):
+        raise TypeError(f"dequantize() needs a QuantizedTensor, got {type(qt).__name__}")
+    return qt.dequantize()
+
+
+def _layers_with_weights(model: nn.Module, what: str):
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for name, module in model.named_modules():
+        if isinstance(module, WEIGHT_LAYERS):
+            if hasattr(module, "weight_orig"):
+                raise ValueError(
+                    f"layer {name!r} still carries a torch.nn.utils.prune mask; make the "
+                    f"pruning permanent (torch.nn.utils.prune.remove) before {what}")
+            yield name, module
+
+
+def quantize_model_weights(model: nn.Module, bits: int = 8, scheme: str = "symmetric", *,
+                           per_channel: bool = True) -> nn.Module:
+    """A copy of ``model`` whose Linear and Conv weights are rounded to a ``bits``-bit grid.
+
+    Introduced in :doc:`background`, section *The toolbox*. "Fake" quantisation: the
+    weights take only ``2^bits`` values per channel (or per tensor) but are stored and
+    multiplied as fp32, which shows the accuracy cost of a bit width on any device.
+    Biases and BatchNorm parameters are left alone; the original model is unchanged.
+    Zeros stay zero (both schemes represent 0 exactly).
+
+    Parameters
+    ----------
+    model : nn.Module
+    bits, scheme, per_channel
+        As in :func:`quantize`; ``per_channel`` uses the output channel (axis 0).
+    """
+    _check_bits(bits)
+    layers = list(_layers_with_weights(model, "quantising"))
+    result = copy.deepcopy(model)
+    modules = dict(result.named_modules())
+    with torch.no_grad():
+        for name, _ in layers:
+            weight = modules[name].weight
+            weight.copy_(quantize(weight, bits, scheme, per_channel=per_channel).dequantize())
+    return result
+
+
+def dynamic_quantize(model: nn.Module) -> nn.Module:
+    """PyTorch's post-training dynamic int8 quantisation of the Linear layers of a copy.
+
+    Introduced in :doc:`background`, section *Storage, arithmetic and time move
+    differently*. Calls ``torch.ao.quantization.quantize_dynamic(copy, {nn.Linear},
+    dtype=torch.qint8)`` on a CPU copy: each Linear weight is stored as int8 with one
+    fp32 scale (per tensor); at run time activations are quantised on the fly and the
+    matrix products use int8 kernels (fbgemm / x86). Other layers (Conv, BatchNorm)
+    stay fp32. The returned model runs on the CPU only; the original is unchanged.
+
+    In torch 2.13, ``torch.ao.quantization`` is deprecated in favour of the separate
+    ``torchao`` package and emits a ``DeprecationWarning`` (and a ``UserWarning`` about
+    quantised tensor types) while converting; the kernels themselves work. These two
+    warnings, and only these, are silenced here so that the book's pages stay clean.
+    """
+    layers = list(_layers_with_weights(model, "quantising"))
+    if not any(isinstance(m, nn.Linear) for _, m in layers):
+        raise ValueError("dynamic_quantize() found no nn.Linear layer to quantise")
+    cpu_copy = copy.deepcopy(model).cpu().eval()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated",
+                                category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="torch.quantize_per_tensor, "
+                                "torch.quantize_per_channel", category=UserWarning)
+        return torch.ao.quantization.quantize_dynamic(cpu_copy, {nn.Linear},
+                                                      dtype=torch.qint8)
+
+
+@dataclass(frozen=True)
+class SharedWeights:
+    """The result of :func:`kmeans_share`.
+
+    Attributes
+    ----------
+    weight : torch.Tensor
+        The shared weights: each nonzero replaced by its cluster's centroid, zeros kept.
+    codebook : torch.Tensor
+        The ``2^bits`` centroids (sorted).
+    assignments : torch.Tensor
+        Int64 cluster index of each weight, −1 where the weight is zero.
+    iterations : int
+        Lloyd iterations run.
+    """
+
+    weight: torch.Tensor
+    codebook: torch.Tensor
+    assignments: torch.Tensor
+    iterations: int
+
+
+def _assign(values: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest of the sorted ``centroids`` for each value (1-D)."""
+    midpoints = (centroids[1:] + centroids[:-1]) / 2
+    return torch.searchsorted(midpoints, values)
+
+
+def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> SharedWeights:
+    """Weight sharing by one-dimensional k-means, as in Deep Compression.
+
+    Introduced in :doc:`background`, section *The toolbox*; used in :doc:`pipeline`.
+    Han et al. (2016) cluster the weights of each layer into ``k = 2^bits`` groups and
+    store, per weight, only the ``bits``-bit index of its group plus one fp32 codebook
+    of centroids. As in their paper:
+
+    * only the **nonzero** weights are clustered; pruned (zero) weights stay exactly
+      zero and get assignment −1;
+    * the centroids start **linearly** spaced between the smallest and the largest
+      nonzero weight (the initialisation they found best, because it keeps the rare
+      large weights represented);
+    * Lloyd's iterations (assign each weight to its nearest centroid, move each
+      centroid to the mean of its weights) run until the assignments stop changing,
+      at most ``max_iter`` times. A centroid without weights stays where it is.
+
+    The result has at most ``2^bits`` distinct nonzero values. (Han et al. then
+    fine-tune the centroids with the summed gradients of their weights; that step is
+    not done here.)
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        A floating-point tensor of any shape; NaN or infinity raise.
+    bits : int
+        Bits per cluster index, 2..16.
+    max_iter : int
+        Maximum number of Lloyd iterations.
+    """
+    weight = _check_tensor(weight, "weight")
+    bits = _check_bits(bits)
+    check_positive_int(max_iter, "max_iter")
+    k = 2 ** bits
+    flat = weight.reshape(-1)
+    mask = flat != 0
+    values = flat[mask].to(torch.float64)
+    assignments = torch.full(flat.shape, -1, dtype=torch.int64, device=flat.device)
+    if values.numel() == 0:
+        codebook = torch.zeros(k, dtype=weight.dtype, device=weight.device)
+        return SharedWeights(weight.clone(), codebook, assignments.reshape(weight.shape), 0)
+    centroids = torch.linspace(float(values.min()), float(values.max()), k,
+                               dtype=torch.float64, device=values.device)
+    labels = _assign(values, centroids)
+    iterations = 0
+    for iterations in range(1, max_iter + 1):
+        sums = torch.zeros(k, dtype=torch.float64, device=values.device).index_add_(
+            0, labels, values)
+        counts = torch.bincount(labels, minlength=k)
+        centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
+        centroids = torch.sort(centroids).values
+        new_labels = _assign(values, centroids)
+        if torch.equal(new_labels, labels):
+            break
+        labels = new_labels
+    shared = torch.zeros_like(flat)
+    shared[mask] = centroids[labels].to(weight.dtype)
+    assignments[mask] = labels
+    return SharedWeights(shared.reshape(weight.shape), centroids.to(weight.dtype),
+                         assignments.reshape(weight.shape), iterations)
+
+
+def kmeans_share_model(model: nn.Module, bits: int, *, max_iter: int = 50) -> nn.Module:
+    """A copy of ``model`` whose Linear and Conv weights are shared per layer by k-means.
+
+    Introduced in :doc:`background`, section *The toolbox*; used in :doc:`pipeline`.
+    Each layer gets its own codebook of ``2^bits`` centroids (:func:`kmeans_share`);
+    biases and other parameters are left alone, and so is the original model. Deep
+    Compression used 8 bits for convolutional and 5 for fully connected layers.
+    """
+    _check_bits(bits)
+    layers = list(_layers_with_weights(model, "sharing weights"))
+    result = copy.deepcopy(model)
+    modules = dict(result.named_modules())
+    with torch.no_grad():
+        for name, _ in layers:
+            weight = modules[name].weight
+            weight.copy_(kmeans_share(weight, bits, max_iter=max_iter).weight)
+    return result
