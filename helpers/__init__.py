@@ -38,6 +38,7 @@ from . import models  # noqa: E402
 from . import train  # noqa: E402
 from . import metrics  # noqa: E402
 from . import quant  # noqa: E402
+from . import mnist  # noqa: E402
 from . import prune  # noqa: E402
 from . import structured  # noqa: E402
 from . import distill  # noqa: E402
