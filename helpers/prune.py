@@ -16,6 +16,7 @@ Introduced in :doc:`pruning`.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,10 +33,10 @@ __all__ = [
     "random_masks", "threshold_masks", "masks_sparsity", "apply_masks", "MaskEnforcer",
     "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
-    "sensitivity_scan",
+    "sensitivity_scan", "CSRLinear", "to_sparse_csr",
     # structured pruning, re-exported from helpers.structured
     "removable_layers", "neuron_importance", "lowest", "zero_units", "remove_neurons",
-    "remove_channels",
+    "remove_channels", "prune_units",
 ]
 
 #: Parameter name → mask (1 = kept, 0 = pruned).
@@ -673,7 +674,67 @@ def sensitivity_scan(model: nn.Module, data: ClassificationData, amounts: Sequen
     return scan
 
 
+# ------------------------------------------------------------------- sparse kernels
+
+
+def _csr(weight: torch.Tensor) -> torch.Tensor:
+    with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state"
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support",
+                                category=UserWarning)
+        return weight.detach().to_sparse_csr()
+
+
+class CSRLinear(nn.Module):
+    """An ``nn.Linear`` for inference whose weight is a ``torch.sparse`` CSR matrix.
+
+    Introduced in :doc:`pruning`, section *Does pruning make the network faster?*.
+    Only the nonzero weights are stored (values, column indices, row pointers) and
+    multiplied: ``y = (W_csr @ xᵀ)ᵀ + b``. The weight is not a trainable parameter.
+
+    Parameters
+    ----------
+    linear : nn.Linear
+        The (pruned) layer to convert; it is not changed.
+    """
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        if not isinstance(linear, nn.Linear):
+            raise TypeError(f"CSRLinear converts an nn.Linear, got {type(linear).__name__}")
+        check_finite(linear.weight.detach(), "weight")
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.weight = _csr(linear.weight)
+        self.bias = None if linear.bias is None else nn.Parameter(
+            linear.bias.detach().clone(), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.sparse.mm(self.weight, x.reshape(-1, self.in_features).T).T
+        y = y.reshape(*x.shape[:-1], self.out_features)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:
+        nnz = self.weight.values().numel()
+        return f"in_features={self.in_features}, out_features={self.out_features}, nnz={nnz}"
+
+
+def to_sparse_csr(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with every ``nn.Linear`` replaced by a :class:`CSRLinear`.
+
+    Introduced in :doc:`pruning`, section *Does pruning make the network faster?*.
+    The copy computes the same outputs (up to rounding) with sparse kernels.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(model, nn.Linear):
+        return CSRLinear(model)
+    new = copy.deepcopy(model)
+    for name, module in list(new.named_children()):
+        setattr(new, name, to_sparse_csr(module))
+    return new
+
+
 # Structured pruning lives in its own module; re-exported for one import.
 from .structured import (  # noqa: E402
-    lowest, neuron_importance, removable_layers, remove_channels, remove_neurons, zero_units,
+    lowest, neuron_importance, prune_units, removable_layers, remove_channels, remove_neurons,
+    zero_units,
 )

@@ -27,7 +27,7 @@ from torch import nn
 from ._checks import check_finite, check_fraction
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
-           "remove_neurons", "remove_channels", "CRITERIA"]
+           "remove_neurons", "remove_channels", "prune_units", "CRITERIA"]
 
 #: Importance criteria understood by :func:`neuron_importance`.
 CRITERIA = ("l1", "l2", "l1_out", "l2_out", "bn_scale", "activation", "taylor")
@@ -295,11 +295,14 @@ def _slice(param: torch.Tensor | None, keep: torch.Tensor, dim: int = 0):
                         requires_grad=param.requires_grad)
 
 
-def _remove_units(model: nn.Module, layer: str, indices, kind: type) -> nn.Module:
+def _remove_units(model: nn.Module, layer: str, indices,
+                  kind: type | tuple[type, ...]) -> nn.Module:
     block = _block(model, layer)
     if not isinstance(block.producer, kind):
         raise TypeError(f"layer {layer!r} is a {type(block.producer).__name__}, "
                         f"expected {kind.__name__}")
+    if not len(indices):
+        return copy.deepcopy(model)
     n = _n_units(block.producer)
     drop = set(_check_indices(indices, n, layer))
     new = copy.deepcopy(model)
@@ -356,3 +359,23 @@ def remove_channels(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.
     as ``zero_units(model, layer, indices)``.
     """
     return _remove_units(model, layer, indices, nn.Conv2d)
+
+
+def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
+                layers: Sequence[str] | None = None, X: torch.Tensor | None = None,
+                y: torch.Tensor | None = None) -> nn.Module:
+    """A smaller copy of ``model`` without the lowest-scoring units of each layer.
+
+    Introduced in :doc:`pruning`, section *Physical removal*. For each layer in
+    ``layers`` (by default :func:`removable_layers`), first to last, removes
+    ``round(amount · units)`` neurons or channels with the lowest
+    :func:`neuron_importance` under ``criterion``, scored on the network as shrunk so
+    far. ``model`` is not changed.
+    """
+    amount = check_fraction(amount, "amount", inclusive_high=False)
+    names = removable_layers(model) if layers is None else list(layers)
+    new = copy.deepcopy(model)
+    for layer in names:
+        scores = neuron_importance(new, layer, criterion, X=X, y=y)
+        new = _remove_units(new, layer, lowest(scores, amount), _PRODUCERS)
+    return new

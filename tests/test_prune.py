@@ -255,6 +255,20 @@ def test_sensitivity_scan(digits, trained):
     assert all(torch.equal(a, b) for a, b in zip(before, trained.parameters()))
 
 
+def test_sparse_csr_model_computes_the_same_outputs():
+    torch.manual_seed(5)
+    model = models.mlp([20, 30, 5])
+    prune.apply_masks(model, prune.layerwise_masks(model, 0.8))
+    sparse = prune.to_sparse_csr(model)
+    assert isinstance(sparse[0], prune.CSRLinear) and isinstance(model[0], nn.Linear)
+    assert sparse[0].weight.values().numel() == int((model[0].weight != 0).sum())
+    X = torch.randn(17, 20)
+    with torch.no_grad():
+        assert torch.allclose(sparse(X), model(X), atol=1e-5)
+    with pytest.raises(TypeError, match="nn.Linear"):
+        prune.CSRLinear(nn.Conv2d(1, 1, 3))
+
+
 # ----------------------------------------------------------------- bad inputs
 
 

@@ -157,6 +157,19 @@ def test_channel_importance_and_lowest():
     assert prune.removable_layers(models.mlp([5, 4, 3, 2])) == ["0", "2"]
 
 
+def test_prune_units_shrinks_every_layer():
+    torch.manual_seed(6)
+    model = models.mlp([10, 20, 8, 3])
+    small = prune.prune_units(model, 0.5)
+    assert [small[0].out_features, small[2].out_features] == [10, 4]
+    assert small(torch.randn(4, 10)).shape == (4, 3)
+    assert model[0].out_features == 20
+    cnn = prune.prune_units(models.small_cnn((8, 12)), 0.25, criterion="bn_scale")
+    assert [cnn[0].out_channels, cnn[3].out_channels] == [6, 9]
+    with pytest.raises(ValueError, match="amount"):
+        prune.prune_units(model, 1.0)
+
+
 def test_structured_bad_inputs():
     mlp = models.mlp([6, 5, 2])
     with pytest.raises(ValueError, match="no layer named"):
