@@ -1,0 +1,459 @@
+"""The combined pipeline: train with a regulariser → prune → fine-tune → quantise.
+
+Introduced in :doc:`pipeline`. Every step is a function of another module; this module
+only chains them and measures the result, so that each variant of the chapter's
+experiment is one call and one table row:
+
+``train_model``
+    train a fresh network with no regulariser, proximal L1 on the weights, L2 (weight
+    decay), or L1 on the BatchNorm scale factors (Network Slimming);
+``prune_finetune`` / ``slim_finetune``
+    layer-wise magnitude pruning, or removal of the channels with the smallest
+    BatchNorm scales, each followed by fine-tuning; accuracy is recorded right after
+    pruning and after fine-tuning;
+``summarise``
+    int8 quantisation of the weights, then accuracy, nonzero parameters, storage in
+    bytes, MACs and measured latency;
+``run_pipeline``
+    all of the above, one row;
+``choose_largest_within`` / ``mean_std`` / ``format_mean_std``
+    choosing a level on the validation split, and reporting over seeds.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import get_device
+from ._checks import check_fraction, check_nonnegative, check_positive_int
+from .data import ClassificationData
+from .l1 import ProximalL1, l1_penalty
+from .metrics import (
+    compression_ratio, count_nonzero, count_parameters, macs, measure_latency, storage_bytes,
+)
+from .prune import MaskEnforcer, apply_masks, layerwise_masks, masks_sparsity
+from .quant import quantize_model_weights
+from .structured import neuron_importance, remove_channels, remove_neurons, removable_layers
+from .train import History, evaluate, fit, seed_everything
+
+__all__ = ["REGULARISERS", "CSR_BITS", "PruneResult", "batchnorm_scales", "train_model",
+           "prune_finetune", "slim_channels", "slim_finetune", "storage_scheme", "summarise",
+           "run_pipeline", "choose_largest_within", "mean_std", "format_mean_std"]
+
+#: The regularisers of :func:`train_model`: none, proximal L1 on the weights of the
+#: Linear/Conv layers, L2 as weight decay, L1 on the BatchNorm scales (Network Slimming).
+REGULARISERS = ("none", "l1", "l2", "bn_l1")
+
+#: Widths of the CSR column indices and row pointers counted by :func:`summarise`:
+#: 16 bits address every column and every nonzero of the book's models.
+CSR_BITS = {"index_bits": 16, "pointer_bits": 16}
+
+
+def _check_data(data) -> ClassificationData:
+    if not isinstance(data, ClassificationData):
+        raise TypeError(f"data must be a helpers.data.ClassificationData, "
+                        f"got {type(data).__name__}")
+    return data
+
+
+def _check_model(model) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def batchnorm_scales(model: nn.Module) -> list[str]:
+    """Names of the BatchNorm scale factors γ (``"<layer>.weight"``) of ``model``.
+
+    Introduced in :doc:`pipeline`, section *Network Slimming*: the parameters that
+    Liu et al. (2017) penalise with L1.
+
+    Raises
+    ------
+    ValueError
+        If the model has no BatchNorm layer with a learnable scale.
+    """
+    _check_model(model)
+    names = [f"{name}.weight" for name, m in model.named_modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None]
+    if not names:
+        raise ValueError("model has no BatchNorm layer with a scale factor to penalise")
+    return names
+
+
+def train_model(build: Callable[[], nn.Module], data: ClassificationData, *,
+                regulariser: str = "none", strength: float = 0.0, epochs: int = 20,
+                lr: float = 1e-3, batch_size: int = 128,
+                seed: int = 0) -> tuple[nn.Module, History]:
+    """Build a fresh network with seed ``seed`` and train it with one regulariser.
+
+    Introduced in :doc:`pipeline`, section *The experiment*. Adam on the training split,
+    keeping the weights of the best validation epoch (:func:`helpers.train.fit`).
+
+    ============ =============================================================
+    regulariser  what ``strength`` (λ) does
+    ============ =============================================================
+    ``"none"``   nothing (``strength`` must be 0)
+    ``"l1"``     proximal L1 on the Linear/Conv weights: after every step,
+                 soft-thresholding by ``lr · λ`` (:class:`helpers.l1.ProximalL1`)
+    ``"l2"``     weight decay λ, i.e. the gradient of ``(λ/2)‖w‖²`` on every
+                 parameter
+    ``"bn_l1"``  Network Slimming: ``λ Σ|γ|`` over the BatchNorm scales added to
+                 the loss, trained with its subgradient as Liu et al. (2017) do
+    ============ =============================================================
+
+    Parameters
+    ----------
+    build : callable
+        Returns a new, untrained model, e.g. ``lambda: helpers.models.mlp([64, 300,
+        100, 10])``; it is called after seeding, so the initial weights depend on
+        ``seed`` only.
+    data : ClassificationData
+    regulariser : str
+        One of :data:`REGULARISERS`.
+    strength : float
+        λ ≥ 0.
+    epochs, lr, batch_size, seed
+        Passed to :func:`helpers.train.fit` (``seed`` also orders the batches).
+
+    Returns
+    -------
+    model : nn.Module
+        On :func:`helpers.get_device`.
+    history : helpers.train.History
+    """
+    if not callable(build) or isinstance(build, nn.Module):
+        raise TypeError("build must be a callable that returns a new model, "
+                        f"got {type(build).__name__}")
+    _check_data(data)
+    if regulariser not in REGULARISERS:
+        raise ValueError(f"regulariser must be one of {REGULARISERS}, got {regulariser!r}")
+    strength = check_nonnegative(strength, "strength")
+    if regulariser == "none" and strength != 0:
+        raise ValueError(f"strength must be 0 without a regulariser, got {strength}")
+    seed_everything(seed)
+    model = build().to(get_device())
+    hooks: dict = {}
+    if regulariser == "l1":
+        hooks["after_step"] = ProximalL1(strength, lr)
+    elif regulariser == "l2":
+        hooks["weight_decay"] = strength
+    elif regulariser == "bn_l1":
+        names = batchnorm_scales(model)
+        hooks["penalty"] = lambda m: l1_penalty(m, strength, params=names)
+    history = fit(model, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                  progress=False, **hooks)
+    return model, history
+
+
+@dataclass
+class PruneResult:
+    """What :func:`prune_finetune` and :func:`slim_finetune` return.
+
+    Attributes
+    ----------
+    model : nn.Module
+        The pruned and fine-tuned model (a new object; the input model is unchanged).
+    amount : float
+        Fraction of the prunable weights that the masks zero (:func:`prune_finetune`),
+        or fraction of the channels removed (:func:`slim_finetune`).
+    val_pruned, test_pruned : float
+        Accuracy right after pruning, before fine-tuning.
+    val_finetuned, test_finetuned : float
+        Accuracy after fine-tuning (weights of the best validation epoch).
+    history : helpers.train.History
+        The fine-tuning run; ``history.best_epoch`` is the epoch kept.
+    """
+
+    model: nn.Module
+    amount: float
+    val_pruned: float
+    test_pruned: float
+    val_finetuned: float
+    test_finetuned: float
+    history: History
+
+
+def _accuracies(model: nn.Module, data: ClassificationData) -> tuple[float, float]:
+    return evaluate(model, data, "val"), evaluate(model, data, "test")
+
+
+def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, *,
+                   epochs: int = 10, lr: float = 1e-2, batch_size: int = 128,
+                   seed: int = 0) -> PruneResult:
+    """Prune a copy of ``model`` layer-wise by magnitude, then fine-tune it with the masks.
+
+    Introduced in :doc:`pipeline`, section *The experiment*. The same fraction
+    ``sparsity`` of the weights of every Linear/Conv layer is zeroed
+    (:func:`helpers.prune.layerwise_masks`; weights that are already zero go first),
+    accuracy is measured, and the copy is fine-tuned with a
+    :class:`helpers.prune.MaskEnforcer`, so pruned weights stay zero. Fine-tuning keeps
+    the weights of its best validation epoch: the number of fine-tuning epochs is
+    chosen on the validation split, up to ``epochs``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A trained model; it is not changed.
+    data : ClassificationData
+    sparsity : float
+        Fraction in [0, 1] of each layer's weights to prune.
+    epochs, lr, batch_size, seed
+        Fine-tuning, passed to :func:`helpers.train.fit`.
+    """
+    _check_model(model)
+    _check_data(data)
+    sparsity = check_fraction(sparsity, "sparsity")
+    check_positive_int(epochs, "epochs")
+    pruned = copy.deepcopy(model)
+    masks = layerwise_masks(pruned, sparsity)
+    apply_masks(pruned, masks)
+    val_pruned, test_pruned = _accuracies(pruned, data)
+    history = fit(pruned, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                  after_step=MaskEnforcer(masks), progress=False)
+    return PruneResult(pruned, masks_sparsity(masks), val_pruned, test_pruned,
+                       *_accuracies(pruned, data), history)
+
+
+def _bn_layers(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``{layer name: |γ| of the BatchNorm after it}`` for the prunable layers."""
+    batchnorm_scales(model)  # a clear error for models without BatchNorm
+    scores = {}
+    for layer in removable_layers(model):
+        try:
+            scores[layer] = neuron_importance(model, layer, "bn_scale")
+        except ValueError:  # no BatchNorm after this layer: not slimmed
+            continue
+    if not scores:
+        raise ValueError("model has no BatchNorm after a prunable layer")
+    return scores
+
+
+def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
+    """A smaller copy of ``model`` without the channels whose BatchNorm scale |γ| is smallest.
+
+    Introduced in :doc:`pipeline`, section *Network Slimming*. As in Liu et al. (2017)
+    the threshold is global: the scales of all BatchNorm layers are ranked together and
+    the ``round(fraction · N)`` smallest channels go, N being the number of channels
+    followed by a BatchNorm. A layer always keeps at least one channel: a channel
+    whose removal would empty its layer is skipped and the next smallest is taken.
+    Channels are removed physically (:func:`helpers.prune.remove_channels`, or
+    :func:`~helpers.prune.remove_neurons` for Linear layers), so the result is a
+    smaller dense network.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        A flat network with BatchNorm after its layers, e.g.
+        :func:`helpers.models.small_cnn`; it is not changed.
+    fraction : float
+        Fraction in [0, 1] of the channels to remove.
+    """
+    _check_model(model)
+    fraction = check_fraction(fraction, "fraction")
+    scores = _bn_layers(model)
+    entries = [(float(s), layer, i) for layer, layer_scores in scores.items()
+               for i, s in enumerate(layer_scores)]
+    entries.sort(key=lambda e: e[0])  # stable: ties keep layer order, then index
+    remaining = {layer: len(s) for layer, s in scores.items()}
+    drop: dict[str, list[int]] = {layer: [] for layer in scores}
+    budget = round(fraction * len(entries))
+    for _, layer, i in entries:
+        if budget == 0:
+            break
+        if remaining[layer] > 1:
+            drop[layer].append(i)
+            remaining[layer] -= 1
+            budget -= 1
+    slim = copy.deepcopy(model)
+    for layer, indices in drop.items():
+        remove = (remove_channels if isinstance(slim.get_submodule(layer), nn.Conv2d)
+                  else remove_neurons)
+        slim = remove(slim, layer, indices)
+    return slim
+
+
+def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *,
+                  epochs: int = 10, lr: float = 1e-2, batch_size: int = 128,
+                  seed: int = 0) -> PruneResult:
+    """Remove the channels with the smallest |γ| (:func:`slim_channels`), then fine-tune.
+
+    Introduced in :doc:`pipeline`, section *Network Slimming*. No masks are needed: the
+    removed channels no longer exist. ``amount`` of the result is the fraction of
+    channels removed. Other arguments as in :func:`prune_finetune`.
+    """
+    _check_data(data)
+    check_positive_int(epochs, "epochs")
+    n_before = sum(len(s) for s in _bn_layers(_check_model(model)).values())
+    slim = slim_channels(model, fraction)
+    n_after = sum(len(s) for s in _bn_layers(slim).values())
+    val_pruned, test_pruned = _accuracies(slim, data)
+    history = fit(slim, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                  progress=False)
+    return PruneResult(slim, 1 - n_after / n_before, val_pruned, test_pruned,
+                       *_accuracies(slim, data), history)
+
+
+def storage_scheme(model: nn.Module) -> str:
+    """``"csr+int8"`` if sparse int8 storage is smaller than dense int8, else ``"int8"``.
+
+    Introduced in :doc:`pipeline`, section *What is counted*. The indices of a sparse
+    format cost more than they save unless enough weights are zero; with
+    :data:`CSR_BITS` a nonzero costs 8 + 16 bits instead of 8, so CSR wins only above
+    about two thirds sparsity.
+    """
+    sparse = storage_bytes(_check_model(model), "csr+int8", **CSR_BITS)
+    return "csr+int8" if sparse < storage_bytes(model, "int8") else "int8"
+
+
+def summarise(model: nn.Module, data: ClassificationData, *,
+              reference: nn.Module | None = None, repeats: int = 20,
+              warmup: int = 5) -> dict:
+    """Quantise ``model``'s weights to int8 and measure it: one row of the chapter's table.
+
+    Introduced in :doc:`pipeline`, section *What is counted*.
+
+    * ``test_fp32`` / ``test_int8``: test accuracy before and after rounding every
+      Linear/Conv weight to symmetric int8 with one scale per output channel
+      (:func:`helpers.quant.quantize_model_weights`; zeros stay zero);
+    * ``parameters`` / ``nonzero``: parameters of ``model`` and how many are not zero;
+    * ``scheme`` / ``storage_bytes``: the cheaper of dense int8 and CSR int8
+      (:func:`storage_scheme`) and its bytes (:func:`helpers.metrics.storage_bytes`:
+      int8 values, 16-bit column indices and row pointers for CSR, one fp32 scale per
+      row; biases and BatchNorm parameters in fp32);
+    * ``dense_bytes`` / ``compression``: fp32 bytes of ``reference`` (the unpruned
+      model; by default ``model`` itself, right for masks that keep the shapes) and
+      ``dense_bytes / storage_bytes``;
+    * ``macs`` / ``macs_effective``: multiply-accumulates per example with dense
+      kernels, and counting only nonzero weights;
+    * ``latency_ms`` / ``latency_iqr_ms``: measured fp32 forward pass over the whole
+      test split, one CPU thread, median and interquartile range of ``repeats``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A float model (pruned, slimmed or dense).
+    data : ClassificationData
+        Its test split is evaluated and timed; the example shape comes from it.
+    reference : nn.Module, optional
+        The uncompressed model for ``dense_bytes``.
+    repeats, warmup : int
+        Of the latency measurement (:func:`helpers.metrics.measure_latency`).
+    """
+    _check_model(model)
+    _check_data(data)
+    reference = model if reference is None else _check_model(reference)
+    X_test, _ = data.split("test")
+    input_shape = tuple(X_test.shape[1:])
+    scheme = storage_scheme(model)
+    stored = storage_bytes(model, scheme, **(CSR_BITS if scheme == "csr+int8" else {}))
+    dense = storage_bytes(reference, "dense32")
+    latency = measure_latency(model, X_test, repeats=repeats, warmup=warmup, threads=1)
+    return {
+        "test_fp32": evaluate(model, data, "test"),
+        "test_int8": evaluate(quantize_model_weights(model, 8), data, "test"),
+        "parameters": count_parameters(model),
+        "nonzero": count_nonzero(model),
+        "scheme": scheme,
+        "storage_bytes": stored,
+        "dense_bytes": dense,
+        "compression": compression_ratio(dense, stored),
+        "macs": macs(model, input_shape),
+        "macs_effective": macs(model, input_shape, effective=True),
+        "latency_ms": latency.median_ms,
+        "latency_iqr_ms": latency.iqr_ms,
+    }
+
+
+def run_pipeline(build: Callable[[], nn.Module], data: ClassificationData, *,
+                 regulariser: str = "none", strength: float = 0.0,
+                 sparsity: float | None = None, channels: float | None = None,
+                 train_epochs: int = 20, finetune_epochs: int = 10, lr: float = 1e-3,
+                 finetune_lr: float = 1e-2, batch_size: int = 128, seed: int = 0,
+                 latency_repeats: int = 20) -> dict:
+    """Train → prune → fine-tune → quantise → measure: one row of the chapter's table.
+
+    Introduced in :doc:`pipeline`, section *The pipeline in one call*. Chains
+    :func:`train_model`, then :func:`prune_finetune` (``sparsity``: layer-wise
+    magnitude pruning) or :func:`slim_finetune` (``channels``: fraction of channels
+    removed), or neither (the dense baseline), then :func:`summarise`.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`summarise`, plus ``regulariser``, ``strength``, ``seed``,
+        ``amount`` (the sparsity or channel fraction reached, 0 for the baseline),
+        ``val_trained`` (validation accuracy after training), ``val_pruned`` /
+        ``test_pruned`` (right after pruning) and ``val_finetuned`` (after
+        fine-tuning). Without pruning, the "pruned" and "fine-tuned" accuracies are
+        those of the trained model.
+    """
+    if sparsity is not None and channels is not None:
+        raise ValueError("give at most one of sparsity and channels")
+    model, _ = train_model(build, data, regulariser=regulariser, strength=strength,
+                           epochs=train_epochs, lr=lr, batch_size=batch_size, seed=seed)
+    val_trained = evaluate(model, data, "val")
+    kw = dict(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size, seed=seed)
+    if sparsity is not None:
+        result = prune_finetune(model, data, sparsity, **kw)
+    elif channels is not None:
+        result = slim_finetune(model, data, channels, **kw)
+    else:
+        val, test = _accuracies(model, data)
+        result = PruneResult(model, 0.0, val, test, val, test, History())
+    row = {"regulariser": regulariser, "strength": strength, "seed": seed,
+           "amount": result.amount, "val_trained": val_trained,
+           "val_pruned": result.val_pruned, "test_pruned": result.test_pruned,
+           "val_finetuned": result.val_finetuned}
+    row.update(summarise(result.model, data, reference=model, repeats=latency_repeats))
+    return row
+
+
+def choose_largest_within(levels: Sequence[float], val_accuracy: Sequence[float], *,
+                          reference: float, tolerance: float) -> float | None:
+    """The largest level whose validation accuracy is at least ``reference − tolerance``.
+
+    Introduced in :doc:`pipeline`, section *Choosing on the validation split*: the
+    highest sparsity (or λ, or channel fraction) that costs at most ``tolerance`` of
+    validation accuracy against the baseline's ``reference``. Returns ``None`` when no
+    level qualifies. Only validation accuracies may be passed here, never test ones.
+    """
+    levels, val_accuracy = list(levels), list(val_accuracy)
+    if len(levels) != len(val_accuracy):
+        raise ValueError(f"levels and val_accuracy must have the same length, got "
+                         f"{len(levels)} and {len(val_accuracy)}")
+    tolerance = check_nonnegative(tolerance, "tolerance")
+    if isinstance(reference, bool) or not isinstance(reference, Real):
+        raise TypeError(f"reference must be a number, got {type(reference).__name__}")
+    ok = [lv for lv, acc in zip(levels, val_accuracy) if acc >= reference - tolerance]
+    return max(ok) if ok else None
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (``ddof=1``; 0 for a single value).
+
+    Introduced in :doc:`pipeline`, section *The dense baseline*: results over seeds are
+    reported as mean ± std.
+    """
+    values = np.asarray(list(values), dtype=float)
+    if values.size == 0:
+        raise ValueError("mean_std() needs at least one value")
+    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    return float(values.mean()), std
+
+
+def format_mean_std(values: Sequence[float], *, scale: float = 1.0, digits: int = 1) -> str:
+    """``"mean ± std"`` of ``values`` times ``scale`` (100 for percentages).
+
+    Introduced in :doc:`pipeline`, section *The dense baseline*.
+    """
+    check_positive_int(digits, "digits", allow_zero=True)
+    mean, std = mean_std(values)
+    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"

@@ -1,0 +1,304 @@
+"""helpers.pipeline: train with a regulariser → prune → fine-tune → quantise, one row."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from helpers import data, metrics, models, pipeline, prune, train
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load_digits_split()
+
+
+@pytest.fixture(scope="module")
+def images(digits):
+    return digits.as_images(8, 8)
+
+
+def _mlp():
+    return models.mlp([64, 24, 10])
+
+
+def _cnn():
+    return models.small_cnn((6, 8))
+
+
+def _weights(model):
+    return [m.weight.detach() for m in model if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+# --- training with a regulariser -------------------------------------------------------------
+
+def test_train_model_is_repeatable_and_regularisers_act(digits):
+    kw = dict(epochs=3, lr=1e-2, batch_size=128, seed=1)
+    plain, hist = pipeline.train_model(_mlp, digits, **kw)
+    again, _ = pipeline.train_model(_mlp, digits, **kw)
+    for a, b in zip(_weights(plain), _weights(again)):
+        assert torch.equal(a, b)
+    assert hist.epochs == 3
+    zeros = lambda m: sum(int((w == 0).sum()) for w in _weights(m))  # noqa: E731
+    l1_model, _ = pipeline.train_model(_mlp, digits, regulariser="l1", strength=0.5, **kw)
+    assert zeros(plain) == 0 and zeros(l1_model) > 100  # the proximal step gives exact zeros
+    l2_model, _ = pipeline.train_model(_mlp, digits, regulariser="l2", strength=0.3, **kw)
+    norm = lambda m: float(sum(w.norm() ** 2 for w in _weights(m)))  # noqa: E731
+    assert norm(l2_model) < norm(plain)
+
+
+def test_bn_l1_shrinks_batchnorm_scales(images):
+    kw = dict(epochs=2, lr=1e-2, batch_size=128, seed=0)
+    plain, _ = pipeline.train_model(_cnn, images, **kw)
+    slim, _ = pipeline.train_model(_cnn, images, regulariser="bn_l1", strength=0.1, **kw)
+    scales = lambda m: torch.cat([m[k].weight.detach().abs() for k in (1, 4)])  # noqa: E731
+    assert scales(slim).mean() < scales(plain).mean()
+
+
+def test_batchnorm_scales_names(images):
+    assert pipeline.batchnorm_scales(_cnn()) == ["1.weight", "4.weight"]
+    with pytest.raises(ValueError, match="no BatchNorm"):
+        pipeline.batchnorm_scales(_mlp())
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"regulariser": "l0"}, ValueError, "regulariser must be one of"),
+    ({"regulariser": "l1", "strength": -1.0}, ValueError, "strength"),
+    ({"regulariser": "none", "strength": 0.1}, ValueError, "strength must be 0"),
+    ({"regulariser": "bn_l1", "strength": 0.1}, ValueError, "no BatchNorm"),
+])
+def test_train_model_rejects_bad_arguments(digits, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        pipeline.train_model(_mlp, digits, epochs=1, **kwargs)
+
+
+def test_train_model_needs_a_builder(digits):
+    with pytest.raises(TypeError, match="build must be a callable"):
+        pipeline.train_model(_mlp(), digits, epochs=1)
+
+
+# --- pruning and fine-tuning -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    model, _ = pipeline.train_model(_mlp, digits, epochs=4, lr=1e-2, batch_size=128, seed=0)
+    return model
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9])
+def test_prune_finetune_keeps_the_pruned_weights_at_zero(digits, trained, sparsity):
+    before = copy.deepcopy(trained.state_dict())
+    out = pipeline.prune_finetune(trained, digits, sparsity, epochs=2, lr=1e-2,
+                                  batch_size=128, seed=0)
+    for k, v in trained.state_dict().items():  # the trained model is not changed
+        assert torch.equal(v, before[k])
+    for w_new, w_old in zip(_weights(out.model), _weights(trained)):
+        n_zero = int((w_new == 0).sum())
+        assert n_zero >= round(sparsity * w_new.numel())  # layer-wise: every layer
+    assert out.amount == pytest.approx(sparsity, abs=1e-2)
+    for acc in (out.val_pruned, out.test_pruned, out.val_finetuned, out.test_finetuned):
+        assert 0.0 <= acc <= 1.0
+    assert out.val_finetuned == pytest.approx(train.evaluate(out.model, digits, "val"))
+    assert out.test_finetuned == pytest.approx(train.evaluate(out.model, digits, "test"))
+
+
+def test_prune_finetune_reports_accuracy_right_after_pruning(digits, trained):
+    out = pipeline.prune_finetune(trained, digits, 0.95, epochs=3, lr=1e-2, batch_size=128,
+                                  seed=0)
+    pruned = copy.deepcopy(trained)
+    prune.apply_masks(pruned, prune.layerwise_masks(pruned, 0.95))
+    assert out.val_pruned == pytest.approx(train.evaluate(pruned, digits, "val"))
+    assert out.test_pruned == pytest.approx(train.evaluate(pruned, digits, "test"))
+    assert out.val_finetuned > out.val_pruned  # fine-tuning recovers what pruning lost
+
+
+def test_prune_finetune_rejects_bad_sparsity(digits, trained):
+    with pytest.raises(ValueError, match="sparsity"):
+        pipeline.prune_finetune(trained, digits, 1.5, epochs=1)
+
+
+# --- Network Slimming ------------------------------------------------------------------------
+
+def _cnn_with_scales(scales1, scales2):
+    model = models.small_cnn((len(scales1), len(scales2)))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.tensor(scales1))
+        model[4].weight.copy_(torch.tensor(scales2))
+    return model
+
+
+def test_slim_channels_removes_the_smallest_scales_globally():
+    model = _cnn_with_scales([0.9, -0.05, 0.5, 0.01], [0.3, 0.02, -0.8, 0.04, 0.6, 0.7])
+    slim = pipeline.slim_channels(model, 0.4)  # 4 of 10 channels: |γ| 0.01, 0.02, 0.04, 0.05
+    assert slim[0].out_channels == 2 and slim[3].out_channels == 4
+    assert torch.allclose(slim[1].weight.detach(), torch.tensor([0.9, 0.5]))
+    assert torch.allclose(slim[4].weight.detach(), torch.tensor([0.3, -0.8, 0.6, 0.7]))
+    assert slim(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    assert model[0].out_channels == 4  # the original is not changed
+
+
+def test_slim_channels_keeps_one_channel_per_layer():
+    model = _cnn_with_scales([0.01, 0.02], [0.5, 0.6, 0.7])
+    slim = pipeline.slim_channels(model, 0.4)  # 2 of 5 would empty the first layer
+    assert slim[0].out_channels == 1 and slim[3].out_channels == 2
+    assert float(slim[1].weight.detach()) == pytest.approx(0.02)
+
+
+def test_slim_channels_with_zero_fraction_is_a_copy():
+    model = _cnn()
+    slim = pipeline.slim_channels(model, 0.0)
+    assert slim is not model
+    x = torch.randn(3, 1, 8, 8)
+    model.eval(), slim.eval()
+    assert torch.equal(model(x), slim(x))
+
+
+@given(st.lists(st.floats(0.01, 2.0), min_size=2, max_size=6),
+       st.lists(st.floats(0.01, 2.0), min_size=2, max_size=6),
+       st.floats(0.0, 0.95))
+@settings(max_examples=30, deadline=None)
+def test_slim_channels_count_property(s1, s2, fraction):
+    model = _cnn_with_scales(s1, s2)
+    slim = pipeline.slim_channels(model, fraction)
+    kept = slim[0].out_channels + slim[3].out_channels
+    removed = len(s1) + len(s2) - kept
+    assert slim[0].out_channels >= 1 and slim[3].out_channels >= 1
+    assert removed <= round(fraction * (len(s1) + len(s2)))
+    # every channel kept has |γ| at least as large as every channel removed in its layer
+    for layer, scales in ((1, s1), (4, s2)):
+        kept_scales = sorted(abs(float(g)) for g in slim[layer].weight.detach())
+        removed_scales = sorted(abs(g) for g in scales)[:len(scales) - len(kept_scales)]
+        if removed_scales:
+            assert min(kept_scales) >= max(removed_scales) - 1e-6
+
+
+def test_slim_finetune(images):
+    model, _ = pipeline.train_model(_cnn, images, epochs=2, lr=1e-2, batch_size=128, seed=0)
+    out = pipeline.slim_finetune(model, images, 0.5, epochs=2, lr=1e-2, batch_size=128, seed=0)
+    assert out.amount == pytest.approx(0.5, abs=0.08)  # fraction of channels removed
+    assert metrics.count_parameters(out.model) < metrics.count_parameters(model)
+    assert out.val_finetuned == pytest.approx(train.evaluate(out.model, images, "val"))
+
+
+def test_slim_rejects_models_without_batchnorm():
+    with pytest.raises(ValueError, match="no BatchNorm"):
+        pipeline.slim_channels(_mlp(), 0.5)
+
+
+# --- choosing on the validation split --------------------------------------------------------
+
+def test_choose_largest_within_tolerance():
+    levels = [0.5, 0.8, 0.9, 0.95]
+    val = [0.97, 0.968, 0.961, 0.93]
+    assert pipeline.choose_largest_within(levels, val, reference=0.97, tolerance=0.01) == 0.9
+    assert pipeline.choose_largest_within(levels, val, reference=0.97, tolerance=0.0) == 0.5
+    assert pipeline.choose_largest_within(levels, val, reference=0.99, tolerance=0.0) is None
+
+
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=8),
+       st.floats(0, 1), st.floats(0, 0.1))
+def test_choose_largest_within_property(pairs, reference, tolerance):
+    levels, val = zip(*pairs)
+    chosen = pipeline.choose_largest_within(levels, val, reference=reference,
+                                            tolerance=tolerance)
+    ok = [lv for lv, a in pairs if a >= reference - tolerance]
+    assert chosen == (max(ok) if ok else None)
+
+
+def test_choose_largest_within_rejects_mismatch():
+    with pytest.raises(ValueError, match="same length"):
+        pipeline.choose_largest_within([0.5, 0.9], [0.9], reference=0.9, tolerance=0.01)
+
+
+# --- quantise and measure --------------------------------------------------------------------
+
+def test_summarise(digits, trained):
+    out = pipeline.prune_finetune(trained, digits, 0.8, epochs=1, lr=1e-2, batch_size=128,
+                                  seed=0)
+    row = pipeline.summarise(out.model, digits, repeats=3)
+    dense_bytes = metrics.storage_bytes(trained, "dense32")
+    assert row["storage_bytes"] == metrics.storage_bytes(out.model, "csr+int8",
+                                                         **pipeline.CSR_BITS)
+    assert row["compression"] == pytest.approx(dense_bytes / row["storage_bytes"])
+    assert row["nonzero"] == metrics.count_nonzero(out.model)
+    assert row["parameters"] == metrics.count_parameters(trained)
+    assert row["macs_effective"] < row["macs"] == metrics.macs(trained, (64,))
+    assert row["test_fp32"] == pytest.approx(train.evaluate(out.model, digits, "test"))
+    assert abs(row["test_int8"] - row["test_fp32"]) < 0.05
+    assert row["latency_ms"] > 0
+    # a dense model is stored as dense int8: no indices
+    dense_row = pipeline.summarise(trained, digits, repeats=3)
+    assert dense_row["scheme"] == "int8"
+    assert dense_row["storage_bytes"] == metrics.storage_bytes(trained, "int8")
+    assert 3.5 < dense_row["compression"] < 4.0
+
+
+def test_summarise_uses_the_cheaper_storage_format(digits, trained):
+    assert pipeline.storage_scheme(trained) == "int8"
+    sparse = copy.deepcopy(trained)
+    prune.apply_masks(sparse, prune.layerwise_masks(sparse, 0.9))
+    assert pipeline.storage_scheme(sparse) == "csr+int8"
+
+
+def test_summarise_rejects_bad_input(digits, trained):
+    with pytest.raises(TypeError, match="model"):
+        pipeline.summarise("model", digits)
+
+
+# --- one row ---------------------------------------------------------------------------------
+
+def test_run_pipeline_row(digits):
+    kw = dict(regulariser="l1", strength=0.3, sparsity=0.8, train_epochs=3,
+              finetune_epochs=2, lr=1e-2, finetune_lr=1e-2, batch_size=128, seed=0,
+              latency_repeats=3)
+    row = pipeline.run_pipeline(_mlp, digits, **kw)
+    again = pipeline.run_pipeline(_mlp, digits, **kw)
+    for key in ("val_pruned", "test_pruned", "val_finetuned", "test_fp32", "test_int8",
+                "nonzero", "storage_bytes", "macs_effective"):
+        assert row[key] == again[key]  # seeded: everything but the latency repeats
+    assert row["regulariser"] == "l1" and row["amount"] == pytest.approx(0.8, abs=1e-2)
+    assert row["nonzero"] < 0.3 * row["parameters"]
+
+
+def test_run_pipeline_slimming(images):
+    row = pipeline.run_pipeline(_cnn, images, regulariser="bn_l1", strength=0.05,
+                                channels=0.25, train_epochs=2, finetune_epochs=1, lr=1e-2,
+                                batch_size=128, seed=0, latency_repeats=3)
+    assert row["scheme"] == "int8"  # a slimmed model is smaller and dense
+    assert row["macs"] == row["macs_effective"] < metrics.macs(_cnn(), (1, 8, 8))
+    assert row["dense_bytes"] == metrics.storage_bytes(_cnn(), "dense32")  # the unslimmed CNN
+    assert row["compression"] == pytest.approx(row["dense_bytes"] / row["storage_bytes"])
+    assert row["parameters"] < metrics.count_parameters(_cnn())
+
+
+def test_run_pipeline_without_pruning_is_the_dense_baseline(digits):
+    row = pipeline.run_pipeline(_mlp, digits, train_epochs=2, lr=1e-2, batch_size=128,
+                                seed=0, latency_repeats=3)
+    assert row["amount"] == 0.0 and row["regulariser"] == "none"
+    assert row["val_pruned"] == row["val_finetuned"]
+    assert row["nonzero"] == row["parameters"] == metrics.count_parameters(_mlp())
+
+
+def test_run_pipeline_takes_at_most_one_level(digits):
+    with pytest.raises(ValueError, match="at most one of sparsity and channels"):
+        pipeline.run_pipeline(_mlp, digits, sparsity=0.5, channels=0.5, train_epochs=1)
+
+
+# --- mean ± std ------------------------------------------------------------------------------
+
+def test_mean_std():
+    mean, std = pipeline.mean_std([0.9, 0.95, 1.0])
+    assert mean == pytest.approx(0.95)
+    assert std == pytest.approx(np.std([0.9, 0.95, 1.0], ddof=1))
+    assert pipeline.mean_std([0.5]) == (0.5, 0.0)
+    assert pipeline.format_mean_std([0.9, 0.95, 1.0], scale=100, digits=1) == "95.0 ± 5.0"
+    with pytest.raises(ValueError, match="at least one"):
+        pipeline.mean_std([])
+    assert math.isfinite(pipeline.mean_std([1, 2])[1])
