@@ -32,3 +32,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 clean:
 	rm -rf _build .pytest_cache
+# The compression benchmark (benchmarks/results/, the book's appendix page) and the
+# performance budget of the book's pages (a report; it never fails).
+.PHONY: benchmark budget
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/compression.py
+
+budget: $(STAMP)
+	$(BIN)/python tools/notebook_budget.py

@@ -1,0 +1,1 @@
+"""Benchmarks of the book's methods; ``benchmarks.compression`` reproduces the papers' tables."""

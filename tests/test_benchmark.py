@@ -1,0 +1,225 @@
+"""The compression benchmark (benchmarks/compression.py) and the budget script, on a tiny run.
+
+The smoke run uses a small network and a few epochs, so it checks the plumbing and the
+bookkeeping (every method, level and seed measured; ratios, headline rows and outputs
+consistent), not the accuracies of the real run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks import compression as bench
+from helpers import data as hdata
+from helpers import models, prune
+from tools import notebook_budget
+
+TINY = replace(bench.QUICK, hidden=(24, 12), seeds=(0, 1), sparsities=(0.5, 0.9),
+               neuron_fractions=(0.5,), latency_batches=(1, 32), latency_repeats=2)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return hdata.load_digits_split()
+
+
+@pytest.fixture(scope="module")
+def results(digits):
+    return bench.run(TINY, digits, progress=False)
+
+
+def test_every_method_level_and_seed_is_measured(results):
+    keys = {(r["method"], r["level"]) for r in results["rows"]}
+    expected = {(m, s) for m in bench.UNSTRUCTURED for s in TINY.sparsities}
+    expected |= {("neurons", f) for f in TINY.neuron_fractions}
+    assert keys == expected
+    assert all(r["n_seeds"] == len(TINY.seeds) for r in results["rows"])
+    n_levels = sum(bench.n_levels(TINY, m) for m in TINY.methods)
+    assert len(results["records"]) == len(TINY.seeds) * (1 + n_levels)
+
+
+def test_weight_pruning_reaches_its_sparsity(results):
+    dense = results["dense"]
+    assert dense["weights"] == 64 * 24 + 24 * 12 + 12 * 10
+    for r in results["rows"]:
+        if r["method"] == "neurons":
+            continue
+        # Dead neurons are removed afterwards, so at least the target fraction is zero.
+        assert r["nonzero_weights"] <= round((1 - r["level"]) * dense["weights"]) + 2
+        assert r["compression"] == pytest.approx(dense["weights"] / r["nonzero_weights"])
+        assert r["macs_effective"] <= r["macs"] <= dense["macs"]
+
+
+def test_neuron_removal_shrinks_the_network(results):
+    dense = results["dense"]
+    for r in results["rows"]:
+        if r["method"] != "neurons":
+            continue
+        assert r["hidden"] == [round((1 - r["level"]) * h) for h in TINY.hidden]
+        assert r["nonzero_weights"] < dense["weights"]
+        assert r["flop_ratio"] == pytest.approx(dense["macs"] / r["macs"])
+        assert r["flop_ratio"] > 1.5
+
+
+def test_accuracies_and_spread_are_summaries_of_the_records(results):
+    for row in results["rows"]:
+        group = [r for r in results["records"]
+                 if r.get("method") == row["method"] and r["level"] == row["level"]]
+        for variant in bench.VARIANTS:
+            accs = [100 * r[variant]["test_acc"] for r in group]
+            assert row[variant]["test_mean"] == pytest.approx(np.mean(accs))
+            assert row[variant]["test_std"] == pytest.approx(np.std(accs, ddof=1))
+            assert 0 <= row[variant]["test_mean"] <= 100
+        assert row["fp32"]["drop_pp"] == pytest.approx(
+            results["dense"]["fp32"]["test_mean"] - row["fp32"]["test_mean"])
+
+
+def test_quantised_variants_store_fewer_bytes(results):
+    dense = results["dense"]
+    assert dense["fp32"]["storage_bytes"] == dense["dense32_bytes"]
+    assert dense["int8"]["storage_bytes"] < dense["fp32"]["storage_bytes"] / 3
+    for r in results["rows"]:
+        # Pruned or smaller models never need more bytes than the dense one.
+        assert r["fp32"]["storage_bytes"] <= dense["fp32"]["storage_bytes"]
+        assert r["int8"]["storage_bytes"] <= dense["int8"]["storage_bytes"]
+        assert r["fp32"]["storage_ratio"] == pytest.approx(
+            dense["dense32_bytes"] / r["fp32"]["storage_bytes"])
+        assert set(r["shared"]["bits"]) <= set(TINY.share_bits)
+
+
+def test_choices_are_recorded_per_seed(results):
+    for r in results["rows"]:
+        assert len(r["choices"]) == len(TINY.seeds)
+        if r["method"] == "l1_prune":
+            assert all(c["l1_strength"] in TINY.l1_strengths for c in r["choices"])
+        if r["method"] == "neurons":
+            assert all(c["criterion"] in TINY.neuron_criteria for c in r["choices"])
+
+
+def test_results_round_trip_and_render(results, tmp_path):
+    paths = bench.write_results(results, tmp_path)
+    assert {p.name for p in paths} == {"compression.json", "compression.md",
+                                       *bench.PLOTS}
+    loaded = bench.load_results(tmp_path / "compression.json")
+    assert loaded["rows"] == json.loads(json.dumps(results["rows"]))
+    text = (tmp_path / "compression.md").read_text(encoding="utf-8")
+    for method in bench.METHODS:
+        assert bench.method_label(method, "en") in text
+    for name in bench.PLOTS:
+        assert (tmp_path / name).stat().st_size > 10_000
+    zh = bench.markdown_headline(loaded, "zh")
+    assert "本基准测试" in zh and zh.count("\n") == 4
+
+
+def test_load_results_rejects_another_schema(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"schema": 0}))
+    with pytest.raises(ValueError, match="schema"):
+        bench.load_results(path)
+
+
+def _row(method, level, compression, drop, storage=(1.0, 1.0, 1.0), flop=1.0, speed=1.0):
+    row = {"method": method, "level": level, "compression": compression,
+           "nonzero_weights": 1000 / compression, "hidden": [10.0], "flop_ratio": flop,
+           "speedup": {"1": 1.0, "256": speed}, "shared": {"bits": [4]}}
+    for variant, ratio in zip(bench.VARIANTS, storage):
+        row.setdefault(variant, {}).update(
+            test_mean=97 - drop, test_std=0.1, drop_pp=drop, val_drop_pp=0.0,
+            storage_ratio=ratio, storage_bytes=1000 / ratio)
+    return row
+
+
+def test_headline_takes_the_largest_compression_within_tolerance():
+    rows = [_row("iterative", 0.9, 10, 0.2, storage=(8, 20, 30)),
+            _row("iterative", 0.95, 20, 0.6, storage=(15, 40, 70)),
+            _row("l1_prune", 0.95, 20, 0.5, storage=(15, 40, 55)),
+            _row("random", 0.5, 2, 0.1),
+            _row("neurons", 0.5, 3, 0.9, flop=3.0, speed=2.7),
+            _row("neurons", 0.7, 6, 1.2, flop=6.0, speed=5.0)]
+    h = bench.headline(rows, dense={})
+    assert (h["weights"]["method"], h["weights"]["value"]) == ("l1_prune", 20)
+    assert h["weights"]["met"]
+    assert (h["storage"]["method"], h["storage"]["variant"], h["storage"]["value"]) == (
+        "l1_prune", "shared", 55)
+    assert h["storage"]["met"]
+    assert h["neurons"]["level"] == 0.5
+    assert h["neurons"]["efficiency"] == pytest.approx(0.9)
+    assert h["neurons"]["met"]
+    # On validation every row is within tolerance: the largest ratios win.
+    assert h["validation"]["storage"]["value"] == 70
+    assert h["validation"]["neurons"]["level"] == 0.7
+
+
+def test_headline_reports_a_miss():
+    rows = [_row("iterative", 0.9, 10, 0.4, storage=(8, 20, 30)),
+            _row("neurons", 0.5, 3, 0.2, flop=3.0, speed=1.5)]
+    h = bench.headline(rows, dense={})
+    assert not h["weights"]["met"] and not h["storage"]["met"]
+    assert h["neurons"]["efficiency"] == pytest.approx(0.5) and not h["neurons"]["met"]
+    assert bench.headline([_row("random", 0.5, 2, 3.0)], dense={})["weights"] is None
+
+
+def test_remove_dead_neurons_keeps_the_outputs():
+    torch.manual_seed(0)
+    model = models.mlp([6, 8, 5, 3])
+    with torch.no_grad():
+        model[2].weight[:, [1, 4]] = 0           # neurons 1 and 4 of layer 0: no outputs
+        model[0].weight[6] = 0                   # neuron 6: no inputs …
+        model[0].bias[6] = -0.5                  # … and ReLU(bias) = 0
+        model[0].weight[7] = 0                   # neuron 7: no inputs, positive bias: kept
+        model[0].bias[7] = 0.5
+        model[4].weight[:, 2] = 0                # neuron 2 of layer 2: no outputs
+    x = torch.randn(20, 6)
+    smaller = bench.remove_dead_neurons(model)
+    assert [m.out_features for m in smaller if isinstance(m, torch.nn.Linear)] == [5, 4, 3]
+    torch.testing.assert_close(smaller(x), model(x))
+
+
+def test_remove_dead_neurons_keeps_one_neuron_per_layer():
+    model = models.mlp([4, 3, 2])
+    with torch.no_grad():
+        model[2].weight.zero_()
+    smaller = bench.remove_dead_neurons(model)
+    assert smaller[0].out_features == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"methods": ("magic",)}, "unknown method"),
+    ({"seeds": ()}, "at least one seed"),
+    ({"sparsities": (0.5, 1.0)}, r"\(0, 1\)"),
+    ({"sparsities": (0.9, 0.5)}, "increasing"),
+])
+def test_config_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        bench.Config(**kwargs)
+
+
+def test_missing_mnist_files_give_a_clear_message(tmp_path, capsys):
+    assert bench.main(["--data", "mnist", "--mnist-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "MNIST" in err and str(tmp_path) in err
+    assert bench.main(["--data", "mnist"]) == 2
+    assert "--mnist-dir" in capsys.readouterr().err
+
+
+def test_budget_report_marks_pages_over_budget():
+    results = [notebook_budget.PageResult("en", "fast", 3, 5.0, 1.0, 300.0),
+               notebook_budget.PageResult("zh", "slow", 3, 75.0, 1.0, 300.0),
+               notebook_budget.PageResult("zh", "big", 3, 5.0, 1.0, 3000.0, stderr=True)]
+    assert [r.status for r in results] == ["ok", "OVER BUDGET",
+                                           "OVER BUDGET, stderr output"]
+    report = notebook_budget.format_report(results)
+    assert "pages over budget (60 s, 2048 MB): zh/slow, zh/big" in report
+    assert "book     total 85.0 s" in report and ": ok" in report
+
+
+def test_budget_walks_the_table_of_contents():
+    pages = notebook_budget.toc_pages()
+    assert pages[0] == "index" and "benchmark-results" in pages
+    assert len(pages) == len(set(pages))

@@ -1,0 +1,236 @@
+"""The book's performance budget: execute every page and report its time and peak memory.
+
+Usage (``make budget`` runs the first form)::
+
+    .venv/bin/python tools/notebook_budget.py                 # every page, both editions
+    .venv/bin/python tools/notebook_budget.py --lang en       # one edition
+    .venv/bin/python tools/notebook_budget.py --pages pruning faq --json /tmp/budget.json
+
+Each page (a MyST-Markdown notebook, read with jupytext in memory) is executed with
+nbclient in a fresh kernel, one page at a time, in its own folder (as the book build
+does). For each page it prints the execution time of its cells (kernel start not
+included; it is shown separately) and the peak resident memory of the kernel's process
+tree, sampled with psutil every 20 ms. The budget: each page at most 60 s and 2 GB on
+2 CPU cores, the whole book (both editions) at most 5 minutes. Pages over budget are
+marked ``OVER BUDGET``; a page that raises, or writes to stderr, is marked too. The
+script only reports: it exits with status 0 whatever it finds (it is not a test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import jupytext
+import psutil
+import yaml
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.pytest_myst_nbval import is_myst_notebook  # noqa: E402
+
+PAGE_SECONDS = 60.0
+PAGE_MEMORY_MB = 2048.0
+BOOK_SECONDS = 300.0
+LANGS = ("en", "zh")
+
+
+@dataclass
+class PageResult:
+    """The measurements of one page."""
+
+    lang: str
+    page: str
+    cells: int
+    seconds: float
+    startup_seconds: float
+    peak_mb: float
+    error: str = ""
+    stderr: bool = False
+
+    @property
+    def over_budget(self) -> bool:
+        return self.seconds > PAGE_SECONDS or self.peak_mb > PAGE_MEMORY_MB
+
+    @property
+    def status(self) -> str:
+        marks = []
+        if self.error:
+            marks.append(f"ERROR ({self.error})")
+        if self.over_budget:
+            marks.append("OVER BUDGET")
+        if self.stderr:
+            marks.append("stderr output")
+        return ", ".join(marks) or "ok"
+
+
+class TreeMemorySampler:
+    """Samples the resident memory (RSS) of a process and all its descendants.
+
+    The peak of the sum over the tree is kept in :attr:`peak_bytes`.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.02):
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> int:
+        total = 0
+        for proc in [self.process, *self.process.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        self.peak_bytes = max(self.peak_bytes, total)
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sample()
+            except psutil.NoSuchProcess:
+                return
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "TreeMemorySampler":
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def toc_pages() -> list[str]:
+    """Page names (without ``.md``) in the order of ``_toc.yml``."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    names = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("sections"))
+            for part in entry.get("parts", []):
+                walk(part.get("chapters"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    return names
+
+
+def execute_page(path: Path, lang: str, timeout: int = 600) -> PageResult:
+    """Execute one MyST notebook in a fresh kernel; measure time and peak memory."""
+    notebook = jupytext.read(path)
+    n_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    error, started = "", time.perf_counter()
+    startup = seconds = 0.0
+    peak = 0
+    with client.setup_kernel():
+        startup = time.perf_counter() - started
+        with TreeMemorySampler(client.km.provisioner.pid) as sampler:
+            begin = time.perf_counter()
+            try:
+                for index, cell in enumerate(notebook.cells):
+                    client.execute_cell(cell, index)
+            except CellExecutionError as err:
+                lines = [line for line in str(err).strip().splitlines() if line.strip()]
+                error = lines[-1][:80] if lines else type(err).__name__
+            except Exception as err:  # a timeout or a dead kernel: report, go on
+                error = f"{type(err).__name__}: {err}"[:80]
+            seconds = time.perf_counter() - begin
+            sampler.sample()
+        peak = sampler.peak_bytes
+    stderr = any(out.get("output_type") == "stream" and out.get("name") == "stderr"
+                 for cell in notebook.cells if cell.cell_type == "code"
+                 for out in cell.get("outputs", []))
+    return PageResult(lang, path.stem, n_cells, seconds, startup, peak / 2**20, error, stderr)
+
+
+def format_report(results: list[PageResult]) -> str:
+    """The table printed at the end, with the totals against the budget."""
+    lines = [f"{'edition':7}  {'page':22} {'cells':>5} {'exec s':>8} {'start s':>7} "
+             f"{'peak MB':>8}  status",
+             "-" * 78]
+    for r in results:
+        lines.append(f"{r.lang:7}  {r.page:22} {r.cells:5d} {r.seconds:8.1f} "
+                     f"{r.startup_seconds:7.1f} {r.peak_mb:8.0f}  {r.status}")
+    lines.append("-" * 78)
+    for lang in LANGS:
+        part = [r for r in results if r.lang == lang]
+        if part:
+            lines.append(f"{lang:7}  total {sum(r.seconds for r in part):.1f} s execution, "
+                         f"{sum(r.seconds + r.startup_seconds for r in part):.1f} s with "
+                         f"kernel starts")
+    total = sum(r.seconds for r in results)
+    over = [f"{r.lang}/{r.page}" for r in results if r.over_budget]
+    book = "ok" if total <= BOOK_SECONDS else "OVER BUDGET"
+    lines.append(f"book     total {total:.1f} s execution (budget {BOOK_SECONDS:.0f} s for "
+                 f"both editions): {book}")
+    lines.append(f"pages over budget ({PAGE_SECONDS:.0f} s, {PAGE_MEMORY_MB:.0f} MB): "
+                 + (", ".join(over) if over else "none"))
+    failed = [f"{r.lang}/{r.page}" for r in results if r.error]
+    if failed:
+        lines.append("pages that failed: " + ", ".join(failed))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    lines.append(f"machine: {os.cpu_count()} CPU cores"
+                 + (f", load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end"
+                    if load else ""))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lang", choices=LANGS, action="append",
+                        help="edition to execute (default: both)")
+    parser.add_argument("--pages", nargs="+", metavar="NAME",
+                        help="only these pages (file names without .md)")
+    parser.add_argument("--timeout", type=int, default=600,
+                        help="seconds allowed per cell (default 600)")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    names = toc_pages()
+    if args.pages:
+        unknown = sorted(set(args.pages) - set(names))
+        if unknown:
+            parser.error(f"no page named {unknown} in _toc.yml; pages: {names}")
+        names = [n for n in names if n in args.pages]
+    results = []
+    for lang in args.lang or LANGS:
+        for name in names:
+            path = ROOT / "book" / lang / f"{name}.md"
+            if not path.is_file() or not is_myst_notebook(path):
+                continue
+            result = execute_page(path, lang, args.timeout)
+            print(f"[budget] {lang}/{name}: {result.seconds:.1f} s, {result.peak_mb:.0f} MB"
+                  f" — {result.status}", flush=True)
+            results.append(result)
+    print()
+    print(format_report(results))
+    if args.json:
+        args.json.write_text(json.dumps(
+            [asdict(r) | {"over_budget": r.over_budget, "status": r.status} for r in results],
+            indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
