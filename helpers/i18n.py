@@ -100,6 +100,19 @@ TEXT: dict[str, dict[str, str]] = {
     "col_bm_ours": {"en": "this benchmark", "zh": "本基准测试"},
     "col_bm_met": {"en": "target met?", "zh": "是否达到目标"},
     # --- coursework ---
+    "cw_log_alpha": {"en": "log10(alpha)", "zh": "log10(alpha)"},
+    "cw_coefficient": {"en": "coefficient", "zh": "系数"},
+    "cw_diabetes_path": {"en": "Lasso path of the diabetes data",
+                         "zh": "糖尿病数据的 Lasso 正则化路径"},
+    "cw_sparsity_curve": {"en": "Accuracy after pruning and fine-tuning",
+                          "zh": "剪枝并微调后的准确率"},
+    "cw_layerwise": {"en": "layer-wise masks", "zh": "逐层掩码"},
+    "cw_global": {"en": "global masks", "zh": "全局掩码"},
+    "cw_dense": {"en": "dense baseline", "zh": "稠密基线"},
+    "cw_sparse90": {"en": "90% of weights pruned", "zh": "剪掉 90% 权重"},
+    "cw_shrunk": {"en": "neurons removed", "zh": "移除神经元后"},
+    "cw_compressed": {"en": "compressed", "zh": "压缩后"},
+    "cw_pruned": {"en": "pruned and fine-tuned", "zh": "剪枝并微调后"},
 }
 
 
