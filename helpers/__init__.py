@@ -36,6 +36,7 @@ from . import plot  # noqa: E402
 from . import data  # noqa: E402
 from . import models  # noqa: E402
 from . import train  # noqa: E402
+from . import l1  # noqa: E402
 from . import metrics  # noqa: E402
 from . import quant  # noqa: E402
 from . import mnist  # noqa: E402
