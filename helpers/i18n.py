@@ -43,6 +43,16 @@ TEXT: dict[str, dict[str, str]] = {
     "col_latency_ms": {"en": "latency (ms)", "zh": "延迟（毫秒）"},
     "col_iqr_ms": {"en": "IQR (ms)", "zh": "四分位距（毫秒）"},
     "col_accuracy": {"en": "test accuracy", "zh": "测试集准确率"},
+    "col_layers": {"en": "weight layers", "zh": "权重层数"},
+    "col_latency_one": {"en": "latency, 1 digit: ms (IQR)", "zh": "延迟，1 张图：毫秒（四分位距）"},
+    "col_latency_all": {"en": "latency, test split: ms (IQR)",
+                        "zh": "延迟，整个测试集：毫秒（四分位距）"},
+    "small_cnn": {"en": "small CNN", "zh": "小型 CNN"},
+    "bg_params_macs": {"en": "Parameters and MACs per example",
+                       "zh": "参数量与每个样本的乘加次数"},
+    "bg_baseline": {"en": "baseline (fp32)", "zh": "基线（fp32）"},
+    "bg_pruned": {"en": "90% of weights zero (CSR)", "zh": "90% 权重为零（CSR）"},
+    "bg_int8": {"en": "dynamic int8", "zh": "动态 int8 量化"},
     # --- L1 chapter ---
     # --- pruning chapter ---
     # --- pipeline chapter ---

@@ -11,8 +11,9 @@ without running faster. This module measures each of them separately:
 ``storage_bits`` / ``storage_bytes`` / ``serialized_bytes``
     bytes in a stated storage format (dense fp32, CSR, relative indices, int8, shared
     weights) or as actually saved by ``torch.save``;
-``measure_latency``
-    measured wall-clock time of a forward pass (median and interquartile range).
+``measure_latency`` / ``compare_latency``
+    measured wall-clock time of a forward pass (median and interquartile range), of one
+    model or of several measured in alternation.
 
 Accuracy is measured by :func:`helpers.train.evaluate`.
 """
@@ -35,7 +36,7 @@ from .i18n import tr
 __all__ = [
     "STORAGE_SCHEMES", "Latency", "count_parameters", "count_nonzero", "layer_table",
     "format_table", "macs", "macs_by_layer", "flops", "storage_bits", "storage_bytes",
-    "serialized_bytes", "compression_ratio", "measure_latency",
+    "serialized_bytes", "compression_ratio", "measure_latency", "compare_latency",
 ]
 
 #: Layers whose weight is a matrix (Linear) or a filter bank (Conv): the layers that
@@ -614,3 +615,45 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
         model.train(was_training)
     q1, median, q3 = np.percentile(times, [25, 50, 75])
     return Latency(float(median), float(q1), float(q3), tuple(times), used)
+
+
+def compare_latency(models: dict[str, nn.Module], example_input: torch.Tensor, *,
+                    rounds: int = 5, repeats: int = 10, warmup: int = 5,
+                    threads: int | None = 1, number: int = 1) -> dict[str, Latency]:
+    """Measure several models in alternation, so that a changing load affects all alike.
+
+    Introduced in :doc:`background`, section *Storage, arithmetic and time move
+    differently*. In each of ``rounds`` rounds every model is measured in turn by
+    :func:`measure_latency` (``repeats`` timed repeats after ``warmup`` calls); the
+    result of a model pools the repeats of all its rounds. On a shared machine this
+    is fairer than measuring one model after the other.
+
+    Parameters
+    ----------
+    models : dict
+        ``{name: model}``; each gets ``example_input`` (moved to its device).
+    example_input : torch.Tensor
+    rounds, repeats, warmup, threads, number
+        As in :func:`measure_latency`; ``rounds`` > 0.
+
+    Returns
+    -------
+    dict
+        ``{name: Latency}`` in the order of ``models``.
+    """
+    if not isinstance(models, dict) or not models:
+        raise TypeError("models must be a non-empty dict {name: model}")
+    check_positive_int(rounds, "rounds")
+    times: dict[str, list[float]] = {name: [] for name in models}
+    used = {}
+    for _ in range(rounds):
+        for name, model in models.items():
+            result = measure_latency(model, example_input, repeats=repeats, warmup=warmup,
+                                     threads=threads, number=number)
+            times[name].extend(result.times_ms)
+            used[name] = result.threads
+    out = {}
+    for name, values in times.items():
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        out[name] = Latency(float(median), float(q1), float(q3), tuple(values), used[name])
+    return out

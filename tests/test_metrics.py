@@ -299,3 +299,20 @@ def test_latency_errors():
         metrics.measure_latency(model, [[0.0, 0.0]])
     with pytest.raises(TypeError, match="threads"):
         metrics.measure_latency(model, torch.zeros(1, 2), threads=1.5)
+
+
+def test_compare_latency_pools_rounds_in_alternation():
+    calls = []
+    small, large = models.mlp([8, 4, 2]), models.mlp([8, 64, 64, 2])
+    small.register_forward_hook(lambda *args: calls.append("small"))
+    large.register_forward_hook(lambda *args: calls.append("large"))
+    results = metrics.compare_latency({"small": small, "large": large}, torch.randn(2, 8),
+                                      rounds=3, repeats=4, warmup=1)
+    assert list(results) == ["small", "large"]
+    assert all(len(r.times_ms) == 12 and r.median_ms > 0 for r in results.values())
+    # alternation: small (1 + 4 calls), large (1 + 4), small, ...
+    assert calls[:10] == ["small"] * 5 + ["large"] * 5 and calls[10] == "small"
+    with pytest.raises(TypeError, match="non-empty dict"):
+        metrics.compare_latency({}, torch.randn(2, 8))
+    with pytest.raises(ValueError, match="rounds"):
+        metrics.compare_latency({"small": small}, torch.randn(2, 8), rounds=0)
