@@ -41,6 +41,7 @@ __all__ = [
     "soft_threshold", "lambda_from_alpha", "alpha_from_lambda",
     "lasso_objective", "alpha_max", "duality_gap",
     "LassoResult", "ista", "fista", "coordinate_descent", "LassoPath", "lasso_path",
+    "LassoCV", "lasso_cv",
     "l1_penalty", "group_lasso_penalty", "prox_l1_step", "prox_group_step",
     "ProximalL1", "ProximalGroupL1",
 ]
@@ -627,6 +628,23 @@ class LassoPath:
     n_iters: np.ndarray = field(repr=False)
 
 
+def _grid(problem: _Problem, alphas, n_alphas: int, eps: float) -> np.ndarray:
+    """The given ``alphas`` sorted decreasingly, or scikit-learn's geometric grid."""
+    if alphas is None:
+        check_positive_int(n_alphas, "n_alphas")
+        if check_nonnegative(eps, "eps") == 0:
+            raise ValueError("eps must be > 0 (the ratio alpha_min / alpha_max)")
+        top = float(np.max(np.abs(problem.Xty))) / problem.n
+        grid = np.geomspace(top, top * eps, num=n_alphas) if top > 0 else np.zeros(n_alphas)
+    else:
+        grid = np.asarray(alphas, dtype=np.float64)
+        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid < 0):
+            raise ValueError(f"alphas must be a non-empty 1-D sequence of finite numbers "
+                             f">= 0, got {alphas!r}")
+        grid = np.sort(grid)[::-1]
+    return grid
+
+
 def lasso_path(X, y, alphas: Sequence[float] | None = None, n_alphas: int = 100,
                eps: float = 1e-3, *, fit_intercept: bool = True, tol: float = 1e-4,
                max_iter: int = 1_000, precompute="auto") -> LassoPath:
@@ -647,17 +665,7 @@ def lasso_path(X, y, alphas: Sequence[float] | None = None, n_alphas: int = 100,
     problem = _Problem(X, y, fit_intercept, precompute, auto_ratio=1.0)
     tol = check_nonnegative(tol, "tol")
     check_positive_int(max_iter, "max_iter")
-    if alphas is None:
-        check_positive_int(n_alphas, "n_alphas")
-        eps = check_nonnegative(eps, "eps")
-        top = float(np.max(np.abs(problem.Xty))) / problem.n
-        grid = np.geomspace(top, top * eps, num=n_alphas) if top > 0 else np.zeros(n_alphas)
-    else:
-        grid = np.asarray(alphas, dtype=np.float64)
-        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid < 0):
-            raise ValueError(f"alphas must be a non-empty 1-D sequence of finite numbers "
-                             f">= 0, got {alphas!r}")
-        grid = np.sort(grid)[::-1]
+    grid = _grid(problem, alphas, n_alphas, eps)
     coefs = np.zeros((problem.p, grid.size))
     gaps, n_iters = np.zeros(grid.size), np.zeros(grid.size, dtype=int)
     w = np.zeros(problem.p)
@@ -678,6 +686,72 @@ def lasso_path(X, y, alphas: Sequence[float] | None = None, n_alphas: int = 100,
     intercepts = problem.y_mean - problem.X_mean @ coefs
     return LassoPath(alphas=grid, coefs=coefs, intercepts=np.asarray(intercepts, dtype=float),
                      gaps=gaps, n_iters=n_iters)
+
+
+@dataclass
+class LassoCV:
+    """Cross-validated prediction error along a Lasso path.
+
+    Attributes
+    ----------
+    alphas : ndarray of shape (n_alphas,)
+        Decreasing grid, computed once from all the data passed in.
+    mse : ndarray of shape (n_folds, n_alphas)
+        Mean squared error on each held-out fold.
+    mse_mean, mse_se : ndarray of shape (n_alphas,)
+        Mean over folds and its standard error.
+    alpha_min : float
+        The ``alpha`` with the smallest mean error.
+    alpha_1se : float
+        The largest ``alpha`` whose mean error is within one standard error of the
+        smallest (the "one-standard-error rule", Hastie et al. 2015, section 2.3):
+        a sparser model that predicts about as well.
+    """
+
+    alphas: np.ndarray
+    mse: np.ndarray
+    mse_mean: np.ndarray
+    mse_se: np.ndarray
+    alpha_min: float
+    alpha_1se: float
+
+
+def lasso_cv(X, y, *, n_folds: int = 5, alphas: Sequence[float] | None = None,
+             n_alphas: int = 100, eps: float = 1e-3, seed: int | None = None,
+             fit_intercept: bool = True, tol: float = 1e-4) -> LassoCV:
+    """Choose the Lasso's ``alpha`` by K-fold cross-validation with :func:`lasso_path`.
+
+    Introduced in :doc:`l1-regularization`, section *L1 against L2*. Pass the
+    training data only: the folds are cut from it (``sklearn.model_selection.KFold``,
+    shuffled with ``seed`` unless ``seed`` is ``None``), the path is fitted on each
+    fold's other ``n_folds − 1`` parts and scored on the fold. With ``seed=None`` the
+    folds, grid and errors are those of ``sklearn.linear_model.LassoCV(cv=n_folds)``.
+    Other parameters as in :func:`lasso_path`.
+    """
+    from sklearn.model_selection import KFold
+
+    X, y = _as_xy(X, y)
+    check_positive_int(n_folds, "n_folds")
+    if n_folds < 2 or n_folds > len(y):
+        raise ValueError(f"n_folds must be between 2 and the number of samples "
+                         f"({len(y)}), got {n_folds}")
+    alphas = _grid(_Problem(X, y, fit_intercept, precompute=False), alphas, n_alphas, eps)
+    if seed is not None:
+        check_positive_int(seed, "seed", allow_zero=True)
+    folds = KFold(n_folds, shuffle=seed is not None, random_state=seed).split(X)
+    errors = []
+    for train, test in folds:
+        path = lasso_path(X[train], y[train], alphas=alphas, fit_intercept=fit_intercept,
+                          tol=tol)
+        prediction = X[test] @ path.coefs + path.intercepts
+        errors.append(np.mean((y[test, None] - prediction) ** 2, axis=0))
+    mse = np.array(errors)
+    mean, se = mse.mean(axis=0), mse.std(axis=0, ddof=1) / np.sqrt(n_folds)
+    best = int(np.argmin(mean))
+    within = np.flatnonzero(mean <= mean[best] + se[best])
+    grid = path.alphas
+    return LassoCV(alphas=grid, mse=mse, mse_mean=mean, mse_se=se,
+                   alpha_min=float(grid[best]), alpha_1se=float(grid[within.min()]))
 
 
 # --- L1 in torch models -----------------------------------------------------------------------

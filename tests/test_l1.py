@@ -243,6 +243,26 @@ def test_path_with_given_alphas_and_bad_alphas():
     assert np.allclose(path.alphas, [0.5, 0.1, 0.01])
     with pytest.raises(ValueError, match="alphas must be"):
         l1.lasso_path(X, y, alphas=[0.1, -0.1])
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        l1.lasso_path(X, y, eps=0.0)
+
+
+def test_cross_validation_matches_sklearn_lasso_cv():
+    from sklearn.linear_model import LassoCV
+
+    X, y, _ = data.load_diabetes()
+    cv = l1.lasso_cv(X, y, n_folds=5, n_alphas=30, tol=1e-10)
+    reference = LassoCV(cv=5, alphas=cv.alphas, tol=1e-10).fit(X, y)
+    assert np.allclose(cv.alphas, reference.alphas_)
+    assert np.allclose(cv.mse.T, reference.mse_path_, rtol=1e-6)
+    assert cv.alpha_min == pytest.approx(reference.alpha_)
+    assert cv.alpha_1se >= cv.alpha_min
+    k = int(np.flatnonzero(cv.alphas == cv.alpha_1se)[0])
+    assert cv.mse_mean[k] <= cv.mse_mean.min() + cv.mse_se[np.argmin(cv.mse_mean)]
+    shuffled = l1.lasso_cv(X, y, n_folds=3, n_alphas=10, seed=0)
+    assert shuffled.mse.shape == (3, 10)
+    with pytest.raises(ValueError, match="n_folds must be between 2"):
+        l1.lasso_cv(X, y, n_folds=1)
 
 
 # --- bad input -------------------------------------------------------------------------------
