@@ -38,12 +38,12 @@ from .l1 import ProximalL1, l1_penalty
 from .metrics import (
     compression_ratio, count_nonzero, count_parameters, macs, measure_latency, storage_bytes,
 )
-from .prune import MaskEnforcer, apply_masks, layerwise_masks, masks_sparsity
+from .prune import MaskEnforcer, apply_masks, layerwise_masks, masks_sparsity, random_masks
 from .quant import quantize_model_weights
 from .structured import neuron_importance, remove_channels, remove_neurons, removable_layers
 from .train import History, evaluate, fit, seed_everything
 
-__all__ = ["REGULARISERS", "CSR_BITS", "PruneResult", "batchnorm_scales", "train_model",
+__all__ = ["REGULARISERS", "CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales", "train_model",
            "prune_finetune", "slim_channels", "slim_finetune", "storage_scheme", "summarise",
            "run_pipeline", "choose_largest_within", "mean_std", "format_mean_std"]
 
@@ -90,12 +90,13 @@ def batchnorm_scales(model: nn.Module) -> list[str]:
 
 def train_model(build: Callable[[], nn.Module], data: ClassificationData, *,
                 regulariser: str = "none", strength: float = 0.0, epochs: int = 20,
-                lr: float = 1e-3, batch_size: int = 128,
+                lr: float = 1e-3, batch_size: int = 128, optimizer: str = "adam",
                 seed: int = 0) -> tuple[nn.Module, History]:
     """Build a fresh network with seed ``seed`` and train it with one regulariser.
 
-    Introduced in :doc:`pipeline`, section *The experiment*. Adam on the training split,
-    keeping the weights of the best validation epoch (:func:`helpers.train.fit`).
+    Introduced in :doc:`pipeline`, section *The experiment*. Adam (or SGD with momentum)
+    on the training split, keeping the weights of the best validation epoch
+    (:func:`helpers.train.fit`).
 
     ============ =============================================================
     regulariser  what ``strength`` (λ) does
@@ -107,6 +108,8 @@ def train_model(build: Callable[[], nn.Module], data: ClassificationData, *,
                  parameter
     ``"bn_l1"``  Network Slimming: ``λ Σ|γ|`` over the BatchNorm scales added to
                  the loss, trained with its subgradient as Liu et al. (2017) do
+                 (they use SGD: pass ``optimizer="sgd"``; Adam rescales the
+                 subgradient of every γ and shrinks them all alike)
     ============ =============================================================
 
     Parameters
@@ -120,7 +123,7 @@ def train_model(build: Callable[[], nn.Module], data: ClassificationData, *,
         One of :data:`REGULARISERS`.
     strength : float
         λ ≥ 0.
-    epochs, lr, batch_size, seed
+    epochs, lr, batch_size, optimizer, seed
         Passed to :func:`helpers.train.fit` (``seed`` also orders the batches).
 
     Returns
@@ -148,8 +151,8 @@ def train_model(build: Callable[[], nn.Module], data: ClassificationData, *,
     elif regulariser == "bn_l1":
         names = batchnorm_scales(model)
         hooks["penalty"] = lambda m: l1_penalty(m, strength, params=names)
-    history = fit(model, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                  progress=False, **hooks)
+    history = fit(model, data, epochs=epochs, lr=lr, batch_size=batch_size,
+                  optimizer=optimizer, seed=seed, progress=False, **hooks)
     return model, history
 
 
@@ -185,18 +188,24 @@ def _accuracies(model: nn.Module, data: ClassificationData) -> tuple[float, floa
     return evaluate(model, data, "val"), evaluate(model, data, "test")
 
 
+#: Pruning criteria of :func:`prune_finetune`.
+CRITERIA = ("magnitude", "random")
+
+
 def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, *,
-                   epochs: int = 10, lr: float = 1e-2, batch_size: int = 128,
+                   criterion: str = "magnitude", epochs: int = 10, lr: float = 1e-2,
+                   batch_size: int = 128, patience: int | None = None,
                    seed: int = 0) -> PruneResult:
-    """Prune a copy of ``model`` layer-wise by magnitude, then fine-tune it with the masks.
+    """Prune a copy of ``model`` layer-wise, then fine-tune it with the masks.
 
     Introduced in :doc:`pipeline`, section *The experiment*. The same fraction
-    ``sparsity`` of the weights of every Linear/Conv layer is zeroed
-    (:func:`helpers.prune.layerwise_masks`; weights that are already zero go first),
-    accuracy is measured, and the copy is fine-tuned with a
-    :class:`helpers.prune.MaskEnforcer`, so pruned weights stay zero. Fine-tuning keeps
-    the weights of its best validation epoch: the number of fine-tuning epochs is
-    chosen on the validation split, up to ``epochs``.
+    ``sparsity`` of the weights of every Linear/Conv layer is zeroed: those of smallest
+    magnitude (:func:`helpers.prune.layerwise_masks`; weights that are already zero go
+    first) or, as the baseline a criterion must beat, weights drawn at random
+    (:func:`helpers.prune.random_masks` with ``seed``). Accuracy is measured, and the
+    copy is fine-tuned with a :class:`helpers.prune.MaskEnforcer`, so pruned weights
+    stay zero. Fine-tuning keeps the weights of its best validation epoch: the number
+    of fine-tuning epochs is chosen on the validation split, up to ``epochs``.
 
     Parameters
     ----------
@@ -205,19 +214,25 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
     data : ClassificationData
     sparsity : float
         Fraction in [0, 1] of each layer's weights to prune.
-    epochs, lr, batch_size, seed
-        Fine-tuning, passed to :func:`helpers.train.fit`.
+    criterion : {"magnitude", "random"}
+        Which weights go.
+    epochs, lr, batch_size, patience, seed
+        Fine-tuning, passed to :func:`helpers.train.fit` (``patience`` stops it when
+        validation accuracy has not improved for that many epochs).
     """
     _check_model(model)
     _check_data(data)
     sparsity = check_fraction(sparsity, "sparsity")
     check_positive_int(epochs, "epochs")
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     pruned = copy.deepcopy(model)
-    masks = layerwise_masks(pruned, sparsity)
+    masks = (layerwise_masks(pruned, sparsity) if criterion == "magnitude"
+             else random_masks(pruned, sparsity, seed=seed))
     apply_masks(pruned, masks)
     val_pruned, test_pruned = _accuracies(pruned, data)
     history = fit(pruned, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                  after_step=MaskEnforcer(masks), progress=False)
+                  after_step=MaskEnforcer(masks), patience=patience, progress=False)
     return PruneResult(pruned, masks_sparsity(masks), val_pruned, test_pruned,
                        *_accuracies(pruned, data), history)
 
@@ -282,7 +297,7 @@ def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
 
 def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *,
                   epochs: int = 10, lr: float = 1e-2, batch_size: int = 128,
-                  seed: int = 0) -> PruneResult:
+                  patience: int | None = None, seed: int = 0) -> PruneResult:
     """Remove the channels with the smallest |γ| (:func:`slim_channels`), then fine-tune.
 
     Introduced in :doc:`pipeline`, section *Network Slimming*. No masks are needed: the
@@ -296,7 +311,7 @@ def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *
     n_after = sum(len(s) for s in _bn_layers(slim).values())
     val_pruned, test_pruned = _accuracies(slim, data)
     history = fit(slim, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                  progress=False)
+                  patience=patience, progress=False)
     return PruneResult(slim, 1 - n_after / n_before, val_pruned, test_pruned,
                        *_accuracies(slim, data), history)
 
@@ -376,14 +391,15 @@ def run_pipeline(build: Callable[[], nn.Module], data: ClassificationData, *,
                  regulariser: str = "none", strength: float = 0.0,
                  sparsity: float | None = None, channels: float | None = None,
                  train_epochs: int = 20, finetune_epochs: int = 10, lr: float = 1e-3,
-                 finetune_lr: float = 1e-2, batch_size: int = 128, seed: int = 0,
-                 latency_repeats: int = 20) -> dict:
+                 finetune_lr: float = 1e-2, batch_size: int = 128, optimizer: str = "adam",
+                 seed: int = 0, latency_repeats: int = 20) -> dict:
     """Train → prune → fine-tune → quantise → measure: one row of the chapter's table.
 
     Introduced in :doc:`pipeline`, section *The pipeline in one call*. Chains
     :func:`train_model`, then :func:`prune_finetune` (``sparsity``: layer-wise
     magnitude pruning) or :func:`slim_finetune` (``channels``: fraction of channels
-    removed), or neither (the dense baseline), then :func:`summarise`.
+    removed), or neither (the dense baseline), then :func:`summarise`. ``optimizer``
+    is that of training; fine-tuning uses Adam with ``finetune_lr``.
 
     Returns
     -------
@@ -398,7 +414,8 @@ def run_pipeline(build: Callable[[], nn.Module], data: ClassificationData, *,
     if sparsity is not None and channels is not None:
         raise ValueError("give at most one of sparsity and channels")
     model, _ = train_model(build, data, regulariser=regulariser, strength=strength,
-                           epochs=train_epochs, lr=lr, batch_size=batch_size, seed=seed)
+                           epochs=train_epochs, lr=lr, batch_size=batch_size,
+                           optimizer=optimizer, seed=seed)
     val_trained = evaluate(model, data, "val")
     kw = dict(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size, seed=seed)
     if sparsity is not None:
