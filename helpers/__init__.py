@@ -43,3 +43,4 @@ from . import mnist  # noqa: E402
 from . import prune  # noqa: E402
 from . import structured  # noqa: E402
 from . import distill  # noqa: E402
+from . import pipeline  # noqa: E402
