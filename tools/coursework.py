@@ -6,7 +6,7 @@ project's virtual environment)::
     python tools/coursework.py generate                  # every assignment, both languages
     python tools/coursework.py generate --lang en --assignment a1-lasso
     python tools/coursework.py grade SUBMISSIONS         # -> SUBMISSIONS/grades.csv
-    python tools/coursework.py grade SUBMISSIONS --csv grades.csv --feedback feedback/
+    python tools/coursework.py grade SUBMISSIONS --csv grades.csv --feedback feedback/ --jobs 2
 
 The assignments are MyST-Markdown *masters* in ``coursework/<lang>/<name>.md``: a
 notebook whose raw cells carry otter-grader's markers (``# BEGIN QUESTION``,
@@ -322,14 +322,26 @@ def grade_notebook(path: Path, autograder: Path, *, quiet: bool = True) -> dict:
     }
 
 
+def _grade_job(job: tuple[Path, Path, bool]) -> dict:
+    path, autograder, quiet = job
+    return grade_notebook(path, autograder, quiet=quiet)
+
+
 def grade(submissions: Path, csv_path: Path | None = None, *, out: Path = DEFAULT_OUT,
-          feedback: Path | None = None, quiet: bool = True) -> list[dict]:
+          feedback: Path | None = None, jobs: int = 1, quiet: bool = True) -> list[dict]:
     """Grade every ``*.ipynb`` below ``submissions``; write the grades table (CSV).
 
-    A notebook that cannot be graded (not one of the assignments, unreadable) gets a
-    row with its error instead of scores; grading goes on with the others. Missing
-    autograders are generated first.
+    One row per submission: its path, assignment, language, total, possible points,
+    percentage, the points of each question (in the assignment's order), and the
+    seconds grading took. A notebook that cannot be graded (not one of the
+    assignments, unreadable) gets a row with its error instead of scores; grading goes
+    on with the others. Missing autograders are generated first. ``jobs`` notebooks
+    are graded at the same time (each in its own process and kernel). With
+    ``feedback``, each submission's full check report (public and hidden checks) is
+    written to ``feedback/<submission>.txt``.
     """
+    from concurrent.futures import ProcessPoolExecutor
+
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise NotADirectoryError(f"no folder of submissions at {submissions}")
@@ -339,20 +351,43 @@ def grade(submissions: Path, csv_path: Path | None = None, *, out: Path = DEFAUL
     if not paths:
         raise FileNotFoundError(f"no .ipynb files below {submissions}")
     settings = load_settings()
-    rows, columns = [], []
+    rows, jobs_todo, columns = [], [], []
     for path in paths:
         row = {"submission": path.relative_to(submissions).as_posix()}
+        rows.append(row)
         try:
             name, lang = identify(path)
             row.update(assignment=name, lang=lang)
             autograder = out / lang / name / "autograder" / "autograder.zip"
             if not autograder.exists():
                 generate_one(lang, name, out, settings=settings)
-            result = grade_notebook(path, autograder, quiet=quiet)
+            for q in questions(render_master(lang, name, settings)):
+                if q.name not in columns:
+                    columns.append(q.name)
+            jobs_todo.append((row, (path, autograder, quiet)))
         except Exception as error:  # one broken submission must not stop the batch
             row["error"] = f"{type(error).__name__}: {error}"
             print(f"[coursework] {row['submission']}: cannot grade ({row['error']})")
-            rows.append(row)
+    if jobs > 1 and len(jobs_todo) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_grade_job, job) for _, job in jobs_todo]
+            outcomes = []
+            for future in futures:
+                try:
+                    outcomes.append(future.result())
+                except Exception as error:
+                    outcomes.append(error)
+    else:
+        outcomes = []
+        for _, job in jobs_todo:
+            try:
+                outcomes.append(_grade_job(job))
+            except Exception as error:
+                outcomes.append(error)
+    for (row, _), result in zip(jobs_todo, outcomes):
+        if isinstance(result, Exception):
+            row["error"] = f"{type(result).__name__}: {result}"
+            print(f"[coursework] {row['submission']}: grading failed ({row['error']})")
             continue
         for question, score in result["scores"].items():
             if question not in columns:
@@ -362,12 +397,11 @@ def grade(submissions: Path, csv_path: Path | None = None, *, out: Path = DEFAUL
                    percent=f"{100 * result['total'] / result['max']:.1f}",
                    seconds=f"{result['seconds']:.1f}")
         if feedback is not None:
-            report = Path(feedback) / (Path(row["submission"]).with_suffix(".txt"))
+            report = Path(feedback) / Path(row["submission"]).with_suffix(".txt")
             report.parent.mkdir(parents=True, exist_ok=True)
             report.write_text(result["report"], encoding="utf-8")
-        print(f"[coursework] {row['submission']} ({name}, {lang}): "
+        print(f"[coursework] {row['submission']} ({row['assignment']}, {row['lang']}): "
               f"{row['total']} / {row['possible']} in {row['seconds']} s")
-        rows.append(row)
     header = ["submission", "assignment", "lang", "total", "possible", "percent",
               *columns, "seconds", "error"]
     csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -397,11 +431,14 @@ def main(argv: list[str] | None = None) -> int:
                      help="also write each submission's check report into this folder")
     gra.add_argument("--out", type=Path, default=DEFAULT_OUT,
                      help="folder of the generated autograders (default: _build/coursework)")
+    gra.add_argument("--jobs", type=int, default=1,
+                     help="notebooks graded at the same time (default: 1)")
     args = parser.parse_args(argv)
     if args.command == "generate":
         generate(args.out, args.lang or LANGUAGES, args.assignment or ASSIGNMENTS)
         return 0
-    rows = grade(args.submissions, args.csv, out=args.out, feedback=args.feedback)
+    rows = grade(args.submissions, args.csv, out=args.out, feedback=args.feedback,
+                 jobs=args.jobs)
     return 1 if any("error" in r for r in rows) else 0
 
 
