@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_fraction
+from ._checks import check_finite, check_fraction, check_positive_int
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
            "remove_neurons", "remove_channels", "prune_units", "CRITERIA"]
@@ -363,19 +363,25 @@ def remove_channels(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.
 
 def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
                 layers: Sequence[str] | None = None, X: torch.Tensor | None = None,
-                y: torch.Tensor | None = None) -> nn.Module:
+                y: torch.Tensor | None = None, seed: int = 0) -> nn.Module:
     """A smaller copy of ``model`` without the lowest-scoring units of each layer.
 
     Introduced in :doc:`pruning`, section *Physical removal*. For each layer in
     ``layers`` (by default :func:`removable_layers`), first to last, removes
     ``round(amount · units)`` neurons or channels with the lowest
     :func:`neuron_importance` under ``criterion``, scored on the network as shrunk so
-    far. ``model`` is not changed.
+    far. ``criterion="random"`` removes units chosen at random instead (the
+    baseline; they depend only on ``seed``). ``model`` is not changed.
     """
     amount = check_fraction(amount, "amount", inclusive_high=False)
+    check_positive_int(seed, "seed", allow_zero=True)
     names = removable_layers(model) if layers is None else list(layers)
+    generator = torch.Generator().manual_seed(seed)
     new = copy.deepcopy(model)
     for layer in names:
-        scores = neuron_importance(new, layer, criterion, X=X, y=y)
+        if criterion == "random":
+            scores = torch.rand(_n_units(_block(new, layer).producer), generator=generator)
+        else:
+            scores = neuron_importance(new, layer, criterion, X=X, y=y)
         new = _remove_units(new, layer, lowest(scores, amount), _PRODUCERS)
     return new

@@ -168,6 +168,9 @@ def test_prune_units_shrinks_every_layer():
     assert [cnn[0].out_channels, cnn[3].out_channels] == [6, 9]
     with pytest.raises(ValueError, match="amount"):
         prune.prune_units(model, 1.0)
+    a, b, c = (prune.prune_units(model, 0.5, criterion="random", seed=s) for s in (1, 1, 2))
+    assert torch.equal(a[0].weight, b[0].weight) and a[0].out_features == 10
+    assert not torch.equal(a[0].weight, c[0].weight)
 
 
 def test_structured_bad_inputs():
