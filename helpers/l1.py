@@ -269,7 +269,8 @@ class LassoResult:
     alpha : float
     objective, gap : ndarray
         History of the objective (scikit-learn's scale) and of the duality gap (same
-        scale), one entry per check; the last entry belongs to ``coef``.
+        scale), one entry per check, starting with the starting point; the last entry
+        belongs to ``coef``.
     iterations : ndarray of int
         The iteration (ISTA, FISTA) or epoch (coordinate descent) of each check.
     n_iter : int
@@ -367,7 +368,6 @@ def ista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
     XtR, R_norm2, Ry = problem.xt_residual(w)
     if rec.check(0, w, XtR, R_norm2, Ry):
         return rec.result(w, 0, True, "ISTA")
-    del rec.objective[0], rec.gap[0], rec.iterations[0]  # histories start at iteration 1
     converged = False
     for k in range(1, max_iter + 1):
         w = soft_threshold(w + step * XtR, step * rec.lam)
@@ -392,7 +392,6 @@ def fista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
     XtR, R_norm2, Ry = problem.xt_residual(w)
     if rec.check(0, w, XtR, R_norm2, Ry):
         return rec.result(w, 0, True, "FISTA")
-    del rec.objective[0], rec.gap[0], rec.iterations[0]
     z, XtR_z, t = w, XtR, 1.0
     converged = False
     for k in range(1, max_iter + 1):

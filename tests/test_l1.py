@@ -184,7 +184,8 @@ def test_histories_and_fista_beats_ista():
         warnings.simplefilter("ignore", ConvergenceWarning)
         slow = l1.ista(X, y, alpha, tol=1e-12, max_iter=200)
         fast = l1.fista(X, y, alpha, tol=1e-12, max_iter=200)
-    assert len(slow.gap) == len(slow.objective) == len(slow.iterations) == slow.n_iter == 200
+    assert len(slow.gap) == len(slow.objective) == slow.n_iter + 1 == 201
+    assert np.array_equal(slow.iterations, np.arange(201))
     assert np.all(np.diff(slow.objective) <= 1e-12)  # ISTA is a descent method
     assert np.all(slow.gap >= -1e-12)
     assert fast.gap[-1] < slow.gap[-1]
