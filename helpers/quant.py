@@ -85,8 +85,7 @@ def quantize(x: torch.Tensor, bits: int = 8, scheme: str = "symmetric", *,
              per_channel: bool = False, axis: int = 0) -> QuantizedTensor:
     """Round a tensor to a uniform grid of ``2^bits`` integer levels.
 
-    Introduced in :doc:`background`, section *The toolbox*; the :doc:`pipeline`
-    chapter quantises pruned models with it.
+    Introduced in :doc:`background`, section *The toolbox*.
 
     * **symmetric**: ``scale = max|x| / (2^(b−1) − 1)``, zero point 0, integers in
       ``[−(2^(b−1) − 1), 2^(b−1) − 1]``. Zero maps to zero, so pruned weights stay
@@ -258,7 +257,7 @@ def _assign(values: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
 def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> SharedWeights:
     """Weight sharing by one-dimensional k-means, as in Deep Compression.
 
-    Introduced in :doc:`background`, section *The toolbox*; used in :doc:`pipeline`.
+    Introduced in :doc:`background`, section *The toolbox* (exercise on weight sharing).
     Han et al. (2016) cluster the weights of each layer into ``k = 2^bits`` groups and
     store, per weight, only the ``bits``-bit index of its group plus one fp32 codebook
     of centroids. As in their paper:
@@ -320,7 +319,7 @@ def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> Shar
 def kmeans_share_model(model: nn.Module, bits: int, *, max_iter: int = 50) -> nn.Module:
     """A copy of ``model`` whose Linear and Conv weights are shared per layer by k-means.
 
-    Introduced in :doc:`background`, section *The toolbox*; used in :doc:`pipeline`.
+    Introduced in :doc:`background`, section *The toolbox* (exercise on weight sharing).
     Each layer gets its own codebook of ``2^bits`` centroids (:func:`kmeans_share`);
     biases and other parameters are left alone, and so is the original model. Deep
     Compression used 8 bits for convolutional and 5 for fully connected layers.
