@@ -54,8 +54,10 @@ TEXT: dict[str, dict[str, str]] = {
     "bg_pruned": {"en": "90% of weights zero (CSR)", "zh": "90% 权重为零（CSR）"},
     "bg_int8": {"en": "dynamic int8", "zh": "动态 int8 量化"},
     # --- L1 chapter ---
-    "l1_ball_l1": {"en": "L1 ball ‖w‖₁ ≤ 1", "zh": "L1 球 ‖w‖₁ ≤ 1"},
-    "l1_ball_l2": {"en": "L2 ball ‖w‖₂ ≤ 1", "zh": "L2 球 ‖w‖₂ ≤ 1"},
+    "l1_ball_l1": {"en": r"L1 ball $\Vert w\Vert_1 \leq 1$",
+                   "zh": r"L1 球 $\Vert w\Vert_1 \leq 1$"},
+    "l1_ball_l2": {"en": r"L2 ball $\Vert w\Vert_2 \leq 1$",
+                   "zh": r"L2 球 $\Vert w\Vert_2 \leq 1$"},
     "l1_constrained": {"en": "constrained solution", "zh": "约束下的解"},
     "l1_identity": {"en": "identity", "zh": "恒等映射"},
     "l1_l2_shrinkage": {"en": "L2 shrinkage x/(1+t)", "zh": "L2 收缩 x/(1+t)"},
