@@ -376,7 +376,7 @@ def _relative_entries(weight: torch.Tensor, gap_bits: int) -> int:
     positions = torch.nonzero(weight.reshape(-1)).reshape(-1).to(torch.int64)
     if positions.numel() == 0:
         return 0
-    gaps = torch.diff(positions, prepend=torch.tensor([-1]))
+    gaps = torch.diff(positions, prepend=positions.new_tensor([-1]))
     span = 2 ** gap_bits
     fillers = torch.div(gaps - 1, span, rounding_mode="floor")  # ceil(gap / span) - 1
     return int(positions.numel() + fillers.sum())

@@ -121,9 +121,14 @@ def test_quantize_model_weights_returns_a_quantised_copy():
 @pytest.fixture(scope="module")
 def trained_mlp():
     digits = data.load_digits_split()
-    train.seed_everything(0)
-    model = models.mlp([64, 32, 10])
-    train.fit(model, digits, epochs=4, lr=1e-2, batch_size=128, progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny network trains fastest on one thread
+    try:
+        train.seed_everything(0)
+        model = models.mlp([64, 32, 10])
+        train.fit(model, digits, epochs=4, lr=1e-2, batch_size=128, progress=False)
+    finally:
+        torch.set_num_threads(threads)
     return model, digits
 
 
