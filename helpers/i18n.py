@@ -121,6 +121,12 @@ TEXT: dict[str, dict[str, str]] = {
     "prune_m_cnn": {"en": "small CNN, dense", "zh": "小型 CNN，稠密"},
     "prune_m_cnn_pruned": {"en": "small CNN, {amount:.0%} of channels removed",
                            "zh": "小型 CNN，移除 {amount:.0%} 通道"},
+    "prune_oneshot": {"en": "one-shot", "zh": "一次性剪枝"},
+    "prune_iterative": {"en": "iterative", "zh": "迭代剪枝"},
+    "prune_gradual": {"en": "gradual (cubic schedule)", "zh": "渐进剪枝（三次调度）"},
+    "col_val_accuracy": {"en": "validation accuracy", "zh": "验证集准确率"},
+    "col_val_pruned": {"en": "validation, after pruning", "zh": "验证集（剪枝后）"},
+    "col_val_finetuned": {"en": "validation, after fine-tuning", "zh": "验证集（微调后）"},
     "col_layerwise_sparsity": {"en": "sparsity (layer-wise)", "zh": "稀疏度（逐层）"},
     "col_global_sparsity": {"en": "sparsity (global)", "zh": "稀疏度（全局）"},
     # --- pipeline chapter ---
