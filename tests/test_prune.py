@@ -346,3 +346,25 @@ def test_unsupported_models_and_arguments(digits):
     with pytest.raises(ValueError, match="do not fit"):
         prune.gradual_prune(model, digits, final_sparsity=0.5, pruning_epochs=1,
                             n_pruning_steps=1000)
+
+
+# ----------------------------------------------------------------- benchmarks
+
+
+def test_benchmark_scripts_run_on_tiny_sizes(capsys):
+    from benchmarks import pruned_latency, sparse_matmul
+
+    rows = pruned_latency.main(sizes=(32, 16, 8, 4), removed=(0.5,), batch=8, repeats=2,
+                               warmup=0)
+    assert [r["model"] for r in rows] == ["dense", "unstructured", "neurons removed"]
+    assert rows[0]["speedup"] == 1.0 and rows[1]["mac_ratio"] == pytest.approx(2.0, rel=0.05)
+    assert rows[2]["parameters"] < rows[1]["parameters"] == rows[0]["parameters"]
+    rows = sparse_matmul.main(layers={"tiny": (16, 8)}, sparsities=(0.5, 0.9), repeats=2,
+                              warmup=0)
+    assert [r["sparsity"] for r in rows] == [0.5, 0.9]
+    assert all(r["dense_ms"] > 0 and r["csr_ms"] > 0 for r in rows)
+    out = capsys.readouterr().out
+    assert "| dense |" in out and "| tiny | 50% |" in out
+    assert sparse_matmul.break_even([dict(layer="a", sparsity=s, speedup=v) for s, v in
+                                     ((0.5, 0.3), (0.8, 1.2), (0.9, 0.9), (0.95, 2.0))]) == {
+        "a": 0.95}
