@@ -156,6 +156,22 @@ def test_headline_takes_the_largest_compression_within_tolerance():
     assert h["validation"]["neurons"]["level"] == 0.7
 
 
+def test_neuron_headline_needs_the_speed_up_too():
+    rows = [_row("neurons", 0.5, 3, 0.3, flop=3.0, speed=2.7),      # 90% of the FLOP ratio
+            _row("neurons", 0.8, 9, 0.7, flop=9.0, speed=5.4),      # 60%
+            _row("neurons", 0.9, 20, 1.5, flop=20.0, speed=19.0)]   # beyond 1 point
+    n = bench.headline(rows, dense={})["neurons"]
+    assert (n["level"], n["met"]) == (0.5, True)
+    assert n["largest"]["level"] == 0.8
+    assert n["largest"]["efficiency"] == pytest.approx(0.6)
+
+
+def test_tolerance_is_inclusive_up_to_rounding():
+    drop = 97.0 - (97.0 - 0.5)  # 0.5 up to floating-point error
+    h = bench.headline([_row("gradual", 0.95, 20, drop)], dense={})
+    assert h["weights"]["value"] == 20
+
+
 def test_headline_reports_a_miss():
     rows = [_row("iterative", 0.9, 10, 0.4, storage=(8, 20, 30)),
             _row("neurons", 0.5, 3, 0.2, flop=3.0, speed=1.5)]
