@@ -5,7 +5,8 @@ for a 2000 × 500 sparse regression problem (one ``alpha``) and for a path of 10
 ``alpha`` values with warm starts, the best-of-``repeats`` wall time of each solver,
 its ratio to scikit-learn's, and the difference of the objectives reached, all at
 the same duality-gap tolerance (the solvers share scikit-learn's definition of the
-gap and of ``tol``). Both sides run with one BLAS thread. ``main()`` returns the rows for a combined benchmark runner.
+gap and of ``tol``). Both sides run with one BLAS thread. ``main()`` returns the rows
+for a combined benchmark runner.
 """
 
 from __future__ import annotations

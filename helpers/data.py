@@ -171,8 +171,8 @@ def make_sparse_regression(n_samples: int, n_features: int, n_informative: int, 
                            seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A linear model ``y = X w* + noise`` whose true coefficients ``w*`` are sparse.
 
-    Introduced in :doc:`l1-regularization`, section *Erratum: a Lasso example needs
-    a sparse truth*, where the Lasso has to recover the support of ``w*``.
+    Introduced in :doc:`l1-regularization`, section *A Lasso example needs a sparse
+    truth*, where the Lasso has to recover the support of ``w*``.
 
     The rows of ``X`` are independent Gaussian vectors with unit variances and
     correlation structure

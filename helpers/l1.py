@@ -205,7 +205,7 @@ def _check_alpha(alpha) -> float:
 
 def lasso_objective(X, y, w, alpha: float, *, intercept: float = 0.0,
                     fit_intercept: bool = False) -> float:
-    """The Lasso objective :math:`\\frac{1}{2n}\\lVert y - Xw - b\\rVert^2 + \\alpha\\lVert w\\rVert_1`.
+    """The Lasso objective ``(1/2n)‖y − Xw − b‖² + α‖w‖₁``.
 
     Introduced in :doc:`l1-regularization`, section *The Lasso objective*
     (scikit-learn's convention; multiply by ``n`` for the ``λ`` convention).

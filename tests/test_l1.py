@@ -13,7 +13,6 @@ from hypothesis.extra.numpy import arrays
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 from sklearn.linear_model import lasso_path as sk_lasso_path
-from torch import nn
 
 from helpers import data, l1, models, train
 
