@@ -41,3 +41,19 @@ benchmark: $(STAMP)
 
 budget: $(STAMP)
 	$(BIN)/python tools/notebook_budget.py
+
+# Coursework (the book's page "Teaching with this book", book/*/coursework.md):
+#   make coursework                  student, Colab and instructor (autograder) versions
+#                                    of every assignment -> _build/coursework/{en,zh}/
+#   make grade SUBMISSIONS=folder    grade every notebook below folder with otter-grader
+#                                    -> folder/grades.csv and folder/feedback/;
+#                                    JOBS=2 grades two notebooks at a time
+.PHONY: coursework grade
+JOBS ?= 1
+
+coursework: $(STAMP)
+	$(BIN)/python tools/coursework.py generate
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [JOBS=2]"; exit 2; }
+	$(BIN)/python tools/coursework.py grade "$(SUBMISSIONS)" --jobs $(JOBS) --feedback "$(SUBMISSIONS)/feedback"

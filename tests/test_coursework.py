@@ -98,6 +98,7 @@ def _points(lang: str, name: str) -> dict[str, float]:
     return {q.name: q.points for q in cw.questions(cw.render_master(lang, name))}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_solutions_score_full_marks(grades, name):
     row = grades[f"en/{name}/solution.ipynb"]
@@ -107,6 +108,7 @@ def test_solutions_score_full_marks(grades, name):
     assert float(row["total"]) == float(row["possible"]) == sum(points.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang, name", [("en", n) for n in ASSIGNMENTS] + [("zh", ZH_GRADED)])
 def test_unfilled_student_versions_score_zero(grades, name, lang):
     row = grades[f"{lang}/{name}/stub.ipynb"]
@@ -115,6 +117,7 @@ def test_unfilled_student_versions_score_zero(grades, name, lang):
     assert float(row["total"]) == 0 and float(row["possible"]) == sum(_points(lang, name).values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_wrong_answer_loses_exactly_its_question(grades, name):
     question = WRONG_ANSWERS[name][0]
@@ -125,6 +128,7 @@ def test_wrong_answer_loses_exactly_its_question(grades, name):
     assert all(float(row[q]) == p for q, p in points.items() if q != question), row
 
 
+@pytest.mark.slow
 def test_a_foreign_notebook_is_reported_not_fatal(grades):
     row = grades["not-an-assignment.ipynb"]
     assert "not one of the assignments" in row["error"] and not row.get("total")

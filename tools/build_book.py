@@ -102,6 +102,30 @@ def build_edition(lang: str, strict: bool) -> int:
     return 0 if result == 0 else 1
 
 
+# --- coursework: downloadable student notebooks (tools/coursework.py) ---
+def publish_coursework(langs) -> None:
+    """Generate the assignments and copy the student notebooks into each edition.
+
+    The coursework page links to ``coursework/<name>.ipynb`` and
+    ``coursework/<name>-colab.ipynb`` next to it; they are built from the masters in
+    ``coursework/<lang>/`` into ``BUILD_DIR/coursework`` (instructor versions included,
+    which are not published).
+    """
+    try:
+        from tools import coursework
+    except ImportError:  # run as a script: tools/ itself is on sys.path
+        import coursework
+
+    out = BUILD / "coursework"
+    coursework.generate(out, langs)
+    for lang in langs:
+        target = HTML / lang / "coursework"
+        target.mkdir(parents=True, exist_ok=True)
+        for path in coursework.student_files(out, lang):
+            shutil.copy2(path, target / path.name)
+# --- end coursework ---
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lang", choices=sorted(EDITIONS), action="append",
@@ -127,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     HTML.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
     failures = sum(build_edition(lang, args.strict) for lang in (args.lang or EDITIONS))
+    publish_coursework(args.lang or list(EDITIONS))  # coursework: student notebooks
     shutil.copy2(ROOT / "book" / "index.html", HTML / "index.html")
     shutil.copy2(ROOT / "book" / "_static" / "landing.css", HTML / "landing.css")
     (HTML / ".nojekyll").touch()
