@@ -234,7 +234,10 @@ def fit_student(student: nn.Module, teacher: nn.Module, data: ClassificationData
     if not isinstance(data, ClassificationData):
         raise TypeError(f"data must be a helpers.data.ClassificationData, "
                         f"got {type(data).__name__}")
-    device = next(student.parameters()).device
+    params = list(student.parameters())
+    if not params:
+        raise ValueError("student has no parameters to train")
+    device = params[0].device
     if any(p.device != device for p in teacher.parameters()):
         raise ValueError(f"teacher must be on the student's device ({device}); "
                          f"move it with teacher.to({str(device)!r})")

@@ -219,6 +219,19 @@ def test_fit_student_learns_and_leaves_no_trace(digits, teacher):
         assert torch.equal(v, teacher_state[k])  # and its weights are untouched
 
 
+def test_cross_entropy_plus_penalty_is_the_scaled_distillation_loss(digits, teacher):
+    X, y = digits.X_train[:32], digits.y_train[:32]
+    student = _fresh_student(1)
+    penalty = distill.DistillationPenalty(teacher, temperature=3.0, alpha=0.75)
+    with penalty.attached(student):
+        student.train()
+        logits = student(X)
+        fit_objective = F.cross_entropy(logits, y) + penalty(student)
+    with torch.no_grad():
+        expected = distill.distillation_loss(logits, teacher(X), y, 3.0, 0.75) / 0.25
+    assert torch.allclose(fit_objective, expected, rtol=1e-5)
+
+
 def test_penalty_needs_a_training_forward_pass(teacher):
     penalty = distill.DistillationPenalty(teacher, temperature=2.0, alpha=0.5)
     student = _fresh_student(0)
@@ -244,10 +257,12 @@ def test_penalty_needs_a_training_forward_pass(teacher):
     ({"teacher": "net"}, TypeError, "teacher must be a torch.nn.Module"),
     ({"teacher": models.mlp([64, 7])}, ValueError, "teacher and student disagree"),
     ({"data": "digits"}, TypeError, "ClassificationData"),
+    ({"student": torch.nn.ReLU()}, ValueError, "student has no parameters"),
 ])
 def test_fit_student_rejects_bad_arguments(digits, teacher, kwargs, error, match):
-    args = {"teacher": teacher, "data": digits, "temperature": 2.0, "alpha": 0.5}
+    args = {"student": _fresh_student(0), "teacher": teacher, "data": digits,
+            "temperature": 2.0, "alpha": 0.5}
     args.update(kwargs)
     with pytest.raises(error, match=match):
-        distill.fit_student(_fresh_student(0), args.pop("teacher"), args.pop("data"),
+        distill.fit_student(args.pop("student"), args.pop("teacher"), args.pop("data"),
                             epochs=1, progress=False, **args)
