@@ -3,11 +3,19 @@
 Every chapter of the book imports its code from here, so the text never carries a
 second, drifting copy of an algorithm. Modules:
 
-``data``     the bundled digits and diabetes data, synthetic sparse regression, MNIST files
-``models``   the small networks used throughout (digits MLP, LeNet-300-100, LeNet-5, a CNN)
-``train``    seeding, training and evaluation loops
-``plot``     the house style for figures, bilingual labels and the CJK font
-``i18n``     the English/Chinese text used in figures and tables
+``i18n``        the English/Chinese text used in figures and tables
+``plot``        the house style for figures and the CJK font
+``data``        the bundled digits and diabetes data, synthetic sparse regression
+``mnist``       an optional loader of MNIST's IDX files (downloads only on request)
+``models``      the small networks used throughout (digits MLP, LeNet-5, a small CNN)
+``train``       seeding, training and evaluation loops with hooks
+``l1``          soft-thresholding, Lasso solvers and paths, L1 penalties and proximal steps
+``metrics``     parameters, nonzeros, MACs, storage in bytes, measured latency
+``quant``       int8 quantisation, torch dynamic quantisation, k-means weight sharing
+``prune``       unstructured pruning: magnitude and random masks, iterative and gradual
+``structured``  neuron and channel importance and their physical removal
+``distill``     knowledge distillation (the FAQ's demonstration)
+``pipeline``    the combined L1 → prune → fine-tune → quantise pipeline
 
 Each public function's docstring names the section of the book that introduces it.
 """

@@ -72,7 +72,8 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
         raise ValueError("cannot compute the accuracy of an empty set")
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    # A dynamically quantised model (torch int8 kernels) has no parameters: CPU.
+    device = next(model.parameters(), torch.empty(0)).device
     correct = 0
     for start in range(0, len(X), batch_size):
         xb = X[start:start + batch_size].to(device)

@@ -88,3 +88,13 @@ def test_mlp_shapes_and_errors():
         models.mlp([64, 0, 10])
     with pytest.raises(TypeError, match="seed must be an integer"):
         train.seed_everything(1.5)
+
+
+def test_accuracy_of_a_model_without_parameters():
+    # torch's dynamically quantised Linear layers keep no nn.Parameter at all.
+    class Threshold(torch.nn.Module):
+        def forward(self, x):
+            return torch.stack([-x[:, 0], x[:, 0]], dim=1)
+
+    X = torch.tensor([[-1.0], [2.0], [3.0]])
+    assert train.accuracy(Threshold(), X, torch.tensor([0, 1, 0])) == pytest.approx(2 / 3)
