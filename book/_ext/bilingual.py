@@ -100,9 +100,43 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
     )
 
 
+# --- fixes found by the browser suite (tests/browser) ---
+
+
+def _add_chinese_query_splitter(app) -> None:
+    """Chinese edition: split search queries into indexed words (_static/search-zh.js)."""
+    if _edition(app) == "zh":
+        app.add_js_file("search-zh.js")
+
+
+def _drop_duplicate_inline_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Keep one copy of each inline ``<script>`` of a page.
+
+    Sphinx 7.4 lists an inline script that an extension adds after the builder's
+    start twice (once with ``filename=None``, once with ``""``); sphinx-thebe's
+    ``const THEBE_JS_URL = ...`` then runs twice, and the second run is a JavaScript
+    error on every page ("Identifier 'THEBE_JS_URL' has already been declared").
+    """
+    files = context.get("script_files")
+    if not isinstance(files, list):
+        return
+    seen, kept = set(), []
+    for script in files:
+        if getattr(script, "filename", "x"):
+            kept.append(script)
+            continue
+        key = (script.priority, tuple(sorted(script.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    files[:] = kept  # in place: handlers after this one may still add scripts
+
+
 def setup(app):
     app.connect("config-inited", _add_switch)
     app.add_transform(JoinCJKLines)
     app.add_css_file("bilingual.css")
     app.connect("html-page-context", _page_context)
+    app.connect("builder-inited", _add_chinese_query_splitter)
+    app.connect("html-page-context", _drop_duplicate_inline_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
