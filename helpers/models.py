@@ -39,7 +39,7 @@ def mlp(sizes: Sequence[int]) -> nn.Sequential:
 def lenet5(n_classes: int = 10) -> nn.Sequential:
     """LeNet-5 for 28×28 grey-scale images, in the Caffe variant pruned by Han et al.
 
-    Introduced in :doc:`pruning`, section *Unstructured pruning*. Two 5×5 convolutions
+    Introduced in :doc:`pruning`, section *Iterative pruning*. Two 5×5 convolutions
     (20 and 50 filters), each followed by 2×2 max pooling, then the fully connected
     layers 800 → 500 → ``n_classes``. With 10 classes it has 431,080 parameters, the
     "431K" of LeCun et al. (1998) and Han et al. (2015, Table 1).
@@ -64,7 +64,7 @@ def small_cnn(channels: Sequence[int] = (16, 32), *, in_channels: int = 1,
               kernel_size: int = 3) -> nn.Sequential:
     """A small CNN for the 1×8×8 digits: ``Conv → BatchNorm → ReLU`` blocks, a head.
 
-    Introduced in :doc:`pruning`, section *Structured pruning* (channel pruning); the
+    Introduced in :doc:`pruning`, section *Channel pruning of a CNN*; the
     :doc:`pipeline` chapter slims it with Network Slimming. Each block is a
     ``kernel_size``×``kernel_size`` convolution with "same" padding and no bias (the
     BatchNorm shift plays its role), BatchNorm and ReLU; a 2×2 max pooling follows the

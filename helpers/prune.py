@@ -108,7 +108,7 @@ def prunable_parameters(model: nn.Module,
                         names: Iterable[str] | None = None) -> dict[str, nn.Parameter]:
     """The parameters that pruning acts on, by name, in the model's order.
 
-    Introduced in :doc:`pruning`, section *Layer-wise and global pruning*.
+    Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*.
 
     Parameters
     ----------
@@ -179,7 +179,7 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
                     names: Iterable[str] | None = None) -> Masks:
     """Magnitude masks pruning the same fraction of every layer (or one per layer).
 
-    Introduced in :doc:`pruning`, section *Layer-wise and global pruning*.
+    Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*.
 
     Parameters
     ----------
@@ -200,7 +200,7 @@ def global_masks(model: nn.Module, amount: float, *,
                  names: Iterable[str] | None = None) -> Masks:
     """Magnitude masks with one threshold for all selected parameters together.
 
-    Introduced in :doc:`pruning`, section *Layer-wise and global pruning*. Exactly
+    Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*. Exactly
     ``round(amount · N)`` weights are pruned, N being the total number of selected
     weights; layers with many small weights lose more of them. Ties are broken by
     position in the concatenation of the parameters (in the model's order) and then
@@ -305,7 +305,7 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
 class MaskEnforcer:
     """Keeps pruned weights at zero during fine-tuning.
 
-    Introduced in :doc:`pruning`, section *Fine-tuning with masks*. Pass an instance
+    Introduced in :doc:`pruning`, section *Accuracy against sparsity*. Pass an instance
     as ``after_step`` to :func:`helpers.train.fit`: after every optimiser step it
     multiplies the parameters by their masks again (momentum or weight decay would
     otherwise revive pruned weights). :meth:`mask_gradients` additionally zeroes
