@@ -1,0 +1,367 @@
+"""Every page of both editions, read in headless Chromium.
+
+The pages come from ``_toc.yml`` (both editions), so the suite grows with the book;
+checks that only make sense on some pages (math, figures, launch buttons) look at
+what each page has.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from book_browser import (PAGES, RAW_MATH, Visit, article_text_outside_code, is_notebook,
+                          source)
+
+from tools.serve_and_screenshot import ROOT, book_pages
+
+NOTEBOOK_PAGES = [p for p in PAGES if is_notebook(p)]
+FIGURE_LABEL = {"en": r"Fig\.", "zh": "图"}
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+OTHER = {"en": "zh", "zh": "en"}
+
+
+def split(page_id: str) -> tuple[str, str]:
+    lang, name = page_id.split("/", 1)
+    return lang, name
+
+
+# --- loading: HTTP 200, no JavaScript errors, no broken images or links ------
+
+
+def test_every_page_of_both_editions_is_reached_from_the_landing_page(crawl):
+    missing = [f"{p}.html" for p in PAGES if f"{p}.html" not in crawl]
+    assert not missing, f"not reachable by links from index.html: {missing}"
+
+
+def _problems(path: str, visit: Visit) -> list[str]:
+    problems = [] if visit.status == 200 else [f"HTTP {visit.status}"]
+    problems += visit.errors
+    problems += [f"broken image: {src}" for src in visit.broken_images]
+    return [f"{path}: {p}" for p in problems]
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_page_loads_without_errors(crawl, page_id):
+    visit = crawl.get(f"{page_id}.html")
+    assert visit is not None, f"{page_id}.html is not reachable from index.html"
+    problems = _problems(f"{page_id}.html", visit)
+    assert not problems, "\n".join(problems)
+
+
+def test_other_pages_load_without_errors(crawl):
+    """The landing page, search pages, indexes: everything the crawl reached."""
+    chapters = {f"{p}.html" for p in PAGES}
+    problems = [p for path, visit in crawl.items() if path not in chapters
+                for p in _problems(path, visit)]
+    assert "index.html" in crawl and not problems, "\n".join(problems)
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_links_inside_the_site_resolve(crawl, base_url):
+    """Every same-site link leads to a file that is served, and to an anchor that exists."""
+    broken, checked = [], {}
+    for path, visit in crawl.items():
+        for url in visit.links:
+            parts = urlsplit(url)
+            target = parts.path.removeprefix(urlsplit(base_url).path)
+            if target == "" or target.endswith("/"):
+                target += "index.html"
+            if target.endswith(".html"):
+                seen = crawl.get(target)
+                if seen is None or seen.status != 200:
+                    broken.append(f"{path} -> {url}")
+                elif parts.fragment and parts.fragment not in seen.ids:
+                    broken.append(f"{path} -> {url} (no element with id {parts.fragment!r})")
+            else:
+                if target not in checked:
+                    checked[target] = _status(base_url + target)
+                if checked[target] != 200:
+                    broken.append(f"{path} -> {url} (HTTP {checked[target]})")
+    assert not broken, "broken links:\n" + "\n".join(sorted(set(broken)))
+
+
+# --- math ------------------------------------------------------------------
+
+#: Code: fenced code cells and code blocks, and inline code spans.
+_CODE = re.compile(r"^(`{3,}|~{3,})(\{code-cell\}|\{code-block\}|\{code\}|[\w+-]*)[ \t][^\n]*\n"
+                   r".*?^\1[ \t]*$|^(`{3,}|~{3,})(\{code-cell\}|\{code-block\}|\{code\}|[\w+-]*)\n"
+                   r".*?^\3[ \t]*$|(?<!\})`[^`\n]+`", re.S | re.M)
+_SOURCE_MATH = re.compile(r"\$\$|\{math\}|\\begin\{|(?<![\\$\w])\$[^$\s][^$\n]*?\$")
+
+
+def source_has_math(page_id: str) -> bool:
+    """True when the page's Markdown has math outside code (``$``, ``$$``, ``{math}``)."""
+    return _has_math(source(page_id).read_text(encoding="utf-8"))
+
+
+def _has_math(markdown: str) -> bool:
+    return bool(_SOURCE_MATH.search(_CODE.sub("", markdown)))
+
+
+_MATH_STATE = """() => {
+  const math = [...document.querySelectorAll('.math')];
+  return {
+    count: math.length,
+    untypeset: math.filter(e => !e.querySelector('mjx-container'))
+                   .map(e => e.textContent.trim().slice(0, 80)),
+    errors: [...document.querySelectorAll('mjx-merror')]
+                .map(e => e.getAttribute('data-mjx-error') || e.textContent),
+    // MathJax draws symbols with CSS; text inside typeset math is \\text{} or an
+    // undefined macro, which MathJax shows as its name in red.
+    undefined: [...document.querySelectorAll('mjx-container mjx-mtext')]
+                .map(e => e.textContent).filter(t => t.startsWith('\\\\')),
+  };
+}"""
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_math_is_typeset(reader, page_id):
+    assert reader.open(f"{page_id}.html") == 200
+    state = reader.page.evaluate(_MATH_STATE)
+    if source_has_math(page_id):
+        assert state["count"] > 0, "the source has math, but the page shows none"
+    assert not state["untypeset"], f"math left untypeset: {state['untypeset']}"
+    assert not state["errors"], f"MathJax errors: {state['errors']}"
+    assert not state["undefined"], f"undefined TeX macros: {state['undefined']}"
+    raw = RAW_MATH.findall(article_text_outside_code(reader.page))
+    assert not raw, f"raw TeX delimiters left in the text: {raw[:5]}"
+
+
+# --- figures -----------------------------------------------------------------
+
+_FIGURES = """() => [...document.querySelectorAll('article figure')].map(f => {
+  const img = f.querySelector('img');
+  const caption = f.querySelector('figcaption');
+  return {id: f.id || (f.querySelector('[id]') || {}).id || '',
+          src: img ? img.src : null,
+          width: img ? img.naturalWidth : 0,
+          caption: caption ? caption.innerText.trim() : ''};
+})"""
+
+
+def figures(reader, page_id):
+    assert reader.open(f"{page_id}.html") == 200
+    return reader.page.evaluate(_FIGURES)
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_figures_show_an_image_and_a_numbered_caption(reader, page_id):
+    lang, _ = split(page_id)
+    numbered = re.compile(rf"^{FIGURE_LABEL[lang]}\s*\d+(\.\d+)*\s*\S")
+    problems = []
+    for fig in figures(reader, page_id):
+        name = fig["id"] or fig["src"]
+        if not fig["src"] or fig["width"] == 0:
+            problems.append(f"{name}: the image does not load")
+        if not numbered.match(fig["caption"]):
+            problems.append(f"{name}: caption {fig['caption']!r} is not a numbered caption")
+    assert not problems, "\n".join(problems)
+
+
+def _first_code_cell(reader) -> str:
+    cells = reader.page.locator("div.cell div.cell_input pre")
+    return cells.first.inner_text() if cells.count() else ""
+
+
+def _pixels(url: str):
+    from PIL import Image
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return Image.open(io.BytesIO(response.read())).convert("RGB")
+
+
+@pytest.mark.parametrize("name", book_pages())
+def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
+    """Chinese figures are drawn on the Chinese page, with the CJK font.
+
+    The method: (1) both editions show the same figures (same labels, same order);
+    (2) each Chinese figure is an image of the Chinese edition, output by a page whose
+    first code cell declares ``LANG = "zh"`` and calls ``use_house_style(LANG)``, which
+    puts Noto Sans CJK SC first (tests/test_plot.py draws every Chinese label with it
+    and fails on a missing glyph; a glyph missing on a page is a warning, which fails
+    the strict build); (3) the Chinese images differ from the English ones, so their
+    text really is the Chinese text. Step (3) compares pixels, not files: a tofu box
+    would differ too, which is why (2) is the proof of the font and (3) of the language.
+    """
+    english = figures(reader, f"en/{name}")
+    english_cell = _first_code_cell(reader)
+    chinese = figures(reader, f"zh/{name}")
+    chinese_cell = _first_code_cell(reader)
+    assert [f["id"] for f in chinese] == [f["id"] for f in english], \
+        "the editions show different figures"
+    if not chinese:
+        pytest.skip(f"{name} has no figures yet")
+    for lang, cell in (("en", english_cell), ("zh", chinese_cell)):
+        assert re.search(rf'^LANG = "{lang}"$', cell, re.M), \
+            f"{lang}/{name}: the first code cell does not declare LANG = \"{lang}\""
+        assert "use_house_style(LANG)" in cell, \
+            f"{lang}/{name}: the first code cell does not call use_house_style(LANG)"
+    assert all(f["src"].startswith(reader.base_url + "zh/") for f in chinese), \
+        "a Chinese figure is not an image of the Chinese edition"
+    same = [zh["id"] for zh, en in zip(chinese, english)
+            if _pixels(zh["src"]).tobytes() == _pixels(en["src"]).tobytes()]
+    assert len(same) < len(chinese), \
+        f"every Chinese figure is pixel-identical to the English one: {same}"
+
+
+# --- the language switch -------------------------------------------------------
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_language_switch_leads_to_the_counterpart_and_back(reader, page_id):
+    lang, name = split(page_id)
+    assert reader.open(f"{page_id}.html", math=False) == 200
+    for here, there in ((lang, OTHER[lang]), (OTHER[lang], lang)):
+        switch = reader.page.locator("a[data-language-switch]")
+        assert switch.count() == 1, f"{here}/{name}: no language switch"
+        assert switch.is_visible(), f"{here}/{name}: the language switch is hidden"
+        with reader.page.expect_navigation():
+            switch.click()
+        assert reader.url_path() == f"{there}/{name}.html"
+        assert reader.page.get_attribute("html", "lang") == HTML_LANG[there]
+        assert not reader.console.errors, reader.console.errors
+
+
+# --- launch and download buttons (notebook pages) ------------------------------
+
+
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def _open_menu(reader, kind: str):
+    reader.page.locator(f".dropdown-{kind}-buttons button.dropdown-toggle").click()
+    menu = reader.page.locator(f".dropdown-{kind}-buttons .dropdown-menu")
+    menu.wait_for(state="visible")
+    return menu
+
+
+@pytest.mark.skipif(not NOTEBOOK_PAGES, reason="no notebook pages yet")
+@pytest.mark.parametrize("page_id", NOTEBOOK_PAGES or ["none"])
+def test_launch_buttons_open_this_page_of_the_repository(reader, page_id):
+    lang, name = split(page_id)
+    config = _config()
+    launch = config.get("launch_buttons", {})
+    assert reader.open(f"{page_id}.html", math=False) == 200
+    menu = _open_menu(reader, "launch")
+    hrefs = [a.get_attribute("href") for a in menu.locator("a").all() if a.is_visible()]
+    expected = {"binderhub_url": "Binder", "colab_url": "Colab"}
+    wanted = [label for key, label in expected.items() if launch.get(key)]
+    assert wanted, "no launch buttons configured in _config.yml"
+    repo = urlsplit(config["repository"]["url"]).path.strip("/")
+    for key, label in expected.items():
+        if not launch.get(key):
+            continue
+        base = launch[key].rstrip("/")
+        links = [h for h in hrefs if h.startswith(base)]
+        assert links, f"no {label} button"
+        assert repo in links[0], f"{label} does not open the book's repository: {links[0]}"
+        assert links[0].endswith(f"book/{lang}/{name}.md") or \
+            links[0].endswith(f"book/{lang}/{name}.ipynb"), \
+            f"{label} does not open this page's source (book/{lang}/{name}.*): {links[0]}"
+
+
+@pytest.mark.skipif(not NOTEBOOK_PAGES, reason="no notebook pages yet")
+@pytest.mark.parametrize("page_id", NOTEBOOK_PAGES or ["none"])
+def test_download_buttons_give_the_notebook_and_its_source(reader, page_id):
+    lang, name = split(page_id)
+    assert reader.open(f"{page_id}.html", math=False) == 200
+    menu = _open_menu(reader, "download")
+    links = {a.inner_text().strip(): a.get_attribute("href")
+             for a in menu.locator("a").all() if a.is_visible()}
+    assert {".ipynb", ".md"} <= set(links), f"download menu offers {sorted(links)}"
+    assert menu.locator(".btn-download-pdf-button").is_visible(), "no .pdf (print) button"
+    base = reader.page.url.rsplit("/", 1)[0] + "/"
+    with urllib.request.urlopen(base + links[".md"], timeout=30) as response:
+        assert response.read().decode("utf-8") == source(page_id).read_text(encoding="utf-8")
+    with urllib.request.urlopen(base + links[".ipynb"], timeout=30) as response:
+        notebook = json.loads(response.read())
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert code and re.search(rf'^LANG = "{lang}"$', code[0], re.M), \
+        "the downloaded notebook does not start with this edition's first cell"
+
+
+# --- phone width ------------------------------------------------------------------
+
+_OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const clipped = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const style = getComputedStyle(p);
+      if (style.overflowX !== 'visible' && style.overflowX !== 'clip' ||
+          style.position === 'fixed') return true;
+    }
+    return false;
+  };
+  const offenders = [...document.querySelectorAll('body *')].filter(el => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && (r.right > width + 1 || r.left < -1) && !clipped(el)
+      && getComputedStyle(el).visibility !== 'hidden';
+  }).slice(0, 8).map(el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`
+                           + ` [${Math.round(el.getBoundingClientRect().left)}, `
+                           + `${Math.round(el.getBoundingClientRect().right)}]`);
+  const article = document.querySelector('article.bd-article, article, main');
+  const box = article.getBoundingClientRect();
+  const buttons = [...document.querySelectorAll(
+      '.header-article-items__start > *, .header-article-items__end > *')]
+    .map(e => e.getBoundingClientRect()).filter(r => r.width > 0);
+  return {width, scrollWidth: document.documentElement.scrollWidth,
+          article: [box.left, box.right], offenders,
+          buttonRows: buttons.map(r => Math.round(r.top)),
+          buttonsRight: Math.max(0, ...buttons.map(r => r.right))};
+}"""
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_phone_width_has_no_horizontal_overflow(phone_reader, screenshots, page_id):
+    lang, name = split(page_id)
+    assert phone_reader.open(f"{page_id}.html") == 200
+    state = phone_reader.page.evaluate(_OVERFLOW)
+    (screenshots / "phone" / lang).mkdir(parents=True, exist_ok=True)
+    phone_reader.page.screenshot(path=str(screenshots / "phone" / lang / f"{name}.png"))
+    assert state["width"] == 390
+    assert state["scrollWidth"] <= state["width"], \
+        f"the page scrolls sideways ({state['scrollWidth']} px wide): {state['offenders']}"
+    left, right = state["article"]
+    assert left >= 0 and right <= state["width"] + 1, \
+        f"the text column spans {left:.0f}..{right:.0f} px of {state['width']}"
+    assert right - left >= 300, f"the text column is only {right - left:.0f} px wide"
+    rows = state["buttonRows"]
+    assert rows and max(rows) - min(rows) <= 4, \
+        f"the header's buttons do not fit one row (tops at {rows} px)"
+    assert state["buttonsRight"] <= state["width"], "a header button is off the screen"
+
+
+# --- screenshots for reviewers -----------------------------------------------------
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_first_screen_screenshot(reader, screenshots, page_id):
+    """Save the first screen as ``<screenshots>/<lang>/<page>.png`` (a build artefact)."""
+    from PIL import Image, ImageStat
+
+    lang, name = split(page_id)
+    assert reader.open(f"{page_id}.html") == 200
+    reader.page.evaluate("() => document.fonts.ready")
+    path = screenshots / lang / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reader.page.screenshot(path=str(path))
+    with Image.open(path) as image:
+        assert image.size == (1280, 800)
+        spread = ImageStat.Stat(image.convert("L")).stddev[0]
+    assert spread > 10, f"the first screen looks blank (grey-level spread {spread:.1f})"
