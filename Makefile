@@ -32,6 +32,24 @@ $(STAMP): requirements.txt pyproject.toml
 
 clean:
 	rm -rf _build .pytest_cache
+
+# The website as readers meet it, and the PDF editions (README: "The website in a
+# browser"). Both need Debian's chromium and fonts-noto-cjk; `make pdf` also checks
+# the PDFs with pdftotext (poppler-utils) when it is there.
+#   make browser-test   build _build/html if needed (incremental), then tests/browser in
+#                       headless Chromium; screenshots -> _build/screenshots/{en,zh}/
+#   make pdf            _build/pdf/book-en.pdf and _build/pdf/book-zh.pdf
+.PHONY: browser-test pdf
+
+browser-test: $(STAMP)
+	$(BIN)/python tools/build_book.py
+	BOOK_BROWSER_TESTS=1 $(BIN)/python -m pytest tests/browser
+
+pdf: $(STAMP)
+	$(BIN)/python tools/build_book.py
+	$(BIN)/python tools/build_pdf.py
+	BOOK_BROWSER_TESTS=1 $(BIN)/python -m pytest tests/browser/test_book_pdf.py
+
 # The compression benchmark (benchmarks/results/, the book's appendix page) and the
 # performance budget of the book's pages (a report; it never fails).
 .PHONY: benchmark budget
