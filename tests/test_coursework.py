@@ -28,6 +28,9 @@ import pytest
 
 from tools import coursework as cw
 
+# otter-grader's configuration classes trigger a traitlets deprecation notice.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")
+
 ASSIGNMENTS = cw.ASSIGNMENTS
 #: The Chinese student version that is graded (the others are checked for parity).
 ZH_GRADED = "a1-lasso"
