@@ -38,13 +38,15 @@ from .l1 import ProximalL1, l1_penalty
 from .metrics import (
     compression_ratio, count_nonzero, count_parameters, macs, measure_latency, storage_bytes,
 )
-from .prune import MaskEnforcer, apply_masks, layerwise_masks, masks_sparsity, random_masks
+from .prune import (
+    MaskEnforcer, apply_masks, global_masks, layerwise_masks, masks_sparsity, random_masks,
+)
 from .quant import quantize_model_weights
 from .structured import neuron_importance, remove_channels, remove_neurons, removable_layers
 from .train import History, evaluate, fit, seed_everything
 
 __all__ = ["REGULARISERS", "CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales", "train_model",
-           "prune_finetune", "slim_channels", "slim_finetune", "storage_scheme", "summarise",
+           "prune_copy", "prune_finetune", "slim_channels", "slim_finetune", "storage_scheme", "summarise",
            "run_pipeline", "choose_largest_within", "mean_std", "format_mean_std"]
 
 #: The regularisers of :func:`train_model`: none, proximal L1 on the weights of the
@@ -193,7 +195,8 @@ CRITERIA = ("magnitude", "random")
 
 
 def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, *,
-                   criterion: str = "magnitude", epochs: int = 10, lr: float = 1e-2,
+                   criterion: str = "magnitude", scope: str = "layer", epochs: int = 10,
+                   lr: float = 1e-2,
                    batch_size: int = 128, patience: int | None = None,
                    seed: int = 0) -> PruneResult:
     """Prune a copy of ``model`` layer-wise, then fine-tune it with the masks.
@@ -202,7 +205,9 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
     ``sparsity`` of the weights of every Linear/Conv layer is zeroed: those of smallest
     magnitude (:func:`helpers.prune.layerwise_masks`; weights that are already zero go
     first) or, as the baseline a criterion must beat, weights drawn at random
-    (:func:`helpers.prune.random_masks` with ``seed``). Accuracy is measured, and the
+    (:func:`helpers.prune.random_masks` with ``seed``). With ``scope="global"`` one
+    magnitude threshold serves all layers together (:func:`helpers.prune.global_masks`),
+    so ``sparsity`` is then the fraction of all their weights. Accuracy is measured, and the
     copy is fine-tuned with a :class:`helpers.prune.MaskEnforcer`, so pruned weights
     stay zero. Fine-tuning keeps the weights of its best validation epoch: the number
     of fine-tuning epochs is chosen on the validation split, up to ``epochs``.
@@ -216,6 +221,8 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
         Fraction in [0, 1] of each layer's weights to prune.
     criterion : {"magnitude", "random"}
         Which weights go.
+    scope : {"layer", "global"}
+        For ``"magnitude"``: a threshold per layer, or one for all layers.
     epochs, lr, batch_size, patience, seed
         Fine-tuning, passed to :func:`helpers.train.fit` (``patience`` stops it when
         validation accuracy has not improved for that many epochs).
@@ -226,15 +233,34 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
     check_positive_int(epochs, "epochs")
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    if scope not in ("layer", "global"):
+        raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
+    if criterion == "random" and scope == "global":
+        raise ValueError("random pruning draws per layer: use scope='layer'")
     pruned = copy.deepcopy(model)
-    masks = (layerwise_masks(pruned, sparsity) if criterion == "magnitude"
-             else random_masks(pruned, sparsity, seed=seed))
+    if criterion == "random":
+        masks = random_masks(pruned, sparsity, seed=seed)
+    elif scope == "layer":
+        masks = layerwise_masks(pruned, sparsity)
+    else:
+        masks = global_masks(pruned, sparsity)
     apply_masks(pruned, masks)
     val_pruned, test_pruned = _accuracies(pruned, data)
     history = fit(pruned, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                   after_step=MaskEnforcer(masks), patience=patience, progress=False)
     return PruneResult(pruned, masks_sparsity(masks), val_pruned, test_pruned,
                        *_accuracies(pruned, data), history)
+
+
+def prune_copy(model: nn.Module, sparsity: float) -> nn.Module:
+    """A copy of ``model`` with the fraction ``sparsity`` of each layer's weights zeroed.
+
+    Introduced in :doc:`pipeline`, section *Choosing on the validation split*: the
+    pruning step of :func:`prune_finetune` alone (layer-wise magnitude masks), to see
+    what pruning costs before any fine-tuning.
+    """
+    pruned = copy.deepcopy(_check_model(model))
+    return apply_masks(pruned, layerwise_masks(pruned, check_fraction(sparsity, "sparsity")))
 
 
 def _bn_layers(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -349,7 +375,9 @@ def summarise(model: nn.Module, data: ClassificationData, *,
     * ``macs`` / ``macs_effective``: multiply-accumulates per example with dense
       kernels, and counting only nonzero weights;
     * ``latency_ms`` / ``latency_iqr_ms``: measured fp32 forward pass over the whole
-      test split, one CPU thread, median and interquartile range of ``repeats``.
+      test split, one CPU thread, median and interquartile range of ``repeats``
+      (NaN with ``repeats=0``, e.g. to time several models side by side with
+      :func:`helpers.metrics.compare_latency` instead).
 
     Parameters
     ----------
@@ -360,7 +388,8 @@ def summarise(model: nn.Module, data: ClassificationData, *,
     reference : nn.Module, optional
         The uncompressed model for ``dense_bytes``.
     repeats, warmup : int
-        Of the latency measurement (:func:`helpers.metrics.measure_latency`).
+        Of the latency measurement (:func:`helpers.metrics.measure_latency`);
+        ``repeats=0`` skips it.
     """
     _check_model(model)
     _check_data(data)
@@ -370,7 +399,12 @@ def summarise(model: nn.Module, data: ClassificationData, *,
     scheme = storage_scheme(model)
     stored = storage_bytes(model, scheme, **(CSR_BITS if scheme == "csr+int8" else {}))
     dense = storage_bytes(reference, "dense32")
-    latency = measure_latency(model, X_test, repeats=repeats, warmup=warmup, threads=1)
+    check_positive_int(repeats, "repeats", allow_zero=True)
+    if repeats:
+        latency = measure_latency(model, X_test, repeats=repeats, warmup=warmup, threads=1)
+        median, iqr = latency.median_ms, latency.iqr_ms
+    else:
+        median = iqr = float("nan")
     return {
         "test_fp32": evaluate(model, data, "test"),
         "test_int8": evaluate(quantize_model_weights(model, 8), data, "test"),
@@ -382,8 +416,8 @@ def summarise(model: nn.Module, data: ClassificationData, *,
         "compression": compression_ratio(dense, stored),
         "macs": macs(model, input_shape),
         "macs_effective": macs(model, input_shape, effective=True),
-        "latency_ms": latency.median_ms,
-        "latency_iqr_ms": latency.iqr_ms,
+        "latency_ms": median,
+        "latency_iqr_ms": iqr,
     }
 
 
@@ -391,15 +425,17 @@ def run_pipeline(build: Callable[[], nn.Module], data: ClassificationData, *,
                  regulariser: str = "none", strength: float = 0.0,
                  sparsity: float | None = None, channels: float | None = None,
                  train_epochs: int = 20, finetune_epochs: int = 10, lr: float = 1e-3,
-                 finetune_lr: float = 1e-2, batch_size: int = 128, optimizer: str = "adam",
-                 seed: int = 0, latency_repeats: int = 20) -> dict:
+                 finetune_lr: float = 1e-2, patience: int | None = None,
+                 batch_size: int = 128, optimizer: str = "adam", seed: int = 0,
+                 latency_repeats: int = 20) -> dict:
     """Train → prune → fine-tune → quantise → measure: one row of the chapter's table.
 
-    Introduced in :doc:`pipeline`, section *The pipeline in one call*. Chains
+    Introduced in :doc:`pipeline`, section *Exercises* (the pipeline in one call). Chains
     :func:`train_model`, then :func:`prune_finetune` (``sparsity``: layer-wise
     magnitude pruning) or :func:`slim_finetune` (``channels``: fraction of channels
     removed), or neither (the dense baseline), then :func:`summarise`. ``optimizer``
-    is that of training; fine-tuning uses Adam with ``finetune_lr``.
+    is that of training; fine-tuning uses Adam with ``finetune_lr`` for at most
+    ``finetune_epochs`` epochs, stopping after ``patience`` epochs without improvement.
 
     Returns
     -------
@@ -417,7 +453,8 @@ def run_pipeline(build: Callable[[], nn.Module], data: ClassificationData, *,
                            epochs=train_epochs, lr=lr, batch_size=batch_size,
                            optimizer=optimizer, seed=seed)
     val_trained = evaluate(model, data, "val")
-    kw = dict(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size, seed=seed)
+    kw = dict(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size,
+              patience=patience, seed=seed)
     if sparsity is not None:
         result = prune_finetune(model, data, sparsity, **kw)
     elif channels is not None:

@@ -132,8 +132,22 @@ def test_prune_finetune_random_criterion_and_patience(digits, trained):
     assert early.history.epochs < 6  # little to recover at 10%: stops early
 
 
+def test_prune_finetune_global_scope(digits, trained):
+    out = pipeline.prune_finetune(trained, digits, 0.7, scope="global", epochs=1, lr=1e-2,
+                                  batch_size=128)
+    expected = prune.global_masks(trained, 0.7)
+    for (name, w), mask in zip(prune.prunable_parameters(out.model).items(),
+                               expected.values()):
+        assert torch.all(w.detach()[mask == 0] == 0), name
+    per_layer = [float((m == 0).float().mean()) for m in expected.values()]
+    assert max(per_layer) - min(per_layer) > 0.05  # one threshold: layers differ
+    assert out.amount == pytest.approx(0.7, abs=1e-3)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"sparsity": 1.5}, "sparsity"), ({"sparsity": 0.5, "criterion": "taylor"}, "criterion"),
+    ({"sparsity": 0.5, "scope": "net"}, "scope"),
+    ({"sparsity": 0.5, "criterion": "random", "scope": "global"}, "random"),
 ])
 def test_prune_finetune_rejects_bad_arguments(digits, trained, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -263,17 +277,24 @@ def test_summarise_uses_the_cheaper_storage_format(digits, trained):
     assert pipeline.storage_scheme(sparse) == "csr+int8"
 
 
+def test_summarise_without_latency(digits, trained):
+    row = pipeline.summarise(trained, digits, repeats=0)
+    assert math.isnan(row["latency_ms"]) and math.isnan(row["latency_iqr_ms"])
+
+
 def test_summarise_rejects_bad_input(digits, trained):
     with pytest.raises(TypeError, match="model"):
         pipeline.summarise("model", digits)
+    with pytest.raises(ValueError, match="repeats"):
+        pipeline.summarise(trained, digits, repeats=-1)
 
 
 # --- one row ---------------------------------------------------------------------------------
 
 def test_run_pipeline_row(digits):
     kw = dict(regulariser="l1", strength=0.3, sparsity=0.8, train_epochs=3,
-              finetune_epochs=2, lr=1e-2, finetune_lr=1e-2, batch_size=128, seed=0,
-              latency_repeats=3)
+              finetune_epochs=2, lr=1e-2, finetune_lr=1e-2, patience=1, batch_size=128,
+              seed=0, latency_repeats=3)
     row = pipeline.run_pipeline(_mlp, digits, **kw)
     again = pipeline.run_pipeline(_mlp, digits, **kw)
     for key in ("val_pruned", "test_pruned", "val_finetuned", "test_fp32", "test_int8",
