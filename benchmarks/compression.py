@@ -434,7 +434,7 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
     """Run the benchmark; return the results (JSON-serialisable)."""
     from tqdm import tqdm
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     meta = {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "machine": machine_info()}
     old_threads = torch.get_num_threads()
@@ -460,6 +460,9 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
         bar.close()
         torch.set_num_threads(old_threads)
     meta["duration_s"] = round(time.perf_counter() - started, 1)
+    meta["cpu_s"] = round(time.process_time() - cpu_started, 1)
+    if hasattr(os, "getloadavg"):
+        meta["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     dense_summary = summarize_dense(dense_records)
     rows = aggregate(records, dense_summary)
     return {"schema": SCHEMA, "meta": meta, "config": _jsonable(asdict(config)),
@@ -736,6 +739,7 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         "bm_date": meta["date"][:10], "bm_cpu": machine["cpu"],
         "bm_cores": str(machine["cores"]), "bm_torch": machine["torch"],
         "bm_minutes": f"{meta['duration_s'] / 60:.1f}",
+        "bm_cpu_minutes": f"{meta['cpu_s'] / 60:.1f}" if "cpu_s" in meta else "—",
         "bm_load": f"{machine.get('load_average', [float('nan')])[0]:.1f}",
         "bm_seeds": str(len(config["seeds"])), "bm_threads": str(config["threads"]),
         "bm_n_train": f"{results['data']['n_train']:,}",
@@ -907,7 +911,9 @@ def write_results(results: dict, out: str | os.PathLike = RESULTS) -> list[Path]
     paths[1].write_text(
         f"# Compression benchmark ({results['data']['name']})\n\n"
         f"Run {meta['date']} on {m['cpu']} ({m['cores']} cores, torch {m['torch']}, "
-        f"{results['config']['threads']} thread(s)) in {meta['duration_s']:.0f} s; "
+        f"{results['config']['threads']} thread(s)) in {meta['duration_s']:.0f} s "
+        f"({meta.get('cpu_s', float('nan')):.0f} s of CPU time; load average "
+        f"{m.get('load_average', [float('nan')])[0]:.1f} at the start); "
         f"seeds {results['config']['seeds']}; accuracies in % on the test split, "
         f"mean ± std over seeds; latency in ms (batch "
         f"{' / '.join(str(b) for b in results['config']['latency_batches'])}).\n\n"
