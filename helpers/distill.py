@@ -195,7 +195,7 @@ def fit_student(student: nn.Module, teacher: nn.Module, data: ClassificationData
                 temperature: float = 4.0, alpha: float = 0.5, lr: float = 1e-3,
                 weight_decay: float = 0.0, optimizer: str = "adam",
                 **fit_kwargs) -> History:
-    """Train ``student`` on :func:`distillation_loss` against ``teacher`` with :func:`~helpers.train.fit`.
+    """Train a student on :func:`distillation_loss` through :func:`helpers.train.fit`.
 
     Introduced in :doc:`faq`, section *Pruning or distillation?*. Everything else is
     fit's: the training split, the batches, the optimiser, keeping the weights of the
@@ -244,7 +244,8 @@ def fit_student(student: nn.Module, teacher: nn.Module, data: ClassificationData
     with torch.no_grad():
         probe = data.X_val[:2].to(device)
         was_training = (student.training, teacher.training)
-        student.eval(), teacher.eval()
+        student.eval()
+        teacher.eval()
         shapes = tuple(student(probe).shape), tuple(teacher(probe).shape)
         student.train(was_training[0])
     if shapes[0] != shapes[1]:
