@@ -7,10 +7,12 @@ experiment is one call and one table row:
 ``train_model``
     train a fresh network with no regulariser, proximal L1 on the weights, L2 (weight
     decay), or L1 on the BatchNorm scale factors (Network Slimming);
+``prune_copy`` / ``slim_channels``
+    the pruning step alone: layer-wise magnitude masks, or physical removal of the
+    channels with the smallest BatchNorm scales;
 ``prune_finetune`` / ``slim_finetune``
-    layer-wise magnitude pruning, or removal of the channels with the smallest
-    BatchNorm scales, each followed by fine-tuning; accuracy is recorded right after
-    pruning and after fine-tuning;
+    the same, each followed by fine-tuning; accuracy is recorded right after pruning
+    and after fine-tuning;
 ``summarise``
     int8 quantisation of the weights, then accuracy, nonzero parameters, storage in
     bytes, MACs and measured latency;
