@@ -47,9 +47,10 @@ from .quant import quantize_model_weights
 from .structured import neuron_importance, remove_channels, remove_neurons, removable_layers
 from .train import History, evaluate, fit, seed_everything
 
-__all__ = ["REGULARISERS", "CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales", "train_model",
-           "prune_copy", "prune_finetune", "slim_channels", "slim_finetune", "storage_scheme", "summarise",
-           "run_pipeline", "choose_largest_within", "mean_std", "format_mean_std"]
+__all__ = ["REGULARISERS", "CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
+           "train_model", "prune_copy", "prune_finetune", "slim_channels", "slim_finetune",
+           "storage_scheme", "summarise", "run_pipeline", "choose_largest_within", "mean_std",
+           "format_mean_std"]
 
 #: The regularisers of :func:`train_model`: none, proximal L1 on the weights of the
 #: Linear/Conv layers, L2 as weight decay, L1 on the BatchNorm scales (Network Slimming).
