@@ -9,8 +9,8 @@ Usage (``make pdf`` runs ``tools/build_book.py`` first, then this, then checks t
 Each edition is built once more with Sphinx's ``singlehtml`` builder (the whole book
 as one HTML page; the executed notebooks come from the build's execution cache, so
 after ``tools/build_book.py`` nothing runs again), served on 127.0.0.1, and printed
-to PDF by headless Chromium (Debian's, through Playwright; MathJax from the pinned
-local copy, see tools/serve_and_screenshot.py). Chinese text uses the system's Noto
+to PDF by headless Chromium (Debian's, through Playwright; MathJax from the site's
+own copy, see book/_ext/local_mathjax.py). Chinese text uses the system's Noto
 Sans CJK fonts (Debian's ``fonts-noto-cjk``); figures are the book's PNGs, equations
 MathJax's output. Solutions stay folded, as on the website: the PDF is for students.
 Everything happens offline.

@@ -19,10 +19,9 @@ editions (``tools/build_pdf.py``):
   headless, with a fresh temporary profile (Playwright creates one per launch and
   deletes it on close). Playwright's own browser download is never used.
 * :func:`offline_routes` keeps the browser off the network. Requests to the site's
-  own server go through; MathJax, which Sphinx loads from its CDN, is served from
-  the pinned copy in the ``django-static-mathjax`` package (MathJax 3.2.2, the
-  release the CDN's ``mathjax@3`` address resolves to); every other request is
-  aborted and recorded, so a page that needs the internet is noticed.
+  own server go through (the site ships its own MathJax: book/_ext/local_mathjax.py);
+  every other request is aborted and recorded, so a page that needs the internet
+  is noticed.
 """
 
 from __future__ import annotations
@@ -30,10 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import importlib.util
-import mimetypes
 import os
-import re
 import shutil
 import sys
 import threading
@@ -59,9 +55,6 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 
-#: Where a MathJax 3 URL's path continues inside the MathJax distribution.
-_MATHJAX_URL = re.compile(r"/mathjax@3[^/]*/(es5/[^?#]+)")
-
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -76,19 +69,6 @@ def chromium_path() -> Path:
     raise FileNotFoundError(
         "Chromium not found: install Debian's package (apt-get install chromium) "
         "or set CHROMIUM to the browser's executable")
-
-
-def mathjax_dir() -> Path:
-    """The MathJax 3 distribution (its ``es5`` folder's parent) of ``django-static-mathjax``."""
-    spec = importlib.util.find_spec("mathjax")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "MathJax is not installed: pip install -r requirements.txt "
-            "(package django-static-mathjax)")
-    path = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax"
-    if not (path / "es5" / "tex-mml-chtml.js").is_file():
-        raise FileNotFoundError(f"no MathJax 3 distribution at {path}")
-    return path
 
 
 def book_pages(toc: Path = ROOT / "_toc.yml") -> list[str]:
@@ -148,16 +128,14 @@ def launch(playwright=None):
 
 @dataclass
 class Network:
-    """What :func:`offline_routes` let through, served locally, or refused."""
+    """What :func:`offline_routes` refused."""
 
     blocked: list[str] = field(default_factory=list)
-    mathjax: list[str] = field(default_factory=list)
 
 
 def offline_routes(context, base_url: str) -> Network:
-    """Route a browser context's requests: the site, local MathJax, nothing else."""
+    """Route a browser context's requests: the site, nothing else."""
     site = urlsplit(base_url).netloc
-    root = mathjax_dir()
     network = Network()
 
     def handle(route):
@@ -166,15 +144,6 @@ def offline_routes(context, base_url: str) -> Network:
         if parts.scheme in ("data", "blob", "about") or parts.netloc == site:
             route.continue_()
             return
-        match = _MATHJAX_URL.search(parts.path)
-        if match:
-            path = (root / match.group(1)).resolve()
-            if path.is_relative_to(root) and path.is_file():
-                network.mathjax.append(url)
-                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                route.fulfill(status=200, body=path.read_bytes(), content_type=kind,
-                              headers={"Access-Control-Allow-Origin": "*"})
-                return
         network.blocked.append(url)
         route.abort("internetdisconnected")
 
