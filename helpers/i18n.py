@@ -26,6 +26,10 @@ TEXT: dict[str, dict[str, str]] = {
     "parameters": {"en": "parameters", "zh": "参数量"},
     "points": {"en": "percentage points", "zh": "个百分点"},
     "avoid": {"en": "not", "zh": "不用"},
+    "bits": {"en": "bits", "zh": "位"},
+    "dense": {"en": "dense", "zh": "稠密"},
+    "kmeans": {"en": "k-means sharing", "zh": "k-means 权重共享"},
+    "uniform": {"en": "uniform quantisation", "zh": "均匀量化"},
     # --- background chapter, metrics, quantisation ---
     "col_name": {"en": "layer", "zh": "层"},
     "col_kind": {"en": "type", "zh": "类型"},
