@@ -52,10 +52,13 @@ pdf: $(STAMP)
 
 # The compression benchmark (benchmarks/results/, the book's appendix page) and the
 # performance budget of the book's pages (a report; it never fails).
-.PHONY: benchmark budget
+.PHONY: benchmark budget bench-helpers
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/compression.py
+
+bench-helpers: $(STAMP)
+	$(BIN)/python benchmarks/helpers_perf.py
 
 budget: $(STAMP)
 	$(BIN)/python tools/notebook_budget.py
