@@ -262,6 +262,9 @@ TEXT: dict[str, dict[str, str]] = {
     "col_bm_ours": {"en": "this benchmark", "zh": "本基准测试"},
     "col_bm_met": {"en": "target met?", "zh": "是否达到目标"},
     # --- coursework ---
+    "col_submission": {"en": "submission", "zh": "提交的 notebook"},
+    "col_score": {"en": "score", "zh": "得分"},
+    "col_seconds": {"en": "seconds", "zh": "用时（秒）"},
     "cw_log_alpha": {"en": "log10(alpha)", "zh": "log10(alpha)"},
     "cw_coefficient": {"en": "coefficient", "zh": "系数"},
     "cw_diabetes_path": {"en": "Lasso path of the diabetes data",
