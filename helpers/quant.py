@@ -171,6 +171,18 @@ def _layers_with_weights(model: nn.Module, what: str):
             yield name, module
 
 
+def _map_weights(model: nn.Module, what: str, transform) -> nn.Module:
+    """A copy of ``model`` whose layer weights are replaced by ``transform(weight)``."""
+    layers = list(_layers_with_weights(model, what))
+    result = copy.deepcopy(model)
+    modules = dict(result.named_modules())
+    with torch.no_grad():
+        for name, _ in layers:
+            weight = modules[name].weight
+            weight.copy_(transform(weight))
+    return result
+
+
 def quantize_model_weights(model: nn.Module, bits: int = 8, scheme: str = "symmetric", *,
                            per_channel: bool = True) -> nn.Module:
     """A copy of ``model`` whose Linear and Conv weights are rounded to a ``bits``-bit grid.
@@ -188,14 +200,8 @@ def quantize_model_weights(model: nn.Module, bits: int = 8, scheme: str = "symme
         As in :func:`quantize`; ``per_channel`` uses the output channel (axis 0).
     """
     _check_bits(bits)
-    layers = list(_layers_with_weights(model, "quantising"))
-    result = copy.deepcopy(model)
-    modules = dict(result.named_modules())
-    with torch.no_grad():
-        for name, _ in layers:
-            weight = modules[name].weight
-            weight.copy_(quantize(weight, bits, scheme, per_channel=per_channel).dequantize())
-    return result
+    return _map_weights(model, "quantising", lambda w: quantize(
+        w, bits, scheme, per_channel=per_channel).dequantize())
 
 
 def dynamic_quantize(model: nn.Module) -> nn.Module:
@@ -325,11 +331,5 @@ def kmeans_share_model(model: nn.Module, bits: int, *, max_iter: int = 50) -> nn
     Compression used 8 bits for convolutional and 5 for fully connected layers.
     """
     _check_bits(bits)
-    layers = list(_layers_with_weights(model, "sharing weights"))
-    result = copy.deepcopy(model)
-    modules = dict(result.named_modules())
-    with torch.no_grad():
-        for name, _ in layers:
-            weight = modules[name].weight
-            weight.copy_(kmeans_share(weight, bits, max_iter=max_iter).weight)
-    return result
+    return _map_weights(model, "sharing weights",
+                        lambda w: kmeans_share(w, bits, max_iter=max_iter).weight)

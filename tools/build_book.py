@@ -72,18 +72,24 @@ def helpers_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def build_edition(lang: str, strict: bool) -> int:
-    """Build one edition; return the number of problems (0 means success)."""
-    from jupyter_book.sphinx import build_sphinx
-
+def sphinx_overrides(lang: str, build: Path, strict: bool) -> dict:
+    """The settings that one edition's build adds to ``_config.yml``."""
     overrides = {
         "external_toc_path": str(ROOT / "_toc.yml"),
-        "nb_execution_cache_path": str(BUILD / ".jupyter_cache"),
+        "nb_execution_cache_path": str(build / ".jupyter_cache"),
         "latex_individualpages": False,
         **EDITIONS[lang],
     }
     if strict:
         overrides["nitpicky"] = True
+    return overrides
+
+
+def build_edition(lang: str, strict: bool) -> int:
+    """Build one edition; return the number of problems (0 means success)."""
+    from jupyter_book.sphinx import build_sphinx
+
+    overrides = sphinx_overrides(lang, BUILD, strict)
     started = time.perf_counter()
     result = build_sphinx(
         ROOT / "book" / lang,

@@ -86,14 +86,7 @@ def build_singlehtml(lang: str, build: Path, strict: bool) -> Path:
     _singlehtml_uses_html_handlers()
 
     out = build / "singlehtml" / lang
-    overrides = {
-        "external_toc_path": str(ROOT / "_toc.yml"),
-        "nb_execution_cache_path": str(build / ".jupyter_cache"),
-        "latex_individualpages": False,
-        **build_book.EDITIONS[lang],
-    }
-    if strict:
-        overrides["nitpicky"] = True
+    overrides = build_book.sphinx_overrides(lang, build, strict)
     started = time.perf_counter()
     result = build_sphinx(
         ROOT / "book" / lang, out,
