@@ -61,6 +61,18 @@ def _mask_from_scores(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
     return mask.reshape(scores.shape)
 
 
+def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.Tensor],
+                 amount: float) -> dict[str, torch.Tensor]:
+    """Masks removing the ``amount`` lowest scores across all tensors, split per tensor."""
+    flat = _mask_from_scores(torch.cat([s.reshape(-1) for s in scores.values()]),
+                             round(amount * sum(s.numel() for s in scores.values())))
+    masks, start = {}, 0
+    for n, p in params.items():
+        masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
+        start += p.numel()
+    return masks
+
+
 def _check_tensor(tensor, name: str) -> torch.Tensor:
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
@@ -210,13 +222,8 @@ def global_masks(model: nn.Module, amount: float, *,
     params = _checked_params(model, names)
     amount = check_fraction(amount, "amount")
     with torch.no_grad():
-        scores = torch.cat([p.detach().abs().reshape(-1) for p in params.values()])
-        flat = _mask_from_scores(scores, round(amount * scores.numel()))
-    masks, start = {}, 0
-    for n, p in params.items():
-        masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
-        start += p.numel()
-    return masks
+        scores = {n: p.detach().abs() for n, p in params.items()}
+        return _global_mask(scores, params, amount)
 
 
 def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed: int,
@@ -409,13 +416,7 @@ def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
         if scope == "layer":
             return {n: _mask_from_scores(s, round(sparsity * s.numel())).to(params[n].dtype)
                     for n, s in scores.items()}
-        flat = torch.cat([s.reshape(-1) for s in scores.values()])
-        flat_mask = _mask_from_scores(flat, round(sparsity * flat.numel()))
-    masks, start = {}, 0
-    for n, p in params.items():
-        masks[n] = flat_mask[start:start + p.numel()].reshape(p.shape).to(p.dtype)
-        start += p.numel()
-    return masks
+        return _global_mask(scores, params, sparsity)
 
 
 def _check_data(data) -> ClassificationData:
