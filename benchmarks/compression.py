@@ -58,6 +58,7 @@ if str(ROOT) not in sys.path:  # run as a script from a fresh clone
 
 import helpers  # noqa: E402
 from helpers import l1, metrics, prune, quant, train  # noqa: E402
+from helpers.stats import mean_std  # noqa: E402
 from helpers.data import ClassificationData  # noqa: E402
 from helpers.i18n import tr  # noqa: E402
 
@@ -483,13 +484,6 @@ def _jsonable(obj):
 # --------------------------------------------------------------------------- aggregating
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    values = np.asarray(values, dtype=float)
-    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    return float(values.mean()), std
-
-
 def _summarize(group: Sequence[dict], dense_weights: float, dense_bytes: float) -> dict:
     """Means over seeds of one (method, level) group; accuracies in percent."""
     row = {"n_seeds": len(group)}
@@ -499,7 +493,7 @@ def _summarize(group: Sequence[dict], dense_weights: float, dense_bytes: float) 
     row["hidden"] = [float(h) for h in np.mean([r["hidden"] for r in group], axis=0)]
     row["compression"] = dense_weights / row["nonzero_weights"]
     for variant in VARIANTS:
-        test_mean, test_std = _mean_std([100 * r[variant]["test_acc"] for r in group])
+        test_mean, test_std = mean_std([100 * r[variant]["test_acc"] for r in group])
         nbytes = float(np.mean([r[variant]["storage_bytes"] for r in group]))
         row[variant] = {"test_mean": test_mean, "test_std": test_std,
                         "val_mean": float(np.mean([100 * r[variant]["val_acc"]

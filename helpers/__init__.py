@@ -16,6 +16,7 @@ second, drifting copy of an algorithm. Modules:
 ``structured``  neuron and channel importance and their physical removal
 ``distill``     knowledge distillation (the FAQ's demonstration)
 ``pipeline``    the combined L1 → prune → fine-tune → quantise pipeline
+``stats``       mean ± std over seeds, and comparisons of compressed models
 
 Each public function's docstring names the section of the book that introduces it.
 """
@@ -52,3 +53,4 @@ from . import prune  # noqa: E402
 from . import structured  # noqa: E402
 from . import distill  # noqa: E402
 from . import pipeline  # noqa: E402
+from . import stats  # noqa: E402

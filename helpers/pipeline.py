@@ -18,8 +18,9 @@ experiment is one call and one table row:
     bytes, MACs and measured latency;
 ``run_pipeline``
     all of the above, one row;
-``choose_largest_within`` / ``mean_std`` / ``format_mean_std``
-    choosing a level on the validation split, and reporting over seeds.
+``choose_largest_within``
+    choosing a level on the validation split (results over seeds are reported with
+    :func:`helpers.stats.format_mean_std`).
 """
 
 from __future__ import annotations
@@ -49,8 +50,7 @@ from .train import History, evaluate, fit, seed_everything
 
 __all__ = ["REGULARISERS", "CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
            "train_model", "prune_copy", "prune_finetune", "slim_channels", "slim_finetune",
-           "storage_scheme", "summarise", "run_pipeline", "choose_largest_within", "mean_std",
-           "format_mean_std"]
+           "storage_scheme", "summarise", "run_pipeline", "choose_largest_within"]
 
 #: The regularisers of :func:`train_model`: none, proximal L1 on the weights of the
 #: Linear/Conv layers, L2 as weight decay, L1 on the BatchNorm scales (Network Slimming).
@@ -491,26 +491,3 @@ def choose_largest_within(levels: Sequence[float], val_accuracy: Sequence[float]
         raise TypeError(f"reference must be a number, got {type(reference).__name__}")
     ok = [lv for lv, acc in zip(levels, val_accuracy) if acc >= reference - tolerance]
     return max(ok) if ok else None
-
-
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (``ddof=1``; 0 for a single value).
-
-    Introduced in :doc:`pipeline`, section *The dense baseline*: results over seeds are
-    reported as mean ± std.
-    """
-    values = np.asarray(list(values), dtype=float)
-    if values.size == 0:
-        raise ValueError("mean_std() needs at least one value")
-    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-    return float(values.mean()), std
-
-
-def format_mean_std(values: Sequence[float], *, scale: float = 1.0, digits: int = 1) -> str:
-    """``"mean ± std"`` of ``values`` times ``scale`` (100 for percentages).
-
-    Introduced in :doc:`pipeline`, section *The dense baseline*.
-    """
-    check_positive_int(digits, "digits", allow_zero=True)
-    mean, std = mean_std(values)
-    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from helpers import data, metrics, models, pipeline, prune, train
+from helpers import data, metrics, models, pipeline, prune, stats, train
 
 
 @pytest.fixture(scope="module")
@@ -329,13 +329,3 @@ def test_run_pipeline_takes_at_most_one_level(digits):
 
 
 # --- mean ± std ------------------------------------------------------------------------------
-
-def test_mean_std():
-    mean, std = pipeline.mean_std([0.9, 0.95, 1.0])
-    assert mean == pytest.approx(0.95)
-    assert std == pytest.approx(np.std([0.9, 0.95, 1.0], ddof=1))
-    assert pipeline.mean_std([0.5]) == (0.5, 0.0)
-    assert pipeline.format_mean_std([0.9, 0.95, 1.0], scale=100, digits=1) == "95.0 ± 5.0"
-    with pytest.raises(ValueError, match="at least one"):
-        pipeline.mean_std([])
-    assert math.isfinite(pipeline.mean_std([1, 2])[1])
