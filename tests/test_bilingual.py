@@ -9,6 +9,7 @@ from docutils import nodes
 from docutils.frontend import get_default_settings
 from docutils.parsers.rst import Parser
 from docutils.utils import new_document
+from sphinx import addnodes
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("bilingual", ROOT / "book/_ext/bilingual.py")
@@ -35,10 +36,15 @@ def _paragraph(*children):
     return document, paragraph
 
 
+def _citation():
+    return addnodes.pending_xref("", nodes.inline("", "han2015learning"),
+                                 refdomain="cite", reftype="p")
+
+
 @pytest.mark.parametrize("inline", [
     nodes.math("", "w_j"),
     nodes.literal("", "helpers.prune"),
-    nodes.inline(),  # a citation before it is resolved has no text yet
+    _citation(),
 ])
 def test_break_next_to_inline_math_code_or_citation_keeps_one_space(inline):
     document, paragraph = _paragraph(nodes.Text("把参数\n"), inline, nodes.Text("\n置零。"))
@@ -46,8 +52,17 @@ def test_break_next_to_inline_math_code_or_citation_keeps_one_space(inline):
     texts = [str(t) for t in paragraph.findall(nodes.Text)]
     assert texts[0] == "把参数 " and texts[-1] == " 置零。"
     # the inline element itself is untouched
-    assert inline.astext() == {"math": "w_j", "literal": "helpers.prune"}.get(
-        inline.tagname, "")
+    assert inline.astext() in ("w_j", "helpers.prune", "han2015learning")
+
+
+def test_break_next_to_a_section_reference_joins_like_chinese():
+    """``{ref}`pruning``` will read as the Chinese title of that section."""
+    ref = addnodes.pending_xref("", nodes.inline("", "pruning"), refdomain="std",
+                                reftype="ref", refexplicit=False)
+    document, paragraph = _paragraph(nodes.Text("见\n"), ref, nodes.Text("\n一章。"))
+    bilingual.JoinCJKLines(document).apply()
+    texts = [str(t) for t in paragraph.findall(nodes.Text)]
+    assert texts[0] == "见" and texts[-1] == "一章。"
 
 
 def test_break_between_chinese_and_punctuation_around_inline_math():

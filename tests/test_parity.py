@@ -122,3 +122,23 @@ def test_chinese_pages_avoid_listed_variants(path):
             assert variant not in text, (
                 f"{path.relative_to(ROOT)} uses {variant!r}; the book's term for "
                 f"{term['en']!r} is {term['zh']!r} (book/terminology.yml)")
+
+
+#: ``*中文*``: single-asterisk emphasis around Chinese text (outside code and math).
+_ITALIC_CHINESE = re.compile(
+    r"(?<![*\\A-Za-z0-9_])\*(?![*\s])[^*\n`$]*?[\u4e00-\u9fff][^*\n`$]*?(?<![*\s])\*"
+    r"(?![*A-Za-z0-9_])")
+
+
+@pytest.mark.parametrize("path", _chinese_sources(), ids=lambda p: p.name)
+def test_chinese_emphasis_is_bold_not_italic(path):
+    """Chinese has no italics; a slanted CJK glyph is a fake. Emphasis is **bold**."""
+    text = re.sub(r"```\{code-cell\}.*?\n```", "", path.read_text(encoding="utf-8"),
+                  flags=re.DOTALL)
+    found = _ITALIC_CHINESE.findall(text)
+    assert not found, f"{path.relative_to(ROOT)}: italic Chinese {found[:5]}; use **bold**"
+
+
+def test_italic_chinese_pattern():
+    assert _ITALIC_CHINESE.findall("剪枝*掩码*是") == ["*掩码*"]
+    assert not _ITALIC_CHINESE.findall("剪枝**掩码**是，$a*b*c$ 与 *Kernel → Run*")

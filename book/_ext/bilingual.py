@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 
 EDITIONS = {"en": ("zh", "中文"), "zh": ("en", "English")}
@@ -44,8 +45,11 @@ _BREAK = re.compile(r"[ \t]*\n[ \t]*")
 #: Inline nodes whose text is not prose: never rewritten, but read as neighbours.
 _SKIP = (nodes.literal_block, nodes.raw, nodes.math_block, nodes.comment, nodes.literal,
          nodes.math)
-#: Stands for an inline element with no text yet (a citation before it is resolved).
+#: Stands for an inline element with no text of its own yet, such as an image.
 _OPAQUE = "x"
+#: Stands for a cross-reference whose text Sphinx fills in later from a title of this
+#: (Chinese) edition: ``{ref}`pruning``` becomes "剪枝", so it joins like CJK text.
+_TITLE = "中"
 
 
 def _break_between(left: str, right: str, original: str) -> str:
@@ -83,16 +87,31 @@ def join_cjk_lines(text: str, before: str = "", after: str = "") -> str:
     return _BREAK.sub(replace, text)
 
 
+def _xref_text(node: addnodes.pending_xref) -> str:
+    """What a cross-reference will read as, as far as line joining is concerned."""
+    if node.get("refdomain") == "cite":
+        return _OPAQUE  # "Han 等人 (2015)": a Latin name or bracket
+    if node.get("refexplicit"):
+        return node.astext()
+    return _TITLE
+
+
 def _inline_texts(paragraph: nodes.paragraph) -> list[tuple[str, nodes.Text | None]]:
     """The paragraph's inline pieces in reading order: ``(text, node)`` for prose text
-    nodes, ``(text, None)`` for the text of math, code and text-less elements."""
+    nodes, ``(text, None)`` for math, code, cross-references and text-less elements."""
     pieces: list[tuple[str, nodes.Text | None]] = []
     for node in paragraph.findall(include_self=False):
-        if isinstance(node, nodes.Text):
-            ancestor, prose = node.parent, True
-            while ancestor is not None and ancestor is not paragraph:
-                prose = prose and not isinstance(ancestor, _SKIP)
-                ancestor = ancestor.parent
+        inside_xref, prose = False, True
+        ancestor = node.parent
+        while ancestor is not None and ancestor is not paragraph:
+            inside_xref = inside_xref or isinstance(ancestor, addnodes.pending_xref)
+            prose = prose and not isinstance(ancestor, _SKIP)
+            ancestor = ancestor.parent
+        if inside_xref:
+            continue
+        if isinstance(node, addnodes.pending_xref):
+            pieces.append((_xref_text(node), None))
+        elif isinstance(node, nodes.Text):
             pieces.append((str(node), node if prose else None))
         elif not any(True for _ in node.findall(nodes.Text)):
             pieces.append((_OPAQUE, None))
