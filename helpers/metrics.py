@@ -36,6 +36,7 @@ from .i18n import tr
 __all__ = [
     "STORAGE_SCHEMES", "Latency", "count_parameters", "count_nonzero", "layer_table",
     "format_table", "macs", "macs_by_layer", "flops", "storage_bits", "storage_bytes",
+    "relative_index_stream",
     "serialized_bytes", "compression_ratio", "measure_latency", "compare_latency",
 ]
 
@@ -369,6 +370,42 @@ def flops(model: nn.Module, input_shape: Sequence[int], *, effective: bool = Fal
 
 
 # --------------------------------------------------------------------------- storage
+
+
+def relative_index_stream(weight: torch.Tensor, gap_bits: int = 5
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The entries of Deep Compression's relative-index encoding of a weight tensor.
+
+    Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. Walking
+    the flattened tensor, each stored entry records the gap to the previous stored
+    entry (1 … ``2^gap_bits``) and a value; a gap too long for ``gap_bits`` bits is
+    bridged by filler entries of value 0 every ``2^gap_bits`` positions (Han et al.
+    2016, Figure 3). :func:`storage_bits` counts these entries; Huffman coding
+    (:func:`helpers.quant.huffman_bits`) codes the two streams.
+
+    Returns
+    -------
+    gaps : torch.Tensor of int64, shape (e,)
+    values : torch.Tensor, shape (e,)
+        The stored values, 0 for fillers; ``e`` = nonzeros + fillers.
+    """
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
+    check_int_in_range(gap_bits, "gap_bits", 1, 32)
+    flat = weight.detach().reshape(-1)
+    positions = torch.nonzero(flat).reshape(-1).to(torch.int64)
+    span = 2 ** gap_bits
+    gaps, values, last = [], [], -1
+    for position in positions.tolist():
+        while position - last > span:  # a filler zero, span positions on
+            last += span
+            gaps.append(span)
+            values.append(0.0)
+        gaps.append(position - last)
+        values.append(float(flat[position]))
+        last = position
+    return (torch.tensor(gaps, dtype=torch.int64),
+            torch.tensor(values, dtype=flat.dtype if flat.is_floating_point() else None))
 
 
 def _relative_entries(weight: torch.Tensor, gap_bits: int) -> int:

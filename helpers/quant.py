@@ -10,23 +10,32 @@
     PyTorch's own post-training dynamic int8 quantisation of Linear layers (int8
     weights and int8 matrix kernels);
 ``kmeans_share`` / ``kmeans_share_model``
-    weight sharing by k-means as in Deep Compression (Han et al. 2016).
+    weight sharing by k-means as in Deep Compression (Han et al. 2016);
+``CentroidFineTuning``
+    fine-tuning of the shared values, Deep Compression's trained quantisation;
+``huffman_code_lengths`` / ``huffman_bits`` / ``entropy_bits`` / ``huffman_storage_bits``
+    Huffman coding of the quantised values and index gaps, Deep Compression's third stage.
 """
 
 from __future__ import annotations
 
 import copy
+import heapq
+import math
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ._checks import check_finite, check_int_in_range, check_positive_int
-from .metrics import WEIGHT_LAYERS
+from .metrics import WEIGHT_LAYERS, relative_index_stream
 
 __all__ = ["SCHEMES", "QuantizedTensor", "quantize", "dequantize", "quantize_model_weights",
-           "dynamic_quantize", "SharedWeights", "kmeans_share", "kmeans_share_model"]
+           "dynamic_quantize", "SharedWeights", "kmeans_share", "kmeans_share_model",
+           "CentroidFineTuning", "huffman_code_lengths", "huffman_bits", "entropy_bits",
+           "huffman_storage_bits"]
 
 #: Quantisation schemes understood by :func:`quantize`.
 SCHEMES = ("symmetric", "affine")
@@ -333,3 +342,156 @@ def kmeans_share_model(model: nn.Module, bits: int, *, max_iter: int = 50) -> nn
     _check_bits(bits)
     return _map_weights(model, "sharing weights",
                         lambda w: kmeans_share(w, bits, max_iter=max_iter).weight)
+
+
+class CentroidFineTuning:
+    """Fine-tune shared weights as centroids: Deep Compression's trained quantisation.
+
+    Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. The
+    constructor shares the weights of every Linear and Conv layer of ``model`` by
+    k-means (:func:`kmeans_share`, ``2^bits`` values per layer; zeros stay zero) and
+    writes the shared values into ``model``. Passed as ``after_step`` to
+    :func:`helpers.train.fit`, it then ties every cluster back to one value after each
+    optimiser step: the mean of its weights. With plain SGD this moves each centroid by
+    the learning rate times the *mean* gradient of its weights; Han et al. (2016) use
+    the *sum*, the same direction with a learning rate scaled by the cluster's size.
+    Pruned weights stay zero and the assignments never change, so the model keeps at
+    most ``2^bits`` distinct nonzero values per layer.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Modified in place: its layer weights become the shared values.
+    bits : int
+        Bits per cluster index, 2..16.
+    """
+
+    def __init__(self, model: nn.Module, bits: int, *, max_iter: int = 50):
+        bits = _check_bits(bits)
+        self.assignments: dict[str, torch.Tensor] = {}
+        self.bits = bits
+        with torch.no_grad():
+            for name, module in _layers_with_weights(model, "fine-tuning centroids"):
+                shared = kmeans_share(module.weight, bits, max_iter=max_iter)
+                module.weight.copy_(shared.weight)
+                self.assignments[name] = shared.assignments
+
+    def __call__(self, model: nn.Module) -> None:
+        k = 2 ** self.bits
+        with torch.no_grad():
+            for name, module in _layers_with_weights(model, "fine-tuning centroids"):
+                labels = self.assignments[name].reshape(-1).to(module.weight.device)
+                flat = module.weight.reshape(-1)
+                kept = labels >= 0
+                sums = torch.zeros(k, dtype=flat.dtype, device=flat.device).index_add_(
+                    0, labels[kept], flat[kept])
+                counts = torch.bincount(labels[kept], minlength=k).clamp(min=1)
+                tied = torch.zeros_like(flat)
+                tied[kept] = (sums / counts)[labels[kept]]
+                module.weight.copy_(tied.reshape(module.weight.shape))
+
+
+def _symbol_counts(symbols) -> Counter:
+    if isinstance(symbols, torch.Tensor):
+        symbols = symbols.detach().reshape(-1).tolist()
+    elif hasattr(symbols, "tolist"):  # a NumPy array
+        symbols = symbols.reshape(-1).tolist()
+    counts = Counter(symbols)
+    if not counts:
+        raise ValueError("Huffman coding needs at least one symbol; got an empty sequence")
+    return counts
+
+
+def huffman_code_lengths(symbols) -> dict:
+    """Code length in bits of each distinct symbol in an optimal prefix code.
+
+    Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. Huffman's
+    algorithm (1952): repeatedly merge the two least frequent groups of symbols; every
+    merge adds one bit to the code of each symbol in both groups. Frequent symbols get
+    short codes, and the average length ``L`` per symbol satisfies ``H ≤ L < H + 1``,
+    ``H`` the entropy of the symbol frequencies (:func:`entropy_bits`). A sequence of a
+    single distinct symbol gets a 1-bit code.
+
+    Parameters
+    ----------
+    symbols : sequence, NumPy array or torch.Tensor
+        The sequence to code (hashable items; tensors and arrays are flattened).
+
+    Returns
+    -------
+    dict
+        Symbol → code length in bits.
+
+    Raises
+    ------
+    ValueError
+        For an empty sequence.
+    """
+    counts = _symbol_counts(symbols)
+    lengths = dict.fromkeys(counts, 0)
+    if len(counts) == 1:
+        return dict.fromkeys(counts, 1)
+    # (count, tie-breaker, symbols of the group); the tie-breaker keeps the order fixed
+    heap = [(count, k, [symbol]) for k, (symbol, count) in enumerate(counts.items())]
+    heapq.heapify(heap)
+    tie = len(heap)
+    while len(heap) > 1:
+        count_a, _, group_a = heapq.heappop(heap)
+        count_b, _, group_b = heapq.heappop(heap)
+        for symbol in group_a + group_b:
+            lengths[symbol] += 1
+        heapq.heappush(heap, (count_a + count_b, tie, group_a + group_b))
+        tie += 1
+    return lengths
+
+
+def huffman_bits(symbols) -> int:
+    """Bits to Huffman-code a sequence: the sum of its symbols' code lengths.
+
+    Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. The code
+    table itself (a few bits per distinct symbol) is not counted. See
+    :func:`huffman_code_lengths`.
+    """
+    counts = _symbol_counts(symbols)
+    lengths = huffman_code_lengths(symbols)
+    return sum(counts[s] * lengths[s] for s in counts)
+
+
+def entropy_bits(symbols) -> float:
+    """``n · H``: the Shannon lower bound on the bits of any symbol-by-symbol code.
+
+    Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. ``H`` is
+    the entropy ``−Σ p log2 p`` of the symbol frequencies and ``n`` the length of the
+    sequence; :func:`huffman_bits` lies in ``[n·H, n·H + n)``.
+    """
+    counts = _symbol_counts(symbols)
+    n = sum(counts.values())
+    return -sum(c * math.log2(c / n) for c in counts.values())
+
+
+def huffman_storage_bits(weight: torch.Tensor, *, gap_bits: int = 5) -> dict[str, float]:
+    """Deep Compression's storage of one shared, sparse weight tensor, Huffman-coded.
+
+    Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. The
+    relative-index encoding (:func:`helpers.metrics.relative_index_stream`) gives two
+    streams, the stored values (shared weights; 0 for fillers) and the index gaps; each
+    is Huffman-coded, and the codebook of distinct values is stored in fp32.
+
+    Returns
+    -------
+    dict
+        ``values``, ``gaps`` (Huffman-coded bits of each stream), ``codebook``
+        (``32 ×`` distinct nonzero values), ``total``, and ``values_entropy``,
+        ``gaps_entropy`` (the bounds ``n · H`` of :func:`entropy_bits`). An all-zero
+        tensor stores nothing.
+    """
+    weight = _check_tensor(weight, "weight")
+    gaps, values = relative_index_stream(weight, gap_bits)
+    if gaps.numel() == 0:
+        return dict.fromkeys(("values", "gaps", "codebook", "total", "values_entropy",
+                              "gaps_entropy"), 0)
+    result = {"values": huffman_bits(values), "gaps": huffman_bits(gaps),
+              "codebook": 32 * len(set(values.tolist()) - {0.0}),
+              "values_entropy": entropy_bits(values), "gaps_entropy": entropy_bits(gaps)}
+    result["total"] = result["values"] + result["gaps"] + result["codebook"]
+    return result

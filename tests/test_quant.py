@@ -215,3 +215,82 @@ def test_kmeans_share_model_and_errors():
     with pytest.raises(ValueError, match="NaN"):
         quant.kmeans_share(torch.tensor([float("nan")]), 4)
     assert torch.equal(quant.kmeans_share(torch.zeros(3), 4).weight, torch.zeros(3))
+
+
+# --- Deep Compression's third stage: Huffman coding, centroid fine-tuning -------------
+
+def test_huffman_code_lengths_of_a_hand_checked_case():
+    # counts a:5, b:2, c:1, d:1 -> merge c+d (2), then b+(cd) (4), then a+(bcd) (9):
+    # a gets 1 bit, b 2 bits, c and d 3 bits; 5·1 + 2·2 + 1·3 + 1·3 = 15 bits
+    symbols = list("aaaaabbcd")
+    assert quant.huffman_code_lengths(symbols) == {"a": 1, "b": 2, "c": 3, "d": 3}
+    assert quant.huffman_bits(symbols) == 15
+    # four equally frequent symbols need exactly 2 bits each: the entropy bound is met
+    assert quant.huffman_bits(list("abcd") * 3) == 24 == quant.entropy_bits(list("abcd") * 3)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=2, max_size=200).filter(lambda s: len(set(s)) > 1))
+def test_huffman_length_lies_within_the_entropy_bound(symbols):
+    n = len(symbols)
+    bits, bound = quant.huffman_bits(symbols), quant.entropy_bits(symbols)
+    assert bound - 1e-9 <= bits < bound + n          # H ≤ L < H + 1 per symbol
+    lengths = quant.huffman_code_lengths(symbols)
+    assert sum(2.0 ** -length for length in lengths.values()) == pytest.approx(1.0)  # Kraft
+
+
+def test_huffman_accepts_tensors_and_arrays_and_rejects_empty_input():
+    x = torch.tensor([[1, 1], [2, 3]])
+    assert quant.huffman_bits(x) == quant.huffman_bits(x.numpy()) == quant.huffman_bits(
+        [1, 1, 2, 3]) == 6
+    assert quant.huffman_code_lengths([7, 7, 7]) == {7: 1}
+    with pytest.raises(ValueError, match="empty"):
+        quant.huffman_bits([])
+
+
+def test_relative_index_stream_inserts_fillers_for_long_gaps():
+    w = torch.zeros(20)
+    w[[0, 2, 19]] = torch.tensor([1.0, 2.0, 3.0])
+    gaps, values = metrics.relative_index_stream(w, gap_bits=3)  # gaps 1..8
+    assert gaps.tolist() == [1, 2, 8, 8, 1] and values.tolist() == [1, 2, 0, 0, 3]
+    assert len(gaps) * (32 + 3) == metrics.storage_bits(w, "relative", gap_bits=3)
+    with pytest.raises(TypeError):
+        metrics.relative_index_stream([1.0, 0.0])
+
+
+def test_huffman_storage_is_at_most_fixed_width_and_above_the_entropy():
+    torch.manual_seed(0)
+    w = torch.randn(50, 40)
+    w[w.abs() < 1.2] = 0
+    shared = quant.kmeans_share(w, 4).weight
+    coded = quant.huffman_storage_bits(shared, gap_bits=5)
+    fixed = metrics.storage_bits(shared, "relative+shared", value_bits=4, gap_bits=5)
+    assert coded["total"] <= fixed
+    assert coded["values"] >= coded["values_entropy"] and coded["gaps"] >= coded["gaps_entropy"]
+    assert coded["codebook"] == 32 * len(torch.unique(shared[shared != 0]))
+    assert quant.huffman_storage_bits(torch.zeros(3, 3))["total"] == 0
+
+
+def test_centroid_fine_tuning_keeps_shared_values_and_zeros():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        model[0].weight[:, :2] = 0
+    tying = quant.CentroidFineTuning(model, bits=2)
+    before = model[0].weight.detach().clone()
+    assert len(torch.unique(before[before != 0])) <= 4
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
+    for _ in range(3):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        tying(model)
+    after = model[0].weight.detach()
+    assert torch.equal(after == 0, before == 0)             # zeros stay zero
+    assert len(torch.unique(after[after != 0])) <= 4        # still 2^bits values
+    assert not torch.equal(after, before)                   # the centroids moved
+    labels = tying.assignments["0"]
+    for k in labels.unique().tolist():                      # one value per cluster
+        if k >= 0:
+            assert len(torch.unique(after[labels == k])) == 1
