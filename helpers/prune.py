@@ -22,9 +22,12 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
-from ._checks import check_finite, check_fraction, check_nonnegative, check_positive_int
+from ._checks import (
+    check_finite, check_fraction, check_nonnegative, check_plain_weights, check_positive_int,
+)
 from .data import ClassificationData
 from .train import evaluate, fit
 
@@ -135,16 +138,13 @@ def prunable_parameters(model: nn.Module,
     ------
     ValueError
         For a name that the model does not have, for a model without Linear or
-        Conv layers, or for a model still pruned with ``torch.nn.utils.prune``
-        (call :func:`make_permanent` first).
+        Conv layers, or for a model still pruned with ``torch.nn.utils.prune`` or
+        parametrised with ``torch.nn.utils.parametrize`` (call
+        :func:`make_permanent` first).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    for module_name, module in model.named_modules():
-        if any(isinstance(h, torch_prune.BasePruningMethod)
-               for h in module._forward_pre_hooks.values()):
-            raise ValueError(f"module {module_name!r} is pruned with torch.nn.utils.prune "
-                             f"(it has a *_orig parameter); call make_permanent(model) first")
+    check_plain_weights(model, "pruning")
     params = dict(model.named_parameters())
     if names is None:
         selected = {f"{m_name}.weight" if m_name else "weight": m.weight
@@ -266,6 +266,7 @@ def _check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[st
     if not isinstance(masks, Mapping):
         raise TypeError(f"masks must be a mapping from parameter names to tensors, "
                         f"got {type(masks).__name__}")
+    check_plain_weights(model, "applying masks")
     params = dict(model.named_parameters())
     for name, mask in masks.items():
         if name not in params:
@@ -347,14 +348,17 @@ class MaskEnforcer:
 
 
 def make_permanent(model: nn.Module) -> nn.Module:
-    """Remove ``torch.nn.utils.prune`` re-parametrisations, keeping the zeros; return ``model``.
+    """Remove weight re-parametrisations, keeping the effective weights; return ``model``.
 
     Introduced in :doc:`pruning`, section *The same masks with torch.nn.utils.prune*.
     For every module pruned with ``torch.nn.utils.prune`` this calls
     ``prune.remove(module, name)``: ``name_orig`` and the ``name_mask`` buffer go,
     and ``name`` becomes an ordinary parameter holding ``name_orig * name_mask``.
-    Masks applied with :func:`apply_masks` are already permanent (the zeros are in
-    the weights), so such models are returned unchanged.
+    Parametrisations registered with ``torch.nn.utils.parametrize`` are removed the
+    same way (``remove_parametrizations(..., leave_parametrized=True)``). Masks
+    applied with :func:`apply_masks` are already permanent (the zeros are in the
+    weights), so such models are returned unchanged. The helpers that read or write
+    weights ask for this call when a model still carries re-parametrisations.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -364,6 +368,10 @@ def make_permanent(model: nn.Module) -> nn.Module:
         for method in methods:
             # A PruningContainer (after repeated calls) holds its parameter name too.
             torch_prune.remove(module, method._tensor_name)
+        if parametrize.is_parametrized(module):
+            for tensor_name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, tensor_name,
+                                                    leave_parametrized=True)
     return model
 
 
@@ -702,6 +710,7 @@ class CSRLinear(nn.Module):
         super().__init__()
         if not isinstance(linear, nn.Linear):
             raise TypeError(f"CSRLinear converts an nn.Linear, got {type(linear).__name__}")
+        check_plain_weights(linear, "CSRLinear")
         check_finite(linear.weight.detach(), "weight")
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight = _csr(linear.weight)
@@ -726,6 +735,7 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_plain_weights(model, "to_sparse_csr()")
     if isinstance(model, nn.Linear):
         return CSRLinear(model)
     new = copy.deepcopy(model)
