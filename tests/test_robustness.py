@@ -282,6 +282,8 @@ CALLS = {
     "distill.DistillationPenalty": _distillation_penalty,
     "distill.fit_student": lambda m, d: distill.fit_student(_model(), m, d, **_NO_PROGRESS),
     "train.accuracy": lambda m, d: train.accuracy(m, d.X_val, d.y_val),
+    "train.predictions": lambda m, d: train.predictions(m, d.X_val),
+    "train.correct": lambda m, d: train.correct(m, d.X_val, d.y_val).tolist(),
     "train.evaluate": lambda m, d: train.evaluate(m, d),
     "train.fit": lambda m, d: train.fit(m, d, **_NO_PROGRESS),
 }
@@ -291,7 +293,8 @@ CALLS = {
 READS_EFFECTIVE_WEIGHTS = {
     "metrics.count_parameters", "metrics.count_nonzero", "metrics.layer_table",
     "metrics.macs_by_layer", "metrics.macs", "metrics.flops", "metrics.storage_bytes",
-    "pipeline.storage_scheme", "train.accuracy", "train.evaluate",
+    "pipeline.storage_scheme", "train.accuracy", "train.evaluate", "train.predictions",
+    "train.correct",
 }
 #: Functions that only run the model forward or train it (torch's re-parametrisations
 #: are made for that), or whose job is the re-parametrisation itself.
