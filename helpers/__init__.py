@@ -17,6 +17,9 @@ second, drifting copy of an algorithm. Modules:
 ``distill``     knowledge distillation (the FAQ's demonstration)
 ``pipeline``    the combined L1 → prune → fine-tune → quantise pipeline
 ``stats``       mean ± std over seeds, and comparisons of compressed models
+``dependency``  dependency groups of residual networks and their joint channel removal
+``language_model``  a tiny character-level transformer, its text and perplexity
+``layerwise``   calibration-based pruning of linear layers: Wanda and SparseGPT
 
 Each public function's docstring names the section of the book that introduces it.
 """
@@ -54,3 +57,6 @@ from . import structured  # noqa: E402
 from . import distill  # noqa: E402
 from . import pipeline  # noqa: E402
 from . import stats  # noqa: E402
+from . import dependency  # noqa: E402
+from . import language_model  # noqa: E402
+from . import layerwise  # noqa: E402
