@@ -36,7 +36,7 @@ __all__ = [
     "random_masks", "threshold_masks", "masks_sparsity", "apply_masks", "MaskEnforcer",
     "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
-    "sensitivity_scan", "CSRLinear", "to_sparse_csr",
+    "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_masks",
     # structured pruning, re-exported from helpers.structured
     "removable_layers", "neuron_importance", "lowest", "zero_units", "remove_neurons",
     "remove_channels", "prune_units",
@@ -117,6 +117,78 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     amount = check_fraction(amount, "amount")
     with torch.no_grad():
         return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
+
+
+def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
+            scores: torch.Tensor | None = None) -> torch.Tensor:
+    """N:M mask: in every group of ``m`` consecutive inputs of each output, keep ``n``.
+
+    Introduced in :doc:`language-models`, section *The 2:4 pattern*. The groups run
+    along the input dimension (dimension 1: the columns of a Linear weight, the input
+    channels of a Conv weight, at each output and kernel position), as NVIDIA's
+    sparse tensor cores expect for 2:4 sparsity (Mishra et al. 2021); with ``n=2,
+    m=4`` exactly half of the weights are pruned.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        Shape ``(out, in, ...)`` with ``in`` a multiple of ``m``; floating point, finite.
+    n, m : int
+        Keep ``n`` of every ``m`` (``0 <= n <= m``).
+    scores : torch.Tensor, optional
+        Importance of each weight, of ``weight``'s shape; by default ``|weight|``
+        (magnitude). Wanda and SparseGPT pass their own scores
+        (:mod:`helpers.layerwise`). Ties go to the earlier input.
+
+    Returns
+    -------
+    torch.Tensor
+        Mask of ``weight``'s shape, dtype and device: 1 kept, 0 pruned.
+
+    Raises
+    ------
+    ValueError
+        If ``weight`` has fewer than two dimensions, ``in`` is not a multiple of
+        ``m``, ``n > m``, or ``scores`` has another shape.
+    """
+    weight = _check_tensor(weight, "weight")
+    m = check_positive_int(m, "m")
+    n = check_positive_int(n, "n", allow_zero=True)
+    if n > m:
+        raise ValueError(f"n must be at most m, got n={n}, m={m}")
+    if weight.dim() < 2:
+        raise ValueError(f"weight must have at least two dimensions (out, in, ...), "
+                         f"got shape {tuple(weight.shape)}")
+    if weight.shape[1] % m:
+        raise ValueError(f"the input dimension of weight ({weight.shape[1]}) is not a "
+                         f"multiple of m={m}; leave this layer out of N:M pruning")
+    if scores is None:
+        scores = weight.detach().abs()
+    else:
+        scores = _check_tensor(scores, "scores").detach()
+        if scores.shape != weight.shape:
+            raise ValueError(f"scores has shape {tuple(scores.shape)} but weight has "
+                             f"shape {tuple(weight.shape)}")
+    # Move the input dimension last and cut it into groups of m.
+    moved = scores.movedim(1, -1)
+    groups = moved.reshape(-1, m)
+    order = torch.sort(groups, dim=1, descending=True, stable=True).indices
+    mask = torch.zeros_like(groups)
+    mask.scatter_(1, order[:, :n], 1.0)
+    return mask.reshape(moved.shape).movedim(-1, 1).to(dtype=weight.dtype).contiguous()
+
+
+def nm_masks(model: nn.Module, n: int = 2, m: int = 4, *,
+             names: Iterable[str] | None = None) -> Masks:
+    """Magnitude N:M masks (:func:`nm_mask`) for the selected parameters of ``model``.
+
+    Introduced in :doc:`language-models`, section *The 2:4 pattern*. ``names`` as in
+    :func:`prunable_parameters`; every selected parameter's input dimension must be a
+    multiple of ``m`` (a first layer with 1 or 3 input channels is not: name the
+    others). The model is not changed.
+    """
+    params = _checked_params(model, names)
+    return {name: nm_mask(p.detach(), n, m) for name, p in params.items()}
 
 
 def prunable_parameters(model: nn.Module,
