@@ -261,6 +261,36 @@ TEXT: dict[str, dict[str, str]] = {
     "col_bm_target": {"en": "target", "zh": "目标"},
     "col_bm_ours": {"en": "this benchmark", "zh": "本基准测试"},
     "col_bm_met": {"en": "target met?", "zh": "是否达到目标"},
+    # --- statistics: verdicts of helpers.stats.Comparison ---
+    "stats_word_ahead": {"en": "ahead", "zh": "领先"},
+    "stats_word_behind": {"en": "behind", "zh": "落后"},
+    "stats_word_faster": {"en": "faster", "zh": "更快"},
+    "stats_word_slower": {"en": "slower", "zh": "更慢"},
+    "stats_word_same": {"en": "no detectable difference", "zh": "没有可检测的差异"},
+    "stats_ahead_pp": {"en": "{a} ahead of {b} by {abs} pp ({conf} CI {low} to {high})",
+                       "zh": "{a}领先{b} {abs} 个百分点（{conf} 置信区间 {low} 至 {high}）"},
+    "stats_behind_pp": {"en": "{a} behind {b} by {abs} pp ({conf} CI {low} to {high})",
+                        "zh": "{a}落后{b} {abs} 个百分点（{conf} 置信区间 {low} 至 {high}）"},
+    "stats_same_pp": {"en": "no detectable difference between {a} and {b} "
+                            "({conf} CI {low} to {high} pp)",
+                      "zh": "{a}与{b}之间没有可检测的差异（{conf} 置信区间 {low} 至 "
+                            "{high} 个百分点）"},
+    "stats_ahead": {"en": "{a} ahead of {b}: {unit} {est} ({conf} CI {low} to {high})",
+                    "zh": "{a}领先{b}：{unit}相差 {est}（{conf} 置信区间 {low} 至 {high}）"},
+    "stats_behind": {"en": "{a} behind {b}: {unit} {est} ({conf} CI {low} to {high})",
+                     "zh": "{a}落后{b}：{unit}相差 {est}（{conf} 置信区间 {low} 至 {high}）"},
+    "stats_same": {"en": "no detectable difference between {a} and {b}: {unit} {est} "
+                         "({conf} CI {low} to {high})",
+                   "zh": "{a}与{b}之间没有可检测的差异：{unit}相差 {est}（{conf} 置信区间 "
+                         "{low} 至 {high}）"},
+    "stats_faster": {"en": "{a} faster than {b}: speed-up {est}× ({conf} CI {low} to {high}×)",
+                     "zh": "{a}比{b}更快：加速比 {est}×（{conf} 置信区间 {low} 至 {high}×）"},
+    "stats_slower": {"en": "{a} slower than {b}: speed-up {est}× ({conf} CI {low} to {high}×)",
+                     "zh": "{a}比{b}更慢：加速比 {est}×（{conf} 置信区间 {low} 至 {high}×）"},
+    "stats_same_speed": {"en": "no detectable difference in speed between {a} and {b}: "
+                               "speed-up {est}× ({conf} CI {low} to {high}×)",
+                         "zh": "{a}与{b}的速度没有可检测的差异：加速比 {est}×（{conf} "
+                               "置信区间 {low} 至 {high}×）"},
     # --- coursework ---
     "col_submission": {"en": "submission", "zh": "提交的 notebook"},
     "col_score": {"en": "score", "zh": "得分"},

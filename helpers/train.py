@@ -26,7 +26,8 @@ from tqdm import tqdm
 from ._checks import check_nonnegative, check_positive_int
 from .data import ClassificationData
 
-__all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy"]
+__all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy", "predictions",
+           "correct"]
 
 Hook = Callable[[nn.Module], None]
 Penalty = Callable[[nn.Module], torch.Tensor]
@@ -69,6 +70,42 @@ class History:
 
 
 @torch.no_grad()
+def predictions(model: nn.Module, X: torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
+    """The arg-max class of every example, shape ``(n,)``, on the CPU.
+
+    Introduced in :doc:`how-to-use`. The model runs in evaluation mode (its mode is
+    restored afterwards), in batches of ``batch_size`` on the device of its parameters.
+    """
+    check_positive_int(batch_size, "batch_size")
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    was_training = model.training
+    model.eval()
+    # A dynamically quantised model (torch int8 kernels) has no parameters: CPU.
+    device = next(model.parameters(), torch.empty(0)).device
+    try:
+        out = [model(X[start:start + batch_size].to(device)).argmax(dim=1).cpu()
+               for start in range(0, len(X), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+def correct(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
+            batch_size: int = 1024) -> np.ndarray:
+    """Per-example correctness: a bool array of shape ``(n,)``, True where the arg-max
+    prediction equals the label.
+
+    Introduced in :doc:`background`, section *Judging a compression claim*: rows of these
+    (one per seed) are what :func:`helpers.stats.compare_accuracy` compares.
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X and y differ in length: {len(X)} and {len(y)}")
+    if len(X) == 0:
+        raise ValueError("cannot compute the accuracy of an empty set")
+    return (predictions(model, X, batch_size=batch_size) == y.cpu()).numpy()
+
+
 def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
              batch_size: int = 1024) -> float:
     """Fraction of examples whose arg-max prediction equals the label.
@@ -86,21 +123,7 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     >>> accuracy(model, torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 1, 1]))
     0.6666666666666666
     """
-    if len(X) != len(y):
-        raise ValueError(f"X and y differ in length: {len(X)} and {len(y)}")
-    if len(X) == 0:
-        raise ValueError("cannot compute the accuracy of an empty set")
-    was_training = model.training
-    model.eval()
-    # A dynamically quantised model (torch int8 kernels) has no parameters: CPU.
-    device = next(model.parameters(), torch.empty(0)).device
-    correct = 0
-    for start in range(0, len(X), batch_size):
-        xb = X[start:start + batch_size].to(device)
-        yb = y[start:start + batch_size].to(device)
-        correct += int((model(xb).argmax(dim=1) == yb).sum())
-    model.train(was_training)
-    return correct / len(X)
+    return float(correct(model, X, y, batch_size=batch_size).mean())
 
 
 def evaluate(model: nn.Module, data: ClassificationData, which: str = "val") -> float:

@@ -56,6 +56,8 @@ EDITIONS: dict[str, dict] = {
         "project": "L1 正则化与神经网络剪枝",
         "html_title": "L1 正则化与神经网络剪枝",
         "html_search_language": "zh",
+        # book/_ext/bilingual.py: "Han 等人 (2015)", not "Han et al. (2015)"
+        "bibtex_reference_style": "author_year_zh",
         "html_theme_options": {"search_bar_text": "搜索本书……",
                                "path_to_docs": "book/zh"},
     },
