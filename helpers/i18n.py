@@ -358,6 +358,12 @@ def tr(key: str, lang: str) -> str:
     """The text for ``key`` in language ``lang`` ("en" or "zh").
 
     Introduced in :doc:`how-to-use`.
+
+    Examples
+    --------
+    >>> from helpers.i18n import tr
+    >>> tr('accuracy', 'en'), tr('accuracy', 'zh')
+    ('accuracy', '准确率')
     """
     check_language(lang)
     try:

@@ -125,6 +125,13 @@ def count_parameters(model: nn.Module) -> int:
     -------
     int
         The total number of scalar parameters.
+
+    Examples
+    --------
+    >>> from helpers.metrics import count_parameters
+    >>> from helpers.models import mlp
+    >>> count_parameters(mlp([4, 3, 2]))  # (4*3 + 3) + (3*2 + 2)
+    23
     """
     _reject_quantized(_check_model(model), "count_parameters()")
     return sum(t.numel() for _, _, _, t in _parameters(model))
@@ -144,6 +151,17 @@ def count_nonzero(model: nn.Module, *, per_parameter: bool = False) -> int | dic
         Any float PyTorch model.
     per_parameter : bool
         If true, return ``{parameter name: nonzero count}`` instead of the total.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.metrics import count_nonzero
+    >>> layer = nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.zero_()
+    >>> count_nonzero(layer)  # the two biases
+    2
     """
     _reject_quantized(_check_model(model), "count_nonzero()")
     counts = {name: _nonzero(t) for name, _, _, t in _parameters(model)}
@@ -364,6 +382,13 @@ def macs(model: nn.Module, input_shape: Sequence[int], *, effective: bool = Fals
     """Total multiply-accumulates of one forward pass; see :func:`macs_by_layer`.
 
     Introduced in :doc:`background`, section *Measuring the baseline*.
+
+    Examples
+    --------
+    >>> from helpers.metrics import macs
+    >>> from helpers.models import mlp
+    >>> macs(mlp([64, 32, 10]), (64,))  # 64*32 + 32*10
+    2368
     """
     return sum(macs_by_layer(model, input_shape, effective=effective).values())
 
@@ -437,6 +462,14 @@ def storage_bits(weight: torch.Tensor, scheme: str = "dense32", *, index_bits: i
         schemes, which store ``2^value_bits`` fp32 centroids.
     per_channel : bool
         One int8 scale per row (output channel) rather than one per tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.metrics import storage_bits
+    >>> w = torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+    >>> storage_bits(w, 'dense32'), storage_bits(w, 'csr')
+    (128, 160)
     """
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
@@ -521,6 +554,12 @@ def compression_ratio(dense: float, compressed: float) -> float:
 
     Introduced in :doc:`background`, section *Storage formats*. Use the same unit for
     both (bytes, parameters or MACs); a ratio of 12 is what papers write as "12×".
+
+    Examples
+    --------
+    >>> from helpers.metrics import compression_ratio
+    >>> compression_ratio(dense=1000, compressed=250)
+    4.0
     """
     for value, name in ((dense, "dense"), (compressed, "compressed")):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):

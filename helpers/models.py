@@ -23,6 +23,16 @@ def mlp(sizes: Sequence[int]) -> nn.Sequential:
     ----------
     sizes : sequence of int
         Layer widths, input first and number of classes last (at least two entries).
+
+    Examples
+    --------
+    >>> from helpers.models import mlp
+    >>> mlp([64, 32, 10])
+    Sequential(
+      (0): Linear(in_features=64, out_features=32, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=32, out_features=10, bias=True)
+    )
     """
     sizes = list(sizes)
     if len(sizes) < 2:
@@ -51,6 +61,13 @@ def lenet5(n_classes: int = 10) -> nn.Sequential:
     ----------
     n_classes : int
         Number of output classes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.models import lenet5
+    >>> lenet5()(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
     """
     check_positive_int(n_classes, "n_classes")
     return nn.Sequential(
@@ -90,6 +107,13 @@ def small_cnn(channels: Sequence[int] = (16, 32), *, in_channels: int = 1,
         Number of output classes.
     kernel_size : int
         Odd kernel size of the convolutions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.models import small_cnn
+    >>> small_cnn()(torch.zeros(5, 1, 8, 8)).shape
+    torch.Size([5, 10])
     """
     channels = list(channels)
     if not channels:

@@ -112,6 +112,13 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     with the smaller flat (row-major) index is pruned first. On tie-free data the
     mask equals the one of ``torch.nn.utils.prune.l1_unstructured``, whose order
     among ties is not specified.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.prune import magnitude_mask
+    >>> magnitude_mask(torch.tensor([0.1, -2.0, 0.5, 3.0]), 0.5)  # keep the largest half
+    tensor([0., 1., 0., 1.])
     """
     tensor = _check_tensor(tensor, "tensor")
     amount = check_fraction(amount, "amount")
@@ -274,6 +281,16 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
         selected parameter name to its own fraction.
     names : iterable of str, optional
         Which parameters to prune (see :func:`prunable_parameters`).
+
+    Examples
+    --------
+    >>> from helpers.models import mlp
+    >>> from helpers.prune import layerwise_masks, masks_sparsity
+    >>> from helpers.train import seed_everything
+    >>> _ = seed_everything(0)
+    >>> masks = layerwise_masks(mlp([8, 4, 2]), 0.5)
+    >>> sorted(masks), masks_sparsity(masks)
+    (['0.weight', '2.weight'], 0.5)
     """
     params = _checked_params(model, names)
     amounts = _amounts(amount, list(params))
@@ -290,6 +307,16 @@ def global_masks(model: nn.Module, amount: float, *,
     position in the concatenation of the parameters (in the model's order) and then
     by flat index; on tie-free data the masks equal those of
     ``torch.nn.utils.prune.global_unstructured`` with ``L1Unstructured``.
+
+    Examples
+    --------
+    >>> from helpers.models import mlp
+    >>> from helpers.prune import global_masks, masks_sparsity
+    >>> from helpers.train import seed_everything
+    >>> _ = seed_everything(0)
+    >>> masks = global_masks(mlp([8, 4, 2]), 0.75)
+    >>> masks_sparsity(masks)  # one threshold for all layers
+    0.75
     """
     params = _checked_params(model, names)
     amount = check_fraction(amount, "amount")
@@ -358,6 +385,13 @@ def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
     """Fraction of all mask entries that are 0 (pruned).
 
     Introduced in :doc:`pruning`, section *Magnitude pruning*.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.prune import masks_sparsity
+    >>> masks_sparsity({'a': torch.tensor([True, False]), 'b': torch.tensor([False, False])})
+    0.75
     """
     if not isinstance(masks, Mapping) or not masks:
         raise ValueError("masks must be a non-empty mapping from names to tensors")
@@ -376,6 +410,17 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
     ValueError
         For a mask whose name is not a parameter of ``model``, whose shape differs
         from the parameter's, or which holds values other than 0 and 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.prune import apply_masks
+    >>> layer = nn.Linear(2, 1)
+    >>> mask = torch.tensor([[True, False]])
+    >>> _ = apply_masks(layer, {'weight': mask})
+    >>> (layer.weight == 0).tolist()
+    [[False, True]]
     """
     for name, param in _check_masks(model, masks).items():
         param.mul_(masks[name].to(device=param.device, dtype=param.dtype))
@@ -602,6 +647,12 @@ def cubic_schedule(step: int, final_sparsity: float, *, initial_sparsity: float 
         n, the number of pruning steps.
     frequency : int
         Δt, training steps between two pruning steps.
+
+    Examples
+    --------
+    >>> from helpers.prune import cubic_schedule
+    >>> [round(cubic_schedule(s, 0.9, n_pruning_steps=4), 3) for s in range(5)]
+    [0.0, 0.52, 0.787, 0.886, 0.9]
     """
     check_positive_int(step, "step", allow_zero=True)
     s_f = check_fraction(final_sparsity, "final_sparsity")

@@ -272,6 +272,17 @@ def neuron_importance(model: nn.Module, layer: str, criterion: str = "l1", *,
     -------
     torch.Tensor
         Shape ``(units,)``, on the CPU.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.structured import neuron_importance
+    >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    >>> with torch.no_grad():
+    ...     _ = model[0].weight.copy_(torch.tensor([[1.0, -1.0], [0.1, 0.0], [0.0, 3.0]]))
+    >>> neuron_importance(model, '0', 'l1')
+    tensor([2.0000, 0.1000, 3.0000])
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
@@ -305,6 +316,13 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
 
     Introduced in :doc:`pruning`, section *Which neurons matter*. Ties go to the
     smaller index first (a stable sort), as in :func:`helpers.prune.magnitude_mask`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.structured import lowest
+    >>> lowest(torch.tensor([2.0, 0.1, 3.0, 0.5]), 0.5)
+    [1, 3]
     """
     if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) == 0:
         raise ValueError("scores must be a non-empty one-dimensional tensor")
@@ -405,6 +423,15 @@ def remove_neurons(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.M
     the matching columns of the next Linear layer. ``model`` is not changed; the copy
     keeps the layer names, so several layers can be shrunk one after the other. It
     computes the same outputs as ``zero_units(model, layer, indices)``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from helpers.structured import remove_neurons
+    >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> smaller = remove_neurons(model, '0', [1])
+    >>> smaller[0], smaller[2]
+    (Linear(in_features=4, out_features=2, bias=True), Linear(in_features=2, out_features=2, bias=True))
     """
     return _remove_units(model, layer, indices, nn.Linear)
 
