@@ -24,7 +24,10 @@ import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from ._checks import check_finite, check_fraction, check_nonnegative, check_positive_int
+from ._checks import (
+    check_data, check_finite, check_float_tensor, check_fraction, check_model, check_nonnegative,
+    check_positive_int, select_weights,
+)
 from .data import ClassificationData
 from .train import evaluate, fit
 
@@ -73,17 +76,6 @@ def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.
     return masks
 
 
-def _check_tensor(tensor, name: str) -> torch.Tensor:
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if not tensor.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
-    if tensor.numel() == 0:
-        raise ValueError(f"{name} is empty")
-    check_finite(tensor, name)
-    return tensor
-
-
 def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     """Mask that prunes the ``round(amount · numel)`` weights of smallest magnitude.
 
@@ -110,7 +102,7 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     mask equals the one of ``torch.nn.utils.prune.l1_unstructured``, whose order
     among ties is not specified.
     """
-    tensor = _check_tensor(tensor, "tensor")
+    tensor = check_float_tensor(tensor, "tensor")
     amount = check_fraction(amount, "amount")
     with torch.no_grad():
         return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
@@ -126,10 +118,12 @@ def prunable_parameters(model: nn.Module,
     ----------
     model : nn.Module
         The network.
-    names : iterable of str, optional
+    names : str or iterable of str, optional
         Parameter names as in ``model.named_parameters()``. By default: the
         ``weight`` of every ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layer (biases and
-        normalisation parameters are not pruned).
+        normalisation parameters are not pruned). The same rule chooses the weights
+        of :func:`helpers.l1.l1_penalty` and the layers of
+        :func:`helpers.metrics.layer_table`.
 
     Raises
     ------
@@ -138,32 +132,7 @@ def prunable_parameters(model: nn.Module,
         Conv layers, or for a model still pruned with ``torch.nn.utils.prune``
         (call :func:`make_permanent` first).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    for module_name, module in model.named_modules():
-        if any(isinstance(h, torch_prune.BasePruningMethod)
-               for h in module._forward_pre_hooks.values()):
-            raise ValueError(f"module {module_name!r} is pruned with torch.nn.utils.prune "
-                             f"(it has a *_orig parameter); call make_permanent(model) first")
-    params = dict(model.named_parameters())
-    if names is None:
-        selected = {f"{m_name}.weight" if m_name else "weight": m.weight
-                    for m_name, m in model.named_modules()
-                    if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))}
-        if not selected:
-            raise ValueError("model has no nn.Linear or nn.Conv layer whose weights could "
-                             "be pruned; pass the parameter names explicitly")
-        return selected
-    if isinstance(names, str):
-        raise TypeError("names must be an iterable of parameter names, not a single string")
-    names = list(names)
-    if not names:
-        raise ValueError("names is empty: select at least one parameter")
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ValueError(f"model has no parameter named {missing}; "
-                         f"available: {list(params)}")
-    return {n: params[n] for n in names}
+    return select_weights(model, names)
 
 
 def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
@@ -356,8 +325,7 @@ def make_permanent(model: nn.Module) -> nn.Module:
     Masks applied with :func:`apply_masks` are already permanent (the zeros are in
     the weights), so such models are returned unchanged.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     for module in model.modules():
         methods = [h for h in module._forward_pre_hooks.values()
                    if isinstance(h, torch_prune.BasePruningMethod)]
@@ -419,13 +387,6 @@ def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
         return _global_mask(scores, params, sparsity)
 
 
-def _check_data(data) -> ClassificationData:
-    if not isinstance(data, ClassificationData):
-        raise TypeError(f"data must be a helpers.data.ClassificationData, "
-                        f"got {type(data).__name__}")
-    return data
-
-
 def iterative_prune(model: nn.Module, data: ClassificationData, *,
                     sparsities: Sequence[float] | None = None,
                     qualities: Sequence[float] | None = None, scope: str = "layer",
@@ -457,7 +418,7 @@ def iterative_prune(model: nn.Module, data: ClassificationData, *,
         Fine-tuning of each round, passed to :func:`helpers.train.fit` (round ``r``
         uses ``seed + r`` for the order of batches).
     """
-    _check_data(data)
+    check_data(data)
     _check_scope(scope)
     if (sparsities is None) == (qualities is None):
         raise ValueError("give exactly one of sparsities and qualities")
@@ -613,7 +574,7 @@ def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity:
     ``e`` shuffles with ``seed + e``), so that its weights, not those of an earlier,
     less sparse epoch, are kept.
     """
-    _check_data(data)
+    check_data(data)
     check_positive_int(pruning_epochs, "pruning_epochs")
     check_positive_int(finetune_epochs, "finetune_epochs", allow_zero=True)
     check_positive_int(n_pruning_steps, "n_pruning_steps")
@@ -659,7 +620,7 @@ def sensitivity_scan(model: nn.Module, data: ClassificationData, amounts: Sequen
     dict
         Parameter name → list of accuracies on split ``which``, one per amount.
     """
-    _check_data(data)
+    check_data(data)
     amounts = [check_fraction(a, f"amounts[{k}]") for k, a in enumerate(amounts)]
     if not amounts:
         raise ValueError("amounts is empty")
@@ -724,8 +685,7 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     Introduced in :doc:`pruning`, section *Does pruning make the network faster?*.
     The copy computes the same outputs (up to rounding) with sparse kernels.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     if isinstance(model, nn.Linear):
         return CSRLinear(model)
     new = copy.deepcopy(model)

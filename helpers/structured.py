@@ -32,6 +32,8 @@ __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
 #: Importance criteria understood by :func:`neuron_importance`.
 CRITERIA = ("l1", "l2", "l1_out", "l2_out", "bn_scale", "activation", "taylor")
 
+#: The weight layers (``helpers._checks.WEIGHT_LAYERS``, the one rule for "which weights")
+#: whose units structured removal can take out: neurons of Linear, channels of Conv2d.
 _PRODUCERS = (nn.Linear, nn.Conv2d)
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 # Modules that act on each unit separately and map a zero unit to zero.
