@@ -11,7 +11,7 @@ The weights are random: latency does not depend on their values, only on the sha
 (and, for dense kernels, not even on how many are zero). The numbers depend on the
 machine; run it on yours:
 
-    .venv/bin/python benchmarks/pruned_latency.py
+    .venv/bin/python -m benchmarks.pruned_latency
 
 Used by the book's :doc:`pruning` chapter and its benchmark appendix.
 """

@@ -72,3 +72,14 @@ def test_one_rule_chooses_the_weights():
     assert [n for n, p in model.named_parameters()
             if not bool((p == dict(rounded.named_parameters())[n]).all())] == chosen
     assert set(structured._PRODUCERS) <= set(_checks.WEIGHT_LAYERS)
+
+
+def test_no_file_changes_the_import_path():
+    """Modules are imported as installed packages or with ``python -m``: no path hacks."""
+    listed = subprocess.run(["git", "ls-files", "*.py", "*.md"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.split()
+    pattern = "sys" + ".path."
+    offenders = [name for name in listed if (ROOT / name).is_file()
+                 and any(pattern + verb in (ROOT / name).read_text(encoding="utf-8")
+                         for verb in ("insert", "append", "extend"))]
+    assert offenders == []

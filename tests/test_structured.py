@@ -43,7 +43,7 @@ def test_small_cnn_rejects_bad_arguments(kwargs, error):
 
 # ------------------------------------------------------------------ structured pruning
 
-from helpers import data, prune, train  # noqa: E402
+from helpers import data, prune, structured, train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +208,27 @@ def test_structured_bad_inputs():
         prune.neuron_importance(mlp, "0", "l1")
     with pytest.raises(ValueError, match="amount"):
         prune.lowest(torch.ones(3), 1.2)
+
+
+def test_remove_dead_neurons_keeps_the_outputs():
+    torch.manual_seed(0)
+    model = models.mlp([6, 8, 5, 3])
+    with torch.no_grad():
+        model[2].weight[:, [1, 4]] = 0           # neurons 1 and 4 of layer 0: no outputs
+        model[0].weight[6] = 0                   # neuron 6: no inputs …
+        model[0].bias[6] = -0.5                  # … and ReLU(bias) = 0
+        model[0].weight[7] = 0                   # neuron 7: no inputs, positive bias: kept
+        model[0].bias[7] = 0.5
+        model[4].weight[:, 2] = 0                # neuron 2 of layer 2: no outputs
+    x = torch.randn(20, 6)
+    smaller = structured.remove_dead_neurons(model)
+    assert [m.out_features for m in smaller if isinstance(m, torch.nn.Linear)] == [5, 4, 3]
+    torch.testing.assert_close(smaller(x), model(x))
+
+
+def test_remove_dead_neurons_keeps_one_neuron_per_layer():
+    model = models.mlp([4, 3, 2])
+    with torch.no_grad():
+        model[2].weight.zero_()
+    smaller = structured.remove_dead_neurons(model)
+    assert smaller[0].out_features == 1

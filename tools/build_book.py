@@ -2,10 +2,10 @@
 
 Usage (``make book`` runs the first form inside the project's virtual environment)::
 
-    python tools/build_book.py                 # strict build of both editions
-    python tools/build_book.py --lang zh       # one edition only
-    python tools/build_book.py --fresh         # execute every page again (no cache)
-    python tools/build_book.py --no-strict     # let warnings through (drafting only)
+    python -m tools.build_book                 # strict build of both editions
+    python -m tools.build_book --lang zh       # one edition only
+    python -m tools.build_book --fresh         # execute every page again (no cache)
+    python -m tools.build_book --no-strict     # let warnings through (drafting only)
 
 Sphinx has one ``language`` per build, so the English and Chinese editions are two
 Jupyter Book builds from the same ``_config.yml`` and ``_toc.yml``: ``book/en`` into
@@ -117,10 +117,7 @@ def publish_coursework(langs) -> None:
     ``coursework/<lang>/`` into ``BUILD_DIR/coursework`` (instructor versions included,
     which are not published).
     """
-    try:
-        from tools import coursework
-    except ImportError:  # run as a script: tools/ itself is on sys.path
-        import coursework
+    from tools import coursework
 
     out = BUILD / "coursework"
     coursework.generate(out, langs)

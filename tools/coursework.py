@@ -3,10 +3,10 @@
 Usage (``make coursework`` and ``make grade SUBMISSIONS=folder`` run these inside the
 project's virtual environment)::
 
-    python tools/coursework.py generate                  # every assignment, both languages
-    python tools/coursework.py generate --lang en --assignment a1-lasso
-    python tools/coursework.py grade SUBMISSIONS         # -> SUBMISSIONS/grades.csv
-    python tools/coursework.py grade SUBMISSIONS --csv grades.csv --feedback feedback/ --jobs 2
+    python -m tools.coursework generate                  # every assignment, both languages
+    python -m tools.coursework generate --lang en --assignment a1-lasso
+    python -m tools.coursework grade SUBMISSIONS         # -> SUBMISSIONS/grades.csv
+    python -m tools.coursework grade SUBMISSIONS --csv grades.csv --feedback feedback/ --jobs 2
 
 The assignments are MyST-Markdown *masters* in ``coursework/<lang>/<name>.md``: a
 notebook whose raw cells carry otter-grader's markers (``# BEGIN QUESTION``,

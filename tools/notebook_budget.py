@@ -2,9 +2,9 @@
 
 Usage (``make budget`` runs the first form)::
 
-    .venv/bin/python tools/notebook_budget.py                 # every page, both editions
-    .venv/bin/python tools/notebook_budget.py --lang en       # one edition
-    .venv/bin/python tools/notebook_budget.py --pages pruning faq --json /tmp/budget.json
+    .venv/bin/python -m tools.notebook_budget                 # every page, both editions
+    .venv/bin/python -m tools.notebook_budget --lang en       # one edition
+    .venv/bin/python -m tools.notebook_budget --pages pruning faq --json /tmp/budget.json
 
 Each page (a MyST-Markdown notebook, read with jupytext in memory) is executed with
 nbclient in a fresh kernel, one page at a time, in its own folder (as the book build
@@ -33,11 +33,9 @@ import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tools.pytest_myst_nbval import is_myst_notebook
 
-from tools.pytest_myst_nbval import is_myst_notebook  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PAGE_SECONDS = 60.0
 PAGE_MEMORY_MB = 2048.0

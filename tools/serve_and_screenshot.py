@@ -2,9 +2,9 @@
 
 Usage (``make browser-test`` runs the browser suite, which uses this module)::
 
-    python tools/serve_and_screenshot.py                      # _build/html -> _build/screenshots
-    python tools/serve_and_screenshot.py --site /tmp/b/html   # another build
-    python tools/serve_and_screenshot.py --width 390          # phone width
+    python -m tools.serve_and_screenshot                      # _build/html -> _build/screenshots
+    python -m tools.serve_and_screenshot --site /tmp/b/html   # another build
+    python -m tools.serve_and_screenshot --width 390          # phone width
 
 It saves the first screen of every page in the table of contents, in both
 editions, as ``<out>/<lang>/<page>.png`` so a reviewer can look at them.
