@@ -203,8 +203,8 @@ def format_table(rows: Sequence[dict], lang: str, columns: Sequence[str] | None 
     ----------
     rows : sequence of dict
         For example the rows of :func:`layer_table`.
-    lang : {"en", "zh"}
-        Language of the header.
+    lang : str
+        Language of the header, one of ``helpers.languages.LANGUAGES``.
     columns : sequence of str, optional
         Keys to show, in order; by default the keys of the first row, except
         ``weight_sparsity``.

@@ -83,3 +83,36 @@ def test_no_file_changes_the_import_path():
                  and any(pattern + verb in (ROOT / name).read_text(encoding="utf-8")
                          for verb in ("insert", "append", "extend"))]
     assert offenders == []
+
+
+def test_the_language_switch_links_every_other_edition():
+    """The Sphinx extension reads the registry: one link per other edition."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    from helpers.languages import LANGUAGES, REGISTRY
+
+    spec = importlib.util.spec_from_file_location("bilingual", ROOT / "book/_ext/bilingual.py")
+    bilingual = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bilingual)
+    for here in LANGUAGES:
+        context = {}
+        app = SimpleNamespace(srcdir=str(ROOT / "book" / here))
+        bilingual._page_context(app, "pruning", "page.html", context, None)
+        others = [code for code in LANGUAGES if code != here]
+        assert [c["url"] for c in context["counterparts"]] == [
+            f"../{code}/pruning.html" for code in others]
+        assert [c["lang"] for c in context["counterparts"]] == [
+            REGISTRY[code].html for code in others]
+        assert context["metatags"].count('rel="alternate"') == len(others)
+    with pytest.raises(ValueError, match="book/<lang>"):
+        bilingual._edition(SimpleNamespace(srcdir="/tmp/book/fr"))
+
+
+def test_the_builds_read_the_registry():
+    from helpers.languages import REGISTRY
+    from tools import build_book, coursework
+
+    assert set(build_book.EDITIONS) == set(REGISTRY)
+    assert build_book.EDITIONS["zh"]["language"] == REGISTRY["zh"].sphinx
+    assert coursework.LANG_LINE.search('x = 1\nLANG = "zh"\n').group(1) == "zh"

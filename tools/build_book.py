@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from helpers.languages import REGISTRY
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
@@ -38,24 +40,18 @@ def _set_build_dir(path: Path) -> None:
     BUILD = path.resolve()
     HTML = BUILD / "html"
 
-#: What differs between the two builds. Everything else is in _config.yml.
+#: What differs between the editions' builds (from the language registry,
+#: ``helpers.languages``). Everything else is in _config.yml.
 EDITIONS: dict[str, dict] = {
-    "en": {
-        "language": "en",
-        "project": "L1 Regularization and Neural-Network Pruning",
-        "html_title": "L1 Regularization and Neural-Network Pruning",
-        "html_search_language": "en",
-        "html_theme_options": {"search_bar_text": "Search this book...",
-                               "path_to_docs": "book/en"},
-    },
-    "zh": {
-        "language": "zh_CN",
-        "project": "L1 正则化与神经网络剪枝",
-        "html_title": "L1 正则化与神经网络剪枝",
-        "html_search_language": "zh",
-        "html_theme_options": {"search_bar_text": "搜索本书……",
-                               "path_to_docs": "book/zh"},
-    },
+    code: {
+        "language": lang.sphinx,
+        "project": lang.title,
+        "html_title": lang.title,
+        "html_search_language": lang.search,
+        "html_theme_options": {"search_bar_text": lang.search_text,
+                               "path_to_docs": f"book/{code}"},
+    }
+    for code, lang in REGISTRY.items()
 }
 
 

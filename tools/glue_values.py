@@ -32,6 +32,7 @@ from pathlib import Path
 import jupytext
 from nbclient import NotebookClient
 
+from helpers.languages import LANGUAGES
 from tools.notebook_budget import toc_pages
 from tools.pytest_myst_nbval import is_myst_notebook
 
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     snap = sub.add_parser("snapshot", help="execute the pages, write their glued values")
     snap.add_argument("out", type=Path)
-    snap.add_argument("--lang", action="append", choices=("en", "zh"))
+    snap.add_argument("--lang", action="append", choices=LANGUAGES)
     snap.add_argument("--pages", nargs="+", metavar="NAME")
     comp = sub.add_parser("compare", help="compare two snapshots")
     comp.add_argument("before", type=Path)
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "snapshot":
-        values = snapshot(args.lang or ("en", "zh"), args.pages)
+        values = snapshot(args.lang or LANGUAGES, args.pages)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(values, indent=1, ensure_ascii=False, sort_keys=True)
                             + "\n", encoding="utf-8")

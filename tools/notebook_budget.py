@@ -33,6 +33,7 @@ import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from helpers.languages import LANGUAGES
 from tools.pytest_myst_nbval import is_myst_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE_SECONDS = 60.0
 PAGE_MEMORY_MB = 2048.0
 BOOK_SECONDS = 300.0
-LANGS = ("en", "zh")
 
 
 @dataclass
@@ -171,7 +171,7 @@ def format_report(results: list[PageResult]) -> str:
         lines.append(f"{r.lang:7}  {r.page:22} {r.cells:5d} {r.seconds:8.1f} "
                      f"{r.startup_seconds:7.1f} {r.peak_mb:8.0f}  {r.status}")
     lines.append("-" * 78)
-    for lang in LANGS:
+    for lang in LANGUAGES:
         part = [r for r in results if r.lang == lang]
         if part:
             lines.append(f"{lang:7}  total {sum(r.seconds for r in part):.1f} s execution, "
@@ -196,7 +196,7 @@ def format_report(results: list[PageResult]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lang", choices=LANGS, action="append",
+    parser.add_argument("--lang", choices=LANGUAGES, action="append",
                         help="edition to execute (default: both)")
     parser.add_argument("--pages", nargs="+", metavar="NAME",
                         help="only these pages (file names without .md)")
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no page named {unknown} in _toc.yml; pages: {names}")
         names = [n for n in names if n in args.pages]
     results = []
-    for lang in args.lang or LANGS:
+    for lang in args.lang or LANGUAGES:
         for name in names:
             path = ROOT / "book" / lang / f"{name}.md"
             if not path.is_file() or not is_myst_notebook(path):

@@ -39,8 +39,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from helpers.languages import LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
-LANGS = ("en", "zh")
 
 #: Chromium's switches: headless, no sandbox (CI runs as root), and nothing that
 #: would reach out to the network or depend on a previous profile.
@@ -171,7 +172,7 @@ def screenshot_pages(site: Path, out: Path, pages: list[str] | None = None,
         context = browser.new_context(viewport=viewport or DESKTOP)
         offline_routes(context, base)
         page = context.new_page()
-        for lang in LANGS:
+        for lang in LANGUAGES:
             (out / lang).mkdir(parents=True, exist_ok=True)
             for name in pages:
                 response = page.goto(f"{base}{lang}/{name}.html", wait_until="load")
