@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -50,7 +49,7 @@ from .quant import quantize_model_weights
 from .structured import neuron_importance, remove_channels, remove_neurons, removable_layers
 from .train import History, evaluate, fit, seed_everything
 
-__all__ = ["REGULARISERS", "CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
+__all__ = ["REGULARISERS", "MASK_CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
            "train_model", "prune_copy", "prune_finetune", "slim_channels", "slim_finetune",
            "storage_scheme", "summarise", "run_pipeline", "choose_largest_within"]
 
@@ -183,7 +182,7 @@ def _accuracies(model: nn.Module, data: ClassificationData) -> tuple[float, floa
 
 
 #: Pruning criteria of :func:`prune_finetune`.
-CRITERIA = ("magnitude", "random")
+MASK_CRITERIA = ("magnitude", "random")
 
 
 def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, *,
@@ -223,8 +222,8 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
     check_data(data)
     sparsity = check_fraction(sparsity, "sparsity")
     check_positive_int(epochs, "epochs")
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    if criterion not in MASK_CRITERIA:
+        raise ValueError(f"criterion must be one of {MASK_CRITERIA}, got {criterion!r}")
     if scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
     if criterion == "random" and scope == "global":
@@ -277,8 +276,8 @@ def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
     the ``round(fraction · N)`` smallest channels go, N being the number of channels
     followed by a BatchNorm. A layer always keeps at least one channel: a channel
     whose removal would empty its layer is skipped and the next smallest is taken.
-    Channels are removed physically (:func:`helpers.prune.remove_channels`, or
-    :func:`~helpers.prune.remove_neurons` for Linear layers), so the result is a
+    Channels are removed physically (:func:`helpers.structured.remove_channels`, or
+    :func:`~helpers.structured.remove_neurons` for Linear layers), so the result is a
     smaller dense network.
 
     Parameters

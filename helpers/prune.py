@@ -37,9 +37,6 @@ __all__ = [
     "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
     "sensitivity_scan", "CSRLinear", "to_sparse_csr",
-    # structured pruning, re-exported from helpers.structured
-    "removable_layers", "neuron_importance", "lowest", "zero_units", "remove_neurons",
-    "remove_channels", "prune_units",
 ]
 
 #: Parameter name → mask (1 = kept, 0 = pruned).
@@ -692,10 +689,3 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     for name, module in list(new.named_children()):
         setattr(new, name, to_sparse_csr(module))
     return new
-
-
-# Structured pruning lives in its own module; re-exported for one import.
-from .structured import (  # noqa: E402
-    lowest, neuron_importance, prune_units, removable_layers, remove_channels, remove_neurons,
-    zero_units,
-)

@@ -15,16 +15,10 @@ import pytest
 
 from benchmarks.compression import __main__ as cli
 from benchmarks.compression import experiment, report
-from helpers import data as hdata
 from tools import notebook_budget
 
 TINY = replace(experiment.QUICK, hidden=(24, 12), seeds=(0, 1), sparsities=(0.5, 0.9),
                neuron_fractions=(0.5,), latency_batches=(1, 32), latency_repeats=2)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return hdata.load_digits_split()
 
 
 @pytest.fixture(scope="module")

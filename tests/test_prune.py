@@ -11,12 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from helpers import data, models, prune, train
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load_digits_split()
+from helpers import models, prune, train
 
 
 @pytest.fixture(scope="module")
