@@ -16,6 +16,7 @@ import pytest
 from benchmarks.compression import __main__ as cli
 from benchmarks.compression import experiment, report
 from tools import notebook_budget
+from tools.toc import book_pages
 
 TINY = replace(experiment.QUICK, hidden=(24, 12), seeds=(0, 1), sparsities=(0.5, 0.9),
                neuron_fractions=(0.5,), latency_batches=(1, 32), latency_repeats=2)
@@ -203,7 +204,7 @@ def test_budget_report_marks_pages_over_budget():
     assert "book     total 85.0 s" in report and ": ok" in report
 
 
-def test_budget_walks_the_table_of_contents():
-    pages = notebook_budget.toc_pages()
+def test_the_table_of_contents_is_read_in_reading_order():
+    pages = book_pages()
     assert pages[0] == "index" and "benchmark-results" in pages
     assert len(pages) == len(set(pages))

@@ -33,8 +33,8 @@ import jupytext
 from nbclient import NotebookClient
 
 from helpers.languages import LANGUAGES
-from tools.notebook_budget import toc_pages
 from tools.pytest_myst_nbval import is_myst_notebook
+from tools.toc import book_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 GLUE_PREFIX = "application/papermill.record/"
@@ -92,7 +92,7 @@ def snapshot(langs, pages=None) -> dict:
     """``{lang: {page: {name: value}}}`` for the pages of ``_toc.yml``."""
     result: dict = {}
     for lang in langs:
-        for name in toc_pages():
+        for name in book_pages():
             path = ROOT / "book" / lang / f"{name}.md"
             if (pages and name not in pages) or not path.is_file() or not is_myst_notebook(path):
                 continue

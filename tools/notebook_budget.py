@@ -29,12 +29,12 @@ from pathlib import Path
 
 import jupytext
 import psutil
-import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers.languages import LANGUAGES
 from tools.pytest_myst_nbval import is_myst_notebook
+from tools.toc import book_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,25 +113,6 @@ class TreeMemorySampler:
         self._thread.join()
 
 
-def toc_pages() -> list[str]:
-    """Page names (without ``.md``) in the order of ``_toc.yml``."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
-            for part in entry.get("parts", []):
-                walk(part.get("chapters"))
-
-    walk(toc.get("chapters"))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    return names
-
-
 def execute_page(path: Path, lang: str, timeout: int = 600) -> PageResult:
     """Execute one MyST notebook in a fresh kernel; measure time and peak memory."""
     notebook = jupytext.read(path)
@@ -205,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
 
-    names = toc_pages()
+    names = book_pages()
     if args.pages:
         unknown = sorted(set(args.pages) - set(names))
         if unknown:

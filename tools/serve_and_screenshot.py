@@ -40,6 +40,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from helpers.languages import LANGUAGES
+from tools.toc import book_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,24 +71,6 @@ def chromium_path() -> Path:
     raise FileNotFoundError(
         "Chromium not found: install Debian's package (apt-get install chromium) "
         "or set CHROMIUM to the browser's executable")
-
-
-def book_pages(toc: Path = ROOT / "_toc.yml") -> list[str]:
-    """The pages of the table of contents, root first, in reading order."""
-    import yaml
-
-    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
-    pages = [data["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(str(entry["file"]).removesuffix(".md"))
-            for key in ("chapters", "sections", "parts"):
-                walk(entry.get(key))
-
-    walk([data])
-    return pages
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from helpers.languages import LANGUAGES
-from tools.serve_and_screenshot import ROOT, book_pages
+from tools.serve_and_screenshot import ROOT
+from tools.toc import book_pages
 
 PDF_DIR = Path(os.environ.get("BOOK_PDF_DIR", ROOT / "_build" / "pdf"))
 _HEADING = re.compile(r"^# (.+)$", re.M)

@@ -21,7 +21,8 @@ from book_browser import (PAGES, RAW_MATH, Visit, article_text_outside_code, is_
                           source)
 
 from helpers.languages import LANGUAGES, REGISTRY
-from tools.serve_and_screenshot import ROOT, book_pages
+from tools.serve_and_screenshot import ROOT
+from tools.toc import book_pages
 
 NOTEBOOK_PAGES = [p for p in PAGES if is_notebook(p)]
 
