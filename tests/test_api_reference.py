@@ -8,7 +8,6 @@ exist (the strict build would fail on it).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import pkgutil
 import re
