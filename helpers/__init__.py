@@ -3,7 +3,9 @@
 Every chapter of the book imports its code from here, so the text never carries a
 second, drifting copy of an algorithm. Modules:
 
-``i18n``        the English/Chinese text used in figures and tables
+``languages``   the registry of the book's languages (a leaf module)
+``device``      the one device choice, :func:`get_device` (a leaf module)
+``i18n``        the text used in figures and tables, in every language
 ``plot``        the house style for figures and the CJK font
 ``data``        the bundled digits and diabetes data, synthetic sparse regression
 ``mnist``       an optional loader of MNIST's IDX files (downloads only on request)
@@ -19,38 +21,39 @@ second, drifting copy of an algorithm. Modules:
 ``stats``       mean ± std over seeds, and comparisons of compressed models
 
 Each public function's docstring names the section of the book that introduces it.
+
+Submodules load on first use (PEP 562), so ``import helpers`` is cheap and
+``helpers.prune`` imports torch only when a page first touches it. No module of the
+package imports from this file.
 """
 
 from __future__ import annotations
 
-import torch
+import importlib
 
 __version__ = "0.1.0"
 
-#: The two editions of the book.
-LANGUAGES = ("en", "zh")
+#: The submodules, in the order the book introduces them.
+SUBMODULES = ("languages", "device", "i18n", "plot", "data", "models", "train", "l1",
+              "metrics", "quant", "mnist", "prune", "structured", "distill", "pipeline",
+              "stats")
+
+#: Names re-exported from a leaf submodule: ``helpers.get_device()``, ``helpers.LANGUAGES``.
+_ATTRIBUTES = {"get_device": "device", "LANGUAGES": "languages"}
+
+__all__ = [*SUBMODULES, *_ATTRIBUTES]
 
 
-def get_device() -> torch.device:
-    """Return the CUDA device when one is available, the CPU otherwise.
+def __getattr__(name: str):
+    """Import a submodule (or a leaf attribute) on first access (PEP 562)."""
+    if name in SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _ATTRIBUTES:
+        value = getattr(importlib.import_module(f"{__name__}.{_ATTRIBUTES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    Introduced in :doc:`how-to-use` ("Running the code").
-    """
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
-
-# One import per line, in the order the book introduces them.
-from . import i18n  # noqa: E402  (after get_device)
-from . import plot  # noqa: E402
-from . import data  # noqa: E402
-from . import models  # noqa: E402
-from . import train  # noqa: E402
-from . import l1  # noqa: E402
-from . import metrics  # noqa: E402
-from . import quant  # noqa: E402
-from . import mnist  # noqa: E402
-from . import prune  # noqa: E402
-from . import structured  # noqa: E402
-from . import distill  # noqa: E402
-from . import pipeline  # noqa: E402
-from . import stats  # noqa: E402
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,11 +7,11 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from .languages import LANGUAGES
+
 
 def check_language(lang: str) -> str:
     """Return ``lang`` if it is one of the book's languages, else raise ValueError."""
-    from . import LANGUAGES
-
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
     return lang

@@ -42,7 +42,9 @@ def lenet5(n_classes: int = 10) -> nn.Sequential:
     Introduced in :doc:`pruning`, section *Iterative pruning*. Two 5×5 convolutions
     (20 and 50 filters), each followed by 2×2 max pooling, then the fully connected
     layers 800 → 500 → ``n_classes``. With 10 classes it has 431,080 parameters, the
-    "431K" of LeCun et al. (1998) and Han et al. (2015, Table 1).
+    "431K" LeNet-5 of Han et al. (2015, Table 1), i.e. Caffe's 20-50-500 variant; the
+    original LeNet-5 of LeCun et al. (1998) is a different network of about 60K
+    parameters.
 
     Parameters
     ----------

@@ -34,9 +34,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import get_device
 from ._checks import check_fraction, check_nonnegative, check_positive_int
 from .data import ClassificationData
+from .device import get_device
 from .l1 import ProximalL1, l1_penalty
 from .metrics import (
     compression_ratio, count_nonzero, count_parameters, macs, measure_latency, storage_bytes,

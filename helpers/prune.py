@@ -314,8 +314,11 @@ class MaskEnforcer:
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*. Pass an instance
     as ``after_step`` to :func:`helpers.train.fit`: after every optimiser step it
-    multiplies the parameters by their masks again (momentum or weight decay would
-    otherwise revive pruned weights). :meth:`mask_gradients` additionally zeroes
+    multiplies the parameters by their masks again: the loss gradient of a pruned
+    weight :math:`w_{ij}` is :math:`\delta_i a_j`, generally nonzero, and momentum carries
+    it on, so without the masks pruned weights would grow back. (Weight decay alone
+    cannot revive an exact zero: it adds :math:`\lambda w = 0`, and decoupled decay
+    multiplies by :math:`1 - \eta\lambda`.) :meth:`mask_gradients` additionally zeroes
     the gradients of pruned weights, so that they receive no update at all.
 
     Parameters

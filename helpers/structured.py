@@ -10,7 +10,17 @@ The functions work on flat ``nn.Sequential`` networks such as
 :func:`helpers.models.mlp` and :func:`helpers.models.small_cnn`; layers are named as
 in ``model.named_children()`` (``"0"``, ``"2"``, …). Between a layer and the next
 Linear/Conv layer there may be one BatchNorm, activations with f(0) = 0 (ReLU,
-LeakyReLU, ELU, GELU, Tanh), Dropout, Identity, pooling, and (after a Conv) a Flatten.
+LeakyReLU, ELU, GELU, Tanh), Dropout, Identity, pooling (after a Conv), and a Flatten.
+
+Where the units lie in an activation: a Conv2d's channels are axis 1 of
+``(N, C, H, W)``; a Linear layer's neurons are the *last* axis of its output, also
+when it is applied per position to inputs of shape ``(N, …, features)`` (a token-wise
+MLP). A Flatten then interleaves them: after a Conv the next Linear reads the
+columns of channel ``c`` as one block of ``H·W``, after a per-position Linear it
+reads neuron ``u`` at columns ``u, u + units, u + 2·units, …``. Layouts that mix a
+unit with its neighbours (pooling after a Linear, a Flatten that keeps the batch
+axis elsewhere, a BatchNorm without affine parameters, whose output for a silenced
+unit is not zero) are rejected with an error.
 
 Introduced in :doc:`pruning`, section *Structured pruning*.
 """
@@ -49,7 +59,7 @@ class _Block:
     producer: nn.Module
     bn: nn.Module | None
     consumer: nn.Module
-    flatten: bool        # a Flatten between a Conv producer and a Linear consumer
+    flatten: bool        # a Flatten between the producer and a Linear consumer
     probe: nn.Module     # the module whose output is "the unit's activation"
     consumer_name: str
 
@@ -76,21 +86,36 @@ def _block(model: nn.Module, layer: str) -> _Block:
         raise TypeError(f"layer {layer!r} is a {type(producer).__name__}; only nn.Linear "
                         f"and (ungrouped) nn.Conv2d layers have removable units")
     bn, flatten, probe = None, False, producer
+    linear = isinstance(producer, nn.Linear)
     for name, module in children[i + 1:]:
         if isinstance(module, _BATCHNORMS) and bn is None and not flatten:
+            expected = nn.BatchNorm1d if linear else nn.BatchNorm2d
+            if not isinstance(module, expected):
+                raise TypeError(f"{type(module).__name__} {name!r} cannot follow a "
+                                f"{type(producer).__name__} ({layer!r}); expected "
+                                f"{expected.__name__}")
             if module.num_features != _n_units(producer):
                 raise ValueError(f"BatchNorm {name!r} has {module.num_features} features but "
                                  f"layer {layer!r} has {_n_units(producer)} units")
+            if not module.affine:
+                raise ValueError(f"BatchNorm {name!r} has no affine parameters, so a "
+                                 f"silenced unit of {layer!r} would still output "
+                                 f"-mean/std; use BatchNorm with affine=True")
             bn = probe = module
         elif isinstance(module, _PASS_THROUGH):
-            if flatten and isinstance(module, _POOLS):
-                raise TypeError(f"pooling module {name!r} after a Flatten cannot be pruned "
-                                f"through")
+            if isinstance(module, _POOLS) and (flatten or linear):
+                where = "a Flatten" if flatten else f"Linear layer {layer!r}"
+                raise TypeError(f"pooling module {name!r} after {where} pools across "
+                                f"units; its units cannot be pruned through it")
             if not flatten:
                 probe = module
         elif isinstance(module, nn.Flatten):
             if flatten:
                 raise TypeError(f"two Flatten modules after layer {layer!r}")
+            if (module.start_dim, module.end_dim) != (1, -1):
+                raise TypeError(f"Flatten {name!r} has start_dim={module.start_dim}, "
+                                f"end_dim={module.end_dim}; only nn.Flatten() (1, -1) "
+                                f"keeps the units of {layer!r} apart from the batch")
             flatten = True
         elif isinstance(module, nn.Linear):
             if isinstance(producer, nn.Conv2d) and not flatten:
@@ -114,13 +139,48 @@ def _n_units(module: nn.Module) -> int:
     return module.out_features if isinstance(module, nn.Linear) else module.out_channels
 
 
+def _consumer_columns(block: _Block, keep: torch.Tensor, n: int) -> torch.Tensor:
+    """Columns of a Linear consumer that read the units ``keep``, unit by unit.
+
+    After a Conv and a Flatten, channel ``c`` is the block of columns
+    ``c·HW … c·HW + HW − 1``; after a per-position Linear and a Flatten the neurons
+    are the fastest axis, so neuron ``u`` is read at ``u, u + n, u + 2n, …``
+    (``n`` units before any removal).
+    """
+    per_unit = block.consumer.in_features // n
+    positions = torch.arange(per_unit, device=keep.device)
+    if isinstance(block.producer, nn.Conv2d):
+        return (keep[:, None] * per_unit + positions).reshape(-1)
+    return (positions[:, None] * n + keep).reshape(-1)  # in the order of the new layout
+
+
 def _consumer_weight_per_unit(block: _Block) -> torch.Tensor:
     """The consumer's weights grouped by the unit they read: shape (units, …)."""
     w = block.consumer.weight.detach()
     n = _n_units(block.producer)
     if isinstance(block.consumer, nn.Conv2d):
         return w.transpose(0, 1)
-    return w.reshape(w.shape[0], n, -1).transpose(0, 1)  # Linear: (out, n·spatial)
+    if isinstance(block.producer, nn.Conv2d):  # (out, n·HW), unit-major
+        return w.reshape(w.shape[0], n, -1).transpose(0, 1)
+    return w.reshape(w.shape[0], -1, n).permute(2, 0, 1)  # (out, positions·n), unit-minor
+
+
+def _per_unit(block: _Block, a: torch.Tensor) -> torch.Tensor:
+    """An activation as ``(examples, units, positions)``; the unit axis must fit."""
+    n = _n_units(block.producer)
+    if isinstance(block.producer, nn.Linear):
+        if block.bn is not None and a.dim() > 2:
+            raise ValueError(f"a BatchNorm1d after a Linear layer normalises axis 1, but the "
+                             f"layer's {n} units are the last axis of its {a.dim()}-D "
+                             f"output; this model cannot be pruned by units")
+        if a.dim() < 2 or a.shape[-1] != n:
+            raise ValueError(f"expected the {n} units as the last axis of the activation, "
+                             f"got shape {tuple(a.shape)}")
+        return a.reshape(a.shape[0], -1, n).transpose(1, 2)
+    if a.dim() < 2 or a.shape[1] != n:
+        raise ValueError(f"expected the {n} channels as axis 1 of the activation, "
+                         f"got shape {tuple(a.shape)}")
+    return a.reshape(a.shape[0], n, -1)
 
 
 def removable_layers(model: nn.Module) -> list[str]:
@@ -160,16 +220,14 @@ def _activations(model: nn.Module, block: _Block, X: torch.Tensor, y: torch.Tens
             if y is None:
                 with torch.no_grad():
                     model(xb)
-                a = store["a"]
-                scores.append(a.abs().reshape(len(xb), a.shape[1], -1).mean(dim=2))
+                scores.append(_per_unit(block, store["a"]).abs().mean(dim=2))
             else:
                 yb = y[start:start + batch_size].to(device)
                 model.zero_grad(set_to_none=True)
                 # Summed loss: each example's gradient is its own, not divided by the batch.
                 nn.functional.cross_entropy(model(xb), yb, reduction="sum").backward()
                 a = store["a"]
-                prod = (a * a.grad).detach().reshape(len(xb), a.shape[1], -1)
-                scores.append(prod.mean(dim=2).abs())
+                scores.append(_per_unit(block, (a * a.grad).detach()).mean(dim=2).abs())
     finally:
         handle.remove()
         model.zero_grad(set_to_none=True)
@@ -329,8 +387,7 @@ def _remove_units(model: nn.Module, layer: str, indices,
         c.weight = _slice(c.weight, keep, dim=1)
         c.in_channels = len(keep)
     else:
-        per_unit = c.in_features // n
-        cols = (keep[:, None] * per_unit + torch.arange(per_unit, device=device)).reshape(-1)
+        cols = _consumer_columns(block, keep, n)
         c.weight = _slice(c.weight, cols, dim=1)
         c.in_features = len(cols)
     return new

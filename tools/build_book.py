@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
@@ -53,6 +56,8 @@ EDITIONS: dict[str, dict] = {
         "project": "L1 正则化与神经网络剪枝",
         "html_title": "L1 正则化与神经网络剪枝",
         "html_search_language": "zh",
+        # book/_ext/bilingual.py: "Han 等人 (2015)", not "Han et al. (2015)"
+        "bibtex_reference_style": "author_year_zh",
         "html_theme_options": {"search_bar_text": "搜索本书……",
                                "path_to_docs": "book/zh"},
     },
@@ -72,7 +77,70 @@ def helpers_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def sphinx_overrides(lang: str, build: Path, strict: bool) -> dict:
+#: Where the launch buttons open a page when the repository is known.
+BINDERHUB_URL = "https://mybinder.org"
+
+
+def public_url(remote: str) -> str | None:
+    """The web address of a git remote, or None when it is not a public web repository.
+
+    ``git@github.com:org/book.git``, ``ssh://git@github.com/org/book`` and
+    ``https://user:token@github.com/org/book.git`` all give
+    ``https://github.com/org/book``; a local path or ``file://`` remote gives None.
+    """
+    remote = remote.strip()
+    scp = re.fullmatch(r"(?:[\w.-]+@)?([\w.-]+\.[a-z]+):(?!//)(.+)", remote)
+    if scp:
+        host, path = scp.groups()
+    else:
+        parts = urlsplit(remote)
+        if parts.scheme not in {"https", "http", "ssh", "git"} or not parts.hostname:
+            return None
+        host, path = parts.hostname, parts.path
+    path = path.strip("/").removesuffix(".git")
+    if path.count("/") < 1 or "." not in host:
+        return None
+    return urlunsplit(("https", host, path, "", ""))
+
+
+def repository_url(root: Path = ROOT) -> str | None:
+    """The book's repository, derived from the checkout's git remote (``origin`` first).
+
+    None when the checkout has no remote (or no git), or when its remote is not a web
+    address; the build then leaves the repository and launch buttons out.
+    """
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              text=True, check=True).stdout
+    try:
+        remotes = git("remote").split()
+        if not remotes:
+            return None
+        name = "origin" if "origin" in remotes else remotes[0]
+        return public_url(git("remote", "get-url", name))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def repository_options(url: str | None) -> dict:
+    """The theme options for the repository and launch buttons.
+
+    With a repository: its button, and the Binder launch button opening the page's
+    MyST source there. Without one, neither (no button leads to a placeholder); the
+    download buttons stay either way. Jupyter Book's defaults name its own repository
+    and a Binder address; both are cleared here.
+    """
+    if url is None:
+        return {"repository_url": "", "use_repository_button": False,
+                "launch_buttons": {"binderhub_url": "", "jupyterhub_url": "",
+                                   "colab_url": "", "deepnote_url": "", "thebe": False}}
+    return {"repository_url": url, "use_repository_button": True,
+            "launch_buttons": {"binderhub_url": BINDERHUB_URL,
+                               "notebook_interface": "classic"}}
+
+
+def sphinx_overrides(lang: str, build: Path, strict: bool,
+                     repository: str | None = None) -> dict:
     """The settings that one edition's build adds to ``_config.yml``."""
     overrides = {
         "external_toc_path": str(ROOT / "_toc.yml"),
@@ -80,6 +148,8 @@ def sphinx_overrides(lang: str, build: Path, strict: bool) -> dict:
         "latex_individualpages": False,
         **EDITIONS[lang],
     }
+    overrides["html_theme_options"] = {**EDITIONS[lang]["html_theme_options"],
+                                       **repository_options(repository)}
     if strict:
         overrides["nitpicky"] = True
     return overrides
@@ -89,7 +159,7 @@ def build_edition(lang: str, strict: bool) -> int:
     """Build one edition; return the number of problems (0 means success)."""
     from jupyter_book.sphinx import build_sphinx
 
-    overrides = sphinx_overrides(lang, BUILD, strict)
+    overrides = sphinx_overrides(lang, BUILD, strict, repository_url())
     started = time.perf_counter()
     result = build_sphinx(
         ROOT / "book" / lang,

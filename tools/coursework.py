@@ -164,10 +164,13 @@ def _pins() -> dict[str, str]:
     return pins
 
 
-def repository_url() -> str:
-    """The book's repository (``repository.url`` in ``_config.yml``)."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    return config["repository"]["url"]
+def repository_url() -> str | None:
+    """The book's repository, from the checkout's git remote (None without one)."""
+    try:
+        from tools.build_book import repository_url as from_checkout
+    except ImportError:  # run as a script: tools/ itself is on sys.path
+        from build_book import repository_url as from_checkout
+    return from_checkout(ROOT)
 
 
 COLAB_CELL = '''\
@@ -196,8 +199,10 @@ def colab_variant(student: nbformat.NotebookNode) -> nbformat.NotebookNode:
     checks = {name: "OK_FORMAT = True\n\ntest = " + pprint.pformat(test, width=100) + "\n"
               for name, test in tests.items()}
     pins = _pins()
-    packages = [f"otter-grader=={pins['otter-grader']}", f"mplfonts=={pins['mplfonts']}",
-                f"git+{repository_url()}"]
+    packages = [f"otter-grader=={pins['otter-grader']}", f"mplfonts=={pins['mplfonts']}"]
+    url = repository_url()
+    if url:
+        packages.append(f"git+{url}")
     first = nbformat.v4.new_code_cell(COLAB_CELL.format(
         packages=", ".join(repr(p) for p in packages), checks=pprint.pformat(checks, width=100)))
     for cell in notebook.cells:

@@ -15,12 +15,12 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 from book_browser import (PAGES, RAW_MATH, Visit, article_text_outside_code, is_notebook,
                           source)
 
-from tools.serve_and_screenshot import ROOT, book_pages
+from tools.build_book import BINDERHUB_URL, repository_url
+from tools.serve_and_screenshot import book_pages
 
 NOTEBOOK_PAGES = [p for p in PAGES if is_notebook(p)]
 FIGURE_LABEL = {"en": r"Fig\.", "zh": "图"}
@@ -240,10 +240,6 @@ def test_language_switch_leads_to_the_counterpart_and_back(reader, page_id):
 # --- launch and download buttons (notebook pages) ------------------------------
 
 
-def _config() -> dict:
-    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-
-
 def _open_menu(reader, kind: str):
     reader.page.locator(f".dropdown-{kind}-buttons button.dropdown-toggle").click()
     menu = reader.page.locator(f".dropdown-{kind}-buttons .dropdown-menu")
@@ -251,29 +247,52 @@ def _open_menu(reader, kind: str):
     return menu
 
 
+#: Addresses of the repository the site was built from (tools/build_book.py derives it
+#: from the checkout's git remote; None: the site has no repository or launch buttons).
+REPOSITORY = repository_url()
+#: Hosts of repositories and notebook services: a link there must name REPOSITORY.
+REPOSITORY_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "mybinder.org",
+                    "colab.research.google.com", "deepnote.com")
+#: The addresses the book and Jupyter Book once used as stand-ins for a repository.
+PLACEHOLDERS = ("l1-pruning-book/l1-pruning-book", "executablebooks/jupyter-book",
+                "<repository", "%3Crepository")
+
+
+def test_no_link_points_at_a_placeholder_repository(crawl):
+    """Every link to a repository or notebook service opens the book's own repository."""
+    wrong = []
+    repo = urlsplit(REPOSITORY).path.strip("/") if REPOSITORY else None
+    for path, visit in crawl.items():
+        for url in visit.external:
+            host = urlsplit(url).hostname or ""
+            placeholder = any(p in url for p in PLACEHOLDERS)
+            elsewhere = host.endswith(REPOSITORY_HOSTS) and (repo is None or repo not in url)
+            if placeholder or elsewhere:
+                wrong.append(f"{path}: {url}")
+    assert not wrong, "links to a placeholder or foreign repository:\n" + "\n".join(wrong)
+
+
 @pytest.mark.skipif(not NOTEBOOK_PAGES, reason="no notebook pages yet")
 @pytest.mark.parametrize("page_id", NOTEBOOK_PAGES or ["none"])
 def test_launch_buttons_open_this_page_of_the_repository(reader, page_id):
+    """With a repository, Binder opens this page's source there; without, no buttons."""
     lang, name = split(page_id)
-    config = _config()
-    launch = config.get("launch_buttons", {})
     assert reader.open(f"{page_id}.html", math=False) == 200
+    if REPOSITORY is None:
+        assert reader.page.locator(".dropdown-launch-buttons").count() == 0, \
+            "launch buttons on a site built without a repository"
+        assert reader.page.locator("a[title='Source repository'], "
+                                   ".btn-source-repository-button").count() == 0
+        return
     menu = _open_menu(reader, "launch")
     hrefs = [a.get_attribute("href") for a in menu.locator("a").all() if a.is_visible()]
-    expected = {"binderhub_url": "Binder", "colab_url": "Colab"}
-    wanted = [label for key, label in expected.items() if launch.get(key)]
-    assert wanted, "no launch buttons configured in _config.yml"
-    repo = urlsplit(config["repository"]["url"]).path.strip("/")
-    for key, label in expected.items():
-        if not launch.get(key):
-            continue
-        base = launch[key].rstrip("/")
-        links = [h for h in hrefs if h.startswith(base)]
-        assert links, f"no {label} button"
-        assert repo in links[0], f"{label} does not open the book's repository: {links[0]}"
-        assert links[0].endswith(f"book/{lang}/{name}.md") or \
-            links[0].endswith(f"book/{lang}/{name}.ipynb"), \
-            f"{label} does not open this page's source (book/{lang}/{name}.*): {links[0]}"
+    repo = urlsplit(REPOSITORY).path.strip("/")
+    links = [h for h in hrefs if h.startswith(BINDERHUB_URL)]
+    assert links, "no Binder button"
+    assert repo in links[0], f"Binder does not open the book's repository: {links[0]}"
+    assert links[0].endswith(f"book/{lang}/{name}.md") or \
+        links[0].endswith(f"book/{lang}/{name}.ipynb"), \
+        f"Binder does not open this page's source (book/{lang}/{name}.*): {links[0]}"
 
 
 @pytest.mark.skipif(not NOTEBOOK_PAGES, reason="no notebook pages yet")

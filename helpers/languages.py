@@ -1,0 +1,65 @@
+"""The book's languages: the one registry that every module, tool and test reads.
+
+A leaf module (it imports nothing from ``helpers``), so anything may import it cheaply:
+the figures' text (:mod:`helpers.i18n`), the Sphinx extension that links the editions,
+the build, coursework, budget and screenshot tools, and the tests.
+
+Adding a language is one entry in :data:`REGISTRY` plus the translated pages
+(README, "Add a language").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Language:
+    """One edition of the book.
+
+    Attributes
+    ----------
+    code : str
+        The edition's folder under ``book/`` and ``coursework/`` and the key of every
+        translated text (``"en"``).
+    name : str
+        The language's own name, shown on the switch to this edition (``"English"``).
+    sphinx : str
+        Sphinx's ``language`` setting for the edition's build (``"zh_CN"``).
+    html : str
+        The HTML ``lang`` attribute of the edition's pages (``"zh-CN"``).
+    search : str
+        Sphinx's ``html_search_language`` (the search index's word splitter).
+    title : str
+        The book's title in this language.
+    search_text : str
+        The placeholder of the search box.
+    erratum : str
+        The title of the admonition that corrects a claim of the source article.
+    """
+
+    code: str
+    name: str
+    sphinx: str
+    html: str
+    search: str
+    title: str
+    search_text: str
+    erratum: str
+
+
+#: Every edition, in the order of the landing page; the first is the default.
+REGISTRY: dict[str, Language] = {
+    lang.code: lang for lang in (
+        Language(code="en", name="English", sphinx="en", html="en", search="en",
+                 title="L1 Regularization and Neural-Network Pruning",
+                 search_text="Search this book...", erratum="Erratum"),
+        Language(code="zh", name="中文", sphinx="zh_CN", html="zh-CN", search="zh",
+                 title="L1 正则化与神经网络剪枝",
+                 search_text="搜索本书……", erratum="勘误"),
+    )
+}
+
+#: The language codes, in registry order.
+LANGUAGES: tuple[str, ...] = tuple(REGISTRY)
+
