@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -65,3 +66,48 @@ def check_finite(array, name: str) -> None:
         bad = not bool(np.isfinite(np.asarray(array, dtype=float)).all())
     if bad:
         raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def check_plain_weights(model, what: str) -> None:
+    """Raise ValueError if ``model`` carries weight re-parametrisations.
+
+    A module pruned with ``torch.nn.utils.prune`` keeps ``weight_orig`` and a
+    ``weight_mask`` and recomputes ``weight`` before every forward pass; one with a
+    ``torch.nn.utils.parametrize`` parametrisation recomputes it from
+    ``parametrizations.weight.original``. Writing to ``weight`` is then undone at the
+    next forward pass, and copying the model fails; ``what`` (the caller, e.g.
+    ``"zero_units()"``) names who needs plain weights.
+    """
+    from torch.nn.utils import parametrize
+    from torch.nn.utils import prune as torch_prune
+
+    for name, module in model.named_modules():
+        pruned = [h._tensor_name for h in module._forward_pre_hooks.values()
+                  if isinstance(h, torch_prune.BasePruningMethod)]
+        if pruned:
+            kind, tensors = "torch.nn.utils.prune", pruned
+        elif parametrize.is_parametrized(module):
+            kind, tensors = "torch.nn.utils.parametrize", list(module.parametrizations)
+        else:
+            continue
+        where = f"module {name!r}" if name else "the model"
+        raise ValueError(f"{what} needs plain weights, but {where} carries a {kind} "
+                         f"re-parametrisation of {', '.join(map(repr, tensors))}; call "
+                         f"helpers.prune.make_permanent(model) first")
+
+
+@contextmanager
+def evaluation_mode(model):
+    """Evaluation mode for the ``with`` block; afterwards every module's own mode again.
+
+    ``model.train(was_training)`` would instead set one mode for all submodules and
+    lose a caller's mixture (e.g. a network in training mode with frozen BatchNorm
+    layers in evaluation mode).
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training

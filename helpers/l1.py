@@ -35,7 +35,7 @@ from scipy.linalg.blas import daxpy
 from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
-from ._checks import check_finite, check_nonnegative, check_positive_int
+from ._checks import check_finite, check_nonnegative, check_plain_weights, check_positive_int
 
 __all__ = [
     "soft_threshold", "lambda_from_alpha", "alpha_from_lambda",
@@ -834,6 +834,7 @@ def _select(model: nn.Module, params: str | Iterable[str] | None) -> list[torch.
     """The parameters named in ``params``; by default the weights of Linear/Conv layers."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_plain_weights(model, "an L1 penalty or proximal step")
     named = dict(model.named_parameters())
     if params is None:
         names = [f"{m_name}.weight" if m_name else "weight"

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
-from ._checks import check_finite, check_int_in_range, check_positive_int
+from ._checks import check_finite, check_int_in_range, check_positive_int, evaluation_mode
 from .i18n import tr
 
 __all__ = [
@@ -76,12 +77,19 @@ def _parameters(model: nn.Module) -> list[tuple[str, nn.Module, str, torch.Tenso
     """Every parameter once, as ``(qualified name, module, attribute, tensor)``.
 
     A weight pruned with ``torch.nn.utils.prune`` is stored as ``weight_orig`` plus a
-    mask; the tensor the model computes with is the attribute ``weight``, so that is the
-    one reported (under the name ``weight``).
+    mask, one parametrised with ``torch.nn.utils.parametrize`` as
+    ``parametrizations.weight.original``; the tensor the model computes with is the
+    attribute ``weight``, so that is the one reported (under the name ``weight``).
     """
     _check_model(model)
     out, seen = [], set()
     for module_name, module in model.named_modules():
+        if parametrize.is_parametrized(module):
+            # torch.nn.utils.parametrize: report the tensor the module computes with
+            for attr, parametrization in module.parametrizations.items():
+                seen.update(id(p) for p in parametrization.parameters())
+                name = f"{module_name}.{attr}" if module_name else attr
+                out.append((name, module, attr, getattr(module, attr).detach()))
         for attr, param in module.named_parameters(recurse=False):
             if id(param) in seen:
                 continue
@@ -189,9 +197,12 @@ def layer_table(model: nn.Module) -> list[dict]:
         tensors = [weight] + ([module.bias.detach()] if module.bias is not None else [])
         n = sum(t.numel() for t in tensors)
         nz = sum(_nonzero(t) for t in tensors)
+        kind = type(module)
+        if parametrize.is_parametrized(module):  # a class made by torch, e.g. ParametrizedLinear
+            kind = kind.__bases__[0]
         rows.append({
             "name": name,
-            "kind": type(module).__name__,
+            "kind": kind.__name__,
             "shape": tuple(weight.shape),
             "parameters": n,
             "nonzero": nz,
@@ -356,15 +367,12 @@ def macs_by_layer(model: nn.Module, input_shape: Sequence[int], *,
     handles = [m.register_forward_hook(hook) for m in model.modules() if _counted(m)]
     params = list(model.parameters())
     device = params[0].device if params else torch.device("cpu")
-    was_training = model.training
     try:
-        model.eval()
-        with torch.inference_mode():
+        with evaluation_mode(model), torch.inference_mode():
             model(torch.zeros((1, *shape), device=device))
     except RuntimeError as err:
         raise ValueError(f"input_shape {shape} does not fit the model: {err}") from None
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return counts
@@ -632,13 +640,11 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
     device = params[0].device if params else torch.device("cpu")
     x = example_input.to(device)
     old_threads = torch.get_num_threads()
-    was_training = model.training
     times = []
     try:
         if threads is not None:
             torch.set_num_threads(threads)
-        model.eval()
-        with torch.inference_mode():
+        with evaluation_mode(model), torch.inference_mode():
             for _ in range(warmup):
                 model(x)
             _synchronize(device)
@@ -651,7 +657,6 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
         used = torch.get_num_threads()
     finally:
         torch.set_num_threads(old_threads)
-        model.train(was_training)
     q1, median, q3 = np.percentile(times, [25, 50, 75])
     return Latency(float(median), float(q1), float(q3), tuple(times), used)
 

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_fraction, check_nonnegative, check_positive_int
+from ._checks import check_fraction, check_nonnegative, check_plain_weights, check_positive_int
 from .data import ClassificationData
 from .device import get_device
 from .l1 import ProximalL1, l1_penalty
@@ -86,6 +86,7 @@ def batchnorm_scales(model: nn.Module) -> list[str]:
         If the model has no BatchNorm layer with a learnable scale.
     """
     _check_model(model)
+    check_plain_weights(model, "batchnorm_scales()")
     names = [f"{name}.weight" for name, m in model.named_modules()
              if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None]
     if not names:
@@ -231,6 +232,7 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
         validation accuracy has not improved for that many epochs).
     """
     _check_model(model)
+    check_plain_weights(model, "prune_finetune()")
     _check_data(data)
     sparsity = check_fraction(sparsity, "sparsity")
     check_positive_int(epochs, "epochs")
@@ -262,7 +264,8 @@ def prune_copy(model: nn.Module, sparsity: float) -> nn.Module:
     pruning step of :func:`prune_finetune` alone (layer-wise magnitude masks), to see
     what pruning costs before any fine-tuning.
     """
-    pruned = copy.deepcopy(_check_model(model))
+    check_plain_weights(_check_model(model), "prune_copy()")
+    pruned = copy.deepcopy(model)
     return apply_masks(pruned, layerwise_masks(pruned, check_fraction(sparsity, "sparsity")))
 
 
@@ -301,6 +304,7 @@ def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
         Fraction in [0, 1] of the channels to remove.
     """
     _check_model(model)
+    check_plain_weights(model, "slim_channels()")
     fraction = check_fraction(fraction, "fraction")
     scores = _bn_layers(model)
     entries = [(float(s), layer, i) for layer, layer_scores in scores.items()
@@ -333,6 +337,7 @@ def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *
     removed channels no longer exist. ``amount`` of the result is the fraction of
     channels removed. Other arguments as in :func:`prune_finetune`.
     """
+    check_plain_weights(_check_model(model), "slim_finetune()")
     _check_data(data)
     check_positive_int(epochs, "epochs")
     n_before = sum(len(s) for s in _bn_layers(_check_model(model)).values())
@@ -395,6 +400,7 @@ def summarise(model: nn.Module, data: ClassificationData, *,
         ``repeats=0`` skips it.
     """
     _check_model(model)
+    check_plain_weights(model, "summarise() (it quantises the weights)")
     _check_data(data)
     reference = model if reference is None else _check_model(reference)
     X_test, _ = data.split("test")

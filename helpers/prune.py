@@ -22,9 +22,12 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
-from ._checks import check_finite, check_fraction, check_nonnegative, check_positive_int
+from ._checks import (
+    check_finite, check_fraction, check_nonnegative, check_plain_weights, check_positive_int,
+)
 from .data import ClassificationData
 from .train import evaluate, fit
 
@@ -33,7 +36,7 @@ __all__ = [
     "random_masks", "threshold_masks", "masks_sparsity", "apply_masks", "MaskEnforcer",
     "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
-    "sensitivity_scan", "CSRLinear", "to_sparse_csr",
+    "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_masks",
     # structured pruning, re-exported from helpers.structured
     "removable_layers", "neuron_importance", "lowest", "zero_units", "remove_neurons",
     "remove_channels", "prune_units",
@@ -123,6 +126,78 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
         return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
 
 
+def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
+            scores: torch.Tensor | None = None) -> torch.Tensor:
+    """N:M mask: in every group of ``m`` consecutive inputs of each output, keep ``n``.
+
+    Introduced in :doc:`language-models`, section *The 2:4 pattern*. The groups run
+    along the input dimension (dimension 1: the columns of a Linear weight, the input
+    channels of a Conv weight, at each output and kernel position), as NVIDIA's
+    sparse tensor cores expect for 2:4 sparsity (Mishra et al. 2021); with ``n=2,
+    m=4`` exactly half of the weights are pruned.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        Shape ``(out, in, ...)`` with ``in`` a multiple of ``m``; floating point, finite.
+    n, m : int
+        Keep ``n`` of every ``m`` (``0 <= n <= m``).
+    scores : torch.Tensor, optional
+        Importance of each weight, of ``weight``'s shape; by default ``|weight|``
+        (magnitude). Wanda and SparseGPT pass their own scores
+        (:mod:`helpers.layerwise`). Ties go to the earlier input.
+
+    Returns
+    -------
+    torch.Tensor
+        Mask of ``weight``'s shape, dtype and device: 1 kept, 0 pruned.
+
+    Raises
+    ------
+    ValueError
+        If ``weight`` has fewer than two dimensions, ``in`` is not a multiple of
+        ``m``, ``n > m``, or ``scores`` has another shape.
+    """
+    weight = _check_tensor(weight, "weight")
+    m = check_positive_int(m, "m")
+    n = check_positive_int(n, "n", allow_zero=True)
+    if n > m:
+        raise ValueError(f"n must be at most m, got n={n}, m={m}")
+    if weight.dim() < 2:
+        raise ValueError(f"weight must have at least two dimensions (out, in, ...), "
+                         f"got shape {tuple(weight.shape)}")
+    if weight.shape[1] % m:
+        raise ValueError(f"the input dimension of weight ({weight.shape[1]}) is not a "
+                         f"multiple of m={m}; leave this layer out of N:M pruning")
+    if scores is None:
+        scores = weight.detach().abs()
+    else:
+        scores = _check_tensor(scores, "scores").detach()
+        if scores.shape != weight.shape:
+            raise ValueError(f"scores has shape {tuple(scores.shape)} but weight has "
+                             f"shape {tuple(weight.shape)}")
+    # Move the input dimension last and cut it into groups of m.
+    moved = scores.movedim(1, -1)
+    groups = moved.reshape(-1, m)
+    order = torch.sort(groups, dim=1, descending=True, stable=True).indices
+    mask = torch.zeros_like(groups)
+    mask.scatter_(1, order[:, :n], 1.0)
+    return mask.reshape(moved.shape).movedim(-1, 1).to(dtype=weight.dtype).contiguous()
+
+
+def nm_masks(model: nn.Module, n: int = 2, m: int = 4, *,
+             names: Iterable[str] | None = None) -> Masks:
+    """Magnitude N:M masks (:func:`nm_mask`) for the selected parameters of ``model``.
+
+    Introduced in :doc:`language-models`, section *The 2:4 pattern*. ``names`` as in
+    :func:`prunable_parameters`; every selected parameter's input dimension must be a
+    multiple of ``m`` (a first layer with 1 or 3 input channels is not: name the
+    others). The model is not changed.
+    """
+    params = _checked_params(model, names)
+    return {name: nm_mask(p.detach(), n, m) for name, p in params.items()}
+
+
 def prunable_parameters(model: nn.Module,
                         names: Iterable[str] | None = None) -> dict[str, nn.Parameter]:
     """The parameters that pruning acts on, by name, in the model's order.
@@ -142,16 +217,13 @@ def prunable_parameters(model: nn.Module,
     ------
     ValueError
         For a name that the model does not have, for a model without Linear or
-        Conv layers, or for a model still pruned with ``torch.nn.utils.prune``
-        (call :func:`make_permanent` first).
+        Conv layers, or for a model still pruned with ``torch.nn.utils.prune`` or
+        parametrised with ``torch.nn.utils.parametrize`` (call
+        :func:`make_permanent` first).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    for module_name, module in model.named_modules():
-        if any(isinstance(h, torch_prune.BasePruningMethod)
-               for h in module._forward_pre_hooks.values()):
-            raise ValueError(f"module {module_name!r} is pruned with torch.nn.utils.prune "
-                             f"(it has a *_orig parameter); call make_permanent(model) first")
+    check_plain_weights(model, "pruning")
     params = dict(model.named_parameters())
     if names is None:
         selected = {f"{m_name}.weight" if m_name else "weight": m.weight
@@ -293,6 +365,7 @@ def _check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[st
     if not isinstance(masks, Mapping):
         raise TypeError(f"masks must be a mapping from parameter names to tensors, "
                         f"got {type(masks).__name__}")
+    check_plain_weights(model, "applying masks")
     params = dict(model.named_parameters())
     for name, mask in masks.items():
         if name not in params:
@@ -395,14 +468,17 @@ class MaskEnforcer:
 
 
 def make_permanent(model: nn.Module) -> nn.Module:
-    """Remove ``torch.nn.utils.prune`` re-parametrisations, keeping the zeros; return ``model``.
+    """Remove weight re-parametrisations, keeping the effective weights; return ``model``.
 
     Introduced in :doc:`pruning`, section *The same masks with torch.nn.utils.prune*.
     For every module pruned with ``torch.nn.utils.prune`` this calls
     ``prune.remove(module, name)``: ``name_orig`` and the ``name_mask`` buffer go,
     and ``name`` becomes an ordinary parameter holding ``name_orig * name_mask``.
-    Masks applied with :func:`apply_masks` are already permanent (the zeros are in
-    the weights), so such models are returned unchanged.
+    Parametrisations registered with ``torch.nn.utils.parametrize`` are removed the
+    same way (``remove_parametrizations(..., leave_parametrized=True)``). Masks
+    applied with :func:`apply_masks` are already permanent (the zeros are in the
+    weights), so such models are returned unchanged. The helpers that read or write
+    weights ask for this call when a model still carries re-parametrisations.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -412,6 +488,10 @@ def make_permanent(model: nn.Module) -> nn.Module:
         for method in methods:
             # A PruningContainer (after repeated calls) holds its parameter name too.
             torch_prune.remove(module, method._tensor_name)
+        if parametrize.is_parametrized(module):
+            for tensor_name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, tensor_name,
+                                                    leave_parametrized=True)
     return model
 
 
@@ -756,6 +836,7 @@ class CSRLinear(nn.Module):
         super().__init__()
         if not isinstance(linear, nn.Linear):
             raise TypeError(f"CSRLinear converts an nn.Linear, got {type(linear).__name__}")
+        check_plain_weights(linear, "CSRLinear")
         check_finite(linear.weight.detach(), "weight")
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight = _csr(linear.weight)
@@ -780,6 +861,7 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_plain_weights(model, "to_sparse_csr()")
     if isinstance(model, nn.Linear):
         return CSRLinear(model)
     new = copy.deepcopy(model)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_int_in_range, check_positive_int
+from ._checks import check_finite, check_int_in_range, check_plain_weights, check_positive_int
 from .metrics import WEIGHT_LAYERS
 
 __all__ = ["SCHEMES", "QuantizedTensor", "quantize", "dequantize", "quantize_model_weights",
@@ -178,12 +178,9 @@ def dequantize(qt: QuantizedTensor) -> torch.Tensor:
 def _layers_with_weights(model: nn.Module, what: str):
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_plain_weights(model, what)
     for name, module in model.named_modules():
         if isinstance(module, WEIGHT_LAYERS):
-            if hasattr(module, "weight_orig"):
-                raise ValueError(
-                    f"layer {name!r} still carries a torch.nn.utils.prune mask; make the "
-                    f"pruning permanent (torch.nn.utils.prune.remove) before {what}")
             yield name, module
 
 

@@ -34,7 +34,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_fraction, check_positive_int
+from ._checks import (
+    check_finite, check_fraction, check_plain_weights, check_positive_int, evaluation_mode,
+)
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
            "remove_neurons", "remove_channels", "prune_units", "CRITERIA"]
@@ -68,6 +70,7 @@ def _children(model: nn.Module) -> list[tuple[str, nn.Module]]:
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"structured pruning works on a flat nn.Sequential, "
                         f"got {type(model).__name__}")
+    check_plain_weights(model, "structured pruning")
     return list(model.named_children())
 
 
@@ -203,35 +206,36 @@ def _activations(model: nn.Module, block: _Block, X: torch.Tensor, y: torch.Tens
                  batch_size: int) -> torch.Tensor:
     """Per-example unit scores: mean |a| (y is None) or |mean over positions of a·∂L/∂a|."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     store: dict[str, torch.Tensor] = {}
 
     def hook(module, inputs, output):
         if y is not None:
-            output.retain_grad()
+            # A leaf of its own: ∂L/∂a without touching the parameters' .grad, and
+            # also when the caller has frozen the parameters.
+            output = output.detach().requires_grad_(True)
         store["a"] = output
+        return output
 
     handle = block.probe.register_forward_hook(hook)
     scores = []
     try:
-        for start in range(0, len(X), batch_size):
-            xb = X[start:start + batch_size].to(device)
-            if y is None:
-                with torch.no_grad():
-                    model(xb)
-                scores.append(_per_unit(block, store["a"]).abs().mean(dim=2))
-            else:
-                yb = y[start:start + batch_size].to(device)
-                model.zero_grad(set_to_none=True)
-                # Summed loss: each example's gradient is its own, not divided by the batch.
-                nn.functional.cross_entropy(model(xb), yb, reduction="sum").backward()
-                a = store["a"]
-                scores.append(_per_unit(block, (a * a.grad).detach()).mean(dim=2).abs())
+        with evaluation_mode(model):
+            for start in range(0, len(X), batch_size):
+                xb = X[start:start + batch_size].to(device)
+                if y is None:
+                    with torch.no_grad():
+                        model(xb)
+                    scores.append(_per_unit(block, store["a"]).abs().mean(dim=2))
+                else:
+                    yb = y[start:start + batch_size].to(device)
+                    with torch.enable_grad():
+                        # Summed loss: each example's gradient is its own.
+                        loss = nn.functional.cross_entropy(model(xb), yb, reduction="sum")
+                        a = store["a"]
+                        (grad,) = torch.autograd.grad(loss, [a])
+                    scores.append(_per_unit(block, a.detach() * grad).mean(dim=2).abs())
     finally:
         handle.remove()
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
     return torch.cat(scores).mean(dim=0)
 
 

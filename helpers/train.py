@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ._checks import check_nonnegative, check_positive_int
+from ._checks import check_nonnegative, check_positive_int, evaluation_mode
 from .data import ClassificationData
 
 __all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy", "predictions",
@@ -73,21 +73,17 @@ class History:
 def predictions(model: nn.Module, X: torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
     """The arg-max class of every example, shape ``(n,)``, on the CPU.
 
-    Introduced in :doc:`how-to-use`. The model runs in evaluation mode (its mode is
-    restored afterwards), in batches of ``batch_size`` on the device of its parameters.
+    Introduced in :doc:`how-to-use`. The model runs in evaluation mode (each module's
+    mode is restored afterwards), in batches of ``batch_size`` on the device of its parameters.
     """
     check_positive_int(batch_size, "batch_size")
     if not isinstance(X, torch.Tensor):
         raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
-    was_training = model.training
-    model.eval()
     # A dynamically quantised model (torch int8 kernels) has no parameters: CPU.
     device = next(model.parameters(), torch.empty(0)).device
-    try:
+    with evaluation_mode(model):
         out = [model(X[start:start + batch_size].to(device)).argmax(dim=1).cpu()
                for start in range(0, len(X), batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
@@ -156,7 +152,8 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     Parameters
     ----------
     model : nn.Module
-        Trained in place (on the device its parameters are on).
+        Trained in place (on the device its parameters are on); afterwards each of
+        its modules is back in the train/eval mode it had before.
     data : ClassificationData
         Training uses ``data``'s training split; validation accuracy after every epoch
         selects the epoch whose weights are kept (the test split is never looked at).
@@ -201,31 +198,34 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
 
     bar = tqdm(range(epochs), desc=desc, file=sys.stdout, disable=not progress,
                leave=False, dynamic_ncols=True)
-    for epoch in bar:
-        model.train()
-        total, count = 0.0, 0
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
-            loss = loss_fn(model(xb), yb)
-            objective = loss if penalty is None else loss + penalty(model)
-            opt.zero_grad(set_to_none=True)
-            objective.backward()
-            opt.step()
-            for hook in hooks:
-                hook(model)
-            total += loss.item() * len(xb)
-            count += len(xb)
-        history.train_loss.append(total / count)
-        val_acc = evaluate(model, data, "val")
-        history.val_accuracy.append(val_acc)
-        bar.set_postfix(loss=f"{total / count:.3f}", val_acc=f"{val_acc:.3f}")
-        if val_acc > best_acc:
-            best_acc, best_state, since_best = val_acc, copy.deepcopy(model.state_dict()), 0
-            history.best_epoch = epoch
-        else:
-            since_best += 1
-            if patience is not None and since_best >= patience:
-                break
+    # Training mode while training; afterwards, the caller's mode of every module again.
+    with evaluation_mode(model):
+        for epoch in bar:
+            model.train()
+            total, count = 0.0, 0
+            for xb, yb in loader:
+                xb, yb = xb.to(device), yb.to(device)
+                loss = loss_fn(model(xb), yb)
+                objective = loss if penalty is None else loss + penalty(model)
+                opt.zero_grad(set_to_none=True)
+                objective.backward()
+                opt.step()
+                for hook in hooks:
+                    hook(model)
+                total += loss.item() * len(xb)
+                count += len(xb)
+            history.train_loss.append(total / count)
+            val_acc = evaluate(model, data, "val")
+            history.val_accuracy.append(val_acc)
+            bar.set_postfix(loss=f"{total / count:.3f}", val_acc=f"{val_acc:.3f}")
+            if val_acc > best_acc:
+                best_acc, since_best = val_acc, 0
+                best_state = copy.deepcopy(model.state_dict())
+                history.best_epoch = epoch
+            else:
+                since_best += 1
+                if patience is not None and since_best >= patience:
+                    break
     bar.close()
     model.load_state_dict(best_state)
     return history
