@@ -83,7 +83,7 @@ def test_bundle_holds_notebooks_wheel_requirements_and_readme(bundle_en):
     assert top == {nb_bundle.bundle_name("en")}
     assert {"README.md", "requirements.txt", "how-to-use.ipynb", "pruning.ipynb"} <= names
     assert any(n.startswith(nb_bundle.WHEEL_PREFIX) and n.endswith(".whl") for n in names)
-    wanted = {f"{p}.ipynb" for p in nb_bundle.chapter_pages()
+    wanted = {f"{p}.ipynb" for p in nb_bundle.book_pages()
               if nb_bundle.chapter_notebook("en", p) is not None}
     assert {n for n in names if n.endswith(".ipynb")} == wanted
 

@@ -29,12 +29,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
 import jupytext
 import nbformat
-import yaml
+
+try:
+    from tools.toc import book_pages
+except ImportError:  # run as a script: tools/ itself is on sys.path
+    from toc import book_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The wheel's file name starts with this (the distribution name of pyproject.toml).
@@ -59,6 +64,7 @@ def _pin(name: str) -> str:
 
 _MESSAGES = {
     "en": {
+        "link": "all notebooks (.zip)",
         "comment": (
             "# Setup, added to the downloaded notebook: the book's code lives in the package\n"
             "# `helpers`. Where it is importable (the book's environment) this cell does\n"
@@ -77,6 +83,7 @@ _MESSAGES = {
             "this cell again."),
     },
     "zh": {
+        "link": "全部 notebook（.zip）",
         "comment": (
             "# 环境准备（下载的 notebook 才有这个单元）：本书的代码都在 `helpers` 包里。\n"
             "# 如果它已经可以导入（本书的环境），这个单元什么也不做；否则从本 notebook\n"
@@ -91,6 +98,11 @@ _MESSAGES = {
             "pip install -r requirements.txt（在压缩包里），然后再运行这个单元。"),
     },
 }
+
+
+def link_text(lang: str) -> str:
+    """The bundle's link text in the download menu of the edition's pages."""
+    return _MESSAGES[lang]["link"]
 
 
 def setup_cell_source(lang: str) -> str:
@@ -130,17 +142,6 @@ def with_setup_cell(notebook: nbformat.NotebookNode, lang: str) -> nbformat.Note
     return notebook
 
 
-def chapter_pages() -> list[str]:
-    """The pages of ``_toc.yml``, in order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    entries = [toc["root"]]
-    for entry in toc.get("chapters", []):
-        entries.append(entry["file"])
-    for part in toc.get("parts", []):
-        entries.extend(e["file"] for e in part.get("chapters", []))
-    return entries
-
-
 #: Code that reads the repository's own files (the benchmark's results, the
 #: terminology table, coursework timings): such a page runs only in a clone.
 READS_REPOSITORY = re.compile(r"\bPath\(|\bopen\(|\bbenchmarks\b")
@@ -166,8 +167,9 @@ def build_wheel(out_dir: Path) -> Path:
     """Build the ``helpers`` wheel into ``out_dir``, offline; return its path.
 
     ``pip wheel --no-deps --no-build-isolation`` with the environment's setuptools,
-    on a copy of ``pyproject.toml``, ``README.md`` and ``helpers/`` (so no build
-    folders appear in the checkout).
+    on a copy of ``pyproject.toml``, ``README.md`` and the packages it names
+    (``helpers/``, and what else ``[tool.setuptools] packages`` lists), so no build
+    folders appear in the checkout.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,8 +177,10 @@ def build_wheel(out_dir: Path) -> Path:
         source.mkdir()
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(ROOT / name, source / name)
-        shutil.copytree(ROOT / "helpers", source / "helpers",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+        for package in {p.split(".")[0] for p in project["tool"]["setuptools"]["packages"]}:
+            shutil.copytree(ROOT / package, source / package,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "results"))
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                         "--no-build-isolation", "--no-index", "-q",
                         "--wheel-dir", str(Path(tmp) / "dist"), str(source)],
@@ -252,7 +256,7 @@ def make_bundle(lang: str, out_dir: Path, wheel: Path | None = None) -> Path:
         shutil.copy2(ROOT / "requirements.txt", folder / "requirements.txt")
         (folder / "README.md").write_text(_README[lang].format(wheel=wheel.name),
                                           encoding="utf-8")
-        for page in chapter_pages():
+        for page in book_pages():
             notebook = chapter_notebook(lang, page)
             if notebook is not None:
                 nbformat.write(notebook, folder / f"{page}.ipynb")

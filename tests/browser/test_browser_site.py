@@ -21,14 +21,14 @@ import pytest
 from book_browser import (PAGES, RAW_MATH, Visit, article_text_outside_code, is_notebook,
                           source)
 
+from helpers.languages import LANGUAGES, REGISTRY
 from tools.build_book import BINDERHUB_URL, repository_url
-from tools.notebooks_bundle import SETUP_TAG, WHEEL_PREFIX, bundle_name, setup_cell_source
-from tools.serve_and_screenshot import book_pages
+from tools.notebooks_bundle import (SETUP_TAG, WHEEL_PREFIX, bundle_name, link_text,
+                                    setup_cell_source)
+from tools.serve_and_screenshot import ROOT
+from tools.toc import book_pages
 
 NOTEBOOK_PAGES = [p for p in PAGES if is_notebook(p)]
-FIGURE_LABEL = {"en": r"Fig\.", "zh": "图"}
-HTML_LANG = {"en": "en", "zh": "zh-CN"}
-OTHER = {"en": "zh", "zh": "en"}
 
 
 def split(page_id: str) -> tuple[str, str]:
@@ -165,7 +165,7 @@ def figures(reader, page_id):
 @pytest.mark.parametrize("page_id", PAGES)
 def test_figures_show_an_image_and_a_numbered_caption(reader, page_id):
     lang, _ = split(page_id)
-    numbered = re.compile(rf"^{FIGURE_LABEL[lang]}\s*\d+(\.\d+)*\s*\S")
+    numbered = re.compile(rf"^{re.escape(REGISTRY[lang].figure)}\s*\d+(\.\d+)*\s*\S")
     problems = []
     for fig in figures(reader, page_id):
         name = fig["id"] or fig["src"]
@@ -229,14 +229,16 @@ def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
 def test_language_switch_leads_to_the_counterpart_and_back(reader, page_id):
     lang, name = split(page_id)
     assert reader.open(f"{page_id}.html", math=False) == 200
-    for here, there in ((lang, OTHER[lang]), (OTHER[lang], lang)):
-        switch = reader.page.locator("a[data-language-switch]")
-        assert switch.count() == 1, f"{here}/{name}: no language switch"
+    others = [code for code in LANGUAGES if code != lang]
+    for here, there in [step for other in others for step in ((lang, other), (other, lang))]:
+        switch = reader.page.locator(
+            f'a[data-language-switch][hreflang="{REGISTRY[there].html}"]')
+        assert switch.count() == 1, f"{here}/{name}: no language switch to {there}"
         assert switch.is_visible(), f"{here}/{name}: the language switch is hidden"
         with reader.page.expect_navigation():
             switch.click()
         assert reader.url_path() == f"{there}/{name}.html"
-        assert reader.page.get_attribute("html", "lang") == HTML_LANG[there]
+        assert reader.page.get_attribute("html", "lang") == REGISTRY[there].html
         assert not reader.console.errors, reader.console.errors
 
 
@@ -306,7 +308,7 @@ def test_download_buttons_give_the_notebook_and_its_source(reader, page_id):
     menu = _open_menu(reader, "download")
     links = {a.inner_text().strip(): a.get_attribute("href")
              for a in menu.locator("a").all() if a.is_visible()}
-    assert {".ipynb", ".md", BUNDLE_TEXT[lang]} <= set(links), \
+    assert {".ipynb", ".md", link_text(lang)} <= set(links), \
         f"download menu offers {sorted(links)}"
     assert menu.locator(".btn-download-pdf-button").is_visible(), "no .pdf (print) button"
     base = reader.page.url.rsplit("/", 1)[0] + "/"
@@ -323,9 +325,6 @@ def test_download_buttons_give_the_notebook_and_its_source(reader, page_id):
         "the downloaded notebook's second cell is not this edition's first cell"
 
 
-BUNDLE_TEXT = {"en": "all notebooks (.zip)", "zh": "全部 notebook（.zip）"}
-
-
 def _bundle_is_complete(data: bytes, lang: str) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = {Path(n).name for n in archive.namelist()}
@@ -338,7 +337,7 @@ def test_every_page_links_its_editions_notebooks_bundle(reader, page_id):
     lang, _ = split(page_id)
     assert reader.open(f"{page_id}.html", math=False) == 200
     menu = _open_menu(reader, "download")
-    link = menu.locator("a", has_text=BUNDLE_TEXT[lang])
+    link = menu.locator("a", has_text=link_text(lang))
     assert link.count() == 1, f"{page_id}: no notebooks bundle in the download menu"
     url = urljoin(reader.page.url, link.get_attribute("href"))
     assert url.endswith(f"/{lang}/{bundle_name(lang)}.zip"), url
@@ -346,7 +345,7 @@ def test_every_page_links_its_editions_notebooks_bundle(reader, page_id):
 
 def test_landing_page_links_both_bundles_and_they_download(reader):
     assert reader.open("index.html", math=False) == 200
-    for lang in ("en", "zh"):
+    for lang in LANGUAGES:
         link = reader.page.locator(f"a[href='{lang}/{bundle_name(lang)}.zip']")
         assert link.count() == 1, f"the landing page does not link the {lang} bundle"
         with urllib.request.urlopen(urljoin(reader.page.url, link.get_attribute("href")),
@@ -355,7 +354,7 @@ def test_landing_page_links_both_bundles_and_they_download(reader):
             _bundle_is_complete(response.read(), lang)
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_api_reference_loads_with_entries_linked_to_chapters(reader, lang):
     assert reader.open(f"{lang}/api.html", math=False) == 200
     entries = reader.page.locator("dl.py.function, dl.py.class")
