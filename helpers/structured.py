@@ -30,12 +30,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
 from torch import nn
 
 from ._checks import (
-    check_finite, check_fraction, check_plain_weights, check_positive_int, evaluation_mode,
+    check_amount, check_finite, check_fraction, check_plain_weights, check_positive_int,
+    evaluation_mode,
 )
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
@@ -305,13 +307,14 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
 
     Introduced in :doc:`pruning`, section *Which neurons matter*. Ties go to the
     smaller index first (a stable sort), as in :func:`helpers.prune.magnitude_mask`.
+    An int ``amount`` is the number of indices, as in ``torch.nn.utils.prune``.
     """
     if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) == 0:
         raise ValueError("scores must be a non-empty one-dimensional tensor")
     check_finite(scores, "scores")
-    amount = check_fraction(amount, "amount")
+    n = check_amount(amount, len(scores))
     order = torch.sort(scores, stable=True).indices
-    return order[:round(amount * len(scores))].tolist()
+    return order[:n].tolist()
 
 
 def _check_indices(indices, n_units: int, layer: str) -> list[int]:
@@ -432,9 +435,12 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
     ``round(amount · units)`` neurons or channels with the lowest
     :func:`neuron_importance` under ``criterion``, scored on the network as shrunk so
     far. ``criterion="random"`` removes units chosen at random instead (the
-    baseline; they depend only on ``seed``). ``model`` is not changed.
+    baseline; they depend only on ``seed``). ``model`` is not changed. An int
+    ``amount`` is the number of units removed from each layer (as ``amount`` of
+    ``torch.nn.utils.prune.ln_structured``); every layer keeps at least one unit.
     """
-    amount = check_fraction(amount, "amount", inclusive_high=False)
+    if not isinstance(amount, Integral):
+        check_fraction(amount, "amount", inclusive_high=False)
     check_positive_int(seed, "seed", allow_zero=True)
     names = removable_layers(model) if layers is None else list(layers)
     generator = torch.Generator().manual_seed(seed)
@@ -444,5 +450,6 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
             scores = torch.rand(_n_units(_block(new, layer).producer), generator=generator)
         else:
             scores = neuron_importance(new, layer, criterion, X=X, y=y)
-        new = _remove_units(new, layer, lowest(scores, amount), _PRODUCERS)
+        n_drop = check_amount(amount, len(scores), allow_all=False)
+        new = _remove_units(new, layer, lowest(scores, n_drop), _PRODUCERS)
     return new
