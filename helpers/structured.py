@@ -41,11 +41,14 @@ from ._checks import (
 )
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
-           "remove_neurons", "remove_channels", "prune_units", "CRITERIA"]
+           "remove_neurons", "remove_channels", "prune_units", "remove_dead_neurons",
+           "CRITERIA"]
 
 #: Importance criteria understood by :func:`neuron_importance`.
 CRITERIA = ("l1", "l2", "l1_out", "l2_out", "bn_scale", "activation", "taylor")
 
+#: The weight layers (``helpers._checks.WEIGHT_LAYERS``, the one rule for "which weights")
+#: whose units structured removal can take out: neurons of Linear, channels of Conv2d.
 _PRODUCERS = (nn.Linear, nn.Conv2d)
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 # Modules that act on each unit separately and map a zero unit to zero.
@@ -274,6 +277,17 @@ def neuron_importance(model: nn.Module, layer: str, criterion: str = "l1", *,
     -------
     torch.Tensor
         Shape ``(units,)``, on the CPU.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.structured import neuron_importance
+    >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    >>> with torch.no_grad():
+    ...     _ = model[0].weight.copy_(torch.tensor([[1.0, -1.0], [0.1, 0.0], [0.0, 3.0]]))
+    >>> neuron_importance(model, '0', 'l1')
+    tensor([2.0000, 0.1000, 3.0000])
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
@@ -308,6 +322,13 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
     Introduced in :doc:`pruning`, section *Which neurons matter*. Ties go to the
     smaller index first (a stable sort), as in :func:`helpers.prune.magnitude_mask`.
     An int ``amount`` is the number of indices, as in ``torch.nn.utils.prune``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.structured import lowest
+    >>> lowest(torch.tensor([2.0, 0.1, 3.0, 0.5]), 0.5)
+    [1, 3]
     """
     if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) == 0:
         raise ValueError("scores must be a non-empty one-dimensional tensor")
@@ -408,6 +429,15 @@ def remove_neurons(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.M
     the matching columns of the next Linear layer. ``model`` is not changed; the copy
     keeps the layer names, so several layers can be shrunk one after the other. It
     computes the same outputs as ``zero_units(model, layer, indices)``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from helpers.structured import remove_neurons
+    >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> smaller = remove_neurons(model, '0', [1])
+    >>> smaller[0], smaller[2]
+    (Linear(in_features=4, out_features=2, bias=True), Linear(in_features=2, out_features=2, bias=True))
     """
     return _remove_units(model, layer, indices, nn.Linear)
 
@@ -453,3 +483,62 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
         n_drop = check_amount(amount, len(scores), allow_all=False)
         new = _remove_units(new, layer, lowest(scores, n_drop), _PRODUCERS)
     return new
+
+
+def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
+    """Remove the hidden neurons that cannot affect the output: a smaller, equivalent model.
+
+    Introduced in :doc:`benchmark-results` (the benchmark measures every pruned model
+    after this clean-up). Heavy weight pruning leaves neurons whose outgoing weights are
+    all zero, or whose incoming weights are all zero and whose bias is ≤ 0 (so ReLU
+    outputs 0). Removing them with :func:`remove_neurons` changes no output and saves
+    their biases and rows. Repeated until nothing changes (removing a neuron can
+    disconnect one in the layer before). At least one neuron per layer is kept.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        A flat sequential network as :func:`removable_layers` accepts (Linear or
+        Conv layers; the units of any layout). It is not changed. A unit whose
+        incoming weights are zero counts as dead only when a ReLU alone follows it
+        (no BatchNorm, no other activation), since only then is its output 0.
+
+    Returns
+    -------
+    nn.Sequential
+        A copy with the dead neurons removed (``model`` itself if there are none); the
+        same outputs for every input.
+    """
+    changed = True
+    while changed:
+        changed = False
+        for name in removable_layers(model):
+            block = _block(model, name)
+            layer = block.producer
+            with torch.no_grad():
+                # read by nothing: every weight of the next layer on this unit is zero
+                no_out = (_consumer_weight_per_unit(block).flatten(1) == 0).all(dim=1)
+                # outputs ReLU(b) = 0 whatever the input; only where nothing but ReLU,
+                # Dropout or Identity follows (another activation or a BatchNorm maps
+                # the constant to a nonzero value)
+                between = _between(model, name, block.consumer_name)
+                if all(isinstance(m, (nn.ReLU, nn.Dropout, nn.Identity)) for m in between) \
+                        and any(isinstance(m, nn.ReLU) for m in between):
+                    no_in = (layer.weight.flatten(1) == 0).all(dim=1)
+                    if layer.bias is not None:
+                        no_in &= layer.bias <= 0
+                else:
+                    no_in = torch.zeros_like(no_out)
+            dead = torch.nonzero(no_out | no_in).reshape(-1).tolist()
+            dead = dead[:_n_units(layer) - 1]
+            if dead:
+                model = _remove_units(model, name, dead, _PRODUCERS)
+                changed = True
+                break
+    return model
+
+
+def _between(model: nn.Module, first: str, last: str) -> list[nn.Module]:
+    """The modules strictly between the layers named ``first`` and ``last``."""
+    names = [n for n, _ in model.named_children()]
+    return [model.get_submodule(n) for n in names[names.index(first) + 1:names.index(last)]]

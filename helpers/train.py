@@ -38,6 +38,15 @@ def seed_everything(seed: int) -> torch.Generator:
 
     Introduced in :doc:`how-to-use`. Returns a ``torch.Generator`` seeded with the
     same value, for code that prefers an explicit generator.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.train import seed_everything
+    >>> _ = seed_everything(0); a = torch.rand(2)
+    >>> _ = seed_everything(0); b = torch.rand(2)
+    >>> torch.equal(a, b)
+    True
     """
     check_positive_int(seed, "seed", allow_zero=True)
     random.seed(seed)
@@ -98,6 +107,17 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     """Fraction of examples whose arg-max prediction equals the label.
 
     Introduced in :doc:`how-to-use`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.train import accuracy
+    >>> model = nn.Linear(2, 2, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = model.weight.copy_(torch.eye(2))
+    >>> accuracy(model, torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 1, 1]))
+    0.6666666666666666
     """
     return float(correct(model, X, y, batch_size=batch_size).mean())
 

@@ -2,10 +2,10 @@
 
 Usage (``make book`` runs the first form inside the project's virtual environment)::
 
-    python tools/build_book.py                 # strict build of both editions
-    python tools/build_book.py --lang zh       # one edition only
-    python tools/build_book.py --fresh         # execute every page again (no cache)
-    python tools/build_book.py --no-strict     # let warnings through (drafting only)
+    python -m tools.build_book                 # strict build of both editions
+    python -m tools.build_book --lang zh       # one edition only
+    python -m tools.build_book --fresh         # execute every page again (no cache)
+    python -m tools.build_book --no-strict     # let warnings through (drafting only)
 
 Sphinx has one ``language`` per build, so the English and Chinese editions are two
 Jupyter Book builds from the same ``_config.yml`` and ``_toc.yml``: ``book/en`` into
@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from helpers.languages import REGISTRY
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
@@ -41,26 +43,19 @@ def _set_build_dir(path: Path) -> None:
     BUILD = path.resolve()
     HTML = BUILD / "html"
 
-#: What differs between the two builds. Everything else is in _config.yml.
+#: What differs between the editions' builds (from the language registry,
+#: ``helpers.languages``). Everything else is in _config.yml.
 EDITIONS: dict[str, dict] = {
-    "en": {
-        "language": "en",
-        "project": "L1 Regularization and Neural-Network Pruning",
-        "html_title": "L1 Regularization and Neural-Network Pruning",
-        "html_search_language": "en",
-        "html_theme_options": {"search_bar_text": "Search this book...",
-                               "path_to_docs": "book/en"},
-    },
-    "zh": {
-        "language": "zh_CN",
-        "project": "L1 正则化与神经网络剪枝",
-        "html_title": "L1 正则化与神经网络剪枝",
-        "html_search_language": "zh",
-        # book/_ext/bilingual.py: "Han 等人 (2015)", not "Han et al. (2015)"
-        "bibtex_reference_style": "author_year_zh",
-        "html_theme_options": {"search_bar_text": "搜索本书……",
-                               "path_to_docs": "book/zh"},
-    },
+    code: {
+        "language": lang.sphinx,
+        "project": lang.title,
+        "html_title": lang.title,
+        "html_search_language": lang.search,
+        "bibtex_reference_style": lang.bibtex_style,
+        "html_theme_options": {"search_bar_text": lang.search_text,
+                               "path_to_docs": f"book/{code}"},
+    }
+    for code, lang in REGISTRY.items()
 }
 
 
@@ -187,10 +182,7 @@ def publish_coursework(langs) -> None:
     ``coursework/<lang>/`` into ``BUILD_DIR/coursework`` (instructor versions included,
     which are not published).
     """
-    try:
-        from tools import coursework
-    except ImportError:  # run as a script: tools/ itself is on sys.path
-        import coursework
+    from tools import coursework
 
     out = BUILD / "coursework"
     coursework.generate(out, langs)

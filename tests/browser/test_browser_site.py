@@ -19,13 +19,12 @@ import pytest
 from book_browser import (PAGES, RAW_MATH, Visit, article_text_outside_code, is_notebook,
                           source)
 
+from helpers.languages import LANGUAGES, REGISTRY
 from tools.build_book import BINDERHUB_URL, repository_url
-from tools.serve_and_screenshot import book_pages
+from tools.serve_and_screenshot import ROOT
+from tools.toc import book_pages
 
 NOTEBOOK_PAGES = [p for p in PAGES if is_notebook(p)]
-FIGURE_LABEL = {"en": r"Fig\.", "zh": "图"}
-HTML_LANG = {"en": "en", "zh": "zh-CN"}
-OTHER = {"en": "zh", "zh": "en"}
 
 
 def split(page_id: str) -> tuple[str, str]:
@@ -162,7 +161,7 @@ def figures(reader, page_id):
 @pytest.mark.parametrize("page_id", PAGES)
 def test_figures_show_an_image_and_a_numbered_caption(reader, page_id):
     lang, _ = split(page_id)
-    numbered = re.compile(rf"^{FIGURE_LABEL[lang]}\s*\d+(\.\d+)*\s*\S")
+    numbered = re.compile(rf"^{re.escape(REGISTRY[lang].figure)}\s*\d+(\.\d+)*\s*\S")
     problems = []
     for fig in figures(reader, page_id):
         name = fig["id"] or fig["src"]
@@ -226,14 +225,16 @@ def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
 def test_language_switch_leads_to_the_counterpart_and_back(reader, page_id):
     lang, name = split(page_id)
     assert reader.open(f"{page_id}.html", math=False) == 200
-    for here, there in ((lang, OTHER[lang]), (OTHER[lang], lang)):
-        switch = reader.page.locator("a[data-language-switch]")
-        assert switch.count() == 1, f"{here}/{name}: no language switch"
+    others = [code for code in LANGUAGES if code != lang]
+    for here, there in [step for other in others for step in ((lang, other), (other, lang))]:
+        switch = reader.page.locator(
+            f'a[data-language-switch][hreflang="{REGISTRY[there].html}"]')
+        assert switch.count() == 1, f"{here}/{name}: no language switch to {there}"
         assert switch.is_visible(), f"{here}/{name}: the language switch is hidden"
         with reader.page.expect_navigation():
             switch.click()
         assert reader.url_path() == f"{there}/{name}.html"
-        assert reader.page.get_attribute("html", "lang") == HTML_LANG[there]
+        assert reader.page.get_attribute("html", "lang") == REGISTRY[there].html
         assert not reader.console.errors, reader.console.errors
 
 
