@@ -27,10 +27,15 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+try:
+    from tools import notebooks_bundle
+except ImportError:  # run as a script: tools/ itself is on sys.path
+    import notebooks_bundle
 from helpers.languages import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,6 +150,11 @@ def sphinx_overrides(lang: str, build: Path, strict: bool,
     }
     overrides["html_theme_options"] = {**EDITIONS[lang]["html_theme_options"],
                                        **repository_options(repository)}
+    # book/_ext/notebook_downloads.py: the setup cell of downloaded notebooks, and the
+    # notebooks bundle that main() writes into the edition's root after the build.
+    overrides["notebook_setup_cell"] = notebooks_bundle.setup_cell_source(lang)
+    overrides["notebooks_bundle"] = notebooks_bundle.bundle_name(lang) + ".zip"
+    overrides["notebooks_bundle_text"] = notebooks_bundle.link_text(lang)
     if strict:
         overrides["nitpicky"] = True
     return overrides
@@ -171,6 +181,15 @@ def build_edition(lang: str, strict: bool) -> int:
     status = "ok" if result == 0 else f"FAILED ({result})"
     print(f"[build_book] edition {lang}: {status} in {seconds:.0f} s -> {HTML / lang}")
     return 0 if result == 0 else 1
+
+
+def publish_bundles(langs) -> None:
+    """Write each edition's notebooks bundle (tools/notebooks_bundle.py) beside its pages."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = notebooks_bundle.build_wheel(Path(tmp))
+        for lang in langs:
+            path = notebooks_bundle.make_bundle(lang, HTML / lang, wheel)
+            print(f"[build_book] notebooks bundle: {path}")
 
 
 # --- coursework: downloadable student notebooks (tools/coursework.py) ---
@@ -220,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp.write_text(fingerprint)
     failures = sum(build_edition(lang, args.strict) for lang in (args.lang or EDITIONS))
     publish_coursework(args.lang or list(EDITIONS))  # coursework: student notebooks
+    publish_bundles(args.lang or list(EDITIONS))
     shutil.copy2(ROOT / "book" / "index.html", HTML / "index.html")
     shutil.copy2(ROOT / "book" / "_static" / "landing.css", HTML / "landing.css")
     (HTML / ".nojekyll").touch()
