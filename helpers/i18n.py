@@ -378,7 +378,7 @@ TEXT: dict[str, dict[str, str]] = {
 
 
 def tr(key: str, lang: str) -> str:
-    """The text for ``key`` in language ``lang`` ("en" or "zh").
+    """The text for ``key`` in language ``lang`` (one of ``helpers.languages.LANGUAGES``).
 
     Introduced in :doc:`how-to-use`.
 

@@ -35,7 +35,7 @@ from scipy.linalg.blas import daxpy
 from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
-from ._checks import check_finite, check_nonnegative, check_plain_weights, check_positive_int
+from ._checks import check_finite, check_nonnegative, check_positive_int, select_weights
 
 __all__ = [
     "soft_threshold", "lambda_from_alpha", "alpha_from_lambda",
@@ -827,31 +827,9 @@ def lasso_cv(X, y, *, n_folds: int = 5, alphas: Sequence[float] | None = None,
 
 # --- L1 in torch models -----------------------------------------------------------------------
 
-_PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-
-
 def _select(model: nn.Module, params: str | Iterable[str] | None) -> list[torch.Tensor]:
     """The parameters named in ``params``; by default the weights of Linear/Conv layers."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_plain_weights(model, "an L1 penalty or proximal step")
-    named = dict(model.named_parameters())
-    if params is None:
-        names = [f"{m_name}.weight" if m_name else "weight"
-                 for m_name, module in model.named_modules() if isinstance(module, _PRUNABLE)]
-    else:
-        names = [params] if isinstance(params, str) else list(params)
-        bad = [n for n in names if not isinstance(n, str)]
-        if bad:
-            raise TypeError(f"params must be parameter names (str), got {bad!r}")
-        unknown = [n for n in names if n not in named]
-        if unknown:
-            raise ValueError(f"unknown parameter name(s) {unknown}; the model has "
-                             f"{list(named)}")
-    if not names:
-        raise ValueError("no parameters selected: the model has no Linear or Conv "
-                         "layers; name the parameters with params=[...]")
-    return [named[n] for n in names]
+    return list(select_weights(model, params, what="an L1 penalty or proximal step").values())
 
 
 def _check_strength(strength) -> float:

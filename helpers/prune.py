@@ -26,7 +26,8 @@ from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
 from ._checks import (
-    check_finite, check_fraction, check_nonnegative, check_plain_weights, check_positive_int,
+    check_data, check_finite, check_float_tensor, check_fraction, check_model, check_nonnegative,
+    check_plain_weights, check_positive_int, select_weights,
 )
 from .data import ClassificationData
 from .train import evaluate, fit
@@ -37,9 +38,6 @@ __all__ = [
     "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
     "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_masks",
-    # structured pruning, re-exported from helpers.structured
-    "removable_layers", "neuron_importance", "lowest", "zero_units", "remove_neurons",
-    "remove_channels", "prune_units",
 ]
 
 #: Parameter name → mask (1 = kept, 0 = pruned).
@@ -76,17 +74,6 @@ def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.
     return masks
 
 
-def _check_tensor(tensor, name: str) -> torch.Tensor:
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if not tensor.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
-    if tensor.numel() == 0:
-        raise ValueError(f"{name} is empty")
-    check_finite(tensor, name)
-    return tensor
-
-
 def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     """Mask that prunes the ``round(amount · numel)`` weights of smallest magnitude.
 
@@ -120,7 +107,7 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     >>> magnitude_mask(torch.tensor([0.1, -2.0, 0.5, 3.0]), 0.5)  # keep the largest half
     tensor([0., 1., 0., 1.])
     """
-    tensor = _check_tensor(tensor, "tensor")
+    tensor = check_float_tensor(tensor, "tensor")
     amount = check_fraction(amount, "amount")
     with torch.no_grad():
         return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
@@ -158,7 +145,7 @@ def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
         If ``weight`` has fewer than two dimensions, ``in`` is not a multiple of
         ``m``, ``n > m``, or ``scores`` has another shape.
     """
-    weight = _check_tensor(weight, "weight")
+    weight = check_float_tensor(weight, "weight")
     m = check_positive_int(m, "m")
     n = check_positive_int(n, "n", allow_zero=True)
     if n > m:
@@ -172,7 +159,7 @@ def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
     if scores is None:
         scores = weight.detach().abs()
     else:
-        scores = _check_tensor(scores, "scores").detach()
+        scores = check_float_tensor(scores, "scores").detach()
         if scores.shape != weight.shape:
             raise ValueError(f"scores has shape {tuple(scores.shape)} but weight has "
                              f"shape {tuple(weight.shape)}")
@@ -208,10 +195,12 @@ def prunable_parameters(model: nn.Module,
     ----------
     model : nn.Module
         The network.
-    names : iterable of str, optional
+    names : str or iterable of str, optional
         Parameter names as in ``model.named_parameters()``. By default: the
         ``weight`` of every ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layer (biases and
-        normalisation parameters are not pruned).
+        normalisation parameters are not pruned). The same rule chooses the weights
+        of :func:`helpers.l1.l1_penalty` and the layers of
+        :func:`helpers.metrics.layer_table`.
 
     Raises
     ------
@@ -221,28 +210,7 @@ def prunable_parameters(model: nn.Module,
         parametrised with ``torch.nn.utils.parametrize`` (call
         :func:`make_permanent` first).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_plain_weights(model, "pruning")
-    params = dict(model.named_parameters())
-    if names is None:
-        selected = {f"{m_name}.weight" if m_name else "weight": m.weight
-                    for m_name, m in model.named_modules()
-                    if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))}
-        if not selected:
-            raise ValueError("model has no nn.Linear or nn.Conv layer whose weights could "
-                             "be pruned; pass the parameter names explicitly")
-        return selected
-    if isinstance(names, str):
-        raise TypeError("names must be an iterable of parameter names, not a single string")
-    names = list(names)
-    if not names:
-        raise ValueError("names is empty: select at least one parameter")
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ValueError(f"model has no parameter named {missing}; "
-                         f"available: {list(params)}")
-    return {n: params[n] for n in names}
+    return select_weights(model, names, what="pruning")
 
 
 def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
@@ -428,7 +396,7 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
 
 
 class MaskEnforcer:
-    """Keeps pruned weights at zero during fine-tuning.
+    r"""Keeps pruned weights at zero during fine-tuning.
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*. Pass an instance
     as ``after_step`` to :func:`helpers.train.fit`: after every optimiser step it
@@ -480,8 +448,7 @@ def make_permanent(model: nn.Module) -> nn.Module:
     weights), so such models are returned unchanged. The helpers that read or write
     weights ask for this call when a model still carries re-parametrisations.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     for module in model.modules():
         methods = [h for h in module._forward_pre_hooks.values()
                    if isinstance(h, torch_prune.BasePruningMethod)]
@@ -547,13 +514,6 @@ def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
         return _global_mask(scores, params, sparsity)
 
 
-def _check_data(data) -> ClassificationData:
-    if not isinstance(data, ClassificationData):
-        raise TypeError(f"data must be a helpers.data.ClassificationData, "
-                        f"got {type(data).__name__}")
-    return data
-
-
 def iterative_prune(model: nn.Module, data: ClassificationData, *,
                     sparsities: Sequence[float] | None = None,
                     qualities: Sequence[float] | None = None, scope: str = "layer",
@@ -585,7 +545,7 @@ def iterative_prune(model: nn.Module, data: ClassificationData, *,
         Fine-tuning of each round, passed to :func:`helpers.train.fit` (round ``r``
         uses ``seed + r`` for the order of batches).
     """
-    _check_data(data)
+    check_data(data)
     _check_scope(scope)
     if (sparsities is None) == (qualities is None):
         raise ValueError("give exactly one of sparsities and qualities")
@@ -747,7 +707,7 @@ def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity:
     ``e`` shuffles with ``seed + e``), so that its weights, not those of an earlier,
     less sparse epoch, are kept.
     """
-    _check_data(data)
+    check_data(data)
     check_positive_int(pruning_epochs, "pruning_epochs")
     check_positive_int(finetune_epochs, "finetune_epochs", allow_zero=True)
     check_positive_int(n_pruning_steps, "n_pruning_steps")
@@ -793,7 +753,7 @@ def sensitivity_scan(model: nn.Module, data: ClassificationData, amounts: Sequen
     dict
         Parameter name → list of accuracies on split ``which``, one per amount.
     """
-    _check_data(data)
+    check_data(data)
     amounts = [check_fraction(a, f"amounts[{k}]") for k, a in enumerate(amounts)]
     if not amounts:
         raise ValueError("amounts is empty")
@@ -859,8 +819,7 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     Introduced in :doc:`pruning`, section *Does pruning make the network faster?*.
     The copy computes the same outputs (up to rounding) with sparse kernels.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     check_plain_weights(model, "to_sparse_csr()")
     if isinstance(model, nn.Linear):
         return CSRLinear(model)
@@ -868,10 +827,3 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     for name, module in list(new.named_children()):
         setattr(new, name, to_sparse_csr(module))
     return new
-
-
-# Structured pruning lives in its own module; re-exported for one import.
-from .structured import (  # noqa: E402
-    lowest, neuron_importance, prune_units, removable_layers, remove_channels, remove_neurons,
-    zero_units,
-)

@@ -39,11 +39,14 @@ from ._checks import (
 )
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
-           "remove_neurons", "remove_channels", "prune_units", "CRITERIA"]
+           "remove_neurons", "remove_channels", "prune_units", "remove_dead_neurons",
+           "CRITERIA"]
 
 #: Importance criteria understood by :func:`neuron_importance`.
 CRITERIA = ("l1", "l2", "l1_out", "l2_out", "bn_scale", "activation", "taylor")
 
+#: The weight layers (``helpers._checks.WEIGHT_LAYERS``, the one rule for "which weights")
+#: whose units structured removal can take out: neurons of Linear, channels of Conv2d.
 _PRODUCERS = (nn.Linear, nn.Conv2d)
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 # Modules that act on each unit separately and map a zero unit to zero.
@@ -473,3 +476,48 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
             scores = neuron_importance(new, layer, criterion, X=X, y=y)
         new = _remove_units(new, layer, lowest(scores, amount), _PRODUCERS)
     return new
+
+
+def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
+    """Remove the hidden neurons that cannot affect the output: a smaller, equivalent model.
+
+    Introduced in :doc:`benchmark-results` (the benchmark measures every pruned model
+    after this clean-up). Heavy weight pruning leaves neurons whose outgoing weights are
+    all zero, or whose incoming weights are all zero and whose bias is ≤ 0 (so ReLU
+    outputs 0). Removing them with :func:`remove_neurons` changes no output and saves
+    their biases and rows. Repeated until nothing changes (removing a neuron can
+    disconnect one in the layer before). At least one neuron per layer is kept.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        A flat sequential MLP (Linear layers with element-wise activations between
+        them), as :func:`removable_layers` accepts. It is not changed.
+
+    Returns
+    -------
+    nn.Sequential
+        A copy with the dead neurons removed (``model`` itself if there are none); the
+        same outputs for every input.
+    """
+    changed = True
+    while changed:
+        changed = False
+        children = list(model.named_children())
+        hidden = removable_layers(model)
+        for k, (name, layer) in enumerate(children):
+            if name not in hidden:
+                continue
+            consumer = next(m for _, m in children[k + 1:] if isinstance(m, nn.Linear))
+            with torch.no_grad():
+                no_out = (consumer.weight == 0).all(dim=0)
+                no_in = (layer.weight == 0).all(dim=1)
+                if layer.bias is not None:
+                    no_in &= layer.bias <= 0
+            dead = torch.nonzero(no_out | no_in).reshape(-1).tolist()
+            dead = dead[:layer.out_features - 1]
+            if dead:
+                model = remove_neurons(model, name, dead)
+                changed = True
+                break
+    return model

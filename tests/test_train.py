@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import data, models, train
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load_digits_split()
+from helpers import models, train
 
 
 def _train(digits, seed, **kwargs):
