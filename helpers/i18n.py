@@ -271,6 +271,7 @@ TEXT: dict[str, dict[str, str]] = {
     "bm_met": {"en": "met", "zh": "达到"},
     "bm_missed": {"en": "missed", "zh": "未达到"},
     "col_bm_method": {"en": "method", "zh": "方法"},
+    "col_bm_seeds": {"en": "test accuracy (%), seeds 0–4", "zh": "测试集准确率（%），种子 0–4"},
     "col_bm_level": {"en": "sparsity / neurons removed", "zh": "稀疏度 / 移除的神经元"},
     "col_bm_nonzero": {"en": "nonzero weights", "zh": "非零权重"},
     "col_bm_ratio": {"en": "compression ratio", "zh": "压缩率"},
