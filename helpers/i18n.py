@@ -153,6 +153,9 @@ TEXT: dict[str, dict[str, str]] = {
     "col_global_sparsity": {"en": "sparsity (global)", "zh": "稀疏度（全局）"},
     # --- pipeline chapter ---
     "pipe_dense_mlp": {"en": "dense MLP", "zh": "稠密 MLP"},
+    "pipe_dense_budget": {"en": "dense MLP, same budget", "zh": "稠密 MLP（同等预算）"},
+    "pipe_q2_pruned": {"en": "pruned fp32", "zh": "剪枝后 fp32"},
+    "pipe_q2_pruned_int8": {"en": "pruned int8", "zh": "剪枝后 int8"},
     "pipe_magnitude": {"en": "magnitude pruning", "zh": "幅值剪枝"},
     "pipe_l1": {"en": "L1 (proximal) + pruning", "zh": "L1（近端）+ 剪枝"},
     "pipe_l2": {"en": "L2 + pruning", "zh": "L2 + 剪枝"},
