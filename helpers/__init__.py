@@ -7,6 +7,7 @@ second, drifting copy of an algorithm. Modules:
 ``device``      the one device choice, :func:`get_device` (a leaf module)
 ``i18n``        the text used in figures and tables, in every language
 ``plot``        the house style for figures and the CJK font
+``page``        a page's first call (style, threads, device) and its glue bookkeeping
 ``data``        the bundled digits and diabetes data, synthetic sparse regression
 ``mnist``       an optional loader of MNIST's IDX files (downloads only on request)
 ``models``      the small networks used throughout (digits MLP, LeNet-5, a small CNN)
@@ -19,6 +20,9 @@ second, drifting copy of an algorithm. Modules:
 ``distill``     knowledge distillation (the FAQ's demonstration)
 ``pipeline``    the combined L1 → prune → fine-tune → quantise pipeline
 ``stats``       mean ± std over seeds, and comparisons of compressed models
+``dependency``  dependency groups of residual networks and their joint channel removal
+``language_model``  a tiny character-level transformer, its text and perplexity
+``layerwise``   calibration-based pruning of linear layers: Wanda and SparseGPT
 
 Each public function's docstring names the section of the book that introduces it.
 
@@ -34,9 +38,9 @@ import importlib
 __version__ = "0.1.0"
 
 #: The submodules, in the order the book introduces them.
-SUBMODULES = ("languages", "device", "i18n", "plot", "data", "models", "train", "l1",
+SUBMODULES = ("languages", "device", "i18n", "plot", "page", "data", "models", "train", "l1",
               "metrics", "quant", "mnist", "prune", "structured", "distill", "pipeline",
-              "stats")
+              "stats", "dependency", "language_model", "layerwise")
 
 #: Names re-exported from a leaf submodule: ``helpers.get_device()``, ``helpers.LANGUAGES``.
 _ATTRIBUTES = {"get_device": "device", "LANGUAGES": "languages"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -65,3 +66,126 @@ def check_finite(array, name: str) -> None:
         bad = not bool(np.isfinite(np.asarray(array, dtype=float)).all())
     if bad:
         raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def check_plain_weights(model, what: str) -> None:
+    """Raise ValueError if ``model`` carries weight re-parametrisations.
+
+    A module pruned with ``torch.nn.utils.prune`` keeps ``weight_orig`` and a
+    ``weight_mask`` and recomputes ``weight`` before every forward pass; one with a
+    ``torch.nn.utils.parametrize`` parametrisation recomputes it from
+    ``parametrizations.weight.original``. Writing to ``weight`` is then undone at the
+    next forward pass, and copying the model fails; ``what`` (the caller, e.g.
+    ``"zero_units()"``) names who needs plain weights.
+    """
+    from torch.nn.utils import parametrize
+    from torch.nn.utils import prune as torch_prune
+
+    for name, module in model.named_modules():
+        pruned = [h._tensor_name for h in module._forward_pre_hooks.values()
+                  if isinstance(h, torch_prune.BasePruningMethod)]
+        if pruned:
+            kind, tensors = "torch.nn.utils.prune", pruned
+        elif parametrize.is_parametrized(module):
+            kind, tensors = "torch.nn.utils.parametrize", list(module.parametrizations)
+        else:
+            continue
+        where = f"module {name!r}" if name else "the model"
+        raise ValueError(f"{what} needs plain weights, but {where} carries a {kind} "
+                         f"re-parametrisation of {', '.join(map(repr, tensors))}; call "
+                         f"helpers.prune.make_permanent(model) first")
+
+
+@contextmanager
+def evaluation_mode(model):
+    """Evaluation mode for the ``with`` block; afterwards every module's own mode again.
+
+    ``model.train(was_training)`` would instead set one mode for all submodules and
+    lose a caller's mixture (e.g. a network in training mode with frozen BatchNorm
+    layers in evaluation mode).
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+def check_model(model, name: str = "model"):
+    """Return ``model`` if it is a ``torch.nn.Module``, else raise TypeError."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def check_data(data, name: str = "data"):
+    """Return ``data`` if it is a :class:`helpers.data.ClassificationData`, else raise TypeError."""
+    from .data import ClassificationData  # data.py itself uses the checks above
+
+    if not isinstance(data, ClassificationData):
+        raise TypeError(f"{name} must be a helpers.data.ClassificationData, "
+                        f"got {type(data).__name__}")
+    return data
+
+
+def check_float_tensor(tensor, name: str) -> torch.Tensor:
+    """Return ``tensor`` if it is a non-empty floating-point tensor of finite values.
+
+    Raises TypeError for another type or an integer dtype, ValueError for an empty
+    tensor or one holding NaN or infinity.
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
+    if tensor.numel() == 0:
+        raise ValueError(f"{name} is empty")
+    check_finite(tensor.detach(), name)
+    return tensor
+
+
+# --- which weights: the one rule ----------------------------------------------------------
+
+#: Layers whose weight is a matrix (Linear) or a filter bank (Conv): the layers that
+#: L1 penalties, pruning and quantisation act on, and the rows of
+#: :func:`helpers.metrics.layer_table`.
+WEIGHT_LAYERS = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+
+
+def weight_layers(model) -> list[tuple[str, torch.nn.Module]]:
+    """``(name, layer)`` of every layer of ``model`` in :data:`WEIGHT_LAYERS`, in order."""
+    return [(name, module) for name, module in check_model(model).named_modules()
+            if isinstance(module, WEIGHT_LAYERS)]
+
+
+def select_weights(model, names=None, *, what: str = "selecting weights") -> dict:
+    """The parameters of ``model`` that L1 penalties and pruning act on, by name.
+
+    ``names`` is a parameter name, an iterable of them (as in
+    ``model.named_parameters()``), or None for the ``weight`` of every layer in
+    :data:`WEIGHT_LAYERS` (biases and normalisation parameters excluded). Raises
+    TypeError for a name that is not a string, ValueError for an unknown name, an
+    empty selection, or a model that still carries ``torch.nn.utils.prune`` or
+    ``parametrize`` re-parametrisations (see :func:`check_plain_weights`); ``what``
+    names the caller in that message.
+    """
+    check_plain_weights(check_model(model), what)
+    params = dict(model.named_parameters())
+    if names is None:
+        selected = {f"{m_name}.weight" if m_name else "weight": m.weight
+                    for m_name, m in weight_layers(model)}
+        if not selected:
+            raise ValueError("model has no nn.Linear or nn.Conv layer whose weights could "
+                             "be selected; pass the parameter names explicitly")
+        return selected
+    names = [names] if isinstance(names, str) else list(names)
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise TypeError(f"parameter names must be strings, got {bad!r}")
+    if not names:
+        raise ValueError("names is empty: select at least one parameter")
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ValueError(f"unknown parameter name(s) {missing}; the model has "
+                         f"{list(params)}")
+    return {n: params[n] for n in names}

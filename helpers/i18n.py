@@ -84,6 +84,19 @@ TEXT: dict[str, dict[str, str]] = {
     "l1_proximal": {"en": "proximal step (soft-thresholding)", "zh": "近端步（软阈值）"},
     "l1_dead_neurons": {"en": "neurons without incoming weights",
                         "zh": "个神经元的输入权重全部为零"},
+    "l1_short_subgradient": {"en": "the penalty in the loss", "zh": "损失中的惩罚项"},
+    "l1_short_proximal": {"en": "the proximal step", "zh": "近端步"},
+    "l1_short_none": {"en": "no penalty", "zh": "不加惩罚"},
+    "l1_our_cd": {"en": "helpers' coordinate descent", "zh": "helpers 的坐标下降"},
+    "l1_sklearn_cd": {"en": "scikit-learn's", "zh": "scikit-learn 的坐标下降"},
+    "l1_name_lasso_min": {"en": "the Lasso", "zh": "Lasso"},
+    "l1_name_ridge": {"en": "ridge", "zh": "岭回归"},
+    "l1_test_mse": {"en": "test MSE", "zh": "测试集均方误差"},
+    "col_l1_method": {"en": "L1 by", "zh": "L1 的实现方式"},
+    "col_momentum": {"en": "momentum", "zh": "动量"},
+    "col_zeros_seeds": {"en": "exact zeros, first layer (%), seeds 0–4",
+                        "zh": "第一层精确为零的权重（%），种子 0–4"},
+    "col_acc_seeds": {"en": "test accuracy (%), seeds 0–4", "zh": "测试集准确率（%），种子 0–4"},
     # --- pruning chapter ---
     "prune_layerwise": {"en": "layer-wise magnitude", "zh": "逐层幅值剪枝"},
     "prune_global": {"en": "global magnitude", "zh": "全局幅值剪枝"},
@@ -329,13 +342,62 @@ TEXT: dict[str, dict[str, str]] = {
     "cw_shrunk": {"en": "neurons removed", "zh": "移除神经元后"},
     "cw_compressed": {"en": "compressed", "zh": "压缩后"},
     "cw_pruned": {"en": "pruned and fine-tuned", "zh": "剪枝并微调后"},
+    # --- residual networks chapter ---
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    "col_res_group": {"en": "group", "zh": "依赖组"},
+    "col_res_producers": {"en": "layers whose channels are removed",
+                          "zh": "被移除通道的层"},
+    "col_res_consumers": {"en": "layers that read them", "zh": "读取这些通道的层"},
+    "col_res_size": {"en": "channels", "zh": "通道数"},
+    "res_pruned": {"en": "pruned network", "zh": "剪枝后的网络"},
+    "res_removed": {"en": "{p}% removed", "zh": "移除 {p}%"},
+    "res_mac_ratio": {"en": "MAC ratio (dense / pruned)", "zh": "乘加次数之比（稠密 / 剪枝后）"},
+    "res_speedup": {"en": "measured speed-up", "zh": "实测加速比"},
+    "res_dense_ft": {"en": "dense, same extra epochs", "zh": "稠密网络，同样多的额外轮次"},
+    "res_pruned_raw": {"en": "50% of channels removed, not fine-tuned",
+                       "zh": "移除 50% 通道，未微调"},
+    "res_pruned_ft": {"en": "50% of channels removed, fine-tuned",
+                      "zh": "移除 50% 通道，微调后"},
+    "res_relation": {"en": "at {p}% removed, MAC ratio {macs}, speed-up {low}× to {high}× ({where})",
+                     "zh": "移除 {p}% 时，乘加次数之比 {macs}，加速比 {low}× 至 {high}×（{where}）"},
+    "res_below": {"en": "below the MAC ratio", "zh": "低于乘加次数之比"},
+    "res_above": {"en": "above the MAC ratio", "zh": "高于乘加次数之比"},
+    "res_within": {"en": "consistent with the MAC ratio", "zh": "与乘加次数之比一致"},
+    "res_inner_only": {"en": "half of the block-internal channels",
+                       "zh": "只剪块内通道的一半"},
+    "res_all_groups": {"en": "half of every group's channels", "zh": "每个依赖组剪掉一半通道"},
+    # --- language models chapter ---
+    "lm_magnitude": {"en": "magnitude", "zh": "幅值"},
+    "lm_wanda": {"en": "Wanda", "zh": "Wanda"},
+    "lm_sparsegpt": {"en": "SparseGPT", "zh": "SparseGPT"},
+    "lm_dense": {"en": "dense model", "zh": "稠密模型"},
+    "lm_perplexity": {"en": "test perplexity", "zh": "测试集困惑度"},
+    "lm_step": {"en": "training step", "zh": "训练步数"},
+    "lm_loss": {"en": "training loss (nats per character)", "zh": "训练损失（每字符，nat）"},
+    "col_lm_criterion": {"en": "criterion", "zh": "剪枝准则"},
+    "col_lm_unstructured": {"en": "50% unstructured", "zh": "50% 非结构化"},
+    "col_lm_nm": {"en": "2:4", "zh": "2:4"},
+    "col_lm_error": {"en": "reconstruction error on the calibration data",
+                     "zh": "校准数据上的重构误差"},
+    "col_lm_samples": {"en": "calibration windows", "zh": "校准窗口数"},
+    "col_lm_ppl": {"en": "test perplexity", "zh": "测试集困惑度"},
+    "col_lm_comparison": {"en": "comparison", "zh": "比较"},
+    "col_lm_verdict": {"en": "verdict (paired over calibration samples)",
+                       "zh": "结论（按校准样本配对）"},
 }
 
 
 def tr(key: str, lang: str) -> str:
-    """The text for ``key`` in language ``lang`` ("en" or "zh").
+    """The text for ``key`` in language ``lang`` (one of ``helpers.languages.LANGUAGES``).
 
     Introduced in :doc:`how-to-use`.
+
+    Examples
+    --------
+    >>> from helpers.i18n import tr
+    >>> tr('accuracy', 'en'), tr('accuracy', 'zh')
+    ('accuracy', '准确率')
     """
     check_language(lang)
     try:

@@ -35,7 +35,7 @@ from scipy.linalg.blas import daxpy
 from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
-from ._checks import check_finite, check_nonnegative, check_positive_int
+from ._checks import check_finite, check_nonnegative, check_positive_int, select_weights
 
 __all__ = [
     "soft_threshold", "lambda_from_alpha", "alpha_from_lambda",
@@ -67,6 +67,12 @@ def soft_threshold(x: ArrayOrTensor | float, t: float) -> ArrayOrTensor:
         NumPy array.
     t : float
         The threshold, ``t >= 0``.
+
+    Examples
+    --------
+    >>> from helpers.l1 import soft_threshold
+    >>> soft_threshold([-3.0, 0.5, 2.0], 1.0)
+    array([-2.,  0.,  1.])
     """
     t = check_nonnegative(t, "t")
     if isinstance(x, torch.Tensor):
@@ -79,6 +85,12 @@ def lambda_from_alpha(alpha: float, n_samples: int) -> float:
     """``λ = n α``: scikit-learn's ``alpha`` in the ``½‖y − Xw‖² + λ‖w‖₁`` convention.
 
     Introduced in :doc:`l1-regularization`, section *The Lasso objective*.
+
+    Examples
+    --------
+    >>> from helpers.l1 import lambda_from_alpha
+    >>> lambda_from_alpha(0.1, n_samples=50)
+    5.0
     """
     return check_nonnegative(alpha, "alpha") * check_positive_int(n_samples, "n_samples")
 
@@ -87,6 +99,12 @@ def alpha_from_lambda(lam: float, n_samples: int) -> float:
     """``α = λ / n``: the article's ``λ`` in scikit-learn's ``(1/2n)‖y − Xw‖² + α‖w‖₁``.
 
     Introduced in :doc:`l1-regularization`, section *The Lasso objective*.
+
+    Examples
+    --------
+    >>> from helpers.l1 import alpha_from_lambda
+    >>> alpha_from_lambda(5.0, n_samples=50)
+    0.1
     """
     return check_nonnegative(lam, "lam") / check_positive_int(n_samples, "n_samples")
 
@@ -220,6 +238,13 @@ def lasso_objective(X, y, w, alpha: float, *, intercept: float = 0.0,
         ``b``; ignored when ``fit_intercept=True``.
     fit_intercept : bool
         Use the best intercept for this ``w`` (equivalently, centre ``X`` and ``y``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import lasso_objective
+    >>> lasso_objective(np.eye(2), [1.0, -3.0], [0.0, 0.0], alpha=1.0)
+    2.5
     """
     problem = _Problem(X, y, fit_intercept, precompute=False)
     w = _as_coef(w, problem.p)
@@ -234,6 +259,13 @@ def alpha_max(X, y, *, fit_intercept: bool = True) -> float:
 
     Introduced in :doc:`l1-regularization`, section *Why L1 gives exact zeros*
     (``X`` and ``y`` centred when ``fit_intercept=True``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import alpha_max
+    >>> alpha_max(np.eye(2), [1.0, -3.0], fit_intercept=False)
+    1.5
     """
     problem = _Problem(X, y, fit_intercept, precompute=False)
     return float(np.max(np.abs(problem.Xty))) / problem.n
@@ -248,6 +280,13 @@ def duality_gap(X, y, w, alpha: float, *, fit_intercept: bool = False) -> float:
     ``P(w)`` is above the minimum, and is 0 exactly at a solution.
     The value is in the scale of ``(1/2n)‖y − Xw‖² + α‖w‖₁`` (scikit-learn's internal
     gap is ``n`` times larger).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import duality_gap
+    >>> duality_gap(np.eye(2), [1.0, -3.0], [0.0, 0.0], alpha=1.5)  # w = 0 solves it at alpha_max
+    np.float64(0.0)
     """
     problem = _Problem(X, y, fit_intercept, precompute=False)
     w = _as_coef(w, problem.p)
@@ -362,6 +401,14 @@ def ista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
         Starting point (warm start); zeros by default.
     precompute : "auto" or bool
         Work with the Gram matrix ``XᵀX`` (``"auto"``: when ``n > 2p``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import ista
+    >>> result = ista(np.eye(2), [1.0, -3.0], alpha=0.5, fit_intercept=False, tol=1e-10)
+    >>> result.coef.round(4) + 0.0, result.converged
+    (array([ 0., -2.]), True)
     """
     problem, rec, w = _setup(X, y, alpha, fit_intercept, tol, max_iter, w0, precompute)
     step = 1.0 / problem.lipschitz if problem.lipschitz > 0 else 0.0
@@ -386,6 +433,14 @@ def fista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
     from an extrapolated point ``z = w_k + (t_{k-1} − 1)/t_k · (w_k − w_{k−1})``;
     the objective converges at the rate ``O(1/k²)`` (not monotonically).
     Parameters as in :func:`ista`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import fista
+    >>> result = fista(np.eye(2), [1.0, -3.0], alpha=0.5, fit_intercept=False, tol=1e-10)
+    >>> result.coef.round(4) + 0.0, result.converged
+    (array([ 0., -2.]), True)
     """
     problem, rec, w = _setup(X, y, alpha, fit_intercept, tol, max_iter, w0, precompute)
     step = 1.0 / problem.lipschitz if problem.lipschitz > 0 else 0.0
@@ -594,6 +649,14 @@ def coordinate_descent(X, y, alpha: float, *, fit_intercept: bool = True,
     working_set : bool
         Sweep over a working set (fast); ``False`` sweeps over all features every
         epoch and checks the duality gap after each (the textbook algorithm).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import coordinate_descent
+    >>> result = coordinate_descent(np.eye(2), [1.0, -3.0], alpha=0.5, fit_intercept=False)
+    >>> result.coef + 0.0, result.converged
+    (array([ 0., -2.]), True)
     """
     problem, rec, w = _setup(X, y, alpha, fit_intercept, tol, max_iter, w0, precompute)
     working_set = _check_bool(working_set, "working_set")
@@ -660,6 +723,15 @@ def lasso_path(X, y, alphas: Sequence[float] | None = None, n_alphas: int = 100,
     (the default) centres ``X`` and ``y`` first, as :class:`sklearn.linear_model.Lasso`
     does; pass ``fit_intercept=False`` for scikit-learn's ``lasso_path`` behaviour.
     Other parameters as in :func:`coordinate_descent`.
+
+    Examples
+    --------
+    >>> from helpers.data import make_sparse_regression
+    >>> from helpers.l1 import lasso_path
+    >>> X, y, w_true = make_sparse_regression(50, 10, 3, seed=0)
+    >>> path = lasso_path(X, y, n_alphas=5)
+    >>> path.coefs.shape, (path.coefs[:, 0] != 0).sum()  # at alpha_max every weight is zero
+    ((10, 5), np.int64(0))
     """
     problem = _Problem(X, y, fit_intercept, precompute, auto_ratio=1.0)
     tol = check_nonnegative(tol, "tol")
@@ -755,30 +827,9 @@ def lasso_cv(X, y, *, n_folds: int = 5, alphas: Sequence[float] | None = None,
 
 # --- L1 in torch models -----------------------------------------------------------------------
 
-_PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-
-
 def _select(model: nn.Module, params: str | Iterable[str] | None) -> list[torch.Tensor]:
     """The parameters named in ``params``; by default the weights of Linear/Conv layers."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    named = dict(model.named_parameters())
-    if params is None:
-        names = [f"{m_name}.weight" if m_name else "weight"
-                 for m_name, module in model.named_modules() if isinstance(module, _PRUNABLE)]
-    else:
-        names = [params] if isinstance(params, str) else list(params)
-        bad = [n for n in names if not isinstance(n, str)]
-        if bad:
-            raise TypeError(f"params must be parameter names (str), got {bad!r}")
-        unknown = [n for n in names if n not in named]
-        if unknown:
-            raise ValueError(f"unknown parameter name(s) {unknown}; the model has "
-                             f"{list(named)}")
-    if not names:
-        raise ValueError("no parameters selected: the model has no Linear or Conv "
-                         "layers; name the parameters with params=[...]")
-    return [named[n] for n in names]
+    return list(select_weights(model, params, what="an L1 penalty or proximal step").values())
 
 
 def _check_strength(strength) -> float:
@@ -802,6 +853,17 @@ def l1_penalty(model: nn.Module, strength: float,
     params : str or iterable of str, optional
         Names as in ``model.named_parameters()``; by default the weights (not the
         biases) of all Linear and Conv layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.l1 import l1_penalty
+    >>> layer = nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[1.0, -2.0]]))
+    >>> round(l1_penalty(layer, 0.1).item(), 4)  # 0.1 * (|1| + |-2|); biases are not penalised
+    0.3
     """
     strength = _check_strength(strength)
     return strength * sum(p.abs().sum() for p in _select(model, params))
@@ -820,6 +882,17 @@ def group_lasso_penalty(model: nn.Module, strength: float,
     (Yuan & Lin 2006). A row of a Linear weight holds a neuron's incoming weights
     (of a Conv weight, one output channel), so the penalty pushes whole neurons to
     zero. Parameters as in :func:`l1_penalty`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.l1 import group_lasso_penalty
+    >>> layer = nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[3.0, 4.0], [0.0, 0.0]]))
+    >>> round(group_lasso_penalty(layer, 0.1).item(), 4)  # 0.1 * (5 + 0): one norm per row
+    0.5
     """
     strength = _check_strength(strength)
     return strength * sum(_rows(p).norm(dim=1).sum() for p in _select(model, params))
@@ -832,6 +905,18 @@ def prox_l1_step(model: nn.Module, threshold: float,
 
     Introduced in :doc:`l1-regularization`, section *L1 in a neural network*.
     Parameters as in :func:`l1_penalty`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.l1 import prox_l1_step
+    >>> layer = nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[1.0, -0.2]]))
+    >>> prox_l1_step(layer, 0.5)
+    >>> layer.weight.data + 0.0
+    tensor([[0.5000, 0.0000]])
     """
     threshold = check_nonnegative(threshold, "threshold")
     for p in _select(model, params):

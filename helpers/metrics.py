@@ -29,8 +29,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
-from ._checks import check_finite, check_int_in_range, check_positive_int
+from ._checks import (
+    WEIGHT_LAYERS, check_finite, check_int_in_range, check_model, check_positive_int,
+    evaluation_mode, weight_layers,
+)
 from .i18n import tr
 
 __all__ = [
@@ -38,10 +42,6 @@ __all__ = [
     "format_table", "macs", "macs_by_layer", "flops", "storage_bits", "storage_bytes",
     "serialized_bytes", "compression_ratio", "measure_latency", "compare_latency",
 ]
-
-#: Layers whose weight is a matrix (Linear) or a filter bank (Conv): the layers that
-#: pruning and quantisation compress, and the rows of :func:`layer_table`.
-WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 #: Storage formats understood by :func:`storage_bits` and :func:`storage_bytes`.
 STORAGE_SCHEMES = ("dense32", "int8", "csr", "csr+int8", "csr+shared", "relative",
@@ -51,12 +51,6 @@ _FLOAT_BITS = 32  # fp32 values, scales and codebook entries
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _check_model(model) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return model
 
 
 def _is_quantized_module(module: nn.Module) -> bool:
@@ -76,12 +70,19 @@ def _parameters(model: nn.Module) -> list[tuple[str, nn.Module, str, torch.Tenso
     """Every parameter once, as ``(qualified name, module, attribute, tensor)``.
 
     A weight pruned with ``torch.nn.utils.prune`` is stored as ``weight_orig`` plus a
-    mask; the tensor the model computes with is the attribute ``weight``, so that is the
-    one reported (under the name ``weight``).
+    mask, one parametrised with ``torch.nn.utils.parametrize`` as
+    ``parametrizations.weight.original``; the tensor the model computes with is the
+    attribute ``weight``, so that is the one reported (under the name ``weight``).
     """
-    _check_model(model)
+    check_model(model)
     out, seen = [], set()
     for module_name, module in model.named_modules():
+        if parametrize.is_parametrized(module):
+            # torch.nn.utils.parametrize: report the tensor the module computes with
+            for attr, parametrization in module.parametrizations.items():
+                seen.update(id(p) for p in parametrization.parameters())
+                name = f"{module_name}.{attr}" if module_name else attr
+                out.append((name, module, attr, getattr(module, attr).detach()))
         for attr, param in module.named_parameters(recurse=False):
             if id(param) in seen:
                 continue
@@ -117,8 +118,15 @@ def count_parameters(model: nn.Module) -> int:
     -------
     int
         The total number of scalar parameters.
+
+    Examples
+    --------
+    >>> from helpers.metrics import count_parameters
+    >>> from helpers.models import mlp
+    >>> count_parameters(mlp([4, 3, 2]))  # (4*3 + 3) + (3*2 + 2)
+    23
     """
-    _reject_quantized(_check_model(model), "count_parameters()")
+    _reject_quantized(check_model(model), "count_parameters()")
     return sum(t.numel() for _, _, _, t in _parameters(model))
 
 
@@ -136,8 +144,19 @@ def count_nonzero(model: nn.Module, *, per_parameter: bool = False) -> int | dic
         Any float PyTorch model.
     per_parameter : bool
         If true, return ``{parameter name: nonzero count}`` instead of the total.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.metrics import count_nonzero
+    >>> layer = nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.zero_()
+    >>> count_nonzero(layer)  # the two biases
+    2
     """
-    _reject_quantized(_check_model(model), "count_nonzero()")
+    _reject_quantized(check_model(model), "count_nonzero()")
     counts = {name: _nonzero(t) for name, _, _, t in _parameters(model)}
     return counts if per_parameter else sum(counts.values())
 
@@ -162,18 +181,19 @@ def layer_table(model: nn.Module) -> list[dict]:
         (fraction of those parameters that are zero) and ``weight_sparsity`` (fraction
         of the weight alone, biases excluded: the figure a pruning method sets).
     """
-    _reject_quantized(_check_model(model), "layer_table()")
+    _reject_quantized(check_model(model), "layer_table()")
     rows = []
-    for name, module in model.named_modules():
-        if not isinstance(module, WEIGHT_LAYERS):
-            continue
+    for name, module in weight_layers(model):
         weight = module.weight.detach()
         tensors = [weight] + ([module.bias.detach()] if module.bias is not None else [])
         n = sum(t.numel() for t in tensors)
         nz = sum(_nonzero(t) for t in tensors)
+        kind = type(module)
+        if parametrize.is_parametrized(module):  # a class made by torch, e.g. ParametrizedLinear
+            kind = kind.__bases__[0]
         rows.append({
             "name": name,
-            "kind": type(module).__name__,
+            "kind": kind.__name__,
             "shape": tuple(weight.shape),
             "parameters": n,
             "nonzero": nz,
@@ -212,8 +232,8 @@ def format_table(rows: Sequence[dict], lang: str, columns: Sequence[str] | None 
     ----------
     rows : sequence of dict
         For example the rows of :func:`layer_table`.
-    lang : {"en", "zh"}
-        Language of the header.
+    lang : str
+        Language of the header, one of ``helpers.languages.LANGUAGES``.
     columns : sequence of str, optional
         Keys to show, in order; by default the keys of the first row, except
         ``weight_sparsity``.
@@ -316,7 +336,7 @@ def macs_by_layer(model: nn.Module, input_shape: Sequence[int], *,
     dict
         ``{layer name: MACs}`` for the counted layers, in forward order.
     """
-    _check_model(model)
+    check_model(model)
     shape = _check_input_shape(input_shape)
     inside_counted = {id(sub) for m in model.modules() if _counted(m)
                       for sub in m.modules()}  # e.g. the packed int8 weights of a layer
@@ -338,15 +358,12 @@ def macs_by_layer(model: nn.Module, input_shape: Sequence[int], *,
     handles = [m.register_forward_hook(hook) for m in model.modules() if _counted(m)]
     params = list(model.parameters())
     device = params[0].device if params else torch.device("cpu")
-    was_training = model.training
     try:
-        model.eval()
-        with torch.inference_mode():
+        with evaluation_mode(model), torch.inference_mode():
             model(torch.zeros((1, *shape), device=device))
     except RuntimeError as err:
         raise ValueError(f"input_shape {shape} does not fit the model: {err}") from None
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return counts
@@ -356,6 +373,13 @@ def macs(model: nn.Module, input_shape: Sequence[int], *, effective: bool = Fals
     """Total multiply-accumulates of one forward pass; see :func:`macs_by_layer`.
 
     Introduced in :doc:`background`, section *Measuring the baseline*.
+
+    Examples
+    --------
+    >>> from helpers.metrics import macs
+    >>> from helpers.models import mlp
+    >>> macs(mlp([64, 32, 10]), (64,))  # 64*32 + 32*10
+    2368
     """
     return sum(macs_by_layer(model, input_shape, effective=effective).values())
 
@@ -429,6 +453,14 @@ def storage_bits(weight: torch.Tensor, scheme: str = "dense32", *, index_bits: i
         schemes, which store ``2^value_bits`` fp32 centroids.
     per_channel : bool
         One int8 scale per row (output channel) rather than one per tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.metrics import storage_bits
+    >>> w = torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+    >>> storage_bits(w, 'dense32'), storage_bits(w, 'csr')
+    (128, 160)
     """
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
@@ -486,7 +518,7 @@ def storage_bytes(model: nn.Module | torch.Tensor, scheme: str = "dense32", **op
     """
     if isinstance(model, torch.Tensor):
         return math.ceil(storage_bits(model, scheme, **options) / 8)
-    _reject_quantized(_check_model(model), "storage_bytes()")
+    _reject_quantized(check_model(model), "storage_bytes()")
     total = 0
     for _, module, attr, tensor in _parameters(model):
         compressed = isinstance(module, WEIGHT_LAYERS) and attr == "weight"
@@ -504,7 +536,7 @@ def serialized_bytes(model: nn.Module) -> int:
     format's overhead, and it works for quantised models too.
     """
     buffer = io.BytesIO()
-    torch.save(_check_model(model).state_dict(), buffer)
+    torch.save(check_model(model).state_dict(), buffer)
     return buffer.getbuffer().nbytes
 
 
@@ -513,6 +545,12 @@ def compression_ratio(dense: float, compressed: float) -> float:
 
     Introduced in :doc:`background`, section *Storage formats*. Use the same unit for
     both (bytes, parameters or MACs); a ratio of 12 is what papers write as "12×".
+
+    Examples
+    --------
+    >>> from helpers.metrics import compression_ratio
+    >>> compression_ratio(dense=1000, compressed=250)
+    4.0
     """
     for value, name in ((dense, "dense"), (compressed, "compressed")):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
@@ -580,7 +618,7 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
     threads : int or None
         CPU threads during the measurement; ``None`` keeps the current setting.
     """
-    _check_model(model)
+    check_model(model)
     if not isinstance(example_input, torch.Tensor):
         raise TypeError("example_input must be a torch.Tensor, got "
                         f"{type(example_input).__name__}")
@@ -593,13 +631,11 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
     device = params[0].device if params else torch.device("cpu")
     x = example_input.to(device)
     old_threads = torch.get_num_threads()
-    was_training = model.training
     times = []
     try:
         if threads is not None:
             torch.set_num_threads(threads)
-        model.eval()
-        with torch.inference_mode():
+        with evaluation_mode(model), torch.inference_mode():
             for _ in range(warmup):
                 model(x)
             _synchronize(device)
@@ -612,7 +648,6 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
         used = torch.get_num_threads()
     finally:
         torch.set_num_threads(old_threads)
-        model.train(was_training)
     q1, median, q3 = np.percentile(times, [25, 50, 75])
     return Latency(float(median), float(q1), float(q3), tuple(times), used)
 

@@ -22,9 +22,13 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
-from ._checks import check_finite, check_fraction, check_nonnegative, check_positive_int
+from ._checks import (
+    check_data, check_finite, check_float_tensor, check_fraction, check_model, check_nonnegative,
+    check_plain_weights, check_positive_int, select_weights,
+)
 from .data import ClassificationData
 from .train import evaluate, fit
 
@@ -33,10 +37,7 @@ __all__ = [
     "random_masks", "threshold_masks", "masks_sparsity", "apply_masks", "MaskEnforcer",
     "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
-    "sensitivity_scan", "CSRLinear", "to_sparse_csr",
-    # structured pruning, re-exported from helpers.structured
-    "removable_layers", "neuron_importance", "lowest", "zero_units", "remove_neurons",
-    "remove_channels", "prune_units",
+    "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_masks",
 ]
 
 #: Parameter name → mask (1 = kept, 0 = pruned).
@@ -73,17 +74,6 @@ def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.
     return masks
 
 
-def _check_tensor(tensor, name: str) -> torch.Tensor:
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if not tensor.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
-    if tensor.numel() == 0:
-        raise ValueError(f"{name} is empty")
-    check_finite(tensor, name)
-    return tensor
-
-
 def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     """Mask that prunes the ``round(amount · numel)`` weights of smallest magnitude.
 
@@ -109,11 +99,90 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     with the smaller flat (row-major) index is pruned first. On tie-free data the
     mask equals the one of ``torch.nn.utils.prune.l1_unstructured``, whose order
     among ties is not specified.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.prune import magnitude_mask
+    >>> magnitude_mask(torch.tensor([0.1, -2.0, 0.5, 3.0]), 0.5)  # keep the largest half
+    tensor([0., 1., 0., 1.])
     """
-    tensor = _check_tensor(tensor, "tensor")
+    tensor = check_float_tensor(tensor, "tensor")
     amount = check_fraction(amount, "amount")
     with torch.no_grad():
         return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
+
+
+def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
+            scores: torch.Tensor | None = None) -> torch.Tensor:
+    """N:M mask: in every group of ``m`` consecutive inputs of each output, keep ``n``.
+
+    Introduced in :doc:`language-models`, section *The 2:4 pattern*. The groups run
+    along the input dimension (dimension 1: the columns of a Linear weight, the input
+    channels of a Conv weight, at each output and kernel position), as NVIDIA's
+    sparse tensor cores expect for 2:4 sparsity (Mishra et al. 2021); with ``n=2,
+    m=4`` exactly half of the weights are pruned.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        Shape ``(out, in, ...)`` with ``in`` a multiple of ``m``; floating point, finite.
+    n, m : int
+        Keep ``n`` of every ``m`` (``0 <= n <= m``).
+    scores : torch.Tensor, optional
+        Importance of each weight, of ``weight``'s shape; by default ``|weight|``
+        (magnitude). Wanda and SparseGPT pass their own scores
+        (:mod:`helpers.layerwise`). Ties go to the earlier input.
+
+    Returns
+    -------
+    torch.Tensor
+        Mask of ``weight``'s shape, dtype and device: 1 kept, 0 pruned.
+
+    Raises
+    ------
+    ValueError
+        If ``weight`` has fewer than two dimensions, ``in`` is not a multiple of
+        ``m``, ``n > m``, or ``scores`` has another shape.
+    """
+    weight = check_float_tensor(weight, "weight")
+    m = check_positive_int(m, "m")
+    n = check_positive_int(n, "n", allow_zero=True)
+    if n > m:
+        raise ValueError(f"n must be at most m, got n={n}, m={m}")
+    if weight.dim() < 2:
+        raise ValueError(f"weight must have at least two dimensions (out, in, ...), "
+                         f"got shape {tuple(weight.shape)}")
+    if weight.shape[1] % m:
+        raise ValueError(f"the input dimension of weight ({weight.shape[1]}) is not a "
+                         f"multiple of m={m}; leave this layer out of N:M pruning")
+    if scores is None:
+        scores = weight.detach().abs()
+    else:
+        scores = check_float_tensor(scores, "scores").detach()
+        if scores.shape != weight.shape:
+            raise ValueError(f"scores has shape {tuple(scores.shape)} but weight has "
+                             f"shape {tuple(weight.shape)}")
+    # Move the input dimension last and cut it into groups of m.
+    moved = scores.movedim(1, -1)
+    groups = moved.reshape(-1, m)
+    order = torch.sort(groups, dim=1, descending=True, stable=True).indices
+    mask = torch.zeros_like(groups)
+    mask.scatter_(1, order[:, :n], 1.0)
+    return mask.reshape(moved.shape).movedim(-1, 1).to(dtype=weight.dtype).contiguous()
+
+
+def nm_masks(model: nn.Module, n: int = 2, m: int = 4, *,
+             names: Iterable[str] | None = None) -> Masks:
+    """Magnitude N:M masks (:func:`nm_mask`) for the selected parameters of ``model``.
+
+    Introduced in :doc:`language-models`, section *The 2:4 pattern*. ``names`` as in
+    :func:`prunable_parameters`; every selected parameter's input dimension must be a
+    multiple of ``m`` (a first layer with 1 or 3 input channels is not: name the
+    others). The model is not changed.
+    """
+    params = _checked_params(model, names)
+    return {name: nm_mask(p.detach(), n, m) for name, p in params.items()}
 
 
 def prunable_parameters(model: nn.Module,
@@ -126,44 +195,22 @@ def prunable_parameters(model: nn.Module,
     ----------
     model : nn.Module
         The network.
-    names : iterable of str, optional
+    names : str or iterable of str, optional
         Parameter names as in ``model.named_parameters()``. By default: the
         ``weight`` of every ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layer (biases and
-        normalisation parameters are not pruned).
+        normalisation parameters are not pruned). The same rule chooses the weights
+        of :func:`helpers.l1.l1_penalty` and the layers of
+        :func:`helpers.metrics.layer_table`.
 
     Raises
     ------
     ValueError
         For a name that the model does not have, for a model without Linear or
-        Conv layers, or for a model still pruned with ``torch.nn.utils.prune``
-        (call :func:`make_permanent` first).
+        Conv layers, or for a model still pruned with ``torch.nn.utils.prune`` or
+        parametrised with ``torch.nn.utils.parametrize`` (call
+        :func:`make_permanent` first).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    for module_name, module in model.named_modules():
-        if any(isinstance(h, torch_prune.BasePruningMethod)
-               for h in module._forward_pre_hooks.values()):
-            raise ValueError(f"module {module_name!r} is pruned with torch.nn.utils.prune "
-                             f"(it has a *_orig parameter); call make_permanent(model) first")
-    params = dict(model.named_parameters())
-    if names is None:
-        selected = {f"{m_name}.weight" if m_name else "weight": m.weight
-                    for m_name, m in model.named_modules()
-                    if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))}
-        if not selected:
-            raise ValueError("model has no nn.Linear or nn.Conv layer whose weights could "
-                             "be pruned; pass the parameter names explicitly")
-        return selected
-    if isinstance(names, str):
-        raise TypeError("names must be an iterable of parameter names, not a single string")
-    names = list(names)
-    if not names:
-        raise ValueError("names is empty: select at least one parameter")
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ValueError(f"model has no parameter named {missing}; "
-                         f"available: {list(params)}")
-    return {n: params[n] for n in names}
+    return select_weights(model, names, what="pruning")
 
 
 def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
@@ -202,6 +249,16 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
         selected parameter name to its own fraction.
     names : iterable of str, optional
         Which parameters to prune (see :func:`prunable_parameters`).
+
+    Examples
+    --------
+    >>> from helpers.models import mlp
+    >>> from helpers.prune import layerwise_masks, masks_sparsity
+    >>> from helpers.train import seed_everything
+    >>> _ = seed_everything(0)
+    >>> masks = layerwise_masks(mlp([8, 4, 2]), 0.5)
+    >>> sorted(masks), masks_sparsity(masks)
+    (['0.weight', '2.weight'], 0.5)
     """
     params = _checked_params(model, names)
     amounts = _amounts(amount, list(params))
@@ -218,6 +275,16 @@ def global_masks(model: nn.Module, amount: float, *,
     position in the concatenation of the parameters (in the model's order) and then
     by flat index; on tie-free data the masks equal those of
     ``torch.nn.utils.prune.global_unstructured`` with ``L1Unstructured``.
+
+    Examples
+    --------
+    >>> from helpers.models import mlp
+    >>> from helpers.prune import global_masks, masks_sparsity
+    >>> from helpers.train import seed_everything
+    >>> _ = seed_everything(0)
+    >>> masks = global_masks(mlp([8, 4, 2]), 0.75)
+    >>> masks_sparsity(masks)  # one threshold for all layers
+    0.75
     """
     params = _checked_params(model, names)
     amount = check_fraction(amount, "amount")
@@ -266,6 +333,7 @@ def _check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[st
     if not isinstance(masks, Mapping):
         raise TypeError(f"masks must be a mapping from parameter names to tensors, "
                         f"got {type(masks).__name__}")
+    check_plain_weights(model, "applying masks")
     params = dict(model.named_parameters())
     for name, mask in masks.items():
         if name not in params:
@@ -285,6 +353,13 @@ def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
     """Fraction of all mask entries that are 0 (pruned).
 
     Introduced in :doc:`pruning`, section *Magnitude pruning*.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.prune import masks_sparsity
+    >>> masks_sparsity({'a': torch.tensor([True, False]), 'b': torch.tensor([False, False])})
+    0.75
     """
     if not isinstance(masks, Mapping) or not masks:
         raise ValueError("masks must be a non-empty mapping from names to tensors")
@@ -303,6 +378,17 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
     ValueError
         For a mask whose name is not a parameter of ``model``, whose shape differs
         from the parameter's, or which holds values other than 0 and 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.prune import apply_masks
+    >>> layer = nn.Linear(2, 1)
+    >>> mask = torch.tensor([[True, False]])
+    >>> _ = apply_masks(layer, {'weight': mask})
+    >>> (layer.weight == 0).tolist()
+    [[False, True]]
     """
     for name, param in _check_masks(model, masks).items():
         param.mul_(masks[name].to(device=param.device, dtype=param.dtype))
@@ -310,7 +396,7 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
 
 
 class MaskEnforcer:
-    """Keeps pruned weights at zero during fine-tuning.
+    r"""Keeps pruned weights at zero during fine-tuning.
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*. Pass an instance
     as ``after_step`` to :func:`helpers.train.fit`: after every optimiser step it
@@ -350,23 +436,29 @@ class MaskEnforcer:
 
 
 def make_permanent(model: nn.Module) -> nn.Module:
-    """Remove ``torch.nn.utils.prune`` re-parametrisations, keeping the zeros; return ``model``.
+    """Remove weight re-parametrisations, keeping the effective weights; return ``model``.
 
     Introduced in :doc:`pruning`, section *The same masks with torch.nn.utils.prune*.
     For every module pruned with ``torch.nn.utils.prune`` this calls
     ``prune.remove(module, name)``: ``name_orig`` and the ``name_mask`` buffer go,
     and ``name`` becomes an ordinary parameter holding ``name_orig * name_mask``.
-    Masks applied with :func:`apply_masks` are already permanent (the zeros are in
-    the weights), so such models are returned unchanged.
+    Parametrisations registered with ``torch.nn.utils.parametrize`` are removed the
+    same way (``remove_parametrizations(..., leave_parametrized=True)``). Masks
+    applied with :func:`apply_masks` are already permanent (the zeros are in the
+    weights), so such models are returned unchanged. The helpers that read or write
+    weights ask for this call when a model still carries re-parametrisations.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     for module in model.modules():
         methods = [h for h in module._forward_pre_hooks.values()
                    if isinstance(h, torch_prune.BasePruningMethod)]
         for method in methods:
             # A PruningContainer (after repeated calls) holds its parameter name too.
             torch_prune.remove(module, method._tensor_name)
+        if parametrize.is_parametrized(module):
+            for tensor_name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, tensor_name,
+                                                    leave_parametrized=True)
     return model
 
 
@@ -422,13 +514,6 @@ def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
         return _global_mask(scores, params, sparsity)
 
 
-def _check_data(data) -> ClassificationData:
-    if not isinstance(data, ClassificationData):
-        raise TypeError(f"data must be a helpers.data.ClassificationData, "
-                        f"got {type(data).__name__}")
-    return data
-
-
 def iterative_prune(model: nn.Module, data: ClassificationData, *,
                     sparsities: Sequence[float] | None = None,
                     qualities: Sequence[float] | None = None, scope: str = "layer",
@@ -460,7 +545,7 @@ def iterative_prune(model: nn.Module, data: ClassificationData, *,
         Fine-tuning of each round, passed to :func:`helpers.train.fit` (round ``r``
         uses ``seed + r`` for the order of batches).
     """
-    _check_data(data)
+    check_data(data)
     _check_scope(scope)
     if (sparsities is None) == (qualities is None):
         raise ValueError("give exactly one of sparsities and qualities")
@@ -522,6 +607,12 @@ def cubic_schedule(step: int, final_sparsity: float, *, initial_sparsity: float 
         n, the number of pruning steps.
     frequency : int
         Δt, training steps between two pruning steps.
+
+    Examples
+    --------
+    >>> from helpers.prune import cubic_schedule
+    >>> [round(cubic_schedule(s, 0.9, n_pruning_steps=4), 3) for s in range(5)]
+    [0.0, 0.52, 0.787, 0.886, 0.9]
     """
     check_positive_int(step, "step", allow_zero=True)
     s_f = check_fraction(final_sparsity, "final_sparsity")
@@ -616,7 +707,7 @@ def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity:
     ``e`` shuffles with ``seed + e``), so that its weights, not those of an earlier,
     less sparse epoch, are kept.
     """
-    _check_data(data)
+    check_data(data)
     check_positive_int(pruning_epochs, "pruning_epochs")
     check_positive_int(finetune_epochs, "finetune_epochs", allow_zero=True)
     check_positive_int(n_pruning_steps, "n_pruning_steps")
@@ -662,7 +753,7 @@ def sensitivity_scan(model: nn.Module, data: ClassificationData, amounts: Sequen
     dict
         Parameter name → list of accuracies on split ``which``, one per amount.
     """
-    _check_data(data)
+    check_data(data)
     amounts = [check_fraction(a, f"amounts[{k}]") for k, a in enumerate(amounts)]
     if not amounts:
         raise ValueError("amounts is empty")
@@ -705,6 +796,7 @@ class CSRLinear(nn.Module):
         super().__init__()
         if not isinstance(linear, nn.Linear):
             raise TypeError(f"CSRLinear converts an nn.Linear, got {type(linear).__name__}")
+        check_plain_weights(linear, "CSRLinear")
         check_finite(linear.weight.detach(), "weight")
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight = _csr(linear.weight)
@@ -727,18 +819,11 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     Introduced in :doc:`pruning`, section *Does pruning make the network faster?*.
     The copy computes the same outputs (up to rounding) with sparse kernels.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
+    check_plain_weights(model, "to_sparse_csr()")
     if isinstance(model, nn.Linear):
         return CSRLinear(model)
     new = copy.deepcopy(model)
     for name, module in list(new.named_children()):
         setattr(new, name, to_sparse_csr(module))
     return new
-
-
-# Structured pruning lives in its own module; re-exported for one import.
-from .structured import (  # noqa: E402
-    lowest, neuron_importance, prune_units, removable_layers, remove_channels, remove_neurons,
-    zero_units,
-)

@@ -22,24 +22,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_int_in_range, check_positive_int
-from .metrics import WEIGHT_LAYERS
+from ._checks import (
+    check_float_tensor, check_int_in_range, check_model, check_plain_weights,
+    check_positive_int, weight_layers,
+)
 
 __all__ = ["SCHEMES", "QuantizedTensor", "quantize", "dequantize", "quantize_model_weights",
            "dynamic_quantize", "SharedWeights", "kmeans_share", "kmeans_share_model"]
 
 #: Quantisation schemes understood by :func:`quantize`.
 SCHEMES = ("symmetric", "affine")
-
-
-def _check_tensor(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    x = x.detach()
-    check_finite(x, name)
-    return x
 
 
 def _check_bits(bits) -> int:
@@ -112,8 +104,17 @@ def quantize(x: torch.Tensor, bits: int = 8, scheme: str = "symmetric", *,
         per-tensor step.
     axis : int
         The channel axis for ``per_channel``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.quant import dequantize, quantize
+    >>> x = torch.tensor([-1.0, 0.0, 0.5, 1.0])
+    >>> qt = quantize(x, bits=8)
+    >>> qt.q.tolist(), bool((dequantize(qt) - x).abs().max() <= qt.scale / 2)
+    ([-127, 0, 64, 127], True)
     """
-    x = _check_tensor(x, "x")
+    x = check_float_tensor(x, "x").detach()
     bits = _check_bits(bits)
     if scheme not in SCHEMES:
         raise ValueError(f"unknown quantisation scheme {scheme!r}; choose one of {SCHEMES}")
@@ -153,6 +154,13 @@ def dequantize(qt: QuantizedTensor) -> torch.Tensor:
     """Map quantised integers back to real values: ``(q − zero_point) · scale``.
 
     Introduced in :doc:`background`, section *The toolbox*.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.quant import dequantize, quantize
+    >>> dequantize(quantize(torch.tensor([-1.0, 1.0]), bits=8))
+    tensor([-1.,  1.])
     """
     if not isinstance(qt, QuantizedTensor):
         raise TypeError(f"dequantize() needs a QuantizedTensor, got {type(qt).__name__}")
@@ -160,15 +168,8 @@ def dequantize(qt: QuantizedTensor) -> torch.Tensor:
 
 
 def _layers_with_weights(model: nn.Module, what: str):
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    for name, module in model.named_modules():
-        if isinstance(module, WEIGHT_LAYERS):
-            if hasattr(module, "weight_orig"):
-                raise ValueError(
-                    f"layer {name!r} still carries a torch.nn.utils.prune mask; make the "
-                    f"pruning permanent (torch.nn.utils.prune.remove) before {what}")
-            yield name, module
+    check_plain_weights(check_model(model), what)
+    yield from weight_layers(model)
 
 
 def _map_weights(model: nn.Module, what: str, transform) -> nn.Module:
@@ -289,8 +290,16 @@ def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> Shar
         Bits per cluster index, 2..16.
     max_iter : int
         Maximum number of Lloyd iterations.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.quant import kmeans_share
+    >>> shared = kmeans_share(torch.tensor([0.1, 0.12, 0.0, 0.9, 1.0, -0.5]), bits=2)
+    >>> shared.assignments.tolist()  # -1: the zero stays zero
+    [1, 1, -1, 3, 3, 0]
     """
-    weight = _check_tensor(weight, "weight")
+    weight = check_float_tensor(weight, "weight").detach()
     bits = _check_bits(bits)
     check_positive_int(max_iter, "max_iter")
     k = 2 ** bits

@@ -34,14 +34,19 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_fraction, check_positive_int
+from ._checks import (
+    check_finite, check_fraction, check_plain_weights, check_positive_int, evaluation_mode,
+)
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
-           "remove_neurons", "remove_channels", "prune_units", "CRITERIA"]
+           "remove_neurons", "remove_channels", "prune_units", "remove_dead_neurons",
+           "CRITERIA"]
 
 #: Importance criteria understood by :func:`neuron_importance`.
 CRITERIA = ("l1", "l2", "l1_out", "l2_out", "bn_scale", "activation", "taylor")
 
+#: The weight layers (``helpers._checks.WEIGHT_LAYERS``, the one rule for "which weights")
+#: whose units structured removal can take out: neurons of Linear, channels of Conv2d.
 _PRODUCERS = (nn.Linear, nn.Conv2d)
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 # Modules that act on each unit separately and map a zero unit to zero.
@@ -68,6 +73,7 @@ def _children(model: nn.Module) -> list[tuple[str, nn.Module]]:
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"structured pruning works on a flat nn.Sequential, "
                         f"got {type(model).__name__}")
+    check_plain_weights(model, "structured pruning")
     return list(model.named_children())
 
 
@@ -203,35 +209,36 @@ def _activations(model: nn.Module, block: _Block, X: torch.Tensor, y: torch.Tens
                  batch_size: int) -> torch.Tensor:
     """Per-example unit scores: mean |a| (y is None) or |mean over positions of a·∂L/∂a|."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     store: dict[str, torch.Tensor] = {}
 
     def hook(module, inputs, output):
         if y is not None:
-            output.retain_grad()
+            # A leaf of its own: ∂L/∂a without touching the parameters' .grad, and
+            # also when the caller has frozen the parameters.
+            output = output.detach().requires_grad_(True)
         store["a"] = output
+        return output
 
     handle = block.probe.register_forward_hook(hook)
     scores = []
     try:
-        for start in range(0, len(X), batch_size):
-            xb = X[start:start + batch_size].to(device)
-            if y is None:
-                with torch.no_grad():
-                    model(xb)
-                scores.append(_per_unit(block, store["a"]).abs().mean(dim=2))
-            else:
-                yb = y[start:start + batch_size].to(device)
-                model.zero_grad(set_to_none=True)
-                # Summed loss: each example's gradient is its own, not divided by the batch.
-                nn.functional.cross_entropy(model(xb), yb, reduction="sum").backward()
-                a = store["a"]
-                scores.append(_per_unit(block, (a * a.grad).detach()).mean(dim=2).abs())
+        with evaluation_mode(model):
+            for start in range(0, len(X), batch_size):
+                xb = X[start:start + batch_size].to(device)
+                if y is None:
+                    with torch.no_grad():
+                        model(xb)
+                    scores.append(_per_unit(block, store["a"]).abs().mean(dim=2))
+                else:
+                    yb = y[start:start + batch_size].to(device)
+                    with torch.enable_grad():
+                        # Summed loss: each example's gradient is its own.
+                        loss = nn.functional.cross_entropy(model(xb), yb, reduction="sum")
+                        a = store["a"]
+                        (grad,) = torch.autograd.grad(loss, [a])
+                    scores.append(_per_unit(block, a.detach() * grad).mean(dim=2).abs())
     finally:
         handle.remove()
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
     return torch.cat(scores).mean(dim=0)
 
 
@@ -268,6 +275,17 @@ def neuron_importance(model: nn.Module, layer: str, criterion: str = "l1", *,
     -------
     torch.Tensor
         Shape ``(units,)``, on the CPU.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.structured import neuron_importance
+    >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    >>> with torch.no_grad():
+    ...     _ = model[0].weight.copy_(torch.tensor([[1.0, -1.0], [0.1, 0.0], [0.0, 3.0]]))
+    >>> neuron_importance(model, '0', 'l1')
+    tensor([2.0000, 0.1000, 3.0000])
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
@@ -301,6 +319,13 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
 
     Introduced in :doc:`pruning`, section *Which neurons matter*. Ties go to the
     smaller index first (a stable sort), as in :func:`helpers.prune.magnitude_mask`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.structured import lowest
+    >>> lowest(torch.tensor([2.0, 0.1, 3.0, 0.5]), 0.5)
+    [1, 3]
     """
     if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) == 0:
         raise ValueError("scores must be a non-empty one-dimensional tensor")
@@ -401,6 +426,15 @@ def remove_neurons(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.M
     the matching columns of the next Linear layer. ``model`` is not changed; the copy
     keeps the layer names, so several layers can be shrunk one after the other. It
     computes the same outputs as ``zero_units(model, layer, indices)``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from helpers.structured import remove_neurons
+    >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> smaller = remove_neurons(model, '0', [1])
+    >>> smaller[0], smaller[2]
+    (Linear(in_features=4, out_features=2, bias=True), Linear(in_features=2, out_features=2, bias=True))
     """
     return _remove_units(model, layer, indices, nn.Linear)
 
@@ -442,3 +476,48 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
             scores = neuron_importance(new, layer, criterion, X=X, y=y)
         new = _remove_units(new, layer, lowest(scores, amount), _PRODUCERS)
     return new
+
+
+def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
+    """Remove the hidden neurons that cannot affect the output: a smaller, equivalent model.
+
+    Introduced in :doc:`benchmark-results` (the benchmark measures every pruned model
+    after this clean-up). Heavy weight pruning leaves neurons whose outgoing weights are
+    all zero, or whose incoming weights are all zero and whose bias is ≤ 0 (so ReLU
+    outputs 0). Removing them with :func:`remove_neurons` changes no output and saves
+    their biases and rows. Repeated until nothing changes (removing a neuron can
+    disconnect one in the layer before). At least one neuron per layer is kept.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        A flat sequential MLP (Linear layers with element-wise activations between
+        them), as :func:`removable_layers` accepts. It is not changed.
+
+    Returns
+    -------
+    nn.Sequential
+        A copy with the dead neurons removed (``model`` itself if there are none); the
+        same outputs for every input.
+    """
+    changed = True
+    while changed:
+        changed = False
+        children = list(model.named_children())
+        hidden = removable_layers(model)
+        for k, (name, layer) in enumerate(children):
+            if name not in hidden:
+                continue
+            consumer = next(m for _, m in children[k + 1:] if isinstance(m, nn.Linear))
+            with torch.no_grad():
+                no_out = (consumer.weight == 0).all(dim=0)
+                no_in = (layer.weight == 0).all(dim=1)
+                if layer.bias is not None:
+                    no_in &= layer.bias <= 0
+            dead = torch.nonzero(no_out | no_in).reshape(-1).tolist()
+            dead = dead[:layer.out_features - 1]
+            if dead:
+                model = remove_neurons(model, name, dead)
+                changed = True
+                break
+    return model

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.languages import LANGUAGES
 from tools import coursework as cw
 
 # otter-grader's configuration classes trigger a traitlets deprecation notice.
@@ -201,7 +202,7 @@ def test_unknown_placeholder_is_an_error():
 
 def test_manifest_lists_every_assignment(built):
     manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
-    for lang in cw.LANGUAGES:
+    for lang in LANGUAGES:
         assert set(manifest[lang]) == set(ASSIGNMENTS)
         assert {n: m["points"] for n, m in manifest[lang].items()} == \
             {n: sum(_points(lang, n).values()) for n in ASSIGNMENTS}

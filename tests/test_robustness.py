@@ -147,3 +147,291 @@ def test_batchnorm1d_over_positions_is_rejected_when_data_shows_it():
     model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2))
     with pytest.raises(ValueError, match="normalises axis 1"):
         structured.neuron_importance(model.eval(), "0", "activation", X=torch.randn(5, 3, 4))
+
+
+# ------------------------------------ 2. re-parametrised models, 5. no side effects: setup
+
+import inspect  # noqa: E402
+
+import helpers  # noqa: E402
+from helpers import data as hdata  # noqa: E402
+from helpers import distill, l1, metrics, pipeline, prune, quant, train  # noqa: E402
+
+_MODULES = (l1, metrics, quant, prune, structured, pipeline, distill, train)
+_MODEL_ARGS = {"model", "student", "teacher", "linear", "models", "reference"}
+
+
+def _takes_a_model(obj) -> bool:
+    targets = [obj]
+    if inspect.isclass(obj):
+        targets = [obj.__init__, getattr(obj, "__call__", None)]
+    for target in targets:
+        try:
+            if _MODEL_ARGS & set(inspect.signature(target).parameters):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
+#: Public names with a model-like argument that do not take a network, and why.
+NOT_A_MODEL_FUNCTION = {
+    "pipeline.PruneResult": "a record of results (its field `model` is stored, not read)",
+    "pipeline.choose_largest_within": "`reference` is an accuracy, not a model",
+}
+
+
+def _public_model_functions() -> set[str]:
+    """Every public function or class of helpers that takes a model (re-exports once)."""
+    found = set()
+    for mod in _MODULES:
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if (callable(obj) and getattr(obj, "__module__", None) == mod.__name__
+                    and _takes_a_model(obj)):
+                found.add(f"{mod.__name__.split('.')[-1]}.{name}")
+    return found - set(NOT_A_MODEL_FUNCTION)
+
+
+def _tiny_data() -> hdata.ClassificationData:
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(24, 6, generator=gen)
+    y = torch.arange(24) % 3
+    return hdata.ClassificationData(X, y, X[:12], y[:12], X[12:], y[12:], "tiny", 3)
+
+
+def _model() -> nn.Sequential:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    _randomise_bn(model, torch.Generator().manual_seed(1))
+    return model
+
+
+def _distillation_penalty(model, d):
+    penalty = distill.DistillationPenalty(model, temperature=2.0)
+    student = _model().train()
+    with penalty.attached(student):
+        student(d.X_train[:4])
+        return penalty(student)
+
+
+def _mask_gradients(model, d):
+    handles = prune.MaskEnforcer({"0.weight": torch.ones(5, 6)}).mask_gradients(model)
+    for handle in handles:
+        handle.remove()
+
+
+_NO_PROGRESS = {"epochs": 1, "progress": False}
+
+#: How each public function that takes a model is called: (model, data) -> result.
+CALLS = {
+    "l1.l1_penalty": lambda m, d: l1.l1_penalty(m, 0.1),
+    "l1.group_lasso_penalty": lambda m, d: l1.group_lasso_penalty(m, 0.1),
+    "l1.prox_l1_step": lambda m, d: l1.prox_l1_step(m, 0.05),
+    "l1.prox_group_step": lambda m, d: l1.prox_group_step(m, 0.05),
+    "l1.ProximalL1": lambda m, d: l1.ProximalL1(0.1, 0.5)(m),
+    "l1.ProximalGroupL1": lambda m, d: l1.ProximalGroupL1(0.1, 0.5)(m),
+    "metrics.count_parameters": lambda m, d: metrics.count_parameters(m),
+    "metrics.count_nonzero": lambda m, d: metrics.count_nonzero(m, per_parameter=True),
+    "metrics.layer_table": lambda m, d: metrics.layer_table(m),
+    "metrics.macs_by_layer": lambda m, d: metrics.macs_by_layer(m, (6,), effective=True),
+    "metrics.macs": lambda m, d: metrics.macs(m, (6,), effective=True),
+    "metrics.flops": lambda m, d: metrics.flops(m, (6,), effective=True),
+    "metrics.storage_bytes": lambda m, d: metrics.storage_bytes(m, "csr+int8"),
+    "metrics.serialized_bytes": lambda m, d: metrics.serialized_bytes(m) > 0,
+    "metrics.measure_latency": lambda m, d: metrics.measure_latency(
+        m, d.X_val, repeats=1, warmup=0).median_ms > 0,
+    "metrics.compare_latency": lambda m, d: len(metrics.compare_latency(
+        {"a": m}, d.X_val, repeats=1, warmup=0)),
+    "quant.quantize_model_weights": lambda m, d: quant.quantize_model_weights(m, 8),
+    "quant.dynamic_quantize": lambda m, d: quant.dynamic_quantize(m),
+    "quant.kmeans_share_model": lambda m, d: quant.kmeans_share_model(m, 2),
+    "prune.prunable_parameters": lambda m, d: prune.prunable_parameters(m),
+    "prune.layerwise_masks": lambda m, d: prune.layerwise_masks(m, 0.5),
+    "prune.global_masks": lambda m, d: prune.global_masks(m, 0.5),
+    "prune.random_masks": lambda m, d: prune.random_masks(m, 0.5, seed=0),
+    "prune.threshold_masks": lambda m, d: prune.threshold_masks(m, 0.5),
+    "prune.apply_masks": lambda m, d: prune.apply_masks(m, {"0.weight": torch.zeros(5, 6)}),
+    "prune.MaskEnforcer": lambda m, d: (
+        prune.MaskEnforcer({"0.weight": torch.zeros(5, 6)})(m), _mask_gradients(m, d)),
+    "prune.make_permanent": lambda m, d: prune.make_permanent(m),
+    "prune.iterative_prune": lambda m, d: prune.iterative_prune(
+        m, d, sparsities=[0.5], epochs=1),
+    "prune.GradualPruner": lambda m, d: prune.GradualPruner(0.5, n_pruning_steps=1)(m),
+    "prune.gradual_prune": lambda m, d: prune.gradual_prune(
+        m, d, final_sparsity=0.5, pruning_epochs=1, n_pruning_steps=1),
+    "prune.sensitivity_scan": lambda m, d: prune.sensitivity_scan(m, d, [0.5]),
+    "prune.CSRLinear": lambda m, d: prune.CSRLinear(m[0]),
+    "prune.to_sparse_csr": lambda m, d: prune.to_sparse_csr(m),
+    "structured.removable_layers": lambda m, d: structured.removable_layers(m),
+    "structured.neuron_importance": lambda m, d: structured.neuron_importance(
+        m, "0", "taylor", X=d.X_train, y=d.y_train),
+    "structured.zero_units": lambda m, d: structured.zero_units(m, "0", [0]),
+    "structured.remove_neurons": lambda m, d: structured.remove_neurons(m, "0", [0]),
+    "structured.remove_channels": lambda m, d: structured.remove_channels(m, "0", [0]),
+    "structured.prune_units": lambda m, d: structured.prune_units(
+        m, 0.4, criterion="activation", X=d.X_train),
+    "pipeline.batchnorm_scales": lambda m, d: pipeline.batchnorm_scales(m),
+    "pipeline.prune_finetune": lambda m, d: pipeline.prune_finetune(m, d, 0.5, epochs=1),
+    "pipeline.prune_copy": lambda m, d: pipeline.prune_copy(m, 0.5),
+    "pipeline.slim_channels": lambda m, d: pipeline.slim_channels(m, 0.4),
+    "pipeline.slim_finetune": lambda m, d: pipeline.slim_finetune(m, d, 0.4, epochs=1),
+    "pipeline.storage_scheme": lambda m, d: pipeline.storage_scheme(m),
+    "pipeline.summarise": lambda m, d: pipeline.summarise(m, d, repeats=0),
+    "distill.DistillationPenalty": _distillation_penalty,
+    "distill.fit_student": lambda m, d: distill.fit_student(_model(), m, d, **_NO_PROGRESS),
+    "train.accuracy": lambda m, d: train.accuracy(m, d.X_val, d.y_val),
+    "train.predictions": lambda m, d: train.predictions(m, d.X_val),
+    "train.correct": lambda m, d: train.correct(m, d.X_val, d.y_val).tolist(),
+    "train.evaluate": lambda m, d: train.evaluate(m, d),
+    "train.fit": lambda m, d: train.fit(m, d, **_NO_PROGRESS),
+}
+
+#: Functions that read the effective weights of a re-parametrised model: the same
+#: result as on the model made permanent.
+READS_EFFECTIVE_WEIGHTS = {
+    "metrics.count_parameters", "metrics.count_nonzero", "metrics.layer_table",
+    "metrics.macs_by_layer", "metrics.macs", "metrics.flops", "metrics.storage_bytes",
+    "pipeline.storage_scheme", "train.accuracy", "train.evaluate", "train.predictions",
+    "train.correct",
+}
+#: Functions that only run the model forward or train it (torch's re-parametrisations
+#: are made for that), or whose job is the re-parametrisation itself.
+RUNS_THE_MODEL = {
+    "metrics.serialized_bytes", "metrics.measure_latency", "metrics.compare_latency",
+    "distill.DistillationPenalty", "distill.fit_student", "train.fit",
+    "prune.make_permanent",
+}
+
+
+def test_every_public_function_that_takes_a_model_is_covered():
+    found = _public_model_functions()
+    assert found == set(CALLS), (
+        f"not in CALLS: {sorted(found - set(CALLS))}; "
+        f"no longer public: {sorted(set(CALLS) - found)}")
+
+
+# ------------------------------------------------------------- 2. re-parametrised models
+
+class _Half(nn.Module):
+    """A parametrisation: every other weight forced to zero."""
+
+    def forward(self, w):
+        mask = torch.ones_like(w).flatten()
+        mask[::2] = 0
+        return w * mask.reshape(w.shape)
+
+
+def _reparametrised(kind: str) -> nn.Sequential:
+    model = _model()
+    if kind == "prune":
+        torch.nn.utils.prune.global_unstructured(
+            [(model[0], "weight"), (model[4], "weight")],
+            pruning_method=torch.nn.utils.prune.L1Unstructured, amount=0.3)
+    else:
+        torch.nn.utils.parametrize.register_parametrization(model[0], "weight", _Half())
+    return model
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("kind", ["prune", "parametrize"])
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_reparametrised_models_give_effective_weights_or_ask_for_make_permanent(name, kind):
+    d = _tiny_data()
+    model = _reparametrised(kind).eval()
+    if name in READS_EFFECTIVE_WEIGHTS:
+        plain = prune.make_permanent(_reparametrised(kind).eval())
+        assert _same(CALLS[name](model, d), CALLS[name](plain, d))
+    elif name in RUNS_THE_MODEL:
+        CALLS[name](model, d)
+    else:
+        with pytest.raises(ValueError, match=r"make_permanent\(model\) first"):
+            CALLS[name](model, d)
+
+
+@pytest.mark.parametrize("kind", ["prune", "parametrize"])
+def test_make_permanent_keeps_the_effective_weights(kind):
+    model = _reparametrised(kind).eval()
+    x = _tiny_data().X_val
+    before = model(x)
+    prune.make_permanent(model)
+    assert torch.equal(model(x), before)
+    assert set(dict(model.named_parameters())) == set(dict(_model().named_parameters()))
+    structured.zero_units(model, "0", [0])  # now accepted, and the zeros stay
+    assert bool((model[0](x)[:, 0] == 0).all())
+
+
+def test_the_reported_input_zero_units_after_global_unstructured():
+    from helpers import models
+
+    model = models.mlp([6, 5, 4, 3])
+    torch.nn.utils.prune.global_unstructured(
+        [(model[0], "weight"), (model[2], "weight")],
+        pruning_method=torch.nn.utils.prune.L1Unstructured, amount=0.3)
+    for call in (lambda: structured.zero_units(model, "0", [0]),
+                 lambda: prune.to_sparse_csr(model),
+                 lambda: structured.remove_neurons(model, "0", [0]),
+                 lambda: structured.prune_units(model, 0.4),
+                 lambda: pipeline.prune_copy(model, 0.5)):
+        with pytest.raises(ValueError, match=r"torch.nn.utils.prune.*make_permanent"):
+            call()
+
+
+# ----------------------------------------------- 5. no side effects on the caller's model
+
+#: Functions whose job is to change the model in place (its parameters and buffers);
+#: they too must leave each module's train/eval mode and requires_grad as they were.
+CHANGES_THE_MODEL = {
+    "l1.prox_l1_step", "l1.prox_group_step", "l1.ProximalL1", "l1.ProximalGroupL1",
+    "prune.apply_masks", "prune.MaskEnforcer", "prune.make_permanent",
+    "prune.iterative_prune", "prune.GradualPruner", "prune.gradual_prune",
+    "structured.zero_units", "train.fit",
+}
+#: Functions that cannot run on the test model; each is listed with the reason.
+NOT_FOR_THIS_MODEL = {
+    "structured.remove_channels": "the model has no Conv2d (tested on a CNN elsewhere)",
+}
+
+
+def _state(model: nn.Module) -> dict:
+    return {
+        "modes": [m.training for m in model.modules()],
+        "requires_grad": [p.requires_grad for p in model.parameters()],
+        "grads": [None if p.grad is None else p.grad.clone() for p in model.parameters()],
+        "tensors": {k: v.clone() for k, v in model.state_dict().items()},
+    }
+
+
+@pytest.mark.parametrize("mode", ["eval", "train, mixed"])
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_functions_leave_the_callers_model_as_it_was(name, mode):
+    if name in NOT_FOR_THIS_MODEL:
+        pytest.skip(NOT_FOR_THIS_MODEL[name])
+    d = _tiny_data()
+    model = _model()
+    if mode == "eval":
+        model.eval()
+    else:  # a caller's mixture: training mode, dropout off, BatchNorm's γ and β frozen
+        model.train()
+        model[3].eval()
+        for p in model[1].parameters():
+            p.requires_grad_(False)
+    before = _state(model)
+    CALLS[name](model, d)
+    after = _state(model)
+    assert after["modes"] == before["modes"], "train/eval mode changed"
+    assert after["requires_grad"] == before["requires_grad"], "requires_grad changed"
+    if name in CHANGES_THE_MODEL:
+        return
+    assert _same(after["tensors"], before["tensors"]), "parameters or buffers changed"
+    assert _same(after["grads"], before["grads"]), ".grad changed"

@@ -3,10 +3,10 @@
 Usage (``make coursework`` and ``make grade SUBMISSIONS=folder`` run these inside the
 project's virtual environment)::
 
-    python tools/coursework.py generate                  # every assignment, both languages
-    python tools/coursework.py generate --lang en --assignment a1-lasso
-    python tools/coursework.py grade SUBMISSIONS         # -> SUBMISSIONS/grades.csv
-    python tools/coursework.py grade SUBMISSIONS --csv grades.csv --feedback feedback/ --jobs 2
+    python -m tools.coursework generate                  # every assignment, both languages
+    python -m tools.coursework generate --lang en --assignment a1-lasso
+    python -m tools.coursework grade SUBMISSIONS         # -> SUBMISSIONS/grades.csv
+    python -m tools.coursework grade SUBMISSIONS --csv grades.csv --feedback feedback/ --jobs 2
 
 The assignments are MyST-Markdown *masters* in ``coursework/<lang>/<name>.md``: a
 notebook whose raw cells carry otter-grader's markers (``# BEGIN QUESTION``,
@@ -50,18 +50,18 @@ import jupytext
 import nbformat
 import yaml
 
+from helpers._checks import check_language
+from helpers.languages import LANG_LINE, LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "coursework"
 SETTINGS = SOURCES / "targets.toml"
 DEFAULT_OUT = ROOT / "_build" / "coursework"
 
-LANGUAGES = ("en", "zh")
 ASSIGNMENTS = ("a1-lasso", "a2-pruning", "a3-pipeline")
 
 #: ``{{ name }}`` in a master is replaced by the assignment's setting ``name``.
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
-#: The one line by which the code of the two languages differs.
-LANG_LINE = re.compile(r'^LANG = "(en|zh)"$', re.MULTILINE)
 
 
 # ----------------------------------------------------------------------------- masters
@@ -69,8 +69,7 @@ LANG_LINE = re.compile(r'^LANG = "(en|zh)"$', re.MULTILINE)
 
 def master_path(lang: str, name: str) -> Path:
     """The MyST-Markdown master of assignment ``name`` in language ``lang``."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    check_language(lang)
     if name not in ASSIGNMENTS:
         raise ValueError(f"unknown assignment {name!r}; choose one of {ASSIGNMENTS}")
     return SOURCES / lang / f"{name}.md"
@@ -307,7 +306,7 @@ def identify(path: Path) -> tuple[str, str]:
         match = LANG_LINE.search(cell.source) if cell.cell_type == "code" else None
         if match:
             return name, match.group(1)
-    return name, "en"
+    return name, LANGUAGES[0]
 
 
 def grade_notebook(path: Path, autograder: Path, *, quiet: bool = True) -> dict:
