@@ -396,7 +396,7 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
 
 
 class MaskEnforcer:
-    """Keeps pruned weights at zero during fine-tuning.
+    r"""Keeps pruned weights at zero during fine-tuning.
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*. Pass an instance
     as ``after_step`` to :func:`helpers.train.fit`: after every optimiser step it

@@ -401,10 +401,11 @@ def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
 
 def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
                    higher_is_better: bool = True, confidence: float = 0.95) -> Comparison:
-    """Paired comparison of a metric measured once per seed for two methods.
+    """Paired comparison of a metric measured once per seed (or per example) for two methods.
 
     The mean difference A − B with the paired t interval and p-value
-    (:func:`scipy.stats.ttest_rel`): value ``i`` of A and of B come from the same seed.
+    (:func:`scipy.stats.ttest_rel`): value ``i`` of A and of B come from the same seed
+    (or, for a per-example loss such as a squared error, the same test example).
     It sees only the spread over seeds: for accuracies on a shared test set prefer
     :func:`compare_accuracy`, which adds the test set's sampling error.
 
@@ -455,7 +456,7 @@ def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
         ci = test.confidence_interval(confidence_level=confidence)
         low, high, p_value = float(ci.low), float(ci.high), float(test.pvalue)
     return Comparison(names, estimate, min(low, estimate), max(high, estimate), confidence,
-                      p_value, f"paired t interval over {a.size} seeds", unit,
+                      p_value, f"paired t interval over {a.size} pairs", unit,
                       "difference", bool(higher_is_better))
 
 
