@@ -144,6 +144,9 @@ class TinyTransformer(nn.Module):
     vocabulary. The linear layers inside the blocks, ``blocks.{i}.qkv``, ``.proj``,
     ``.fc1`` and ``.fc2``, are the ones that Wanda and SparseGPT prune.
 
+    Input ``(batch, time)`` of ids with ``time ≤ context``; output ``(batch, time,
+    vocab_size)`` logits for the next token at each position.
+
     Parameters
     ----------
     vocab_size : int
@@ -156,9 +159,6 @@ class TinyTransformer(nn.Module):
         Number of blocks and of attention heads per block.
     d_mlp : int, optional
         Hidden width of the MLPs (default ``4 · d_model``).
-
-    Input ``(batch, time)`` of ids with ``time ≤ context``; output ``(batch, time,
-    vocab_size)`` logits for the next token at each position.
     """
 
     def __init__(self, vocab_size: int, *, context: int = 64, d_model: int = 64,
