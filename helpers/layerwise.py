@@ -30,7 +30,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_fraction, check_positive_int
+from ._checks import check_finite, check_fraction, check_plain_weights, check_positive_int
 from .prune import _mask_from_scores, magnitude_mask, nm_mask
 
 __all__ = ["CRITERIA", "wanda_scores", "wanda_mask", "hessian", "sparsegpt",
@@ -322,6 +322,7 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     sparsity = _check_pattern(sparsity, n, m)
     check_positive_int(batch_size, "batch_size")
+    check_plain_weights(model, "prune_layerwise()")
     names = linear_layers(model) if names is None else list(names)
     modules = dict(model.named_modules())
     for name in names:
