@@ -13,10 +13,10 @@ STAMP  := $(VENV)/.installed
 .PHONY: book book-fresh test env clean
 
 book: $(STAMP)
-	$(BIN)/python tools/build_book.py
+	$(BIN)/python -m tools.build_book
 
 book-fresh: $(STAMP)
-	$(BIN)/python tools/build_book.py --fresh
+	$(BIN)/python -m tools.build_book --fresh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -42,12 +42,12 @@ clean:
 .PHONY: browser-test pdf
 
 browser-test: $(STAMP)
-	$(BIN)/python tools/build_book.py
+	$(BIN)/python -m tools.build_book
 	BOOK_BROWSER_TESTS=1 $(BIN)/python -m pytest tests/browser
 
 pdf: $(STAMP)
-	$(BIN)/python tools/build_book.py
-	$(BIN)/python tools/build_pdf.py
+	$(BIN)/python -m tools.build_book
+	$(BIN)/python -m tools.build_pdf
 	BOOK_BROWSER_TESTS=1 $(BIN)/python -m pytest tests/browser/test_book_pdf.py
 
 # The compression benchmark (benchmarks/results/, the book's appendix page) and the
@@ -55,13 +55,13 @@ pdf: $(STAMP)
 .PHONY: benchmark budget bench-helpers
 
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/compression.py
+	$(BIN)/python -m benchmarks.compression
 
 bench-helpers: $(STAMP)
-	$(BIN)/python benchmarks/helpers_perf.py
+	$(BIN)/python -m benchmarks.helpers_perf
 
 budget: $(STAMP)
-	$(BIN)/python tools/notebook_budget.py
+	$(BIN)/python -m tools.notebook_budget
 
 # Coursework (the book's page "Teaching with this book", book/*/coursework.md):
 #   make coursework                  student, Colab and instructor (autograder) versions
@@ -76,8 +76,8 @@ JOBS ?= 1
 SANDBOX ?= auto
 
 coursework: $(STAMP)
-	$(BIN)/python tools/coursework.py generate
+	$(BIN)/python -m tools.coursework generate
 
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [JOBS=2] [SANDBOX=bwrap]"; exit 2; }
-	$(BIN)/python tools/coursework.py grade "$(SUBMISSIONS)" --jobs $(JOBS) --sandbox $(SANDBOX) --feedback "$(SUBMISSIONS)/feedback"
+	$(BIN)/python -m tools.coursework grade "$(SUBMISSIONS)" --jobs $(JOBS) --sandbox $(SANDBOX) --feedback "$(SUBMISSIONS)/feedback"

@@ -1,6 +1,6 @@
 """The helpers library's performance, in one run: three small tables.
 
-Run with ``make bench-helpers`` (``.venv/bin/python benchmarks/helpers_perf.py``):
+Run with ``make bench-helpers`` (``.venv/bin/python -m benchmarks.helpers_perf``):
 
 1. the fastest Lasso solver of ``helpers.l1`` against scikit-learn's ``Lasso`` on a
    2000 × 500 problem and on a 100-α path with warm starts (``lasso_solvers.py``);
@@ -17,11 +17,8 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks import lasso_solvers, pruned_latency, sparse_matmul  # noqa: E402
+from benchmarks import lasso_solvers, pruned_latency, sparse_matmul
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Benchmark: the helpers' Lasso solvers against scikit-learn's coordinate descent.
 
-Run with ``.venv/bin/python benchmarks/lasso_solvers.py``. Prints a Markdown table:
+Run with ``.venv/bin/python -m benchmarks.lasso_solvers``. Prints a Markdown table:
 for a 2000 × 500 sparse regression problem (one ``alpha``) and for a path of 100
 ``alpha`` values with warm starts, the best-of-``repeats`` wall time of each solver,
 its ratio to scikit-learn's, and the difference of the objectives reached, all at

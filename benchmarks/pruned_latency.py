@@ -11,7 +11,7 @@ The weights are random: latency does not depend on their values, only on the sha
 (and, for dense kernels, not even on how many are zero). The numbers depend on the
 machine; run it on yours:
 
-    .venv/bin/python benchmarks/pruned_latency.py
+    .venv/bin/python -m benchmarks.pruned_latency
 
 Used by the book's :doc:`pruning` chapter and its benchmark appendix.
 """
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import torch
 
-from helpers import metrics, models, prune, train
+from helpers import metrics, models, prune, structured, train
 
 SIZES = (784, 300, 100, 10)
 
@@ -63,7 +63,7 @@ def main(*, sizes: Sequence[int] = SIZES, removed: Sequence[float] = (0.5, 0.75,
     for amount in removed:
         sparse = prune.apply_masks(copy.deepcopy(parent), prune.layerwise_masks(parent, amount))
         candidates.append(("unstructured", amount, sparse))
-        candidates.append(("neurons removed", amount, prune.prune_units(parent, amount)))
+        candidates.append(("neurons removed", amount, structured.prune_units(parent, amount)))
     rows = []
     for kind, amount, model in candidates:
         latency = metrics.measure_latency(model, x, repeats=repeats, warmup=warmup,

@@ -9,7 +9,7 @@ of 256 on the CPU, one thread, after warm-up, as the median of repeats, and repo
 from which sparsity on the sparse kernel wins. The numbers depend on the machine
 (and on the torch build's sparse kernels); run it on yours:
 
-    .venv/bin/python benchmarks/sparse_matmul.py
+    .venv/bin/python -m benchmarks.sparse_matmul
 
 Used by the book's :doc:`pruning` chapter and its benchmark appendix.
 """

@@ -7,6 +7,7 @@ second, drifting copy of an algorithm. Modules:
 ``device``      the one device choice, :func:`get_device` (a leaf module)
 ``i18n``        the text used in figures and tables, in every language
 ``plot``        the house style for figures and the CJK font
+``page``        a page's first call (style, threads, device) and its glue bookkeeping
 ``data``        the bundled digits and diabetes data, synthetic sparse regression
 ``mnist``       an optional loader of MNIST's IDX files (downloads only on request)
 ``models``      the small networks used throughout (digits MLP, LeNet-5, a small CNN)
@@ -37,7 +38,7 @@ import importlib
 __version__ = "0.1.0"
 
 #: The submodules, in the order the book introduces them.
-SUBMODULES = ("languages", "device", "i18n", "plot", "data", "models", "train", "l1",
+SUBMODULES = ("languages", "device", "i18n", "plot", "page", "data", "models", "train", "l1",
               "metrics", "quant", "mnist", "prune", "structured", "distill", "pipeline",
               "stats", "dependency", "language_model", "layerwise")
 

@@ -111,3 +111,110 @@ def evaluation_mode(model):
     finally:
         for module, training in modes:
             module.training = training
+
+
+def check_model(model, name: str = "model"):
+    """Return ``model`` if it is a ``torch.nn.Module``, else raise TypeError."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def check_data(data, name: str = "data"):
+    """Return ``data`` if it is a :class:`helpers.data.ClassificationData`, else raise TypeError."""
+    from .data import ClassificationData  # data.py itself uses the checks above
+
+    if not isinstance(data, ClassificationData):
+        raise TypeError(f"{name} must be a helpers.data.ClassificationData, "
+                        f"got {type(data).__name__}")
+    return data
+
+
+def check_float_tensor(tensor, name: str) -> torch.Tensor:
+    """Return ``tensor`` if it is a non-empty floating-point tensor of finite values.
+
+    Raises TypeError for another type or an integer dtype, ValueError for an empty
+    tensor or one holding NaN or infinity.
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
+    if tensor.numel() == 0:
+        raise ValueError(f"{name} is empty")
+    check_finite(tensor.detach(), name)
+    return tensor
+
+
+# --- which weights: the one rule ----------------------------------------------------------
+
+#: Layers whose weight is a matrix (Linear) or a filter bank (Conv): the layers that
+#: L1 penalties, pruning and quantisation act on, and the rows of
+#: :func:`helpers.metrics.layer_table`.
+WEIGHT_LAYERS = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+
+
+def weight_layers(model) -> list[tuple[str, torch.nn.Module]]:
+    """``(name, layer)`` of every layer of ``model`` in :data:`WEIGHT_LAYERS`, in order."""
+    return [(name, module) for name, module in check_model(model).named_modules()
+            if isinstance(module, WEIGHT_LAYERS)]
+
+
+def select_weights(model, names=None, *, what: str = "selecting weights") -> dict:
+    """The parameters of ``model`` that L1 penalties and pruning act on, by name.
+
+    ``names`` is a parameter name, an iterable of them (as in
+    ``model.named_parameters()``), or None for the ``weight`` of every layer in
+    :data:`WEIGHT_LAYERS` (biases and normalisation parameters excluded). Raises
+    TypeError for a name that is not a string, ValueError for an unknown name, an
+    empty selection, or a model that still carries ``torch.nn.utils.prune`` or
+    ``parametrize`` re-parametrisations (see :func:`check_plain_weights`); ``what``
+    names the caller in that message.
+    """
+    check_plain_weights(check_model(model), what)
+    params = dict(model.named_parameters())
+    if names is None:
+        selected = {f"{m_name}.weight" if m_name else "weight": m.weight
+                    for m_name, m in weight_layers(model)}
+        if not selected:
+            raise ValueError("model has no nn.Linear or nn.Conv layer whose weights could "
+                             "be selected; pass the parameter names explicitly")
+        return selected
+    names = [names] if isinstance(names, str) else list(names)
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise TypeError(f"parameter names must be strings, got {bad!r}")
+    if not names:
+        raise ValueError("names is empty: select at least one parameter")
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ValueError(f"unknown parameter name(s) {missing}; the model has "
+                         f"{list(params)}")
+    return {n: params[n] for n in names}
+
+
+def check_amount(amount, total: int, name: str = "amount", *, allow_all: bool = True) -> int:
+    """How many of ``total`` items an ``amount`` prunes, read as ``torch.nn.utils.prune`` does.
+
+    An ``int`` is a **count** (``amount=1`` prunes one weight, not all of them); a
+    ``float`` is a fraction in [0, 1] of ``total``, rounded with Python's ``round``.
+    With ``allow_all=False`` at least one item must remain. Raises TypeError or
+    ValueError naming the problem.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, Real):
+        raise TypeError(f"{name} must be a fraction (float) or a count (int), "
+                        f"got {type(amount).__name__}")
+    limit = total if allow_all else total - 1
+    if isinstance(amount, Integral):
+        count = int(amount)
+        if not 0 <= count <= limit:
+            raise ValueError(f"{name}={count} is a count (an int, as in torch.nn.utils.prune) "
+                             f"and must lie in 0..{limit} for {total} items; for a fraction "
+                             f"pass a float, e.g. {name}={min(count, 1):.1f}")
+        return count
+    fraction = check_fraction(amount, name, inclusive_high=allow_all)
+    count = round(fraction * total)
+    if count > limit:
+        raise ValueError(f"{name}={fraction} would remove all {total} items; at least one "
+                         f"must remain")
+    return count

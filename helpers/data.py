@@ -13,9 +13,9 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
-from ._checks import check_fraction, check_positive_int
+from ._checks import check_fraction, check_nonnegative, check_positive_int
 
-__all__ = ["ClassificationData", "load_digits_split"]
+__all__ = ["ClassificationData", "load_digits_split", "load_diabetes", "make_sparse_regression"]
 
 
 @dataclass(frozen=True)
@@ -134,11 +134,6 @@ def load_digits_split(val_size: float = 0.2, test_size: float = 0.2, *,
 
 
 # --- Regression data for the L1 chapter ---------------------------------------------
-
-from ._checks import check_nonnegative  # noqa: E402
-
-__all__ += ["load_diabetes", "make_sparse_regression"]
-
 
 def load_diabetes(*, scaled: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The diabetes data of Efron et al. (2004), bundled with scikit-learn (no download).

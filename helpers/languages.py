@@ -10,6 +10,7 @@ Adding a language is one entry in :data:`REGISTRY` plus the translated pages
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -36,6 +37,17 @@ class Language:
         The placeholder of the search box.
     erratum : str
         The title of the admonition that corrects a claim of the source article.
+    figure : str
+        Sphinx's label of a numbered figure in this language (``"Fig."``).
+    cjk : bool
+        Whether the language is written in CJK characters: figures then put the CJK
+        font first, and the Sphinx extension joins source lines inside paragraphs.
+    search_script : str
+        A script of ``book/_static`` that the edition's search page loads (``""``:
+        none); the Chinese edition splits queries into indexed words.
+    bibtex_style : str
+        The author–year citation style of the edition's bibliography (registered by
+        ``book/_ext/bilingual.py``; ``"author_year_zh"`` writes "Han 等人 (2015)").
     """
 
     code: str
@@ -46,6 +58,10 @@ class Language:
     title: str
     search_text: str
     erratum: str
+    figure: str
+    cjk: bool = False
+    search_script: str = ""
+    bibtex_style: str = "author_year"
 
 
 #: Every edition, in the order of the landing page; the first is the default.
@@ -53,13 +69,19 @@ REGISTRY: dict[str, Language] = {
     lang.code: lang for lang in (
         Language(code="en", name="English", sphinx="en", html="en", search="en",
                  title="L1 Regularization and Neural-Network Pruning",
-                 search_text="Search this book...", erratum="Erratum"),
+                 search_text="Search this book...", erratum="Erratum", figure="Fig."),
         Language(code="zh", name="中文", sphinx="zh_CN", html="zh-CN", search="zh",
                  title="L1 正则化与神经网络剪枝",
-                 search_text="搜索本书……", erratum="勘误"),
+                 search_text="搜索本书……", erratum="勘误", figure="图", cjk=True,
+                 search_script="search-zh.js", bibtex_style="author_year_zh"),
     )
 }
 
 #: The language codes, in registry order.
 LANGUAGES: tuple[str, ...] = tuple(REGISTRY)
+
+#: The line by which a page's (or an assignment's) code differs between editions:
+#: ``LANG = "en"``; group 1 is the language code.
+LANG_LINE = re.compile(r'^LANG = "(' + "|".join(map(re.escape, LANGUAGES)) + r')"$',
+                       re.MULTILINE)
 

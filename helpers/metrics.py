@@ -31,7 +31,10 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ._checks import check_finite, check_int_in_range, check_positive_int, evaluation_mode
+from ._checks import (
+    WEIGHT_LAYERS, check_finite, check_int_in_range, check_model, check_positive_int,
+    evaluation_mode, weight_layers,
+)
 from .i18n import tr
 
 __all__ = [
@@ -39,10 +42,6 @@ __all__ = [
     "format_table", "macs", "macs_by_layer", "flops", "storage_bits", "storage_bytes",
     "serialized_bytes", "compression_ratio", "measure_latency", "compare_latency",
 ]
-
-#: Layers whose weight is a matrix (Linear) or a filter bank (Conv): the layers that
-#: pruning and quantisation compress, and the rows of :func:`layer_table`.
-WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 #: Storage formats understood by :func:`storage_bits` and :func:`storage_bytes`.
 STORAGE_SCHEMES = ("dense32", "int8", "csr", "csr+int8", "csr+shared", "relative",
@@ -52,12 +51,6 @@ _FLOAT_BITS = 32  # fp32 values, scales and codebook entries
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _check_model(model) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return model
 
 
 def _is_quantized_module(module: nn.Module) -> bool:
@@ -81,7 +74,7 @@ def _parameters(model: nn.Module) -> list[tuple[str, nn.Module, str, torch.Tenso
     ``parametrizations.weight.original``; the tensor the model computes with is the
     attribute ``weight``, so that is the one reported (under the name ``weight``).
     """
-    _check_model(model)
+    check_model(model)
     out, seen = [], set()
     for module_name, module in model.named_modules():
         if parametrize.is_parametrized(module):
@@ -133,7 +126,7 @@ def count_parameters(model: nn.Module) -> int:
     >>> count_parameters(mlp([4, 3, 2]))  # (4*3 + 3) + (3*2 + 2)
     23
     """
-    _reject_quantized(_check_model(model), "count_parameters()")
+    _reject_quantized(check_model(model), "count_parameters()")
     return sum(t.numel() for _, _, _, t in _parameters(model))
 
 
@@ -163,7 +156,7 @@ def count_nonzero(model: nn.Module, *, per_parameter: bool = False) -> int | dic
     >>> count_nonzero(layer)  # the two biases
     2
     """
-    _reject_quantized(_check_model(model), "count_nonzero()")
+    _reject_quantized(check_model(model), "count_nonzero()")
     counts = {name: _nonzero(t) for name, _, _, t in _parameters(model)}
     return counts if per_parameter else sum(counts.values())
 
@@ -188,11 +181,9 @@ def layer_table(model: nn.Module) -> list[dict]:
         (fraction of those parameters that are zero) and ``weight_sparsity`` (fraction
         of the weight alone, biases excluded: the figure a pruning method sets).
     """
-    _reject_quantized(_check_model(model), "layer_table()")
+    _reject_quantized(check_model(model), "layer_table()")
     rows = []
-    for name, module in model.named_modules():
-        if not isinstance(module, WEIGHT_LAYERS):
-            continue
+    for name, module in weight_layers(model):
         weight = module.weight.detach()
         tensors = [weight] + ([module.bias.detach()] if module.bias is not None else [])
         n = sum(t.numel() for t in tensors)
@@ -241,8 +232,8 @@ def format_table(rows: Sequence[dict], lang: str, columns: Sequence[str] | None 
     ----------
     rows : sequence of dict
         For example the rows of :func:`layer_table`.
-    lang : {"en", "zh"}
-        Language of the header.
+    lang : str
+        Language of the header, one of ``helpers.languages.LANGUAGES``.
     columns : sequence of str, optional
         Keys to show, in order; by default the keys of the first row, except
         ``weight_sparsity``.
@@ -345,7 +336,7 @@ def macs_by_layer(model: nn.Module, input_shape: Sequence[int], *,
     dict
         ``{layer name: MACs}`` for the counted layers, in forward order.
     """
-    _check_model(model)
+    check_model(model)
     shape = _check_input_shape(input_shape)
     inside_counted = {id(sub) for m in model.modules() if _counted(m)
                       for sub in m.modules()}  # e.g. the packed int8 weights of a layer
@@ -527,7 +518,7 @@ def storage_bytes(model: nn.Module | torch.Tensor, scheme: str = "dense32", **op
     """
     if isinstance(model, torch.Tensor):
         return math.ceil(storage_bits(model, scheme, **options) / 8)
-    _reject_quantized(_check_model(model), "storage_bytes()")
+    _reject_quantized(check_model(model), "storage_bytes()")
     total = 0
     for _, module, attr, tensor in _parameters(model):
         compressed = isinstance(module, WEIGHT_LAYERS) and attr == "weight"
@@ -545,7 +536,7 @@ def serialized_bytes(model: nn.Module) -> int:
     format's overhead, and it works for quantised models too.
     """
     buffer = io.BytesIO()
-    torch.save(_check_model(model).state_dict(), buffer)
+    torch.save(check_model(model).state_dict(), buffer)
     return buffer.getbuffer().nbytes
 
 
@@ -627,7 +618,7 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
     threads : int or None
         CPU threads during the measurement; ``None`` keeps the current setting.
     """
-    _check_model(model)
+    check_model(model)
     if not isinstance(example_input, torch.Tensor):
         raise TypeError("example_input must be a torch.Tensor, got "
                         f"{type(example_input).__name__}")

@@ -93,7 +93,7 @@ def small_cnn(channels: Sequence[int] = (16, 32), *, in_channels: int = 1,
         Conv(1→16) BN ReLU  Conv(16→32) BN ReLU  MaxPool(2)  Flatten  Linear(32·4·4→10)
 
     Every channel of a block can be removed physically by
-    :func:`helpers.prune.remove_channels`.
+    :func:`helpers.structured.remove_channels`.
 
     Parameters
     ----------

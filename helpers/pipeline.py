@@ -30,11 +30,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
 
-import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_fraction, check_nonnegative, check_plain_weights, check_positive_int
+from ._checks import (
+    check_data, check_fraction, check_model, check_nonnegative, check_plain_weights,
+    check_positive_int,
+)
 from .data import ClassificationData
 from .device import get_device
 from .l1 import ProximalL1, l1_penalty
@@ -48,7 +50,7 @@ from .quant import quantize_model_weights
 from .structured import neuron_importance, remove_channels, remove_neurons, removable_layers
 from .train import History, evaluate, fit, seed_everything
 
-__all__ = ["REGULARISERS", "CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
+__all__ = ["REGULARISERS", "MASK_CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
            "train_model", "prune_copy", "prune_finetune", "slim_channels", "slim_finetune",
            "storage_scheme", "summarise", "run_pipeline", "choose_largest_within"]
 
@@ -59,19 +61,6 @@ REGULARISERS = ("none", "l1", "l2", "bn_l1")
 #: Widths of the CSR column indices and row pointers counted by :func:`summarise`:
 #: 16 bits address every column and every nonzero of the book's models.
 CSR_BITS = {"index_bits": 16, "pointer_bits": 16}
-
-
-def _check_data(data) -> ClassificationData:
-    if not isinstance(data, ClassificationData):
-        raise TypeError(f"data must be a helpers.data.ClassificationData, "
-                        f"got {type(data).__name__}")
-    return data
-
-
-def _check_model(model) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return model
 
 
 def batchnorm_scales(model: nn.Module) -> list[str]:
@@ -85,7 +74,7 @@ def batchnorm_scales(model: nn.Module) -> list[str]:
     ValueError
         If the model has no BatchNorm layer with a learnable scale.
     """
-    _check_model(model)
+    check_model(model)
     check_plain_weights(model, "batchnorm_scales()")
     names = [f"{name}.weight" for name, m in model.named_modules()
              if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None]
@@ -141,7 +130,7 @@ def train_model(build: Callable[[], nn.Module], data: ClassificationData, *,
     if not callable(build) or isinstance(build, nn.Module):
         raise TypeError("build must be a callable that returns a new model, "
                         f"got {type(build).__name__}")
-    _check_data(data)
+    check_data(data)
     if regulariser not in REGULARISERS:
         raise ValueError(f"regulariser must be one of {REGULARISERS}, got {regulariser!r}")
     strength = check_nonnegative(strength, "strength")
@@ -195,7 +184,7 @@ def _accuracies(model: nn.Module, data: ClassificationData) -> tuple[float, floa
 
 
 #: Pruning criteria of :func:`prune_finetune`.
-CRITERIA = ("magnitude", "random")
+MASK_CRITERIA = ("magnitude", "random")
 
 
 def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, *,
@@ -231,13 +220,13 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
         Fine-tuning, passed to :func:`helpers.train.fit` (``patience`` stops it when
         validation accuracy has not improved for that many epochs).
     """
-    _check_model(model)
+    check_model(model)
     check_plain_weights(model, "prune_finetune()")
-    _check_data(data)
+    check_data(data)
     sparsity = check_fraction(sparsity, "sparsity")
     check_positive_int(epochs, "epochs")
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    if criterion not in MASK_CRITERIA:
+        raise ValueError(f"criterion must be one of {MASK_CRITERIA}, got {criterion!r}")
     if scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
     if criterion == "random" and scope == "global":
@@ -264,7 +253,7 @@ def prune_copy(model: nn.Module, sparsity: float) -> nn.Module:
     pruning step of :func:`prune_finetune` alone (layer-wise magnitude masks), to see
     what pruning costs before any fine-tuning.
     """
-    check_plain_weights(_check_model(model), "prune_copy()")
+    check_plain_weights(check_model(model), "prune_copy()")
     pruned = copy.deepcopy(model)
     return apply_masks(pruned, layerwise_masks(pruned, check_fraction(sparsity, "sparsity")))
 
@@ -284,15 +273,15 @@ def _bn_layers(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
-    """A smaller copy of ``model`` without the channels whose BatchNorm scale |γ| is smallest.
+    """A smaller copy of ``model`` without the channels whose BatchNorm scale ``|γ|`` is smallest.
 
     Introduced in :doc:`pipeline`, section *Network Slimming*. As in Liu et al. (2017)
     the threshold is global: the scales of all BatchNorm layers are ranked together and
     the ``round(fraction · N)`` smallest channels go, N being the number of channels
     followed by a BatchNorm. A layer always keeps at least one channel: a channel
     whose removal would empty its layer is skipped and the next smallest is taken.
-    Channels are removed physically (:func:`helpers.prune.remove_channels`, or
-    :func:`~helpers.prune.remove_neurons` for Linear layers), so the result is a
+    Channels are removed physically (:func:`helpers.structured.remove_channels`, or
+    :func:`~helpers.structured.remove_neurons` for Linear layers), so the result is a
     smaller dense network.
 
     Parameters
@@ -303,7 +292,7 @@ def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
     fraction : float
         Fraction in [0, 1] of the channels to remove.
     """
-    _check_model(model)
+    check_model(model)
     check_plain_weights(model, "slim_channels()")
     fraction = check_fraction(fraction, "fraction")
     scores = _bn_layers(model)
@@ -331,16 +320,16 @@ def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
 def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *,
                   epochs: int = 10, lr: float = 1e-2, batch_size: int = 128,
                   patience: int | None = None, seed: int = 0) -> PruneResult:
-    """Remove the channels with the smallest |γ| (:func:`slim_channels`), then fine-tune.
+    """Remove the channels with the smallest ``|γ|`` (:func:`slim_channels`), then fine-tune.
 
     Introduced in :doc:`pipeline`, section *Network Slimming*. No masks are needed: the
     removed channels no longer exist. ``amount`` of the result is the fraction of
     channels removed. Other arguments as in :func:`prune_finetune`.
     """
-    check_plain_weights(_check_model(model), "slim_finetune()")
-    _check_data(data)
+    check_plain_weights(check_model(model), "slim_finetune()")
+    check_data(data)
     check_positive_int(epochs, "epochs")
-    n_before = sum(len(s) for s in _bn_layers(_check_model(model)).values())
+    n_before = sum(len(s) for s in _bn_layers(check_model(model)).values())
     slim = slim_channels(model, fraction)
     n_after = sum(len(s) for s in _bn_layers(slim).values())
     val_pruned, test_pruned = _accuracies(slim, data)
@@ -358,7 +347,7 @@ def storage_scheme(model: nn.Module) -> str:
     :data:`CSR_BITS` a nonzero costs 8 + 16 bits instead of 8, so CSR wins only above
     about two thirds sparsity.
     """
-    sparse = storage_bytes(_check_model(model), "csr+int8", **CSR_BITS)
+    sparse = storage_bytes(check_model(model), "csr+int8", **CSR_BITS)
     return "csr+int8" if sparse < storage_bytes(model, "int8") else "int8"
 
 
@@ -399,10 +388,10 @@ def summarise(model: nn.Module, data: ClassificationData, *,
         Of the latency measurement (:func:`helpers.metrics.measure_latency`);
         ``repeats=0`` skips it.
     """
-    _check_model(model)
+    check_model(model)
     check_plain_weights(model, "summarise() (it quantises the weights)")
-    _check_data(data)
-    reference = model if reference is None else _check_model(reference)
+    check_data(data)
+    reference = model if reference is None else check_model(reference)
     X_test, _ = data.split("test")
     input_shape = tuple(X_test.shape[1:])
     scheme = storage_scheme(model)

@@ -15,6 +15,7 @@ import matplotlib as mpl
 from matplotlib import font_manager
 
 from ._checks import check_language
+from .languages import REGISTRY
 
 __all__ = ["CJK_FONT", "cjk_font_path", "register_cjk_font", "use_house_style"]
 
@@ -50,13 +51,14 @@ def use_house_style(lang: str) -> None:
     """Set matplotlib's style for the book's figures in language ``lang``.
 
     Introduced in :doc:`how-to-use`; every chapter calls it once in its first cell.
-    For ``"zh"`` the CJK font comes first, so Chinese and Latin text share one
-    typeface; for ``"en"`` it is only a fallback. Minus signs use the ASCII hyphen
+    For a language written in CJK characters (``helpers.languages.REGISTRY[lang].cjk``,
+    e.g. ``"zh"``) the CJK font comes first, so Chinese and Latin text share one
+    typeface; otherwise it is only a fallback. Minus signs use the ASCII hyphen
     (``axes.unicode_minus = False``), which every font has.
     """
     check_language(lang)
     cjk = register_cjk_font()
-    families = [cjk, "DejaVu Sans"] if lang == "zh" else ["DejaVu Sans", cjk]
+    families = [cjk, "DejaVu Sans"] if REGISTRY[lang].cjk else ["DejaVu Sans", cjk]
     mpl.rcParams.update({
         "font.family": "sans-serif",
         "font.sans-serif": families,

@@ -26,7 +26,8 @@ from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
 from ._checks import (
-    check_finite, check_fraction, check_nonnegative, check_plain_weights, check_positive_int,
+    check_amount, check_data, check_finite, check_float_tensor, check_fraction, check_model,
+    check_nonnegative, check_plain_weights, check_positive_int, select_weights,
 )
 from .data import ClassificationData
 from .train import evaluate, fit
@@ -37,9 +38,6 @@ __all__ = [
     "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
     "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_masks",
-    # structured pruning, re-exported from helpers.structured
-    "removable_layers", "neuron_importance", "lowest", "zero_units", "remove_neurons",
-    "remove_channels", "prune_units",
 ]
 
 #: Parameter name → mask (1 = kept, 0 = pruned).
@@ -65,26 +63,15 @@ def _mask_from_scores(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
 
 
 def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.Tensor],
-                 amount: float) -> dict[str, torch.Tensor]:
+                 amount: float | int) -> dict[str, torch.Tensor]:
     """Masks removing the ``amount`` lowest scores across all tensors, split per tensor."""
-    flat = _mask_from_scores(torch.cat([s.reshape(-1) for s in scores.values()]),
-                             round(amount * sum(s.numel() for s in scores.values())))
+    n_prune = check_amount(amount, sum(s.numel() for s in scores.values()))
+    flat = _mask_from_scores(torch.cat([s.reshape(-1) for s in scores.values()]), n_prune)
     masks, start = {}, 0
     for n, p in params.items():
         masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
         start += p.numel()
     return masks
-
-
-def _check_tensor(tensor, name: str) -> torch.Tensor:
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if not tensor.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
-    if tensor.numel() == 0:
-        raise ValueError(f"{name} is empty")
-    check_finite(tensor, name)
-    return tensor
 
 
 def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
@@ -96,10 +83,10 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     ----------
     tensor : torch.Tensor
         A floating-point tensor of finite values (a layer's weights).
-    amount : float
-        Fraction in [0, 1] of the entries to prune. Exactly
-        ``round(amount * tensor.numel())`` entries are pruned (Python's ``round``,
-        as ``torch.nn.utils.prune`` does).
+    amount : float or int
+        As in ``torch.nn.utils.prune``: a float is the fraction in [0, 1] of the
+        entries to prune, exactly ``round(amount * tensor.numel())`` of them (Python's
+        ``round``); an int is their number (``amount=1`` prunes one entry).
 
     Returns
     -------
@@ -120,10 +107,10 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     >>> magnitude_mask(torch.tensor([0.1, -2.0, 0.5, 3.0]), 0.5)  # keep the largest half
     tensor([0., 1., 0., 1.])
     """
-    tensor = _check_tensor(tensor, "tensor")
-    amount = check_fraction(amount, "amount")
+    tensor = check_float_tensor(tensor, "tensor")
+    n_prune = check_amount(amount, tensor.numel())
     with torch.no_grad():
-        return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
+        return _mask_from_scores(tensor.detach().abs(), n_prune)
 
 
 def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
@@ -158,7 +145,7 @@ def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
         If ``weight`` has fewer than two dimensions, ``in`` is not a multiple of
         ``m``, ``n > m``, or ``scores`` has another shape.
     """
-    weight = _check_tensor(weight, "weight")
+    weight = check_float_tensor(weight, "weight")
     m = check_positive_int(m, "m")
     n = check_positive_int(n, "n", allow_zero=True)
     if n > m:
@@ -172,7 +159,7 @@ def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
     if scores is None:
         scores = weight.detach().abs()
     else:
-        scores = _check_tensor(scores, "scores").detach()
+        scores = check_float_tensor(scores, "scores").detach()
         if scores.shape != weight.shape:
             raise ValueError(f"scores has shape {tuple(scores.shape)} but weight has "
                              f"shape {tuple(weight.shape)}")
@@ -208,10 +195,12 @@ def prunable_parameters(model: nn.Module,
     ----------
     model : nn.Module
         The network.
-    names : iterable of str, optional
+    names : str or iterable of str, optional
         Parameter names as in ``model.named_parameters()``. By default: the
         ``weight`` of every ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layer (biases and
-        normalisation parameters are not pruned).
+        normalisation parameters are not pruned). The same rule chooses the weights
+        of :func:`helpers.l1.l1_penalty` and the layers of
+        :func:`helpers.metrics.layer_table`.
 
     Raises
     ------
@@ -221,28 +210,7 @@ def prunable_parameters(model: nn.Module,
         parametrised with ``torch.nn.utils.parametrize`` (call
         :func:`make_permanent` first).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_plain_weights(model, "pruning")
-    params = dict(model.named_parameters())
-    if names is None:
-        selected = {f"{m_name}.weight" if m_name else "weight": m.weight
-                    for m_name, m in model.named_modules()
-                    if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))}
-        if not selected:
-            raise ValueError("model has no nn.Linear or nn.Conv layer whose weights could "
-                             "be pruned; pass the parameter names explicitly")
-        return selected
-    if isinstance(names, str):
-        raise TypeError("names must be an iterable of parameter names, not a single string")
-    names = list(names)
-    if not names:
-        raise ValueError("names is empty: select at least one parameter")
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ValueError(f"model has no parameter named {missing}; "
-                         f"available: {list(params)}")
-    return {n: params[n] for n in names}
+    return select_weights(model, names, what="pruning")
 
 
 def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
@@ -252,18 +220,22 @@ def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
     return params
 
 
-def _amounts(amount: float | Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
-    """One amount per parameter: a single fraction, or a mapping with every name."""
+def _amounts(amount: float | int | Mapping[str, float | int],
+             params: Mapping[str, torch.Tensor]) -> dict[str, int]:
+    """How many weights of each parameter to prune: one amount, or a mapping with every name.
+
+    Amounts are read as in ``torch.nn.utils.prune``: a float is a fraction, an int a count.
+    """
     if isinstance(amount, Mapping):
-        unknown = set(amount) - set(names)
+        unknown = set(amount) - set(params)
         if unknown:
             raise ValueError(f"amount names parameters that are not pruned: {sorted(unknown)}")
-        missing = [n for n in names if n not in amount]
+        missing = [n for n in params if n not in amount]
         if missing:
             raise ValueError(f"amount has no entry for {missing}")
-        return {n: check_fraction(amount[n], f"amount[{n!r}]") for n in names}
-    amount = check_fraction(amount, "amount")
-    return {n: amount for n in names}
+        return {n: check_amount(amount[n], p.numel(), f"amount[{n!r}]")
+                for n, p in params.items()}
+    return {n: check_amount(amount, p.numel()) for n, p in params.items()}
 
 
 def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
@@ -276,9 +248,10 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
     ----------
     model : nn.Module
         The network (its weights are read, not changed).
-    amount : float or mapping
-        Fraction of each selected parameter to prune, or a mapping from every
-        selected parameter name to its own fraction.
+    amount : float, int or mapping
+        Fraction (float) or number (int, as in ``torch.nn.utils.prune``) of the
+        weights of each selected parameter to prune, or a mapping from every selected
+        parameter name to its own amount.
     names : iterable of str, optional
         Which parameters to prune (see :func:`prunable_parameters`).
 
@@ -293,8 +266,8 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
     (['0.weight', '2.weight'], 0.5)
     """
     params = _checked_params(model, names)
-    amounts = _amounts(amount, list(params))
-    return {n: magnitude_mask(p.detach(), amounts[n]) for n, p in params.items()}
+    counts = _amounts(amount, params)
+    return {n: magnitude_mask(p.detach(), counts[n]) for n, p in params.items()}
 
 
 def global_masks(model: nn.Module, amount: float, *,
@@ -303,7 +276,8 @@ def global_masks(model: nn.Module, amount: float, *,
 
     Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*. Exactly
     ``round(amount · N)`` weights are pruned, N being the total number of selected
-    weights; layers with many small weights lose more of them. Ties are broken by
+    weights (an int ``amount`` is that number itself, as in ``torch.nn.utils.prune``);
+    layers with many small weights lose more of them. Ties are broken by
     position in the concatenation of the parameters (in the model's order) and then
     by flat index; on tie-free data the masks equal those of
     ``torch.nn.utils.prune.global_unstructured`` with ``L1Unstructured``.
@@ -319,7 +293,6 @@ def global_masks(model: nn.Module, amount: float, *,
     0.75
     """
     params = _checked_params(model, names)
-    amount = check_fraction(amount, "amount")
     with torch.no_grad():
         scores = {n: p.detach().abs() for n, p in params.items()}
         return _global_mask(scores, params, amount)
@@ -330,17 +303,18 @@ def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed:
     """Masks pruning ``round(amount · numel)`` weights of each layer chosen at random.
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*: the baseline
-    that a pruning criterion must beat. The choice depends only on ``seed`` (an
+    that a pruning criterion must beat. ``amount`` as in :func:`layerwise_masks` (an
+    int is a number of weights). The choice depends only on ``seed`` (an
     explicit generator; the global random state is not touched).
     """
     check_positive_int(seed, "seed", allow_zero=True)
     params = _checked_params(model, names)
-    amounts = _amounts(amount, list(params))
+    counts = _amounts(amount, params)
     generator = torch.Generator().manual_seed(seed)
     masks = {}
     for n, p in params.items():
         scores = torch.rand(p.shape, generator=generator)
-        masks[n] = _mask_from_scores(scores, round(amounts[n] * p.numel())).to(
+        masks[n] = _mask_from_scores(scores, counts[n]).to(
             device=p.device, dtype=p.dtype)
     return masks
 
@@ -428,7 +402,7 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
 
 
 class MaskEnforcer:
-    """Keeps pruned weights at zero during fine-tuning.
+    r"""Keeps pruned weights at zero during fine-tuning.
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*. Pass an instance
     as ``after_step`` to :func:`helpers.train.fit`: after every optimiser step it
@@ -457,11 +431,14 @@ class MaskEnforcer:
     def mask_gradients(self, model: nn.Module) -> list[torch.utils.hooks.RemovableHandle]:
         """Register gradient hooks that multiply each gradient by its mask.
 
-        Returns the hook handles; call ``handle.remove()`` on each to undo.
+        Returns the hook handles; call ``handle.remove()`` on each to undo. Frozen
+        parameters (``requires_grad=False``) receive no gradient and get no hook.
         """
         params = _check_masks(model, self.masks)
         handles = []
         for name, param in params.items():
+            if not param.requires_grad:
+                continue
             mask = self.masks[name].to(device=param.device, dtype=param.dtype)
             handles.append(param.register_hook(lambda g, m=mask: g * m))
         return handles
@@ -480,8 +457,7 @@ def make_permanent(model: nn.Module) -> nn.Module:
     weights), so such models are returned unchanged. The helpers that read or write
     weights ask for this call when a model still carries re-parametrisations.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     for module in model.modules():
         methods = [h for h in module._forward_pre_hooks.values()
                    if isinstance(h, torch_prune.BasePruningMethod)]
@@ -547,13 +523,6 @@ def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
         return _global_mask(scores, params, sparsity)
 
 
-def _check_data(data) -> ClassificationData:
-    if not isinstance(data, ClassificationData):
-        raise TypeError(f"data must be a helpers.data.ClassificationData, "
-                        f"got {type(data).__name__}")
-    return data
-
-
 def iterative_prune(model: nn.Module, data: ClassificationData, *,
                     sparsities: Sequence[float] | None = None,
                     qualities: Sequence[float] | None = None, scope: str = "layer",
@@ -585,7 +554,7 @@ def iterative_prune(model: nn.Module, data: ClassificationData, *,
         Fine-tuning of each round, passed to :func:`helpers.train.fit` (round ``r``
         uses ``seed + r`` for the order of batches).
     """
-    _check_data(data)
+    check_data(data)
     _check_scope(scope)
     if (sparsities is None) == (qualities is None):
         raise ValueError("give exactly one of sparsities and qualities")
@@ -747,7 +716,7 @@ def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity:
     ``e`` shuffles with ``seed + e``), so that its weights, not those of an earlier,
     less sparse epoch, are kept.
     """
-    _check_data(data)
+    check_data(data)
     check_positive_int(pruning_epochs, "pruning_epochs")
     check_positive_int(finetune_epochs, "finetune_epochs", allow_zero=True)
     check_positive_int(n_pruning_steps, "n_pruning_steps")
@@ -793,11 +762,14 @@ def sensitivity_scan(model: nn.Module, data: ClassificationData, amounts: Sequen
     dict
         Parameter name → list of accuracies on split ``which``, one per amount.
     """
-    _check_data(data)
-    amounts = [check_fraction(a, f"amounts[{k}]") for k, a in enumerate(amounts)]
+    check_data(data)
+    amounts = list(amounts)
     if not amounts:
         raise ValueError("amounts is empty")
     params = _checked_params(model, names)
+    smallest = min(p.numel() for p in params.values())
+    for k, a in enumerate(amounts):  # a float is a fraction, an int a count per layer
+        check_amount(a, smallest, f"amounts[{k}]")
     scan: dict[str, list[float]] = {}
     for name in params:
         row = []
@@ -859,8 +831,7 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     Introduced in :doc:`pruning`, section *Does pruning make the network faster?*.
     The copy computes the same outputs (up to rounding) with sparse kernels.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     check_plain_weights(model, "to_sparse_csr()")
     if isinstance(model, nn.Linear):
         return CSRLinear(model)
@@ -868,10 +839,3 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     for name, module in list(new.named_children()):
         setattr(new, name, to_sparse_csr(module))
     return new
-
-
-# Structured pruning lives in its own module; re-exported for one import.
-from .structured import (  # noqa: E402
-    lowest, neuron_importance, prune_units, removable_layers, remove_channels, remove_neurons,
-    zero_units,
-)

@@ -22,24 +22,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_int_in_range, check_plain_weights, check_positive_int
-from .metrics import WEIGHT_LAYERS
+from ._checks import (
+    check_float_tensor, check_int_in_range, check_model, check_plain_weights,
+    check_positive_int, weight_layers,
+)
 
 __all__ = ["SCHEMES", "QuantizedTensor", "quantize", "dequantize", "quantize_model_weights",
            "dynamic_quantize", "SharedWeights", "kmeans_share", "kmeans_share_model"]
 
 #: Quantisation schemes understood by :func:`quantize`.
 SCHEMES = ("symmetric", "affine")
-
-
-def _check_tensor(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    x = x.detach()
-    check_finite(x, name)
-    return x
 
 
 def _check_bits(bits) -> int:
@@ -122,7 +114,7 @@ def quantize(x: torch.Tensor, bits: int = 8, scheme: str = "symmetric", *,
     >>> qt.q.tolist(), bool((dequantize(qt) - x).abs().max() <= qt.scale / 2)
     ([-127, 0, 64, 127], True)
     """
-    x = _check_tensor(x, "x")
+    x = check_float_tensor(x, "x").detach()
     bits = _check_bits(bits)
     if scheme not in SCHEMES:
         raise ValueError(f"unknown quantisation scheme {scheme!r}; choose one of {SCHEMES}")
@@ -176,12 +168,8 @@ def dequantize(qt: QuantizedTensor) -> torch.Tensor:
 
 
 def _layers_with_weights(model: nn.Module, what: str):
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_plain_weights(model, what)
-    for name, module in model.named_modules():
-        if isinstance(module, WEIGHT_LAYERS):
-            yield name, module
+    check_plain_weights(check_model(model), what)
+    yield from weight_layers(model)
 
 
 def _map_weights(model: nn.Module, what: str, transform) -> nn.Module:
@@ -311,7 +299,7 @@ def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> Shar
     >>> shared.assignments.tolist()  # -1: the zero stays zero
     [1, 1, -1, 3, 3, 0]
     """
-    weight = _check_tensor(weight, "weight")
+    weight = check_float_tensor(weight, "weight").detach()
     bits = _check_bits(bits)
     check_positive_int(max_iter, "max_iter")
     k = 2 ** bits

@@ -92,6 +92,8 @@ def _number(value: float, digits: int) -> str:
 class Comparison:
     """The outcome of comparing method A with method B.
 
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
     Attributes
     ----------
     names : tuple of str
@@ -110,8 +112,6 @@ class Comparison:
     kind : {"difference", "ratio"}
     higher_is_better : bool
         Whether a positive difference (a ratio above 1) favours A.
-
-    Introduced in :doc:`background`, section *Judging a compression claim*.
     """
 
     names: tuple[str, str]
@@ -339,6 +339,8 @@ def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
     levels errs on the wide side). With one seed it is the example bootstrap, and
     McNemar's exact p-value (:func:`mcnemar`) is reported too.
 
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
     Parameters
     ----------
     correct_a, correct_b : bool array of shape (n_seeds, n_examples) or (n_examples,)
@@ -364,8 +366,6 @@ def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
     TypeError, ValueError
         For arrays that are not bool, of unequal shapes or empty, for ``confidence``
         outside (0, 1), a non-positive ``n_boot``.
-
-    Introduced in :doc:`background`, section *Judging a compression claim*.
     """
     names = _check_names(names)
     confidence = _check_confidence(confidence)
@@ -401,12 +401,15 @@ def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
 
 def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
                    higher_is_better: bool = True, confidence: float = 0.95) -> Comparison:
-    """Paired comparison of a metric measured once per seed for two methods.
+    """Paired comparison of a metric measured once per seed (or per example) for two methods.
 
     The mean difference A − B with the paired t interval and p-value
-    (:func:`scipy.stats.ttest_rel`): value ``i`` of A and of B come from the same seed.
+    (:func:`scipy.stats.ttest_rel`): value ``i`` of A and of B come from the same seed
+    (or, for a per-example loss such as a squared error, the same test example).
     It sees only the spread over seeds: for accuracies on a shared test set prefer
     :func:`compare_accuracy`, which adds the test set's sampling error.
+
+    Introduced in :doc:`background`, section *Judging a compression claim*.
 
     Parameters
     ----------
@@ -433,8 +436,6 @@ def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
     TypeError, ValueError
         For non-numeric, non-1-D or unequal-length inputs, NaNs, fewer than two seeds,
         ``confidence`` outside (0, 1).
-
-    Introduced in :doc:`background`, section *Judging a compression claim*.
     """
     names = _check_names(names)
     confidence = _check_confidence(confidence)
@@ -455,7 +456,7 @@ def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
         ci = test.confidence_interval(confidence_level=confidence)
         low, high, p_value = float(ci.low), float(ci.high), float(test.pvalue)
     return Comparison(names, estimate, min(low, estimate), max(high, estimate), confidence,
-                      p_value, f"paired t interval over {a.size} seeds", unit,
+                      p_value, f"paired t interval over {a.size} pairs", unit,
                       "difference", bool(higher_is_better))
 
 
@@ -470,6 +471,9 @@ def latency_ratio(times_a, times_b, *, names: Sequence[str], confidence: float =
     both; the bootstrap therefore resamples rounds, keeping each pair together
     (:func:`scipy.stats.bootstrap`, ``paired=True``, percentile interval).
     A speed-up above 1 means A is faster.
+
+    Introduced in :doc:`background`, section *Storage, arithmetic and time move
+    differently*.
 
     Parameters
     ----------
@@ -494,9 +498,6 @@ def latency_ratio(times_a, times_b, *, names: Sequence[str], confidence: float =
     TypeError, ValueError
         For non-numeric, non-1-D, unequal-length, non-positive or NaN times, fewer than 3
         rounds, ``confidence`` outside (0, 1).
-
-    Introduced in :doc:`background`, section *Storage, arithmetic and time move
-    differently*.
     """
     names = _check_names(names)
     confidence = _check_confidence(confidence)

@@ -30,20 +30,25 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
 from torch import nn
 
 from ._checks import (
-    check_finite, check_fraction, check_plain_weights, check_positive_int, evaluation_mode,
+    check_amount, check_finite, check_fraction, check_plain_weights, check_positive_int,
+    evaluation_mode,
 )
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
-           "remove_neurons", "remove_channels", "prune_units", "CRITERIA"]
+           "remove_neurons", "remove_channels", "prune_units", "remove_dead_neurons",
+           "CRITERIA"]
 
 #: Importance criteria understood by :func:`neuron_importance`.
 CRITERIA = ("l1", "l2", "l1_out", "l2_out", "bn_scale", "activation", "taylor")
 
+#: The weight layers (``helpers._checks.WEIGHT_LAYERS``, the one rule for "which weights")
+#: whose units structured removal can take out: neurons of Linear, channels of Conv2d.
 _PRODUCERS = (nn.Linear, nn.Conv2d)
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 # Modules that act on each unit separately and map a zero unit to zero.
@@ -316,6 +321,7 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
 
     Introduced in :doc:`pruning`, section *Which neurons matter*. Ties go to the
     smaller index first (a stable sort), as in :func:`helpers.prune.magnitude_mask`.
+    An int ``amount`` is the number of indices, as in ``torch.nn.utils.prune``.
 
     Examples
     --------
@@ -327,9 +333,9 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
     if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) == 0:
         raise ValueError("scores must be a non-empty one-dimensional tensor")
     check_finite(scores, "scores")
-    amount = check_fraction(amount, "amount")
+    n = check_amount(amount, len(scores))
     order = torch.sort(scores, stable=True).indices
-    return order[:round(amount * len(scores))].tolist()
+    return order[:n].tolist()
 
 
 def _check_indices(indices, n_units: int, layer: str) -> list[int]:
@@ -459,9 +465,12 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
     ``round(amount · units)`` neurons or channels with the lowest
     :func:`neuron_importance` under ``criterion``, scored on the network as shrunk so
     far. ``criterion="random"`` removes units chosen at random instead (the
-    baseline; they depend only on ``seed``). ``model`` is not changed.
+    baseline; they depend only on ``seed``). ``model`` is not changed. An int
+    ``amount`` is the number of units removed from each layer (as ``amount`` of
+    ``torch.nn.utils.prune.ln_structured``); every layer keeps at least one unit.
     """
-    amount = check_fraction(amount, "amount", inclusive_high=False)
+    if not isinstance(amount, Integral):
+        check_fraction(amount, "amount", inclusive_high=False)
     check_positive_int(seed, "seed", allow_zero=True)
     names = removable_layers(model) if layers is None else list(layers)
     generator = torch.Generator().manual_seed(seed)
@@ -471,5 +480,65 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
             scores = torch.rand(_n_units(_block(new, layer).producer), generator=generator)
         else:
             scores = neuron_importance(new, layer, criterion, X=X, y=y)
-        new = _remove_units(new, layer, lowest(scores, amount), _PRODUCERS)
+        n_drop = check_amount(amount, len(scores), allow_all=False)
+        new = _remove_units(new, layer, lowest(scores, n_drop), _PRODUCERS)
     return new
+
+
+def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
+    """Remove the hidden neurons that cannot affect the output: a smaller, equivalent model.
+
+    Introduced in :doc:`benchmark-results` (the benchmark measures every pruned model
+    after this clean-up). Heavy weight pruning leaves neurons whose outgoing weights are
+    all zero, or whose incoming weights are all zero and whose bias is ≤ 0 (so ReLU
+    outputs 0). Removing them with :func:`remove_neurons` changes no output and saves
+    their biases and rows. Repeated until nothing changes (removing a neuron can
+    disconnect one in the layer before). At least one neuron per layer is kept.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        A flat sequential network as :func:`removable_layers` accepts (Linear or
+        Conv layers; the units of any layout). It is not changed. A unit whose
+        incoming weights are zero counts as dead only when a ReLU alone follows it
+        (no BatchNorm, no other activation), since only then is its output 0.
+
+    Returns
+    -------
+    nn.Sequential
+        A copy with the dead neurons removed (``model`` itself if there are none); the
+        same outputs for every input.
+    """
+    changed = True
+    while changed:
+        changed = False
+        for name in removable_layers(model):
+            block = _block(model, name)
+            layer = block.producer
+            with torch.no_grad():
+                # read by nothing: every weight of the next layer on this unit is zero
+                no_out = (_consumer_weight_per_unit(block).flatten(1) == 0).all(dim=1)
+                # outputs ReLU(b) = 0 whatever the input; only where nothing but ReLU,
+                # Dropout or Identity follows (another activation or a BatchNorm maps
+                # the constant to a nonzero value)
+                between = _between(model, name, block.consumer_name)
+                if all(isinstance(m, (nn.ReLU, nn.Dropout, nn.Identity)) for m in between) \
+                        and any(isinstance(m, nn.ReLU) for m in between):
+                    no_in = (layer.weight.flatten(1) == 0).all(dim=1)
+                    if layer.bias is not None:
+                        no_in &= layer.bias <= 0
+                else:
+                    no_in = torch.zeros_like(no_out)
+            dead = torch.nonzero(no_out | no_in).reshape(-1).tolist()
+            dead = dead[:_n_units(layer) - 1]
+            if dead:
+                model = _remove_units(model, name, dead, _PRODUCERS)
+                changed = True
+                break
+    return model
+
+
+def _between(model: nn.Module, first: str, last: str) -> list[nn.Module]:
+    """The modules strictly between the layers named ``first`` and ``last``."""
+    names = [n for n, _ in model.named_children()]
+    return [model.get_submodule(n) for n in names[names.index(first) + 1:names.index(last)]]

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ._checks import check_nonnegative, check_positive_int, evaluation_mode
+from ._checks import check_fraction, check_nonnegative, check_positive_int, evaluation_mode
 from .data import ClassificationData
 
 __all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy", "predictions",
@@ -141,7 +141,7 @@ def _as_list(hooks: Hook | Iterable[Hook] | None) -> list[Hook]:
 
 def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
         lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 0.0,
-        optimizer: str = "adam", penalty: Penalty | None = None,
+        optimizer: str = "adam", momentum: float = 0.9, penalty: Penalty | None = None,
         after_step: Hook | Iterable[Hook] | None = None, patience: int | None = None,
         seed: int = 0, progress: bool = True, desc: str = "training") -> History:
     """Train a classifier with cross-entropy; keep the weights of the best validation epoch.
@@ -162,7 +162,14 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     lr, weight_decay : float
         Learning rate and L2 weight decay of the optimiser.
     optimizer : {"adam", "sgd"}
-        Adam, or SGD with momentum 0.9.
+        Adam, or SGD (with ``momentum``).
+    momentum : float
+        In [0, 1): SGD's momentum coefficient μ, or Adam's β₁ (its momentum of the
+        gradient; β₂ stays 0.999). The default 0.9 is the usual choice for both, and was
+        fixed before this argument existed. With SGD, a gradient that stays the same
+        moves a weight by ``lr / (1 − μ)`` per step in the long run, ten times ``lr`` at
+        μ = 0.9: the *effective step* against which a proximal step's threshold is set
+        (:doc:`l1-regularization`, section *L1 in a neural network*).
     penalty : callable, optional
         ``penalty(model)`` is added to the loss (for example an L1 term).
     after_step : callable or list of callables, optional
@@ -170,7 +177,8 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     patience : int, optional
         Stop when validation accuracy has not improved for this many epochs.
     seed : int
-        Seeds the initial shuffle order; call :func:`seed_everything` before building
+        Seeds the order of the training examples (a new permutation every epoch, drawn
+        from one generator seeded with ``seed``); call :func:`seed_everything` before building
         the model to fix its initial weights as well.
     progress : bool
         Show a progress bar (on stdout) over epochs.
@@ -178,20 +186,28 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     check_positive_int(epochs, "epochs")
     check_nonnegative(lr, "lr")
     check_nonnegative(weight_decay, "weight_decay")
+    check_positive_int(batch_size, "batch_size")
+    check_positive_int(seed, "seed", allow_zero=True)
+    momentum = check_fraction(momentum, "momentum", inclusive_high=False)
     if patience is not None:
         check_positive_int(patience, "patience")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
     if optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        opt = torch.optim.Adam(params, lr=lr, betas=(momentum, 0.999),
+                               weight_decay=weight_decay)
     elif optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum,
+                              weight_decay=weight_decay)
     else:
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     hooks = _as_list(after_step)
     device = params[0].device
-    loader = data.loader("train", batch_size, seed=seed)
+    # Mini-batches are slices of the training tensors, taken in a seeded random order
+    # (one permutation per epoch), with no per-example Dataset indexing.
+    X_train, y_train = (t.to(device) for t in data.split("train"))
+    order = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
     history = History()
     best_acc, best_state, since_best = -1.0, None, 0
@@ -203,8 +219,10 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
         for epoch in bar:
             model.train()
             total, count = 0.0, 0
-            for xb, yb in loader:
-                xb, yb = xb.to(device), yb.to(device)
+            permutation = torch.randperm(len(X_train), generator=order).to(device)
+            for start in range(0, len(X_train), batch_size):
+                batch = permutation[start:start + batch_size]
+                xb, yb = X_train[batch], y_train[batch]
                 loss = loss_fn(model(xb), yb)
                 objective = loss if penalty is None else loss + penalty(model)
                 opt.zero_grad(set_to_none=True)

@@ -8,11 +8,10 @@ exist (the strict build would fail on it).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import pkgutil
 import re
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,11 @@ import pytest
 import helpers
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-import api_reference  # noqa: E402  (a Sphinx extension of the book, not a package)
+# A Sphinx extension of the book (book/_ext), not a package: loaded from its file.
+_spec = importlib.util.spec_from_file_location("api_reference",
+                                               ROOT / "book" / "_ext" / "api_reference.py")
+api_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(api_reference)
 
 AUTOMODULE = re.compile(r"^\.\. automodule:: (\S+)$", re.MULTILINE)
 

@@ -1,4 +1,4 @@
-"""The compression benchmark (benchmarks/compression.py) and the budget script, on a tiny run.
+"""The compression benchmark (benchmarks/compression/) and the budget script, on a tiny run.
 
 The smoke run uses a small network and a few epochs, so it checks the plumbing and the
 bookkeeping (every method, level and seed measured; ratios, headline rows and outputs
@@ -8,39 +8,32 @@ consistent), not the accuracies of the real run.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 
-from benchmarks import compression as bench
-from helpers import data as hdata
-from helpers import models, prune
+from benchmarks.compression import __main__ as cli
+from benchmarks.compression import experiment, report
 from tools import notebook_budget
+from tools.toc import book_pages
 
-TINY = replace(bench.QUICK, hidden=(24, 12), seeds=(0, 1), sparsities=(0.5, 0.9),
+TINY = replace(experiment.QUICK, hidden=(24, 12), seeds=(0, 1), sparsities=(0.5, 0.9),
                neuron_fractions=(0.5,), latency_batches=(1, 32), latency_repeats=2)
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return hdata.load_digits_split()
-
-
-@pytest.fixture(scope="module")
 def results(digits):
-    return bench.run(TINY, digits, progress=False)
+    return experiment.run(TINY, digits, progress=False)
 
 
 def test_every_method_level_and_seed_is_measured(results):
     keys = {(r["method"], r["level"]) for r in results["rows"]}
-    expected = {(m, s) for m in bench.UNSTRUCTURED for s in TINY.sparsities}
+    expected = {(m, s) for m in experiment.UNSTRUCTURED for s in TINY.sparsities}
     expected |= {("neurons", f) for f in TINY.neuron_fractions}
     assert keys == expected
     assert all(r["n_seeds"] == len(TINY.seeds) for r in results["rows"])
-    n_levels = sum(bench.n_levels(TINY, m) for m in TINY.methods)
+    n_levels = sum(experiment.n_levels(TINY, m) for m in TINY.methods)
     assert len(results["records"]) == len(TINY.seeds) * (1 + n_levels)
 
 
@@ -71,7 +64,7 @@ def test_accuracies_and_spread_are_summaries_of_the_records(results):
     for row in results["rows"]:
         group = [r for r in results["records"]
                  if r.get("method") == row["method"] and r["level"] == row["level"]]
-        for variant in bench.VARIANTS:
+        for variant in experiment.VARIANTS:
             accs = [100 * r[variant]["test_acc"] for r in group]
             assert row[variant]["test_mean"] == pytest.approx(np.mean(accs))
             assert row[variant]["test_std"] == pytest.approx(np.std(accs, ddof=1))
@@ -103,17 +96,17 @@ def test_choices_are_recorded_per_seed(results):
 
 
 def test_results_round_trip_and_render(results, tmp_path):
-    paths = bench.write_results(results, tmp_path)
+    paths = report.write_results(results, tmp_path)
     assert {p.name for p in paths} == {"compression.json", "compression.md",
-                                       *bench.PLOTS}
-    loaded = bench.load_results(tmp_path / "compression.json")
+                                       *report.PLOTS}
+    loaded = report.load_results(tmp_path / "compression.json")
     assert loaded["rows"] == json.loads(json.dumps(results["rows"]))
     text = (tmp_path / "compression.md").read_text(encoding="utf-8")
-    for method in bench.METHODS:
-        assert bench.method_label(method, "en") in text
-    for name in bench.PLOTS:
+    for method in experiment.METHODS:
+        assert report.method_label(method, "en") in text
+    for name in report.PLOTS:
         assert (tmp_path / name).stat().st_size > 10_000
-    zh = bench.markdown_headline(loaded, "zh")
+    zh = report.markdown_headline(loaded, "zh")
     assert "本基准测试" in zh and zh.count("\n") == 4
 
 
@@ -121,16 +114,18 @@ def test_load_results_rejects_another_schema(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"schema": 0}))
     with pytest.raises(ValueError, match="schema"):
-        bench.load_results(path)
+        report.load_results(path)
 
 
-def _row(method, level, compression, drop, storage=(1.0, 1.0, 1.0), flop=1.0, speed=1.0):
+def _row(method, level, compression, drop, storage=(1.0, 1.0, 1.0), flop=1.0, speed=1.0,
+         val_drop=None):
     row = {"method": method, "level": level, "compression": compression,
            "nonzero_weights": 1000 / compression, "hidden": [10.0], "flop_ratio": flop,
            "speedup": {"1": 1.0, "256": speed}, "shared": {"bits": [4]}}
-    for variant, ratio in zip(bench.VARIANTS, storage):
+    for variant, ratio in zip(experiment.VARIANTS, storage):
         row.setdefault(variant, {}).update(
-            test_mean=97 - drop, test_std=0.1, drop_pp=drop, val_drop_pp=0.0,
+            test_mean=97 - drop, test_std=0.1, drop_pp=drop,
+            val_drop_pp=drop if val_drop is None else val_drop,
             storage_ratio=ratio, storage_bytes=1000 / ratio)
     return row
 
@@ -142,7 +137,7 @@ def test_headline_takes_the_largest_compression_within_tolerance():
             _row("random", 0.5, 2, 0.1),
             _row("neurons", 0.5, 3, 0.9, flop=3.0, speed=2.7),
             _row("neurons", 0.7, 6, 1.2, flop=6.0, speed=5.0)]
-    h = bench.headline(rows, dense={})
+    h = report.headline(rows, dense={})
     assert (h["weights"]["method"], h["weights"]["value"]) == ("l1_prune", 20)
     assert h["weights"]["met"]
     assert (h["storage"]["method"], h["storage"]["variant"], h["storage"]["value"]) == (
@@ -151,16 +146,28 @@ def test_headline_takes_the_largest_compression_within_tolerance():
     assert h["neurons"]["level"] == 0.5
     assert h["neurons"]["efficiency"] == pytest.approx(0.9)
     assert h["neurons"]["met"]
-    # On validation every row is within tolerance: the largest ratios win.
-    assert h["validation"]["storage"]["value"] == 70
-    assert h["validation"]["neurons"]["level"] == 0.7
+    assert h["split"] == "val"
+    for claim in ("weights", "storage", "neurons"):
+        assert h[claim]["selected_by"]["split"] == "val"
+        assert "validation accuracy" in h[claim]["selected_by"]["rule"]
+
+
+def test_headline_rows_are_chosen_on_validation_not_test():
+    # Within tolerance on validation but not on test: chosen, and its test drop reported.
+    rows = [_row("iterative", 0.9, 10, 0.2, storage=(8, 20, 30)),
+            _row("iterative", 0.95, 20, 0.9, storage=(15, 40, 70), val_drop=0.3),
+            _row("gradual", 0.98, 50, 0.1, storage=(30, 60, 90), val_drop=0.8)]
+    h = report.headline(rows, dense={})
+    assert (h["weights"]["value"], h["weights"]["drop_pp"]) == (20, 0.9)
+    assert h["weights"]["selected_by"]["val_drop_pp"] == 0.3
+    assert h["storage"]["value"] == 70
 
 
 def test_neuron_headline_needs_the_speed_up_too():
     rows = [_row("neurons", 0.5, 3, 0.3, flop=3.0, speed=2.7),      # 90% of the FLOP ratio
             _row("neurons", 0.8, 9, 0.7, flop=9.0, speed=5.4),      # 60%
             _row("neurons", 0.9, 20, 1.5, flop=20.0, speed=19.0)]   # beyond 1 point
-    n = bench.headline(rows, dense={})["neurons"]
+    n = report.headline(rows, dense={})["neurons"]
     assert (n["level"], n["met"]) == (0.5, True)
     assert n["largest"]["level"] == 0.8
     assert n["largest"]["efficiency"] == pytest.approx(0.6)
@@ -168,41 +175,17 @@ def test_neuron_headline_needs_the_speed_up_too():
 
 def test_tolerance_is_inclusive_up_to_rounding():
     drop = 97.0 - (97.0 - 0.5)  # 0.5 up to floating-point error
-    h = bench.headline([_row("gradual", 0.95, 20, drop)], dense={})
+    h = report.headline([_row("gradual", 0.95, 20, drop)], dense={})
     assert h["weights"]["value"] == 20
 
 
 def test_headline_reports_a_miss():
     rows = [_row("iterative", 0.9, 10, 0.4, storage=(8, 20, 30)),
             _row("neurons", 0.5, 3, 0.2, flop=3.0, speed=1.5)]
-    h = bench.headline(rows, dense={})
+    h = report.headline(rows, dense={})
     assert not h["weights"]["met"] and not h["storage"]["met"]
     assert h["neurons"]["efficiency"] == pytest.approx(0.5) and not h["neurons"]["met"]
-    assert bench.headline([_row("random", 0.5, 2, 3.0)], dense={})["weights"] is None
-
-
-def test_remove_dead_neurons_keeps_the_outputs():
-    torch.manual_seed(0)
-    model = models.mlp([6, 8, 5, 3])
-    with torch.no_grad():
-        model[2].weight[:, [1, 4]] = 0           # neurons 1 and 4 of layer 0: no outputs
-        model[0].weight[6] = 0                   # neuron 6: no inputs …
-        model[0].bias[6] = -0.5                  # … and ReLU(bias) = 0
-        model[0].weight[7] = 0                   # neuron 7: no inputs, positive bias: kept
-        model[0].bias[7] = 0.5
-        model[4].weight[:, 2] = 0                # neuron 2 of layer 2: no outputs
-    x = torch.randn(20, 6)
-    smaller = bench.remove_dead_neurons(model)
-    assert [m.out_features for m in smaller if isinstance(m, torch.nn.Linear)] == [5, 4, 3]
-    torch.testing.assert_close(smaller(x), model(x))
-
-
-def test_remove_dead_neurons_keeps_one_neuron_per_layer():
-    model = models.mlp([4, 3, 2])
-    with torch.no_grad():
-        model[2].weight.zero_()
-    smaller = bench.remove_dead_neurons(model)
-    assert smaller[0].out_features == 1
+    assert report.headline([_row("random", 0.5, 2, 3.0)], dense={})["weights"] is None
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -213,14 +196,14 @@ def test_remove_dead_neurons_keeps_one_neuron_per_layer():
 ])
 def test_config_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        bench.Config(**kwargs)
+        experiment.Config(**kwargs)
 
 
 def test_missing_mnist_files_give_a_clear_message(tmp_path, capsys):
-    assert bench.main(["--data", "mnist", "--mnist-dir", str(tmp_path)]) == 2
+    assert cli.main(["--data", "mnist", "--mnist-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "MNIST" in err and str(tmp_path) in err
-    assert bench.main(["--data", "mnist"]) == 2
+    assert cli.main(["--data", "mnist"]) == 2
     assert "--mnist-dir" in capsys.readouterr().err
 
 
@@ -235,7 +218,34 @@ def test_budget_report_marks_pages_over_budget():
     assert "book     total 85.0 s" in report and ": ok" in report
 
 
-def test_budget_walks_the_table_of_contents():
-    pages = notebook_budget.toc_pages()
+def test_the_table_of_contents_is_read_in_reading_order():
+    pages = book_pages()
     assert pages[0] == "index" and "benchmark-results" in pages
     assert len(pages) == len(set(pages))
+
+
+def test_committed_results_record_what_selected_each_headline_row():
+    results = report.load_results()
+    for claim in ("weights", "storage", "neurons"):
+        row = results["headline"][claim]
+        assert row["selected_by"]["split"] == "val"
+        assert row["selected_by"]["val_drop_pp"] <= row["selected_by"]["tolerance_pp"] + 1e-9
+    assert results["headline"] == json.loads(json.dumps(
+        report.headline(results["rows"], results["dense"])))
+
+
+def test_grid_edges_and_seed_values_read_the_records():
+    results = report.load_results()
+    edges = report.grid_edges(results)
+    n_levels = len(results["config"]["sparsities"]) * len(results["config"]["seeds"])
+    for method in ("l1_prune", "l2_prune"):
+        assert edges[method]["choices"] == n_levels
+        assert 0 <= edges[method]["low"] + edges[method]["high"] <= n_levels
+    dense = report.seed_values(results, "dense")
+    assert len(dense) == len(results["config"]["seeds"])
+    assert sum(dense) / len(dense) == pytest.approx(results["dense"]["fp32"]["test_mean"])
+    with pytest.raises(ValueError, match="no records"):
+        report.seed_values(results, "l1_prune", 0.123)
+    verdicts = report.comparisons(results, "en")
+    assert verdicts["l1_l2_verdict"].unit == "pp"
+    assert verdicts["neuron_speed_verdict"].kind == "ratio"

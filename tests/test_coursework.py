@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.languages import LANGUAGES
 from tools import coursework as cw
 
 # otter-grader's configuration classes trigger a traitlets deprecation notice.
@@ -411,6 +412,8 @@ def test_colab_variant_installs_only_on_colab_and_writes_public_checks(built, tm
     first = colab.cells[0].source
     assert '"google.colab" in sys.modules' in first and "otter-grader==" in first
     assert any('otter.Notebook(tests_dir="tests")' in c.source for c in colab.cells)
+    if cw.repository_url() is None:  # helpers then comes from the bundle's wheel
+        assert "book-setup" in colab.cells[1].metadata.get("tags", [])
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
@@ -446,7 +449,7 @@ def test_student_id_from_folder_or_file_name():
 
 def test_manifest_lists_every_assignment(built):
     manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
-    for lang in cw.LANGUAGES:
+    for lang in LANGUAGES:
         assert set(manifest[lang]) == set(ASSIGNMENTS)
         assert {n: m["points"] for n, m in manifest[lang].items()} == \
             {n: sum(_points(lang, n).values()) for n in ASSIGNMENTS}

@@ -8,11 +8,6 @@ import torch
 from helpers import data
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return data.load_digits_split()
-
-
 def test_split_sizes_and_stratification(digits):
     sizes = [len(digits.split(s)[1]) for s in ("train", "val", "test")]
     assert sum(sizes) == 1797

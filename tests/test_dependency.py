@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+import torch_pruning as tp
 from torch import nn
 
 from helpers import dependency as dep
@@ -99,7 +100,6 @@ def test_group_importance_is_the_norm_over_all_producers(net):
 
 
 def test_same_scores_same_model_as_torch_pruning(net):
-    tp = pytest.importorskip("torch_pruning")
     groups = dep.dependency_groups(net)
     gen = torch.Generator().manual_seed(1)
     scores = {g: torch.rand(g.size, generator=gen) for g in groups}

@@ -133,11 +133,6 @@ def test_loss_rejects_bad_inputs(kwargs, error, match):
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return data.load_digits_split()
-
-
-@pytest.fixture(scope="module")
 def small_digits(digits):
     """48 training examples: one batch of fit's default size 64."""
     return data.ClassificationData(digits.X_train[:48], digits.y_train[:48],

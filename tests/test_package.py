@@ -52,3 +52,67 @@ def test_unknown_attribute_raises_attribute_error():
     with pytest.raises(AttributeError, match="no_such_thing"):
         helpers.no_such_thing  # noqa: B018
     assert {"prune", "get_device", "LANGUAGES"} <= set(dir(helpers))
+
+
+def test_one_rule_chooses_the_weights():
+    """L1 penalties, pruning, the layer table and quantisation act on the same weights."""
+    from torch import nn
+
+    from helpers import _checks, l1, metrics, prune, quant, structured
+
+    model = nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten(), nn.Linear(4, 3), nn.ReLU(),
+                          nn.ConvTranspose1d(3, 1, 1), nn.BatchNorm1d(1))
+    chosen = list(prune.prunable_parameters(model))
+    assert chosen == ["0.weight", "2.weight"]
+    assert [f"{name}.weight" for name, _ in _checks.weight_layers(model)] == chosen
+    assert [row["name"] + ".weight" for row in metrics.layer_table(model)] == chosen
+    expected = sum(p.abs().sum() for n, p in model.named_parameters() if n in chosen)
+    assert float(l1.l1_penalty(model, 1.0).detach()) == pytest.approx(float(expected.detach()))
+    rounded = quant.quantize_model_weights(model, bits=8)
+    assert [n for n, p in model.named_parameters()
+            if not bool((p == dict(rounded.named_parameters())[n]).all())] == chosen
+    assert set(structured._PRODUCERS) <= set(_checks.WEIGHT_LAYERS)
+
+
+def test_no_file_changes_the_import_path():
+    """Modules are imported as installed packages or with ``python -m``: no path hacks."""
+    listed = subprocess.run(["git", "ls-files", "*.py", "*.md"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.split()
+    pattern = "sys" + ".path."
+    offenders = [name for name in listed if (ROOT / name).is_file()
+                 and any(pattern + verb in (ROOT / name).read_text(encoding="utf-8")
+                         for verb in ("insert", "append", "extend"))]
+    assert offenders == []
+
+
+def test_the_language_switch_links_every_other_edition():
+    """The Sphinx extension reads the registry: one link per other edition."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    from helpers.languages import LANGUAGES, REGISTRY
+
+    spec = importlib.util.spec_from_file_location("bilingual", ROOT / "book/_ext/bilingual.py")
+    bilingual = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bilingual)
+    for here in LANGUAGES:
+        context = {}
+        app = SimpleNamespace(srcdir=str(ROOT / "book" / here))
+        bilingual._page_context(app, "pruning", "page.html", context, None)
+        others = [code for code in LANGUAGES if code != here]
+        assert [c["url"] for c in context["counterparts"]] == [
+            f"../{code}/pruning.html" for code in others]
+        assert [c["lang"] for c in context["counterparts"]] == [
+            REGISTRY[code].html for code in others]
+        assert context["metatags"].count('rel="alternate"') == len(others)
+    with pytest.raises(ValueError, match="book/<lang>"):
+        bilingual._edition(SimpleNamespace(srcdir="/tmp/book/fr"))
+
+
+def test_the_builds_read_the_registry():
+    from helpers.languages import REGISTRY
+    from tools import build_book, coursework
+
+    assert set(build_book.EDITIONS) == set(REGISTRY)
+    assert build_book.EDITIONS["zh"]["language"] == REGISTRY["zh"].sphinx
+    assert coursework.LANG_LINE.search('x = 1\nLANG = "zh"\n').group(1) == "zh"

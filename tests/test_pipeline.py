@@ -12,12 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from helpers import data, metrics, models, pipeline, prune, stats, train
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load_digits_split()
+from helpers import metrics, models, pipeline, prune, stats, train
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from helpers import data, models, prune, train
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load_digits_split()
+from helpers import models, prune, train
 
 
 @pytest.fixture(scope="module")
@@ -314,12 +309,14 @@ def test_mask_shape_mismatch_and_bad_values():
 
 def test_unknown_names():
     model = models.mlp([4, 3, 2])
-    with pytest.raises(ValueError, match="no parameter named"):
+    with pytest.raises(ValueError, match=r"unknown parameter name\(s\) \['1.weight'\]"):
         prune.layerwise_masks(model, 0.5, names=["1.weight"])
     with pytest.raises(ValueError, match="no parameter named"):
         prune.apply_masks(model, {"fc.weight": torch.ones(3, 4)})
-    with pytest.raises(TypeError, match="single string"):
-        prune.layerwise_masks(model, 0.5, names="0.weight")
+    # one name may be given as a string, as for helpers.l1.l1_penalty
+    assert list(prune.layerwise_masks(model, 0.5, names="0.weight")) == ["0.weight"]
+    with pytest.raises(TypeError, match="must be strings"):
+        prune.layerwise_masks(model, 0.5, names=[0])
     with pytest.raises(ValueError, match="no entry"):
         prune.layerwise_masks(model, {"0.weight": 0.5})
     # a selected parameter that is not a weight matrix is allowed

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import models
+from helpers import models, prune, structured, train
 
 
 def _n_params(model: nn.Module) -> int:
@@ -43,14 +43,6 @@ def test_small_cnn_rejects_bad_arguments(kwargs, error):
 
 # ------------------------------------------------------------------ structured pruning
 
-from helpers import data, prune, train  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load_digits_split()
-
-
 def _randomise_bn(model: nn.Module, seed: int = 0) -> nn.Module:
     """Non-trivial BatchNorm statistics and affine parameters (as after training)."""
     gen = torch.Generator().manual_seed(seed)
@@ -69,8 +61,8 @@ def _randomise_bn(model: nn.Module, seed: int = 0) -> nn.Module:
 def test_removed_neurons_give_the_outputs_of_the_zeroed_model(layer, drop):
     torch.manual_seed(0)
     model = models.mlp([12, 10, 6, 3]).eval()
-    small = prune.remove_neurons(model, layer, drop)
-    zeroed = prune.zero_units(copy.deepcopy(model), layer, drop)
+    small = structured.remove_neurons(model, layer, drop)
+    zeroed = structured.zero_units(copy.deepcopy(model), layer, drop)
     X = torch.randn(50, 12)
     assert torch.allclose(small(X), zeroed(X), atol=1e-6)
     assert small[int(layer)].out_features == model[int(layer)].out_features - len(drop)
@@ -84,8 +76,8 @@ def test_removal_with_batchnorm1d_and_successive_layers():
     model = nn.Sequential(nn.Linear(8, 10), nn.BatchNorm1d(10), nn.ReLU(), nn.Dropout(0.3),
                           nn.Linear(10, 7), nn.ReLU(), nn.Linear(7, 2))
     model = _randomise_bn(model).eval()
-    small = prune.remove_neurons(prune.remove_neurons(model, "0", [2, 3]), "4", [0, 6])
-    zeroed = prune.zero_units(prune.zero_units(copy.deepcopy(model), "0", [2, 3]), "4", [0, 6])
+    small = structured.remove_neurons(structured.remove_neurons(model, "0", [2, 3]), "4", [0, 6])
+    zeroed = structured.zero_units(structured.zero_units(copy.deepcopy(model), "0", [2, 3]), "4", [0, 6])
     X = torch.randn(40, 8)
     assert torch.allclose(small(X), zeroed(X), atol=1e-6)
     assert small[1].num_features == 8 and small[6].in_features == 5
@@ -95,8 +87,8 @@ def test_removal_with_batchnorm1d_and_successive_layers():
 def test_removed_channels_give_the_outputs_of_the_zeroed_cnn(layer, drop):
     torch.manual_seed(2)
     model = _randomise_bn(models.small_cnn((16, 32))).eval()
-    small = prune.remove_channels(model, layer, drop)
-    zeroed = prune.zero_units(copy.deepcopy(model), layer, drop)
+    small = structured.remove_channels(model, layer, drop)
+    zeroed = structured.zero_units(copy.deepcopy(model), layer, drop)
     X = torch.randn(20, 1, 8, 8)
     assert torch.allclose(small(X), zeroed(X), atol=1e-5)
     assert small[int(layer)].out_channels == model[int(layer)].out_channels - len(drop)
@@ -113,8 +105,8 @@ def test_removed_channels_with_conv_bias_and_linear_after_flatten():
                           nn.BatchNorm2d(5), nn.ReLU(), nn.Flatten(), nn.Dropout(),
                           nn.Linear(5 * 6 * 6, 4))
     model = _randomise_bn(model).eval()
-    small = prune.remove_channels(prune.remove_channels(model, "0", [1, 4]), "2", [0, 2, 3])
-    zeroed = prune.zero_units(prune.zero_units(copy.deepcopy(model), "0", [1, 4]), "2",
+    small = structured.remove_channels(structured.remove_channels(model, "0", [1, 4]), "2", [0, 2, 3])
+    zeroed = structured.zero_units(structured.zero_units(copy.deepcopy(model), "0", [1, 4]), "2",
                               [0, 2, 3])
     X = torch.randn(10, 1, 8, 8)
     assert torch.allclose(small(X), zeroed(X), atol=1e-5)
@@ -125,50 +117,50 @@ def test_importance_criteria(digits):
     train.seed_everything(0)
     model = models.mlp([64, 20, 10])
     train.fit(model, digits, epochs=2, lr=1e-2, progress=False)
-    prune.zero_units(model, "0", [4])
+    structured.zero_units(model, "0", [4])
     X, y = digits.split("train")
     for criterion in ("l1", "l2", "activation", "taylor"):
-        scores = prune.neuron_importance(model, "0", criterion, X=X, y=y)
+        scores = structured.neuron_importance(model, "0", criterion, X=X, y=y)
         assert scores.shape == (20,)
         assert bool((scores >= 0).all())
         assert float(scores[4]) == 0.0 and int((scores > 0).sum()) >= 15
     w = model[0].weight.detach()
-    assert torch.allclose(prune.neuron_importance(model, "0", "l1"), w.abs().sum(dim=1))
-    out = prune.neuron_importance(model, "0", "l2_out")
+    assert torch.allclose(structured.neuron_importance(model, "0", "l1"), w.abs().sum(dim=1))
+    out = structured.neuron_importance(model, "0", "l2_out")
     assert torch.allclose(out, model[2].weight.detach().norm(dim=0))
-    act = prune.neuron_importance(model, "0", "activation", X=X)
+    act = structured.neuron_importance(model, "0", "activation", X=X)
     assert torch.allclose(act, torch.relu(model[0](X)).mean(dim=0).detach(), atol=1e-5)
 
 
 def test_channel_importance_and_lowest():
     torch.manual_seed(4)
     model = _randomise_bn(models.small_cnn((4, 6))).eval()
-    assert torch.allclose(prune.neuron_importance(model, "0", "bn_scale"),
+    assert torch.allclose(structured.neuron_importance(model, "0", "bn_scale"),
                           model[1].weight.detach().abs())
-    l1 = prune.neuron_importance(model, "0", "l1")
+    l1 = structured.neuron_importance(model, "0", "l1")
     assert torch.allclose(l1, model[0].weight.detach().abs().sum(dim=(1, 2, 3)))
-    out = prune.neuron_importance(model, "3", "l1_out")  # read by Linear after Flatten
+    out = structured.neuron_importance(model, "3", "l1_out")  # read by Linear after Flatten
     w = model[8].weight.detach().reshape(10, 6, 16)
     assert torch.allclose(out, w.abs().sum(dim=(0, 2)))
     X, y = torch.randn(30, 1, 8, 8), torch.randint(0, 10, (30,))
-    assert prune.neuron_importance(model, "3", "taylor", X=X, y=y).shape == (6,)
-    assert prune.lowest(torch.tensor([3.0, 1.0, 2.0, 1.0]), 0.5) == [1, 3]
-    assert prune.removable_layers(model) == ["0", "3"]
-    assert prune.removable_layers(models.mlp([5, 4, 3, 2])) == ["0", "2"]
+    assert structured.neuron_importance(model, "3", "taylor", X=X, y=y).shape == (6,)
+    assert structured.lowest(torch.tensor([3.0, 1.0, 2.0, 1.0]), 0.5) == [1, 3]
+    assert structured.removable_layers(model) == ["0", "3"]
+    assert structured.removable_layers(models.mlp([5, 4, 3, 2])) == ["0", "2"]
 
 
 def test_prune_units_shrinks_every_layer():
     torch.manual_seed(6)
     model = models.mlp([10, 20, 8, 3])
-    small = prune.prune_units(model, 0.5)
+    small = structured.prune_units(model, 0.5)
     assert [small[0].out_features, small[2].out_features] == [10, 4]
     assert small(torch.randn(4, 10)).shape == (4, 3)
     assert model[0].out_features == 20
-    cnn = prune.prune_units(models.small_cnn((8, 12)), 0.25, criterion="bn_scale")
+    cnn = structured.prune_units(models.small_cnn((8, 12)), 0.25, criterion="bn_scale")
     assert [cnn[0].out_channels, cnn[3].out_channels] == [6, 9]
     with pytest.raises(ValueError, match="amount"):
-        prune.prune_units(model, 1.0)
-    a, b, c = (prune.prune_units(model, 0.5, criterion="random", seed=s) for s in (1, 1, 2))
+        structured.prune_units(model, 1.0)
+    a, b, c = (structured.prune_units(model, 0.5, criterion="random", seed=s) for s in (1, 1, 2))
     assert torch.equal(a[0].weight, b[0].weight) and a[0].out_features == 10
     assert not torch.equal(a[0].weight, c[0].weight)
 
@@ -176,35 +168,59 @@ def test_prune_units_shrinks_every_layer():
 def test_structured_bad_inputs():
     mlp = models.mlp([6, 5, 2])
     with pytest.raises(ValueError, match="no layer named"):
-        prune.remove_neurons(mlp, "7", [0])
+        structured.remove_neurons(mlp, "7", [0])
     with pytest.raises(TypeError, match="layer name"):
-        prune.remove_neurons(mlp, 0, [0])
+        structured.remove_neurons(mlp, 0, [0])
     with pytest.raises(ValueError, match="output layer"):
-        prune.remove_neurons(mlp, "2", [0])
+        structured.remove_neurons(mlp, "2", [0])
     with pytest.raises(TypeError, match="ReLU"):
-        prune.remove_neurons(mlp, "1", [0])
+        structured.remove_neurons(mlp, "1", [0])
     with pytest.raises(ValueError, match="out of range"):
-        prune.remove_neurons(mlp, "0", [5])
+        structured.remove_neurons(mlp, "0", [5])
     with pytest.raises(ValueError, match="all 5 units"):
-        prune.remove_neurons(mlp, "0", range(5))
+        structured.remove_neurons(mlp, "0", range(5))
     with pytest.raises(ValueError, match="duplicates"):
-        prune.remove_neurons(mlp, "0", [1, 1])
+        structured.remove_neurons(mlp, "0", [1, 1])
     with pytest.raises(TypeError, match="expected Conv2d"):
-        prune.remove_channels(mlp, "0", [0])
+        structured.remove_channels(mlp, "0", [0])
     with pytest.raises(TypeError, match="Sigmoid"):
-        prune.remove_neurons(nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 1)),
+        structured.remove_neurons(nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 1)),
                              "0", [0])
     with pytest.raises(TypeError, match="nn.Sequential"):
-        prune.neuron_importance(nn.Linear(3, 3), "0")
+        structured.neuron_importance(nn.Linear(3, 3), "0")
     with pytest.raises(ValueError, match="criterion"):
-        prune.neuron_importance(mlp, "0", "gradient")
+        structured.neuron_importance(mlp, "0", "gradient")
     with pytest.raises(ValueError, match="bn_scale"):
-        prune.neuron_importance(mlp, "0", "bn_scale")
+        structured.neuron_importance(mlp, "0", "bn_scale")
     with pytest.raises(ValueError, match="needs data"):
-        prune.neuron_importance(mlp, "0", "taylor", X=torch.randn(3, 6))
+        structured.neuron_importance(mlp, "0", "taylor", X=torch.randn(3, 6))
     with torch.no_grad():
         mlp[0].weight[0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
-        prune.neuron_importance(mlp, "0", "l1")
+        structured.neuron_importance(mlp, "0", "l1")
     with pytest.raises(ValueError, match="amount"):
-        prune.lowest(torch.ones(3), 1.2)
+        structured.lowest(torch.ones(3), 1.2)
+
+
+def test_remove_dead_neurons_keeps_the_outputs():
+    torch.manual_seed(0)
+    model = models.mlp([6, 8, 5, 3])
+    with torch.no_grad():
+        model[2].weight[:, [1, 4]] = 0           # neurons 1 and 4 of layer 0: no outputs
+        model[0].weight[6] = 0                   # neuron 6: no inputs …
+        model[0].bias[6] = -0.5                  # … and ReLU(bias) = 0
+        model[0].weight[7] = 0                   # neuron 7: no inputs, positive bias: kept
+        model[0].bias[7] = 0.5
+        model[4].weight[:, 2] = 0                # neuron 2 of layer 2: no outputs
+    x = torch.randn(20, 6)
+    smaller = structured.remove_dead_neurons(model)
+    assert [m.out_features for m in smaller if isinstance(m, torch.nn.Linear)] == [5, 4, 3]
+    torch.testing.assert_close(smaller(x), model(x))
+
+
+def test_remove_dead_neurons_keeps_one_neuron_per_layer():
+    model = models.mlp([4, 3, 2])
+    with torch.no_grad():
+        model[2].weight.zero_()
+    smaller = structured.remove_dead_neurons(model)
+    assert smaller[0].out_features == 1

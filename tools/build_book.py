@@ -2,10 +2,10 @@
 
 Usage (``make book`` runs the first form inside the project's virtual environment)::
 
-    python tools/build_book.py                 # strict build of both editions
-    python tools/build_book.py --lang zh       # one edition only
-    python tools/build_book.py --fresh         # execute every page again (no cache)
-    python tools/build_book.py --no-strict     # let warnings through (drafting only)
+    python -m tools.build_book                 # strict build of both editions
+    python -m tools.build_book --lang zh       # one edition only
+    python -m tools.build_book --fresh         # execute every page again (no cache)
+    python -m tools.build_book --no-strict     # let warnings through (drafting only)
 
 Sphinx has one ``language`` per build, so the English and Chinese editions are two
 Jupyter Book builds from the same ``_config.yml`` and ``_toc.yml``: ``book/en`` into
@@ -27,9 +27,16 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+try:
+    from tools import notebooks_bundle
+except ImportError:  # run as a script: tools/ itself is on sys.path
+    import notebooks_bundle
+from helpers.languages import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
@@ -41,26 +48,19 @@ def _set_build_dir(path: Path) -> None:
     BUILD = path.resolve()
     HTML = BUILD / "html"
 
-#: What differs between the two builds. Everything else is in _config.yml.
+#: What differs between the editions' builds (from the language registry,
+#: ``helpers.languages``). Everything else is in _config.yml.
 EDITIONS: dict[str, dict] = {
-    "en": {
-        "language": "en",
-        "project": "L1 Regularization and Neural-Network Pruning",
-        "html_title": "L1 Regularization and Neural-Network Pruning",
-        "html_search_language": "en",
-        "html_theme_options": {"search_bar_text": "Search this book...",
-                               "path_to_docs": "book/en"},
-    },
-    "zh": {
-        "language": "zh_CN",
-        "project": "L1 正则化与神经网络剪枝",
-        "html_title": "L1 正则化与神经网络剪枝",
-        "html_search_language": "zh",
-        # book/_ext/bilingual.py: "Han 等人 (2015)", not "Han et al. (2015)"
-        "bibtex_reference_style": "author_year_zh",
-        "html_theme_options": {"search_bar_text": "搜索本书……",
-                               "path_to_docs": "book/zh"},
-    },
+    code: {
+        "language": lang.sphinx,
+        "project": lang.title,
+        "html_title": lang.title,
+        "html_search_language": lang.search,
+        "bibtex_reference_style": lang.bibtex_style,
+        "html_theme_options": {"search_bar_text": lang.search_text,
+                               "path_to_docs": f"book/{code}"},
+    }
+    for code, lang in REGISTRY.items()
 }
 
 
@@ -150,6 +150,11 @@ def sphinx_overrides(lang: str, build: Path, strict: bool,
     }
     overrides["html_theme_options"] = {**EDITIONS[lang]["html_theme_options"],
                                        **repository_options(repository)}
+    # book/_ext/notebook_downloads.py: the setup cell of downloaded notebooks, and the
+    # notebooks bundle that main() writes into the edition's root after the build.
+    overrides["notebook_setup_cell"] = notebooks_bundle.setup_cell_source(lang)
+    overrides["notebooks_bundle"] = notebooks_bundle.bundle_name(lang) + ".zip"
+    overrides["notebooks_bundle_text"] = notebooks_bundle.link_text(lang)
     if strict:
         overrides["nitpicky"] = True
     return overrides
@@ -178,6 +183,15 @@ def build_edition(lang: str, strict: bool) -> int:
     return 0 if result == 0 else 1
 
 
+def publish_bundles(langs) -> None:
+    """Write each edition's notebooks bundle (tools/notebooks_bundle.py) beside its pages."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = notebooks_bundle.build_wheel(Path(tmp))
+        for lang in langs:
+            path = notebooks_bundle.make_bundle(lang, HTML / lang, wheel)
+            print(f"[build_book] notebooks bundle: {path}")
+
+
 # --- coursework: downloadable student notebooks (tools/coursework.py) ---
 def publish_coursework(langs) -> None:
     """Generate the assignments and copy the student notebooks into each edition.
@@ -187,10 +201,7 @@ def publish_coursework(langs) -> None:
     ``coursework/<lang>/`` into ``BUILD_DIR/coursework`` (instructor versions included,
     which are not published).
     """
-    try:
-        from tools import coursework
-    except ImportError:  # run as a script: tools/ itself is on sys.path
-        import coursework
+    from tools import coursework
 
     out = BUILD / "coursework"
     coursework.generate(out, langs)
@@ -228,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp.write_text(fingerprint)
     failures = sum(build_edition(lang, args.strict) for lang in (args.lang or EDITIONS))
     publish_coursework(args.lang or list(EDITIONS))  # coursework: student notebooks
+    publish_bundles(args.lang or list(EDITIONS))
     shutil.copy2(ROOT / "book" / "index.html", HTML / "index.html")
     shutil.copy2(ROOT / "book" / "_static" / "landing.css", HTML / "landing.css")
     (HTML / ".nojekyll").touch()

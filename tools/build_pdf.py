@@ -2,9 +2,9 @@
 
 Usage (``make pdf`` runs ``tools/build_book.py`` first, then this, then checks the PDFs)::
 
-    python tools/build_pdf.py                    # both languages
-    python tools/build_pdf.py --lang zh          # one
-    python tools/build_pdf.py --build-dir /tmp/b # build somewhere else
+    python -m tools.build_pdf                    # both languages
+    python -m tools.build_pdf --lang zh          # one
+    python -m tools.build_pdf --build-dir /tmp/b # build somewhere else
 
 Each edition is built once more with Sphinx's ``singlehtml`` builder (the whole book
 as one HTML page; the executed notebooks come from the build's execution cache, so
@@ -23,12 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tools import build_book
+from tools.serve_and_screenshot import launch, offline_routes, serve, wait_for_math
 
-from tools import build_book  # noqa: E402
-from tools.serve_and_screenshot import (launch, offline_routes, serve,  # noqa: E402
-                                        wait_for_math)
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Print layout: the website's own print styles (the theme hides its navigation),
 #: plus: no header buttons or language switch, long code lines wrapped (a printed

@@ -3,10 +3,10 @@
 Usage (``make coursework`` and ``make grade SUBMISSIONS=folder`` run these inside the
 project's virtual environment)::
 
-    python tools/coursework.py generate                  # every assignment, every language
-    python tools/coursework.py generate --lang en --assignment a1-lasso
-    python tools/coursework.py grade SUBMISSIONS         # -> SUBMISSIONS/grades-<name>.csv
-    python tools/coursework.py grade SUBMISSIONS --feedback feedback/ --jobs 2 --sandbox bwrap
+    python -m tools.coursework generate                  # every assignment, every language
+    python -m tools.coursework generate --lang en --assignment a1-lasso
+    python -m tools.coursework grade SUBMISSIONS         # -> SUBMISSIONS/grades-<name>.csv
+    python -m tools.coursework grade SUBMISSIONS --feedback feedback/ --jobs 2 --sandbox bwrap
 
 The assignments are MyST-Markdown *masters* in ``coursework/<lang>/<name>.md``: a
 notebook whose raw cells carry otter-grader's markers (``# BEGIN QUESTION``,
@@ -55,16 +55,14 @@ import jupytext
 import nbformat
 import yaml
 
-from helpers.languages import LANGUAGES as BOOK_LANGUAGES
+from helpers._checks import check_language
+from helpers.languages import LANG_LINE, LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "coursework"
 SETTINGS = SOURCES / "targets.toml"
 DEFAULT_OUT = ROOT / "_build" / "coursework"
 
-#: The languages of the coursework (the book's): one folder of masters each
-#: (``coursework/en``, …); the first is the default.
-LANGUAGES = BOOK_LANGUAGES
 #: Text of the coursework in every language: messages, prompts, comments, feedback.
 TEXT_FILE = SOURCES / "text.toml"
 ASSIGNMENTS = ("a1-lasso", "a2-pruning", "a3-pipeline")
@@ -73,8 +71,6 @@ ASSIGNMENTS = ("a1-lasso", "a2-pruning", "a3-pipeline")
 #: ``{{ text.key }}`` by the text ``key`` of ``text.toml`` in the master's language, and
 #: ``{{ say.key }}`` by the same text as a Python string literal (messages, prompts).
 PLACEHOLDER = re.compile(r"\{\{\s*(?:(say|text)\.)?([A-Za-z_]\w*)\s*\}\}")
-#: The one line by which the code of the two languages differs.
-LANG_LINE = re.compile(r'^LANG = "(en|zh)"$', re.MULTILINE)
 
 
 # ----------------------------------------------------------------------------- masters
@@ -82,8 +78,7 @@ LANG_LINE = re.compile(r'^LANG = "(en|zh)"$', re.MULTILINE)
 
 def master_path(lang: str, name: str) -> Path:
     """The MyST-Markdown master of assignment ``name`` in language ``lang``."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    check_language(lang)
     if name not in ASSIGNMENTS:
         raise ValueError(f"unknown assignment {name!r}; choose one of {ASSIGNMENTS}")
     return SOURCES / lang / f"{name}.md"
@@ -223,10 +218,13 @@ for _name, _text in _PUBLIC_CHECKS.items():
 def colab_variant(student: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
     """The student notebook for Google Colab.
 
-    Its first cell installs otter-grader and ``helpers`` when ``"google.colab" in
-    sys.modules`` and writes the public checks (kept in the notebook's metadata
-    otherwise, which otter cannot read on Colab) into ``tests/``. Grading never reads
-    that folder: the checks come from the autograder.
+    Its first cell installs otter-grader (and ``helpers`` from the book's repository,
+    when the checkout has a remote) when ``"google.colab" in sys.modules`` and writes
+    the public checks (kept in the notebook's metadata otherwise, which otter cannot
+    read on Colab) into ``tests/``. Without a repository, the second cell is the
+    notebooks bundle's setup cell: it installs ``helpers`` from an uploaded wheel, or
+    says where to get one. Grading never reads ``tests/``: the checks come from the
+    autograder.
     """
     notebook = nbformat.from_dict(json.loads(json.dumps(student)))
     tests = notebook.metadata.get("otter", {}).get("tests", {})
@@ -242,6 +240,12 @@ def colab_variant(student: nbformat.NotebookNode, lang: str) -> nbformat.Noteboo
         packages=", ".join(repr(p) for p in packages), checks=pprint.pformat(checks, width=100)))
     _set_init_cell(notebook, init_cell("", tests_dir="tests"))
     notebook.cells.insert(0, first)
+    if not url:
+        try:
+            from tools.notebooks_bundle import setup_cell
+        except ImportError:  # run as a script: tools/ itself is on sys.path
+            from notebooks_bundle import setup_cell
+        notebook.cells.insert(1, setup_cell(lang))
     for k, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{k}"
     return notebook

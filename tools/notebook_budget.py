@@ -2,9 +2,9 @@
 
 Usage (``make budget`` runs the first form)::
 
-    .venv/bin/python tools/notebook_budget.py                 # every page, both editions
-    .venv/bin/python tools/notebook_budget.py --lang en       # one edition
-    .venv/bin/python tools/notebook_budget.py --pages pruning faq --json /tmp/budget.json
+    .venv/bin/python -m tools.notebook_budget                 # every page, both editions
+    .venv/bin/python -m tools.notebook_budget --lang en       # one edition
+    .venv/bin/python -m tools.notebook_budget --pages pruning faq --json /tmp/budget.json
 
 Each page (a MyST-Markdown notebook, read with jupytext in memory) is executed with
 nbclient in a fresh kernel, one page at a time, in its own folder (as the book build
@@ -29,20 +29,18 @@ from pathlib import Path
 
 import jupytext
 import psutil
-import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from helpers.languages import LANGUAGES
+from tools.pytest_myst_nbval import is_myst_notebook
+from tools.toc import book_pages
 
-from tools.pytest_myst_nbval import is_myst_notebook  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PAGE_SECONDS = 60.0
 PAGE_MEMORY_MB = 2048.0
 BOOK_SECONDS = 300.0
-LANGS = ("en", "zh")
 
 
 @dataclass
@@ -115,25 +113,6 @@ class TreeMemorySampler:
         self._thread.join()
 
 
-def toc_pages() -> list[str]:
-    """Page names (without ``.md``) in the order of ``_toc.yml``."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
-            for part in entry.get("parts", []):
-                walk(part.get("chapters"))
-
-    walk(toc.get("chapters"))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    return names
-
-
 def execute_page(path: Path, lang: str, timeout: int = 600) -> PageResult:
     """Execute one MyST notebook in a fresh kernel; measure time and peak memory."""
     notebook = jupytext.read(path)
@@ -173,7 +152,7 @@ def format_report(results: list[PageResult]) -> str:
         lines.append(f"{r.lang:7}  {r.page:22} {r.cells:5d} {r.seconds:8.1f} "
                      f"{r.startup_seconds:7.1f} {r.peak_mb:8.0f}  {r.status}")
     lines.append("-" * 78)
-    for lang in LANGS:
+    for lang in LANGUAGES:
         part = [r for r in results if r.lang == lang]
         if part:
             lines.append(f"{lang:7}  total {sum(r.seconds for r in part):.1f} s execution, "
@@ -198,7 +177,7 @@ def format_report(results: list[PageResult]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lang", choices=LANGS, action="append",
+    parser.add_argument("--lang", choices=LANGUAGES, action="append",
                         help="edition to execute (default: both)")
     parser.add_argument("--pages", nargs="+", metavar="NAME",
                         help="only these pages (file names without .md)")
@@ -207,14 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
 
-    names = toc_pages()
+    names = book_pages()
     if args.pages:
         unknown = sorted(set(args.pages) - set(names))
         if unknown:
             parser.error(f"no page named {unknown} in _toc.yml; pages: {names}")
         names = [n for n in names if n in args.pages]
     results = []
-    for lang in args.lang or LANGS:
+    for lang in args.lang or LANGUAGES:
         for name in names:
             path = ROOT / "book" / lang / f"{name}.md"
             if not path.is_file() or not is_myst_notebook(path):

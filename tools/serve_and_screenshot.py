@@ -2,9 +2,9 @@
 
 Usage (``make browser-test`` runs the browser suite, which uses this module)::
 
-    python tools/serve_and_screenshot.py                      # _build/html -> _build/screenshots
-    python tools/serve_and_screenshot.py --site /tmp/b/html   # another build
-    python tools/serve_and_screenshot.py --width 390          # phone width
+    python -m tools.serve_and_screenshot                      # _build/html -> _build/screenshots
+    python -m tools.serve_and_screenshot --site /tmp/b/html   # another build
+    python -m tools.serve_and_screenshot --width 390          # phone width
 
 It saves the first screen of every page in the table of contents, in both
 editions, as ``<out>/<lang>/<page>.png`` so a reviewer can look at them.
@@ -39,8 +39,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from helpers.languages import LANGUAGES
+from tools.toc import book_pages
+
 ROOT = Path(__file__).resolve().parent.parent
-LANGS = ("en", "zh")
 
 #: Chromium's switches: headless, no sandbox (CI runs as root), and nothing that
 #: would reach out to the network or depend on a previous profile.
@@ -69,24 +71,6 @@ def chromium_path() -> Path:
     raise FileNotFoundError(
         "Chromium not found: install Debian's package (apt-get install chromium) "
         "or set CHROMIUM to the browser's executable")
-
-
-def book_pages(toc: Path = ROOT / "_toc.yml") -> list[str]:
-    """The pages of the table of contents, root first, in reading order."""
-    import yaml
-
-    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
-    pages = [data["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(str(entry["file"]).removesuffix(".md"))
-            for key in ("chapters", "sections", "parts"):
-                walk(entry.get(key))
-
-    walk([data])
-    return pages
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -171,7 +155,7 @@ def screenshot_pages(site: Path, out: Path, pages: list[str] | None = None,
         context = browser.new_context(viewport=viewport or DESKTOP)
         offline_routes(context, base)
         page = context.new_page()
-        for lang in LANGS:
+        for lang in LANGUAGES:
             (out / lang).mkdir(parents=True, exist_ok=True)
             for name in pages:
                 response = page.goto(f"{base}{lang}/{name}.html", wait_until="load")

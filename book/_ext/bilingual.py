@@ -1,11 +1,12 @@
-"""Sphinx extension: a language switch on every page of the two editions.
+"""Sphinx extension: a language switch on every page of the book's editions.
 
-The English and Chinese editions are two Sphinx builds whose sources share file
-names (``book/en/NAME.md`` and ``book/zh/NAME.md``) and whose HTML output sits
-side by side (``_build/html/en`` and ``_build/html/zh``). Each page therefore has
-a counterpart at ``../<other>/<same page>.html``. This extension adds a link to it
-in the article header (``language-switch.html``) and records the counterpart in a
-``<link rel="alternate" hreflang=...>`` tag for search engines.
+The editions (the languages of ``helpers.languages.REGISTRY``: English and Chinese)
+are separate Sphinx builds whose sources share file names (``book/en/NAME.md`` and
+``book/zh/NAME.md``) and whose HTML output sits side by side (``_build/html/en`` and
+``_build/html/zh``). Each page therefore has a counterpart at
+``../<other>/<same page>.html`` in every other edition. This extension adds a link to
+each in the article header (``language-switch.html``) and records them in
+``<link rel="alternate" hreflang=...>`` tags for search engines.
 
 It also joins the source lines of Chinese paragraphs: a line break inside a
 paragraph becomes a space in HTML, which is right between English words but
@@ -24,16 +25,15 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.transforms import SphinxTransform
 
-EDITIONS = {"en": ("zh", "中文"), "zh": ("en", "English")}
+from helpers.languages import LANGUAGES, REGISTRY
 
 
 def _edition(app) -> str:
-    """Return ``"en"`` or ``"zh"`` from the source folder's name."""
+    """Return the edition's language code (``"en"``) from the source folder's name."""
     name = Path(app.srcdir).name
-    if name not in EDITIONS:
-        raise ValueError(
-            f"bilingual: the source folder must be book/en or book/zh, got {app.srcdir}"
-        )
+    if name not in REGISTRY:
+        raise ValueError(f"bilingual: the source folder must be book/<lang> with lang one "
+                         f"of {LANGUAGES}, got {app.srcdir}")
     return name
 
 
@@ -132,15 +132,15 @@ def _add_switch(app, config) -> None:
 
 def _page_context(app, pagename, templatename, context, doctree) -> None:
     here = _edition(app)
-    other, other_label = EDITIONS[here]
     depth = pagename.count("/")
-    target = posixpath.join(*([".."] * (depth + 1)), other, pagename + ".html")
-    context["counterpart_url"] = target
-    context["counterpart_label"] = other_label
-    context["counterpart_lang"] = "zh-CN" if other == "zh" else "en"
-    context["metatags"] = context.get("metatags", "") + (
-        f'\n<link rel="alternate" hreflang="{context["counterpart_lang"]}" href="{target}" />'
-    )
+    counterparts = [
+        {"url": posixpath.join(*([".."] * (depth + 1)), code, pagename + ".html"),
+         "label": lang.name, "lang": lang.html}
+        for code, lang in REGISTRY.items() if code != here]
+    context["counterparts"] = counterparts
+    context["metatags"] = context.get("metatags", "") + "".join(
+        f'\n<link rel="alternate" hreflang="{c["lang"]}" href="{c["url"]}" />'
+        for c in counterparts)
 
 
 #: Name of the Chinese edition's citation style (``bibtex_reference_style``).
@@ -181,10 +181,14 @@ def _register_chinese_citation_style() -> None:
 # --- fixes found by the browser suite (tests/browser) ---
 
 
-def _add_chinese_query_splitter(app) -> None:
-    """Chinese edition: split search queries into indexed words (_static/search-zh.js)."""
-    if _edition(app) == "zh":
-        app.add_js_file("search-zh.js")
+def _add_query_splitter(app) -> None:
+    """An edition's own search script, if its language has one (``search_script``).
+
+    The Chinese edition splits search queries into indexed words (_static/search-zh.js).
+    """
+    script = REGISTRY[_edition(app)].search_script
+    if script:
+        app.add_js_file(script)
 
 
 def _drop_duplicate_inline_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -216,6 +220,6 @@ def setup(app):
     app.add_transform(JoinCJKLines)
     app.add_css_file("bilingual.css")
     app.connect("html-page-context", _page_context)
-    app.connect("builder-inited", _add_chinese_query_splitter)
+    app.connect("builder-inited", _add_query_splitter)
     app.connect("html-page-context", _drop_duplicate_inline_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.languages import LANGUAGES
 from tools.pytest_myst_nbval import is_myst_notebook
-from tools.serve_and_screenshot import LANGS, ROOT, book_pages, offline_routes, wait_for_math
+from tools.serve_and_screenshot import ROOT, offline_routes, wait_for_math
+from tools.toc import book_pages
 
 #: The pages of the table of contents, as "lang/page" ids, both editions.
-PAGES = [f"{lang}/{name}" for lang in LANGS for name in book_pages()]
+PAGES = [f"{lang}/{name}" for lang in LANGUAGES for name in book_pages()]
 
 
 def source(page_id: str) -> Path:

@@ -48,7 +48,7 @@ def site() -> Path:
     path = Path(os.environ.get("BOOK_SITE", ROOT / "_build" / "html")).resolve()
     if not (path / "index.html").is_file():
         pytest.fail(f"no built site at {path}: build it first "
-                    "(.venv/bin/python tools/build_book.py, or make browser-test)")
+                    "(.venv/bin/python -m tools.build_book, or make browser-test)")
     return path
 
 

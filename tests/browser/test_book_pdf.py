@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.serve_and_screenshot import LANGS, ROOT, book_pages
+from helpers.languages import LANGUAGES
+from tools.serve_and_screenshot import ROOT
+from tools.toc import book_pages
 
 PDF_DIR = Path(os.environ.get("BOOK_PDF_DIR", ROOT / "_build" / "pdf"))
 _HEADING = re.compile(r"^# (.+)$", re.M)
@@ -48,7 +50,7 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_pdf_has_every_chapter_in_order(lang):
     """Each chapter starts a page with its title, in the order of the table of contents."""
     pages = pdf_pages(PDF_DIR / f"book-{lang}.pdf")

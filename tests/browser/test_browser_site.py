@@ -10,22 +10,25 @@ from __future__ import annotations
 import io
 import json
 import re
+import zipfile
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
 from book_browser import (PAGES, RAW_MATH, Visit, article_text_outside_code, is_notebook,
                           source)
 
+from helpers.languages import LANGUAGES, REGISTRY
 from tools.build_book import BINDERHUB_URL, repository_url
-from tools.serve_and_screenshot import book_pages
+from tools.notebooks_bundle import (SETUP_TAG, WHEEL_PREFIX, bundle_name, link_text,
+                                    setup_cell_source)
+from tools.serve_and_screenshot import ROOT
+from tools.toc import book_pages
 
 NOTEBOOK_PAGES = [p for p in PAGES if is_notebook(p)]
-FIGURE_LABEL = {"en": r"Fig\.", "zh": "图"}
-HTML_LANG = {"en": "en", "zh": "zh-CN"}
-OTHER = {"en": "zh", "zh": "en"}
 
 
 def split(page_id: str) -> tuple[str, str]:
@@ -162,7 +165,7 @@ def figures(reader, page_id):
 @pytest.mark.parametrize("page_id", PAGES)
 def test_figures_show_an_image_and_a_numbered_caption(reader, page_id):
     lang, _ = split(page_id)
-    numbered = re.compile(rf"^{FIGURE_LABEL[lang]}\s*\d+(\.\d+)*\s*\S")
+    numbered = re.compile(rf"^{re.escape(REGISTRY[lang].figure)}\s*\d+(\.\d+)*\s*\S")
     problems = []
     for fig in figures(reader, page_id):
         name = fig["id"] or fig["src"]
@@ -226,14 +229,16 @@ def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
 def test_language_switch_leads_to_the_counterpart_and_back(reader, page_id):
     lang, name = split(page_id)
     assert reader.open(f"{page_id}.html", math=False) == 200
-    for here, there in ((lang, OTHER[lang]), (OTHER[lang], lang)):
-        switch = reader.page.locator("a[data-language-switch]")
-        assert switch.count() == 1, f"{here}/{name}: no language switch"
+    others = [code for code in LANGUAGES if code != lang]
+    for here, there in [step for other in others for step in ((lang, other), (other, lang))]:
+        switch = reader.page.locator(
+            f'a[data-language-switch][hreflang="{REGISTRY[there].html}"]')
+        assert switch.count() == 1, f"{here}/{name}: no language switch to {there}"
         assert switch.is_visible(), f"{here}/{name}: the language switch is hidden"
         with reader.page.expect_navigation():
             switch.click()
         assert reader.url_path() == f"{there}/{name}.html"
-        assert reader.page.get_attribute("html", "lang") == HTML_LANG[there]
+        assert reader.page.get_attribute("html", "lang") == REGISTRY[there].html
         assert not reader.console.errors, reader.console.errors
 
 
@@ -303,16 +308,64 @@ def test_download_buttons_give_the_notebook_and_its_source(reader, page_id):
     menu = _open_menu(reader, "download")
     links = {a.inner_text().strip(): a.get_attribute("href")
              for a in menu.locator("a").all() if a.is_visible()}
-    assert {".ipynb", ".md"} <= set(links), f"download menu offers {sorted(links)}"
+    assert {".ipynb", ".md", link_text(lang)} <= set(links), \
+        f"download menu offers {sorted(links)}"
     assert menu.locator(".btn-download-pdf-button").is_visible(), "no .pdf (print) button"
     base = reader.page.url.rsplit("/", 1)[0] + "/"
     with urllib.request.urlopen(base + links[".md"], timeout=30) as response:
         assert response.read().decode("utf-8") == source(page_id).read_text(encoding="utf-8")
     with urllib.request.urlopen(base + links[".ipynb"], timeout=30) as response:
         notebook = json.loads(response.read())
-    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
-    assert code and re.search(rf'^LANG = "{lang}"$', code[0], re.M), \
-        "the downloaded notebook does not start with this edition's first cell"
+    cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    code = ["".join(c["source"]) for c in cells]
+    assert cells and cells[0]["metadata"].get("tags") == [SETUP_TAG] and \
+        "".join(cells[0]["source"]) == setup_cell_source(lang), \
+        "the downloaded notebook does not start with the setup cell"
+    assert re.search(rf'^LANG = "{lang}"$', code[1], re.M), \
+        "the downloaded notebook's second cell is not this edition's first cell"
+
+
+def _bundle_is_complete(data: bytes, lang: str) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = {Path(n).name for n in archive.namelist()}
+    assert {"README.md", "requirements.txt", "how-to-use.ipynb"} <= names, sorted(names)
+    assert any(n.startswith(WHEEL_PREFIX) and n.endswith(".whl") for n in names), sorted(names)
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_every_page_links_its_editions_notebooks_bundle(reader, page_id):
+    lang, _ = split(page_id)
+    assert reader.open(f"{page_id}.html", math=False) == 200
+    menu = _open_menu(reader, "download")
+    link = menu.locator("a", has_text=link_text(lang))
+    assert link.count() == 1, f"{page_id}: no notebooks bundle in the download menu"
+    url = urljoin(reader.page.url, link.get_attribute("href"))
+    assert url.endswith(f"/{lang}/{bundle_name(lang)}.zip"), url
+
+
+def test_landing_page_links_both_bundles_and_they_download(reader):
+    assert reader.open("index.html", math=False) == 200
+    for lang in LANGUAGES:
+        link = reader.page.locator(f"a[href='{lang}/{bundle_name(lang)}.zip']")
+        assert link.count() == 1, f"the landing page does not link the {lang} bundle"
+        with urllib.request.urlopen(urljoin(reader.page.url, link.get_attribute("href")),
+                                    timeout=30) as response:
+            assert response.status == 200
+            _bundle_is_complete(response.read(), lang)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_api_reference_loads_with_entries_linked_to_chapters(reader, lang):
+    assert reader.open(f"{lang}/api.html", math=False) == 200
+    entries = reader.page.locator("dl.py.function, dl.py.class")
+    assert entries.count() >= 40, f"{lang}/api.html: only {entries.count()} entries"
+    assert not reader.console.errors, reader.console.errors
+    to_sections = reader.page.locator("dd a.reference.internal[href*='.html#']")
+    assert to_sections.count() >= 20, "API entries do not link to the chapters' sections"
+    assert reader.page.locator("p.rubric", has_text="Examples").count() >= 20
+    reader.open(f"{lang}/pruning.html", math=False)
+    assert reader.page.locator("a.api-link[href^='api.html#helpers.']").count() >= 5, \
+        "the pruning chapter does not link its helpers to the API reference"
 
 
 # --- phone width ------------------------------------------------------------------

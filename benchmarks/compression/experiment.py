@@ -1,0 +1,464 @@
+"""The compression benchmark's experiment: configuration, methods, measurements, runs.
+
+Every method of :data:`METHODS` starts from the same trained dense model and yields, for
+each level, the compressed model and the choices made on the validation split;
+:func:`measure` records everything the tables report and :func:`run` returns the
+records of all seeds with their means over seeds (:func:`aggregate`). Choosing and
+rendering the headline rows is the report's job (:mod:`benchmarks.compression.report`).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import math
+import os
+import platform
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers import l1, metrics, models, prune, quant, structured, train
+from helpers.data import ClassificationData, load_digits_split
+from helpers.device import get_device
+from helpers.stats import mean_std
+
+SCHEMA = 1
+#: Accuracy differences are compared with the tolerances up to rounding error.
+EPS = 1e-9
+
+#: Methods in the order of the tables; the first seven prune weights (unstructured).
+METHODS = ("random", "magnitude_layer", "magnitude_global", "iterative", "gradual",
+           "l1_prune", "l2_prune", "neurons")
+UNSTRUCTURED = METHODS[:-1]
+VARIANTS = ("fp32", "int8", "shared")
+
+#: What the papers report and what this benchmark aims for.
+TARGETS = {
+    "weights": {"target": 20.0, "paper": 12.0, "paper_ref": "han2015learning",
+                "tolerance_pp": 0.5},
+    "storage": {"target": 50.0, "paper": 40.0, "paper_ref": "han2016deep",
+                "tolerance_pp": 0.5},
+    "neurons": {"target": 0.5, "efficiency": 0.8, "tolerance_pp": 1.0},
+}
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that decides a run; stored in the results JSON.
+
+    ``sparsities`` are fractions of weights pruned (unstructured methods);
+    ``neuron_fractions`` are fractions of each hidden layer's neurons removed.
+    """
+
+    data: str = "digits"
+    hidden: tuple[int, ...] = (300, 100)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    methods: tuple[str, ...] = METHODS
+    sparsities: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99)
+    neuron_fractions: tuple[float, ...] = (0.25, 0.5, 0.6, 0.7, 0.8, 0.9)
+    lr: float = 3e-3
+    batch_size: int = 64
+    dense_epochs: int = 40
+    finetune_epochs: int = 15
+    gradual_epochs: int = 15
+    gradual_steps: int = 15
+    l1_strengths: tuple[float, ...] = (0.03, 0.1, 0.3)
+    l2_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
+    neuron_criteria: tuple[str, ...] = ("l1", "activation", "taylor")
+    share_bits: tuple[int, ...] = (3, 4, 5, 6)
+    gap_bits: int = 5
+    latency_batches: tuple[int, ...] = (1, 1024)
+    latency_repeats: int = 30
+    threads: int = 1
+
+    def __post_init__(self):
+        unknown = sorted(set(self.methods) - set(METHODS))
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; choose from {METHODS}")
+        if not self.seeds:
+            raise ValueError("seeds is empty: give at least one seed")
+        for s in (*self.sparsities, *self.neuron_fractions):
+            if not 0 < s < 1:
+                raise ValueError(f"sparsities and neuron fractions must lie in (0, 1), got {s}")
+        if list(self.sparsities) != sorted(self.sparsities):
+            raise ValueError("sparsities must be increasing (iterative pruning walks them "
+                             "in order)")
+
+
+#: A configuration that runs in seconds: for the smoke test and for trying the code.
+QUICK = Config(seeds=(0, 1), sparsities=(0.5, 0.9), neuron_fractions=(0.5,),
+               dense_epochs=3, finetune_epochs=2, gradual_epochs=2, gradual_steps=4,
+               l1_strengths=(0.1,), l2_decays=(1e-3,), neuron_criteria=("l1",),
+               share_bits=(4,), latency_batches=(1, 64), latency_repeats=3)
+
+#: LeNet-300-100 on MNIST (Han et al. 2015, Table 1): 60,000 training images, so
+#: fewer epochs; not run in CI.
+MNIST = Config(data="mnist", lr=1e-3, batch_size=128, dense_epochs=20, finetune_epochs=6,
+               gradual_epochs=8, gradual_steps=20, sparsities=(0.5, 0.8, 0.9, 0.92, 0.95,
+                                                               0.97, 0.98))
+
+
+# --------------------------------------------------------------------------- data and models
+
+
+def load_data(config: Config, mnist_dir: str | os.PathLike | None = None) -> ClassificationData:
+    """The data set of a run: the bundled digits, or MNIST from its IDX files."""
+    if config.data == "digits":
+        return load_digits_split()
+    if config.data == "mnist":
+        from helpers import mnist
+
+        if mnist_dir is None:
+            raise FileNotFoundError(
+                "--data mnist needs --mnist-dir PATH, a folder with the four MNIST IDX "
+                "files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; .gz is fine)")
+        return mnist.load_mnist(mnist_dir)
+    raise ValueError(f"data must be 'digits' or 'mnist', got {config.data!r}")
+
+
+def build_model(config: Config, data: ClassificationData, seed: int) -> nn.Sequential:
+    """LeNet-300-100 (or ``config.hidden``) for ``data``, initialised from ``seed``."""
+    train.seed_everything(seed)
+    sizes = [data.n_features, *config.hidden, data.n_classes]
+    return models.mlp(sizes).to(get_device())
+
+
+def _fit(model: nn.Module, data: ClassificationData, config: Config, seed: int, *,
+         epochs: int, **kwargs) -> train.History:
+    return train.fit(model, data, epochs=epochs, lr=config.lr, batch_size=config.batch_size,
+                     seed=seed, progress=False, **kwargs)
+
+
+def _finetune(model: nn.Module, data: ClassificationData, config: Config, seed: int,
+              masks: prune.Masks | None = None) -> nn.Module:
+    """Fine-tune in place (keeping pruned weights at zero); the best validation epoch wins."""
+    hook = prune.MaskEnforcer(masks) if masks else None
+    _fit(model, data, config, seed, epochs=config.finetune_epochs, after_step=hook)
+    return model
+
+
+def _val(model: nn.Module, data: ClassificationData) -> float:
+    return train.evaluate(model, data, "val")
+
+
+def _best_on_validation(candidates: Sequence[tuple[dict, nn.Module]],
+                        data: ClassificationData) -> tuple[dict, nn.Module]:
+    """The candidate with the highest validation accuracy (the first one on ties)."""
+    scores = [_val(model, data) for _, model in candidates]
+    return candidates[int(np.argmax(scores))]
+
+
+# --------------------------------------------------------------------------- the methods
+#
+# Each method takes the trained dense model (never changed) and yields, for each level
+# (a sparsity or a fraction of neurons), the compressed model and the choices made on the
+# validation split.
+
+Level = tuple[float, nn.Module, dict]
+
+
+def method_random(dense, data, config, seed) -> Iterator[Level]:
+    for s in config.sparsities:
+        model = copy.deepcopy(dense)
+        masks = prune.random_masks(model, s, seed=seed)
+        prune.apply_masks(model, masks)
+        yield s, _finetune(model, data, config, seed, masks), {}
+
+
+def _one_shot(dense, data, config, seed, scope: str) -> Iterator[Level]:
+    make = prune.layerwise_masks if scope == "layer" else prune.global_masks
+    for s in config.sparsities:
+        model = copy.deepcopy(dense)
+        masks = make(model, s)
+        prune.apply_masks(model, masks)
+        yield s, _finetune(model, data, config, seed, masks), {}
+
+
+def method_magnitude_layer(dense, data, config, seed) -> Iterator[Level]:
+    yield from _one_shot(dense, data, config, seed, "layer")
+
+
+def method_magnitude_global(dense, data, config, seed) -> Iterator[Level]:
+    yield from _one_shot(dense, data, config, seed, "global")
+
+
+def method_iterative(dense, data, config, seed) -> Iterator[Level]:
+    """One prune–fine-tune round per sparsity, each starting from the previous round."""
+    model = copy.deepcopy(dense)
+    for k, s in enumerate(config.sparsities):
+        prune.iterative_prune(model, data, sparsities=[s], scope="global",
+                              epochs=config.finetune_epochs, lr=config.lr,
+                              batch_size=config.batch_size, seed=seed + k)
+        yield s, copy.deepcopy(model), {}
+
+
+def method_gradual(dense, data, config, seed) -> Iterator[Level]:
+    for s in config.sparsities:
+        model = copy.deepcopy(dense)
+        prune.gradual_prune(model, data, final_sparsity=s, pruning_epochs=config.gradual_epochs,
+                            finetune_epochs=config.finetune_epochs,
+                            n_pruning_steps=config.gradual_steps, scope="global",
+                            lr=config.lr, batch_size=config.batch_size, seed=seed)
+        yield s, model, {}
+
+
+def _regularised_then_pruned(trained: Sequence[tuple[dict, nn.Module]], data, config,
+                             seed) -> Iterator[Level]:
+    """Global magnitude pruning + fine-tuning of each regularised model; best on validation."""
+    for s in config.sparsities:
+        candidates = []
+        for choice, reg_model in trained:
+            model = copy.deepcopy(reg_model)
+            masks = prune.global_masks(model, s)
+            prune.apply_masks(model, masks)
+            candidates.append((choice, _finetune(model, data, config, seed, masks)))
+        choice, model = _best_on_validation(candidates, data)
+        yield s, model, choice
+
+
+def method_l1_prune(dense, data, config, seed) -> Iterator[Level]:
+    trained = []
+    for strength in config.l1_strengths:
+        model = build_model(config, data, seed)
+        _fit(model, data, config, seed, epochs=config.dense_epochs,
+             after_step=l1.ProximalL1(strength, config.lr))
+        trained.append(({"l1_strength": strength}, model))
+    yield from _regularised_then_pruned(trained, data, config, seed)
+
+
+def method_l2_prune(dense, data, config, seed) -> Iterator[Level]:
+    trained = []
+    for decay in config.l2_decays:
+        model = build_model(config, data, seed)
+        _fit(model, data, config, seed, epochs=config.dense_epochs, weight_decay=decay)
+        trained.append(({"weight_decay": decay}, model))
+    yield from _regularised_then_pruned(trained, data, config, seed)
+
+
+def method_neurons(dense, data, config, seed) -> Iterator[Level]:
+    """Remove the same fraction of neurons from every hidden layer, then fine-tune."""
+    X, y = data.split("train")
+    layers = structured.removable_layers(dense)
+    scores = {c: {layer: structured.neuron_importance(dense, layer, c, X=X, y=y)
+                  for layer in layers} for c in config.neuron_criteria}
+    for fraction in config.neuron_fractions:
+        candidates = []
+        for criterion in config.neuron_criteria:
+            model = dense
+            for layer in layers:
+                model = structured.remove_neurons(model, layer,
+                                             structured.lowest(scores[criterion][layer], fraction))
+            candidates.append(({"criterion": criterion},
+                               _finetune(model, data, config, seed)))
+        choice, model = _best_on_validation(candidates, data)
+        yield fraction, model, choice
+
+
+METHOD_FUNCTIONS: dict[str, Callable[..., Iterator[Level]]] = {
+    name: globals()[f"method_{name}"] for name in METHODS}
+
+
+def n_levels(config: Config, method: str) -> int:
+    """How many levels (sparsities or neuron fractions) a method is run at."""
+    return len(config.neuron_fractions if method == "neurons" else config.sparsities)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _weight_counts(model: nn.Module) -> tuple[int, int]:
+    """(weights, nonzero weights) of the Linear/Conv layers; biases excluded."""
+    weights = prune.prunable_parameters(model)
+    nonzero = metrics.count_nonzero(model, per_parameter=True)
+    return sum(w.numel() for w in weights.values()), sum(nonzero[n] for n in weights)
+
+
+def _latency_input(data: ClassificationData, batch: int) -> torch.Tensor:
+    X = data.X_test
+    return X.repeat(math.ceil(batch / len(X)), *[1] * (X.dim() - 1))[:batch]
+
+
+def _shared(model: nn.Module, data: ClassificationData, config: Config,
+            val_fp32: float) -> tuple[int, nn.Module]:
+    """The fewest bits of k-means sharing that keep validation accuracy within the
+    tolerance of the fp32 model (the most bits if none does)."""
+    tolerance = TARGETS["storage"]["tolerance_pp"] / 100
+    for bits in sorted(config.share_bits):
+        shared = quant.kmeans_share_model(model, bits)
+        if _val(shared, data) >= val_fp32 - tolerance - EPS or bits == max(config.share_bits):
+            return bits, shared
+    raise AssertionError("unreachable")
+
+
+def measure(model: nn.Module, data: ClassificationData, config: Config) -> dict:
+    """Every number the tables report, for one model (and its int8 and shared versions)."""
+    model = structured.remove_dead_neurons(model)
+    model.eval()
+    shape = tuple(data.X_train.shape[1:])
+    weights, nonzero = _weight_counts(model)
+    record = {
+        "hidden": [m.out_features for m in model if isinstance(m, nn.Linear)][:-1],
+        "weights": weights,
+        "nonzero_weights": nonzero,
+        "parameters": metrics.count_parameters(model),
+        "nonzero_parameters": metrics.count_nonzero(model),
+        "macs": metrics.macs(model, shape),
+        "macs_effective": metrics.macs(model, shape, effective=True),
+    }
+    gap = dict(gap_bits=config.gap_bits)
+    val_fp32 = _val(model, data)
+    int8 = quant.quantize_model_weights(model, 8, per_channel=True)
+    bits, shared = _shared(model, data, config, val_fp32)
+    variants = {
+        "fp32": (model, min(metrics.storage_bytes(model, "dense32"),
+                            metrics.storage_bytes(model, "relative", **gap))),
+        "int8": (int8, min(metrics.storage_bytes(int8, "int8"),
+                           metrics.storage_bytes(int8, "csr+int8", index_bits=16,
+                                                 pointer_bits=16))),
+        "shared": (shared, metrics.storage_bytes(shared, "relative+shared", value_bits=bits,
+                                                 **gap)),
+    }
+    for name, (m, nbytes) in variants.items():
+        record[name] = {"val_acc": _val(m, data), "test_acc": train.evaluate(m, data, "test"),
+                        "storage_bytes": int(nbytes)}
+    record["shared"]["bits"] = bits
+    record["latency_ms"] = {
+        str(b): metrics.measure_latency(model, _latency_input(data, b),
+                                        repeats=config.latency_repeats, warmup=3,
+                                        threads=config.threads).median_ms
+        for b in config.latency_batches}
+    return record
+
+
+# --------------------------------------------------------------------------- running
+
+
+def machine_info() -> dict:
+    """Where the run happened: CPU, cores, load, versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "device": str(get_device())}
+    if hasattr(os, "getloadavg"):
+        info["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    return info
+
+
+def run(config: Config, data: ClassificationData, *, progress: bool = True) -> dict:
+    """Run the benchmark; return the results (JSON-serialisable)."""
+    from tqdm import tqdm
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    meta = {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "machine": machine_info()}
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    total = len(config.seeds) * (1 + sum(n_levels(config, m) for m in config.methods))
+    bar = tqdm(total=total, desc=f"benchmark ({config.data})", disable=not progress,
+               dynamic_ncols=True)
+    dense_records, records = [], []
+    try:
+        for seed in config.seeds:
+            dense = build_model(config, data, seed)
+            _fit(dense, data, config, seed, epochs=config.dense_epochs)
+            dense_records.append({"seed": seed, **measure(copy.deepcopy(dense), data, config)})
+            bar.update()
+            for method in config.methods:
+                bar.set_postfix(seed=seed, method=method)
+                for level, model, choice in METHOD_FUNCTIONS[method](dense, data, config,
+                                                                     seed):
+                    records.append({"method": method, "level": level, "seed": seed,
+                                    "choice": choice, **measure(model, data, config)})
+                    bar.update()
+    finally:
+        bar.close()
+        torch.set_num_threads(old_threads)
+    meta["duration_s"] = round(time.perf_counter() - started, 1)
+    meta["cpu_s"] = round(time.process_time() - cpu_started, 1)
+    if hasattr(os, "getloadavg"):
+        meta["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    dense_summary = summarize_dense(dense_records)
+    return {"schema": SCHEMA, "meta": meta, "config": _jsonable(asdict(config)),
+            "data": {"name": config.data, "n_features": data.n_features,
+                     **{f"n_{w}": len(data.split(w)[1]) for w in ("train", "val", "test")}},
+            "targets": TARGETS, "dense": dense_summary,
+            "rows": aggregate(records, dense_summary), "records": dense_records + records}
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------- aggregating
+
+
+def _summarize(group: Sequence[dict], dense_weights: float, dense_bytes: float) -> dict:
+    """Means over seeds of one (method, level) group; accuracies in percent."""
+    row = {"n_seeds": len(group)}
+    for key in ("weights", "nonzero_weights", "parameters", "nonzero_parameters", "macs",
+                "macs_effective"):
+        row[key] = float(np.mean([r[key] for r in group]))
+    row["hidden"] = [float(h) for h in np.mean([r["hidden"] for r in group], axis=0)]
+    row["compression"] = dense_weights / row["nonzero_weights"]
+    for variant in VARIANTS:
+        test_mean, test_std = mean_std([100 * r[variant]["test_acc"] for r in group])
+        nbytes = float(np.mean([r[variant]["storage_bytes"] for r in group]))
+        row[variant] = {"test_mean": test_mean, "test_std": test_std,
+                        "val_mean": float(np.mean([100 * r[variant]["val_acc"]
+                                                   for r in group])),
+                        "storage_bytes": nbytes, "storage_ratio": dense_bytes / nbytes}
+    row["shared"]["bits"] = [r["shared"]["bits"] for r in group]
+    row["latency_ms"] = {b: float(np.median([r["latency_ms"][b] for r in group]))
+                         for b in group[0]["latency_ms"]}
+    return row
+
+
+def summarize_dense(dense_records: Sequence[dict]) -> dict:
+    """The dense baseline: means over seeds (accuracies in percent)."""
+    first = dense_records[0]
+    return _summarize(dense_records, first["weights"],
+                      first["fp32"]["storage_bytes"]) | {
+        "dense32_bytes": first["fp32"]["storage_bytes"]}
+
+
+def aggregate(records: Sequence[dict], dense: dict) -> list[dict]:
+    """One row per (method, level): means and standard deviations over seeds."""
+    groups: dict[tuple[str, float], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["method"], r["level"]), []).append(r)
+    rows = []
+    for (method, level), group in sorted(groups.items(),
+                                         key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])):
+        row = {"method": method, "level": level,
+               **_summarize(group, dense["nonzero_weights"], dense["dense32_bytes"])}
+        for variant in VARIANTS:
+            row[variant]["drop_pp"] = dense["fp32"]["test_mean"] - row[variant]["test_mean"]
+            row[variant]["val_drop_pp"] = dense["fp32"]["val_mean"] - row[variant]["val_mean"]
+        flops_ratio = dense["macs"] / row["macs"]
+        row["flop_ratio"] = flops_ratio
+        row["speedup"] = {b: dense["latency_ms"][b] / row["latency_ms"][b]
+                          for b in row["latency_ms"]}
+        row["choices"] = [r["choice"] for r in group]
+        rows.append(row)
+    return rows

@@ -1,0 +1,533 @@
+"""The compression benchmark's report: headline rows, tables, glued values and plots.
+
+Reads the results of :func:`benchmarks.compression.experiment.run` (or the JSON file
+that :func:`write_results` writes) and never trains anything: the book's appendix page
+(``book/*/benchmark-results.md``) renders the committed results with these functions.
+The headline rows are chosen here, from the rows of the results, so a change of how
+they are chosen needs no new run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from helpers import metrics, plot, stats
+from helpers.i18n import tr
+
+from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS
+
+#: Where the committed results live.
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+def _pick(rows: Sequence[dict], ok: Callable[[dict], bool],
+          key: Callable[[dict], float]) -> dict | None:
+    """The row with the largest ``key`` among those that satisfy ``ok``."""
+    good = [r for r in rows if ok(r)]
+    return max(good, key=key) if good else None
+
+
+def _large_batch(row: dict) -> str:
+    return max(row["speedup"], key=int)
+
+
+def _efficiency(row: dict) -> float:
+    """Measured speed-up (largest batch) as a fraction of the FLOP ratio."""
+    return row["speedup"][_large_batch(row)] / row["flop_ratio"]
+
+
+def _neuron_summary(row: dict) -> dict:
+    batch = _large_batch(row)
+    return {"method": "neurons", "level": row["level"], "variant": "fp32",
+            "value": row["level"], "hidden": row["hidden"],
+            "test_mean": row["fp32"]["test_mean"], "test_std": row["fp32"]["test_std"],
+            "drop_pp": row["fp32"]["drop_pp"], "flop_ratio": row["flop_ratio"],
+            "batch": int(batch), "speedup": row["speedup"][batch],
+            "speedup_batch1": row["speedup"].get("1"), "efficiency": _efficiency(row)}
+
+
+def _selected_by(claim: str, rule: str, value: float) -> dict:
+    """What selected a headline row, as recorded in the JSON: split, rule, tolerance."""
+    return {"split": "val", "rule": rule, "tolerance_pp": TARGETS[claim]["tolerance_pp"],
+            "val_drop_pp": value}
+
+
+def headline(rows: Sequence[dict], dense: dict) -> dict:
+    """The headline rows: the largest compression that stays within the tolerance,
+    chosen on the **validation** split; the test accuracy of the chosen row is reported.
+
+    ``weights``: the largest ratio of dense to nonzero weights among the unstructured
+    methods (fp32) whose mean validation accuracy is within 0.5 points of the dense
+    model's. ``storage``: the largest ratio of dense fp32 bytes to stored bytes, over all
+    methods and variants (fp32, int8, k-means shared), within 0.5 points. ``neurons``:
+    the largest fraction of hidden neurons removed within 1 point whose measured speed-up
+    (largest batch) reaches 80% of its FLOP ratio (if none does: the largest within 1
+    point); ``largest`` is the largest fraction within 1 point whatever its speed-up.
+    Each row records under ``selected_by`` the split, the rule and the tolerance that
+    selected it, and its validation drop; the test split selects nothing.
+    """
+    drop = "val_drop_pp"
+    out: dict = {"split": "val"}
+    tol = TARGETS["weights"]["tolerance_pp"]
+    best = _pick([r for r in rows if r["method"] in UNSTRUCTURED],
+                 lambda r: r["fp32"][drop] <= tol + EPS, lambda r: r["compression"])
+    out["weights"] = None if best is None else {
+        "method": best["method"], "level": best["level"], "variant": "fp32",
+        "value": best["compression"], "test_mean": best["fp32"]["test_mean"],
+        "test_std": best["fp32"]["test_std"], "drop_pp": best["fp32"]["drop_pp"],
+        "nonzero_weights": best["nonzero_weights"],
+        "met": best["compression"] >= TARGETS["weights"]["target"],
+        "selected_by": _selected_by(
+            "weights", "largest compression ratio (fp32, unstructured methods) whose mean "
+            "validation accuracy is within the tolerance of the dense model's",
+            best["fp32"][drop])}
+    tol = TARGETS["storage"]["tolerance_pp"]
+    options = [(r, v) for r in rows for v in VARIANTS]
+    good = [(r, v) for r, v in options if r[v][drop] <= tol + EPS]
+    if good:
+        r, v = max(good, key=lambda rv: rv[0][rv[1]]["storage_ratio"])
+        out["storage"] = {"method": r["method"], "level": r["level"], "variant": v,
+                          "value": r[v]["storage_ratio"], "bytes": r[v]["storage_bytes"],
+                          "test_mean": r[v]["test_mean"], "test_std": r[v]["test_std"],
+                          "drop_pp": r[v]["drop_pp"], "bits": r["shared"]["bits"],
+                          "met": r[v]["storage_ratio"] >= TARGETS["storage"]["target"],
+                          "selected_by": _selected_by(
+                              "storage", "largest storage ratio (any method and variant) "
+                              "whose mean validation accuracy is within the tolerance of "
+                              "the dense model's", r[v][drop])}
+    else:
+        out["storage"] = None
+    tol = TARGETS["neurons"]["tolerance_pp"]
+    kept = [r for r in rows if r["method"] == "neurons" and r["fp32"][drop] <= tol + EPS]
+    if not kept:
+        out["neurons"] = None
+    else:
+        # The largest fraction removed whose speed-up also reaches the target share of its
+        # FLOP ratio; if none does, the largest fraction within the tolerance.
+        efficient = [r for r in kept if _efficiency(r) >= TARGETS["neurons"]["efficiency"]]
+        best = max(efficient or kept, key=lambda r: r["level"])
+        largest = max(kept, key=lambda r: r["level"])
+        out["neurons"] = _neuron_summary(best) | {
+            "met": bool(best["level"] >= TARGETS["neurons"]["target"]
+                        and _efficiency(best) >= TARGETS["neurons"]["efficiency"]),
+            "largest": _neuron_summary(largest),
+            "selected_by": _selected_by(
+                "neurons", "largest fraction of hidden neurons removed whose mean validation "
+                "accuracy is within the tolerance of the dense model's and whose measured "
+                "speed-up reaches the target share of its FLOP ratio (else the largest "
+                "within the tolerance)", best["fp32"][drop])}
+    return out
+
+
+def grid_edges(results: dict) -> dict[str, dict]:
+    """How often the value chosen on validation lies at an edge of its grid.
+
+    For the regularised methods, ``{method: {"grid": [...], "choices": n, "low": n_low,
+    "high": n_high}}`` over every level and seed: a choice at an edge means the best
+    value may lie outside the grid searched.
+    """
+    grids = {"l1_prune": ("l1_strength", results["config"]["l1_strengths"]),
+             "l2_prune": ("weight_decay", results["config"]["l2_decays"])}
+    out = {}
+    for method, (key, grid) in grids.items():
+        chosen = [c[key] for r in results["rows"] if r["method"] == method
+                  for c in r["choices"]]
+        out[method] = {"grid": list(grid), "choices": len(chosen),
+                       "low": sum(c == min(grid) for c in chosen),
+                       "high": sum(c == max(grid) for c in chosen)}
+    return out
+
+
+def seed_values(results: dict, method: str, level: float | None = None,
+                variant: str = "fp32", split: str = "test") -> list[float]:
+    """Per-seed accuracies (%) of one row (``method="dense"`` for the dense networks),
+    in the order of the seeds."""
+    key = f"{split}_acc"
+    if method == "dense":
+        found = [r for r in results["records"] if "method" not in r]
+    else:
+        found = [r for r in results["records"] if r.get("method") == method
+                 and abs(r["level"] - level) < 1e-9]
+    found.sort(key=lambda r: r["seed"])
+    if not found:
+        raise ValueError(f"no records for method {method!r} at level {level}")
+    return [100 * r[variant][key] for r in found]
+
+
+def seed_latencies(results: dict, method: str, level: float | None, batch: str) -> list[float]:
+    """Per-seed median latencies (ms) of one row at ``batch``, in the order of the seeds."""
+    if method == "dense":
+        found = [r for r in results["records"] if "method" not in r]
+    else:
+        found = [r for r in results["records"] if r.get("method") == method
+                 and abs(r["level"] - level) < 1e-9]
+    return [r["latency_ms"][batch] for r in sorted(found, key=lambda r: r["seed"])]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def load_results(path: str | os.PathLike = RESULTS / "compression.json") -> dict:
+    """Read a results file written by :func:`write_results`."""
+    results = json.loads(Path(path).read_text(encoding="utf-8"))
+    if results.get("schema") != SCHEMA:
+        raise ValueError(f"{path} has schema {results.get('schema')}, expected {SCHEMA}; "
+                         "rerun the benchmark")
+    return results
+
+
+def method_label(method: str, lang: str) -> str:
+    """The name of a method in ``lang`` (from :mod:`helpers.i18n`)."""
+    return tr(f"bm_{method}", lang)
+
+
+def level_label(row: dict) -> str:
+    """A row's level: the sparsity, or the fraction of neurons removed, in percent."""
+    return f"{100 * row['level']:g}%"
+
+
+def table_rows(results: dict, lang: str, variant: str = "fp32") -> list[dict]:
+    """The rows of the full table for :func:`helpers.metrics.format_table`."""
+    dense = results["dense"]
+    out = [{"bm_method": tr("bm_dense", lang), "bm_level": "0%",
+            "bm_nonzero": round(dense["nonzero_weights"]), "bm_ratio": "1.0×",
+            "bm_macs": round(dense["macs"]),
+            "bm_accuracy": _acc(dense[variant]),
+            "bm_kb": dense[variant]["storage_bytes"] / 1000,
+            "bm_storage_ratio": f"{dense[variant]['storage_ratio']:.1f}×",
+            "bm_latency": _latency_cell(dense)}]
+    for r in results["rows"]:
+        v = r[variant]
+        out.append({"bm_method": method_label(r["method"], lang), "bm_level": level_label(r),
+                    "bm_nonzero": round(r["nonzero_weights"]),
+                    "bm_ratio": f"{r['compression']:.1f}×", "bm_macs": round(r["macs"]),
+                    "bm_accuracy": _acc(v),
+                    "bm_kb": v["storage_bytes"] / 1000,
+                    "bm_storage_ratio": f"{v['storage_ratio']:.1f}×",
+                    "bm_latency": _latency_cell(r)})
+    return out
+
+
+def _acc(summary: dict) -> str:
+    return f"{summary['test_mean']:.2f} ± {summary['test_std']:.2f}"
+
+
+def _latency_cell(row: dict) -> str:
+    return " / ".join(f"{row['latency_ms'][b]:.3g}" for b in sorted(row["latency_ms"], key=int))
+
+
+TABLE_COLUMNS = ("bm_method", "bm_level", "bm_nonzero", "bm_ratio", "bm_macs", "bm_accuracy",
+                 "bm_kb", "bm_storage_ratio", "bm_latency")
+
+
+def markdown_table(results: dict, lang: str = "en", variant: str = "fp32") -> str:
+    """The full table as Markdown text."""
+    return metrics.format_table(table_rows(results, lang, variant), lang,
+                                columns=TABLE_COLUMNS,
+                                formats={"bm_kb": ".2f"}).data
+
+
+def headline_rows(results: dict, lang: str) -> list[dict]:
+    """The three headline claims against the papers and the targets."""
+    h, rows = headline(results["rows"], results["dense"]), []
+    for claim in ("weights", "storage", "neurons"):
+        t, best = TARGETS[claim], h[claim]
+        if claim == "neurons":
+            paper, target = "—", (f"≥ {100 * t['target']:.0f}%, "
+                                  f"{tr('bm_efficiency', lang)} ≥ {t['efficiency']:.0%}")
+            ours = "—" if best is None else (
+                f"{100 * best['value']:.0f}%, {tr('bm_efficiency', lang)} "
+                f"{best['efficiency']:.0%}")
+        else:
+            paper, target = f"{t['paper']:.0f}×", f"≥ {t['target']:.0f}×"
+            ours = "—" if best is None else f"{best['value']:.1f}×"
+        rows.append({
+            "bm_claim": tr(f"bm_claim_{claim}", lang), "bm_paper": paper, "bm_target": target,
+            "bm_ours": ours,
+            "bm_method": "—" if best is None else method_label(best["method"], lang)
+            + ("" if best["variant"] == "fp32" else f" + {tr('bm_' + best['variant'], lang)}"),
+            "bm_accuracy": "—" if best is None else
+            f"{best['test_mean']:.2f} ± {best['test_std']:.2f} ({-best['drop_pp']:+.2f})",
+            "bm_met": tr("bm_met" if best is not None and best["met"] else "bm_missed", lang)})
+    return rows
+
+
+def markdown_headline(results: dict, lang: str = "en") -> str:
+    """The headline table as Markdown text."""
+    return metrics.format_table(headline_rows(results, lang), lang,
+                                columns=("bm_claim", "bm_paper", "bm_target", "bm_ours",
+                                         "bm_method", "bm_accuracy", "bm_met")).data
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def best_per_method(results: dict) -> dict[str, dict | None]:
+    """For each unstructured method, its row of largest compression whose mean
+    validation accuracy is within 0.5 points of the dense model's."""
+    drop = "val_drop_pp"
+    tol = TARGETS["weights"]["tolerance_pp"]
+    return {m: _pick([r for r in results["rows"] if r["method"] == m],
+                     lambda r: r["fp32"][drop] <= tol + EPS, lambda r: r["compression"])
+            for m in UNSTRUCTURED}
+
+
+def glue_values(results: dict, lang: str) -> dict[str, str]:
+    """Every number the appendix page quotes, formatted as text, by glue key."""
+    meta, config, dense = results["meta"], results["config"], results["dense"]
+    h = headline(results["rows"], dense)
+    machine = meta["machine"]
+    pct = lambda xs: ", ".join(f"{100 * x:g}%" for x in xs)  # noqa: E731
+    v = {
+        "bm_date": meta["date"][:10], "bm_cpu": machine["cpu"],
+        "bm_cores": str(machine["cores"]), "bm_torch": machine["torch"],
+        "bm_minutes": f"{meta['duration_s'] / 60:.1f}",
+        "bm_cpu_minutes": f"{meta['cpu_s'] / 60:.1f}" if "cpu_s" in meta else "—",
+        "bm_load": f"{machine.get('load_average', [float('nan')])[0]:.1f}",
+        "bm_seeds": str(len(config["seeds"])), "bm_threads": str(config["threads"]),
+        "bm_n_train": f"{results['data']['n_train']:,}",
+        "bm_n_val": f"{results['data']['n_val']:,}",
+        "bm_n_test": f"{results['data']['n_test']:,}",
+        "bm_image_pp": f"{100 / results['data']['n_test']:.2f}",
+        "bm_dense_acc": f"{dense['fp32']['test_mean']:.2f}",
+        "bm_dense_std": f"{dense['fp32']['test_std']:.2f}",
+        "bm_dense_weights": f"{dense['weights']:,.0f}",
+        "bm_dense_kb": f"{dense['dense32_bytes'] / 1000:.1f}",
+        "bm_sparsities": pct(config["sparsities"]),
+        "bm_fractions": pct(config["neuron_fractions"]),
+        "bm_l1_grid": ", ".join(f"{x:g}" for x in config["l1_strengths"]),
+        "bm_l2_grid": ", ".join(f"{x:g}" for x in config["l2_decays"]),
+        "bm_bits_grid": ", ".join(str(x) for x in config["share_bits"]),
+        "bm_dense_epochs": str(config["dense_epochs"]),
+        "bm_ft_epochs": str(config["finetune_epochs"]),
+        "bm_gradual_epochs": str(config["gradual_epochs"]),
+        "bm_gap_bits": str(config["gap_bits"]),
+        "bm_repeats": str(config["latency_repeats"]),
+        "bm_batch_large": str(max(config["latency_batches"])),
+        "bm_target_weights": f"{TARGETS['weights']['target']:.0f}",
+        "bm_target_storage": f"{TARGETS['storage']['target']:.0f}",
+        "bm_target_neurons": f"{100 * TARGETS['neurons']['target']:.0f}",
+        "bm_target_efficiency": f"{100 * TARGETS['neurons']['efficiency']:.0f}",
+    }
+    for claim in ("weights", "storage", "neurons"):
+        best = h[claim]
+        v[f"bm_{claim}_met"] = tr("bm_met" if best and best["met"] else "bm_missed", lang)
+        v[f"bm_{claim}_method"] = "—" if best is None else method_label(best["method"], lang)
+        v[f"bm_{claim}_acc"] = "—" if best is None else f"{best['test_mean']:.2f}"
+        v[f"bm_{claim}_std"] = "—" if best is None else f"{best['test_std']:.2f}"
+        v[f"bm_{claim}_drop"] = "—" if best is None else f"{best['drop_pp']:.2f}"
+    w, s, n = h["weights"], h["storage"], h["neurons"]
+    v["bm_weights_value"] = _ratio(w and w["value"])
+    v["bm_weights_sparsity"] = "—" if w is None else f"{100 * w['level']:g}"
+    v["bm_weights_nonzero"] = "—" if w is None else f"{w['nonzero_weights']:,.0f}"
+    v["bm_storage_value"] = _ratio(s and s["value"])
+    v["bm_storage_kb"] = "—" if s is None else f"{s['bytes'] / 1000:.2f}"
+    v["bm_storage_variant"] = "—" if s is None else tr(f"bm_{s['variant']}", lang)
+    v["bm_storage_sparsity"] = "—" if s is None else f"{100 * s['level']:g}"
+    v["bm_neurons_removed"] = "—" if n is None else f"{100 * n['value']:.0f}"
+    v["bm_neurons_hidden"] = "—" if n is None else "-".join(f"{x:.0f}" for x in n["hidden"])
+    v["bm_flop_ratio"] = "—" if n is None else f"{n['flop_ratio']:.2f}"
+    v["bm_speedup"] = "—" if n is None else f"{n['speedup']:.2f}"
+    v["bm_speedup_b1"] = "—" if n is None else f"{n['speedup_batch1']:.2f}"
+    v["bm_efficiency"] = "—" if n is None else f"{100 * n['efficiency']:.0f}"
+    big = None if n is None else n["largest"]
+    v["bm_largest_removed"] = "—" if big is None else f"{100 * big['value']:.0f}"
+    v["bm_largest_drop"] = "—" if big is None else f"{big['drop_pp']:.2f}"
+    v["bm_largest_flop"] = "—" if big is None else f"{big['flop_ratio']:.1f}"
+    v["bm_largest_speedup"] = "—" if big is None else f"{big['speedup']:.1f}"
+    v["bm_largest_efficiency"] = "—" if big is None else f"{100 * big['efficiency']:.0f}"
+    for method, row in best_per_method(results).items():
+        v[f"bm_best_{method}"] = _ratio(row and row["compression"])
+    edges = grid_edges(results)
+    for method, e in edges.items():
+        v[f"bm_{method}_edge"] = f"{e['low'] + e['high']}"
+        v[f"bm_{method}_choices"] = f"{e['choices']}"
+        v[f"bm_{method}_edge_high"] = f"{e['high']}"
+    v.update({f"bm_{k}": c.verdict(lang) for k, c in comparisons(results, lang).items()})
+    v["bm_l1_l2_level"] = f"{100 * l1_l2_level(results):g}"
+    return v
+
+
+def l1_l2_level(results: dict) -> float:
+    """The highest sparsity at which L1 + pruning or L2 + pruning stays within 0.5 points
+    of the dense model on validation: where the two are compared."""
+    tol = TARGETS["weights"]["tolerance_pp"]
+    levels = [r["level"] for r in results["rows"] if r["method"] in ("l1_prune", "l2_prune")
+              and r["fp32"]["val_drop_pp"] <= tol + EPS]
+    return max(levels)
+
+
+def comparisons(results: dict, lang: str) -> dict:
+    """The appendix's verdicts (:mod:`helpers.stats`), by glue key (without ``bm_``).
+
+    ``l1_l2_verdict``: L1 + pruning against L2 + pruning at :func:`l1_l2_level`, test
+    accuracy paired by seed (the seeds share their dense network and test images; the
+    interval covers the spread over seeds only, since the results keep no per-image
+    predictions). ``sparse_speed_verdict`` and ``neuron_speed_verdict``: the speed-up over
+    the dense network at the largest batch of one-shot global magnitude pruning at 90%
+    sparsity and of the headline neuron row, from the per-seed median latencies (each
+    seed's dense and pruned networks were timed in the same stretch of the run).
+    """
+    level = l1_l2_level(results)
+    names = (method_label("l1_prune", lang), method_label("l2_prune", lang))
+    out = {"l1_l2_verdict": stats.compare_paired(
+        seed_values(results, "l1_prune", level), seed_values(results, "l2_prune", level),
+        names=names, unit="pp")}
+    batch = str(max(results["config"]["latency_batches"]))
+    dense = seed_latencies(results, "dense", None, batch)
+    n = headline(results["rows"], results["dense"])["neurons"]
+    for key, method, lvl in (("sparse_speed_verdict", "magnitude_global", 0.9),
+                             ("neuron_speed_verdict", "neurons", n and n["level"])):
+        if lvl is None or not any(r["method"] == method and abs(r["level"] - lvl) < 1e-9
+                                  for r in results["rows"]):
+            continue
+        label = method_label(method, lang) + (f"（{100 * lvl:g}%）" if lang == "zh"
+                                              else f" ({100 * lvl:g}%)")
+        out[key] = stats.latency_ratio(seed_latencies(results, method, lvl, batch), dense,
+                                       names=(label, tr("bm_dense", lang)))
+    return out
+
+
+def seed_table(results: dict, lang: str, rows: Sequence[tuple[str, float | None]]):
+    """Per-seed test accuracies (%) of some rows, as a Markdown table."""
+    table = []
+    for method, level in rows:
+        label = tr("bm_dense", lang) if method == "dense" else (
+            f"{method_label(method, lang)}, {100 * level:g}%")
+        values = seed_values(results, method, level)
+        table.append({"bm_method": label,
+                      "bm_seeds": " / ".join(f"{x:.1f}" for x in values)})
+    return metrics.format_table(table, lang)
+
+
+def _style(lang: str):
+    import matplotlib.pyplot as plt
+
+    plot.use_house_style(lang)
+    return plt
+
+
+def _curve(ax, rows, x: Callable[[dict], float], variant: str, label: str, **kw) -> None:
+    xs = [x(r) for r in rows]
+    ax.errorbar(xs, [r[variant]["test_mean"] for r in rows],
+                yerr=[r[variant]["test_std"] for r in rows], marker="o", markersize=3,
+                capsize=2, label=label, **kw)
+
+
+def _band(ax, results: dict, lang: str, tolerance: float) -> None:
+    dense = results["dense"]["fp32"]["test_mean"]
+    ax.axhline(dense, color="black", linewidth=1, label=tr("bm_dense", lang))
+    ax.axhspan(dense - tolerance, dense + tolerance, color="grey", alpha=0.15,
+               label=tr("bm_band", lang).format(tol=tolerance))
+
+
+def plot_accuracy(results: dict, lang: str, *, ymin: float = 90.0, xmax: float = 300.0):
+    """Test accuracy (mean ± std) against the compression ratio of nonzero weights."""
+    plt = _style(lang)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for method in UNSTRUCTURED:
+        rows = [r for r in results["rows"] if r["method"] == method]
+        if rows:
+            _curve(ax, rows, lambda r: r["compression"], "fp32", method_label(method, lang))
+    _band(ax, results, lang, TARGETS["weights"]["tolerance_pp"])
+    ax.axvline(TARGETS["weights"]["target"], color="tab:red", linestyle="--", linewidth=1,
+               label=tr("bm_target", lang))
+    ax.set(xscale="log", xlabel=tr("bm_x_compression", lang),
+           ylabel=tr("bm_y_accuracy", lang), title=tr("bm_title_accuracy", lang),
+           ylim=(ymin, 100), xlim=(1.5, xmax))
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+#: The methods whose storage curves are drawn (the ones that reach high compression).
+STORAGE_METHODS = ("iterative", "gradual", "l1_prune", "l2_prune")
+
+
+def plot_storage(results: dict, lang: str, *, ymin: float = 90.0, xmax: float = 300.0):
+    """Test accuracy against storage compression: one panel each for fp32, int8, sharing."""
+    plt = _style(lang)
+    fig, axes = plt.subplots(1, len(VARIANTS), figsize=(10, 3.8), sharey=True)
+    for ax, variant in zip(axes, VARIANTS):
+        for method in STORAGE_METHODS:
+            rows = [r for r in results["rows"] if r["method"] == method]
+            if rows:
+                _curve(ax, rows, lambda r, v=variant: r[v]["storage_ratio"], variant,
+                       method_label(method, lang))
+        _band(ax, results, lang, TARGETS["storage"]["tolerance_pp"])
+        ax.axvline(TARGETS["storage"]["target"], color="tab:red", linestyle="--",
+                   linewidth=1, label=tr("bm_target", lang))
+        ax.set(xscale="log", xlabel=tr("bm_x_storage", lang),
+               title=tr(f"bm_{variant}", lang), ylim=(ymin, 100), xlim=(1.5, xmax))
+    axes[0].set_ylabel(tr("bm_y_accuracy", lang))
+    axes[0].legend(fontsize="x-small", loc="lower left")
+    fig.suptitle(tr("bm_title_storage", lang))
+    return fig
+
+
+def plot_neurons(results: dict, lang: str):
+    """Neuron removal: FLOP ratio against measured speed-up, and accuracy."""
+    plt = _style(lang)
+    rows = [r for r in results["rows"] if r["method"] == "neurons"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.6))
+    levels = [100 * r["level"] for r in rows]
+    left.plot(levels, [r["flop_ratio"] for r in rows], marker="o",
+              label=tr("bm_flop_ratio", lang))
+    for batch in sorted(rows[0]["speedup"], key=int) if rows else []:
+        left.plot(levels, [r["speedup"][batch] for r in rows], marker="s",
+                  label=tr("bm_speedup_batch", lang).format(batch=batch))
+    left.set(xlabel=tr("bm_x_neurons", lang), ylabel=tr("bm_y_speedup", lang),
+             title=tr("bm_title_speed", lang))
+    left.legend(fontsize="small")
+    _curve(right, rows, lambda r: 100 * r["level"], "fp32", tr("bm_neurons", lang))
+    dense = results["dense"]["fp32"]["test_mean"]
+    tol = TARGETS["neurons"]["tolerance_pp"]
+    right.axhline(dense, color="black", linewidth=1, label=tr("bm_dense", lang))
+    right.axhspan(dense - tol, dense + tol, color="grey", alpha=0.15,
+                  label=tr("bm_band", lang).format(tol=tol))
+    right.set(xlabel=tr("bm_x_neurons", lang), ylabel=tr("bm_y_accuracy", lang),
+              title=tr("bm_title_neuron_acc", lang))
+    right.legend(fontsize="small")
+    return fig
+
+
+PLOTS = {"accuracy_vs_compression.png": plot_accuracy, "storage.png": plot_storage,
+         "neurons.png": plot_neurons}
+
+
+def write_results(results: dict, out: str | os.PathLike = RESULTS) -> list[Path]:
+    """Write ``compression.json``, ``compression.md`` and the PNG plots into ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "compression.json", out / "compression.md"]
+    stored = results | {"headline": headline(results["rows"], results["dense"])}
+    paths[0].write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    meta, m = results["meta"], results["meta"]["machine"]
+    paths[1].write_text(
+        f"# Compression benchmark ({results['data']['name']})\n\n"
+        f"Run {meta['date']} on {m['cpu']} ({m['cores']} cores, torch {m['torch']}, "
+        f"{results['config']['threads']} thread(s)) in {meta['duration_s']:.0f} s "
+        f"({meta.get('cpu_s', float('nan')):.0f} s of CPU time; load average "
+        f"{m.get('load_average', [float('nan')])[0]:.1f} at the start); "
+        f"seeds {results['config']['seeds']}; accuracies in % on the test split, "
+        f"mean ± std over seeds; latency in ms (batch "
+        f"{' / '.join(str(b) for b in results['config']['latency_batches'])}).\n\n"
+        f"## Headline rows against the targets\n\n{markdown_headline(results)}\n\n"
+        f"## All methods (fp32 weights)\n\n{markdown_table(results)}\n\n"
+        f"## All methods, int8 weights\n\n{markdown_table(results, variant='int8')}\n\n"
+        f"## All methods, k-means shared weights\n\n"
+        f"{markdown_table(results, variant='shared')}\n", encoding="utf-8")
+    for name, draw in PLOTS.items():
+        fig = draw(results, "en")
+        fig.savefig(out / name)
+        plt.close(fig)
+        paths.append(out / name)
+    return paths

@@ -1,0 +1,53 @@
+"""helpers.page: the one setup call of every page and its glue bookkeeping."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import matplotlib
+import pytest
+import torch
+
+from helpers import i18n, page
+
+
+def test_setup_sets_style_and_threads_and_returns_the_tools():
+    before = torch.get_num_threads()
+    try:
+        device, tr, glue = page.setup("zh", threads=1)
+        assert torch.get_num_threads() == 1
+        assert device.type in ("cpu", "cuda")
+        assert tr is i18n.tr and glue is page.glue
+        assert matplotlib.rcParams["font.sans-serif"][0] != "DejaVu Sans"  # CJK font first
+        page.setup("en", threads=None)
+        assert matplotlib.rcParams["font.sans-serif"][0] == "DejaVu Sans"
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"lang": "fr"}, ValueError, "lang must be one of"),
+    ({"lang": "en", "threads": 0}, ValueError, "threads"),
+    ({"lang": "en", "threads": 1.5}, TypeError, "threads"),
+])
+def test_setup_rejects_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        page.setup(**kwargs)
+
+
+def test_glue_all_glues_each_value_under_its_prefixed_name():
+    with mock.patch("myst_nb.glue") as glued:
+        page.glue_all({"min": "5", "max": "8"}, prefix="cw_")
+        page.glue("one", 1)
+    assert [c.args for c in glued.call_args_list] == [("cw_min", "5"), ("cw_max", "8"),
+                                                      ("one", 1)]
+    assert all(c.kwargs == {"display": False} for c in glued.call_args_list)
+    with pytest.raises(TypeError, match="mapping"):
+        page.glue_all([("a", 1)])
+    with pytest.raises(TypeError, match="name"):
+        page.glue("", 1)
+
+
+def test_percent():
+    assert page.percent(0.9613) == "96.1"
+    assert page.percent(torch.tensor(0.5), digits=0) == "50"
