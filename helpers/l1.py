@@ -200,6 +200,7 @@ class _Problem:
         self.col_sq = (np.diag(self.gram).copy() if self.gram is not None
                        else np.einsum("ij,ij->j", self.X, self.X))
         self._lipschitz = None
+        self._least_squares: tuple[float, int] | None = None
 
     def xt_residual(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For the columns ``w`` of ``W`` (or one vector): ``Xᵀr``, ``‖r‖²``, ``rᵀy``."""
@@ -239,7 +240,7 @@ class _Problem:
     @property
     def least_squares(self) -> tuple[float, int]:
         """``min_w ‖y − Xw‖²`` (ordinary least squares) and the rank of ``X``."""
-        if getattr(self, "_least_squares", None) is None:
+        if self._least_squares is None:
             beta, _, rank, _ = np.linalg.lstsq(self.X, self.y, rcond=None)
             r = self.y - self.X @ beta
             self._least_squares = (float(r @ r), int(rank))
@@ -359,7 +360,8 @@ class LassoResult:
     objective, gap : ndarray
         History of the objective (scikit-learn's scale) and of the duality gap (same
         scale), one entry per check, starting with the starting point; the last entry
-        belongs to ``coef``.
+        belongs to ``coef``. At ``alpha = 0`` the gap is the exact suboptimality
+        ``P(w) − P*`` (the dual point is the least-squares residual).
     iterations : ndarray of int
         The iteration (ISTA, FISTA) or epoch (coordinate descent) of each check.
     n_iter : int
@@ -434,9 +436,9 @@ class _Recorder:
                     f"increase max_iter")
         if rank < self.problem.p:
             return (f"{head}. X has rank {rank} < {self.problem.p} columns (collinear "
-                    f"columns), so the solution is not unique and {name} converges "
-                    f"slowly along the collinear directions; increase max_iter, or drop "
-                    f"collinear columns")
+                    f"columns, or more columns than samples), so the solution is not "
+                    f"unique and {name} converges slowly along the degenerate directions; "
+                    f"increase max_iter, or drop collinear columns")
         return f"{head}; increase max_iter (or check the scale of the features)"
 
     def result(self, w, n_iter: int, converged: bool, name: str) -> LassoResult:
