@@ -104,6 +104,11 @@ CSR is slower here: {glue:text}`prune_csr_verdict`.
     assert len(findings) == 1 and "also glues a computed verdict" in findings[0].problem
 
 
+def test_a_crashing_kernel_is_not_a_collapse():
+    assert vc.check_text("超时或使内核崩溃的单元会被去掉。\n", "zh") == []
+    assert [f.phrase for f in vc.check_text("剪枝后准确率崩溃。\n", "zh")] == ["崩溃"]
+
+
 def test_unknown_language_is_rejected():
     with pytest.raises(ValueError, match="lang"):
         vc.check_text("text", "fr")
