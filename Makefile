@@ -66,15 +66,18 @@ budget: $(STAMP)
 # Coursework (the book's page "Teaching with this book", book/*/coursework.md):
 #   make coursework                  student, Colab and instructor (autograder) versions
 #                                    of every assignment -> _build/coursework/{en,zh}/
-#   make grade SUBMISSIONS=folder    grade every notebook below folder with otter-grader
-#                                    -> folder/grades.csv and folder/feedback/;
-#                                    JOBS=2 grades two notebooks at a time
+#   make grade SUBMISSIONS=folder    grade every notebook below folder with otter-grader's
+#                                    checks -> folder/grades-<assignment>.csv and
+#                                    folder/feedback/; JOBS=2 grades two notebooks at a
+#                                    time; SANDBOX=auto|bwrap|none (auto: bubblewrap where
+#                                    it works)
 .PHONY: coursework grade
 JOBS ?= 1
+SANDBOX ?= auto
 
 coursework: $(STAMP)
 	$(BIN)/python -m tools.coursework generate
 
 grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [JOBS=2]"; exit 2; }
-	$(BIN)/python -m tools.coursework grade "$(SUBMISSIONS)" --jobs $(JOBS) --feedback "$(SUBMISSIONS)/feedback"
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [JOBS=2] [SANDBOX=bwrap]"; exit 2; }
+	$(BIN)/python -m tools.coursework grade "$(SUBMISSIONS)" --jobs $(JOBS) --sandbox $(SANDBOX) --feedback "$(SUBMISSIONS)/feedback"

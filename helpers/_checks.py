@@ -111,6 +111,8 @@ def evaluation_mode(model):
     finally:
         for module, training in modes:
             module.training = training
+
+
 def check_model(model, name: str = "model"):
     """Return ``model`` if it is a ``torch.nn.Module``, else raise TypeError."""
     if not isinstance(model, torch.nn.Module):
@@ -189,3 +191,30 @@ def select_weights(model, names=None, *, what: str = "selecting weights") -> dic
         raise ValueError(f"unknown parameter name(s) {missing}; the model has "
                          f"{list(params)}")
     return {n: params[n] for n in names}
+
+
+def check_amount(amount, total: int, name: str = "amount", *, allow_all: bool = True) -> int:
+    """How many of ``total`` items an ``amount`` prunes, read as ``torch.nn.utils.prune`` does.
+
+    An ``int`` is a **count** (``amount=1`` prunes one weight, not all of them); a
+    ``float`` is a fraction in [0, 1] of ``total``, rounded with Python's ``round``.
+    With ``allow_all=False`` at least one item must remain. Raises TypeError or
+    ValueError naming the problem.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, Real):
+        raise TypeError(f"{name} must be a fraction (float) or a count (int), "
+                        f"got {type(amount).__name__}")
+    limit = total if allow_all else total - 1
+    if isinstance(amount, Integral):
+        count = int(amount)
+        if not 0 <= count <= limit:
+            raise ValueError(f"{name}={count} is a count (an int, as in torch.nn.utils.prune) "
+                             f"and must lie in 0..{limit} for {total} items; for a fraction "
+                             f"pass a float, e.g. {name}={min(count, 1):.1f}")
+        return count
+    fraction = check_fraction(amount, name, inclusive_high=allow_all)
+    count = round(fraction * total)
+    if count > limit:
+        raise ValueError(f"{name}={fraction} would remove all {total} items; at least one "
+                         f"must remain")
+    return count

@@ -29,12 +29,13 @@ import copy
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
 from torch import fx, nn
 from torch.nn import functional as F
 
-from ._checks import check_finite, check_fraction
+from ._checks import check_amount, check_finite, check_fraction, check_plain_weights
 
 __all__ = ["DependencyGroup", "dependency_groups", "group_importance", "zero_group",
            "remove_group", "prune_groups", "torch_pruning_importance"]
@@ -99,6 +100,7 @@ def _trace(model: nn.Module):
     """Channel spaces of the traced graph: who produces, normalises and reads each."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_plain_weights(model, "dependency groups")
     try:
         graph = fx.symbolic_trace(model).graph
     except Exception as err:  # fx raises many kinds of errors for untraceable code
@@ -207,6 +209,7 @@ def _check_group(model: nn.Module, group) -> dict[str, nn.Module]:
     if not isinstance(group, DependencyGroup):
         raise TypeError(f"group must be a DependencyGroup (from dependency_groups), got "
                         f"{type(group).__name__}")
+    check_plain_weights(model, "dependency groups")
     modules = dict(model.named_modules())
     for name in group.producers + group.norms + group.consumers:
         if name not in modules:
@@ -331,13 +334,16 @@ def prune_groups(model: nn.Module, amount: float, *,
     prunable group (:func:`dependency_groups`) loses ``round(amount · size)`` channels
     with the lowest scores: ``scores[group]`` if given, else
     :func:`group_importance`. Ties go to the smaller index. ``model`` is not changed.
+    An int ``amount`` is the number of channels removed from each group, as
+    ``amount`` of ``torch.nn.utils.prune.ln_structured``; every group keeps one.
 
     Raises
     ------
     ValueError
         For ``amount`` outside [0, 1) or scores of the wrong length.
     """
-    amount = check_fraction(amount, "amount", inclusive_high=False)
+    if not isinstance(amount, Integral):
+        check_fraction(amount, "amount", inclusive_high=False)
     groups = dependency_groups(model)
     if scores is not None and not isinstance(scores, Mapping):
         raise TypeError("scores must map each DependencyGroup to a tensor of scores")
@@ -351,7 +357,7 @@ def prune_groups(model: nn.Module, amount: float, *,
                              f"({group.size},)")
         check_finite(s, "scores")
         order = torch.sort(s.detach().cpu(), stable=True).indices
-        chosen[group] = order[:round(amount * group.size)].tolist()
+        chosen[group] = order[:check_amount(amount, group.size, allow_all=False)].tolist()
     new = copy.deepcopy(model)
     for group, idx in chosen.items():
         new = remove_group(new, group, idx) if idx else new

@@ -19,6 +19,13 @@ the intercept is ``mean(y) - mean(X) @ w``.
 Every solver stops on the duality gap, defined as in scikit-learn: a dual-feasible
 point is obtained by rescaling the residual, and the solver stops once
 ``gap <= tol * ||y - mean(y)||² / n``, so ``tol`` means the same as scikit-learn's.
+At ``alpha = 0`` (ordinary least squares) the rescaled residual is dual feasible
+only when ``Xᵀr = 0`` exactly, so the dual point is the least-squares residual
+instead, which makes the gap exactly the suboptimality ``P(w) − P*``; for
+``alpha > 0`` that point is tried once more before a solver reports that it did not
+converge (it certifies solutions for a tiny ``alpha`` and rank-deficient ``X``). A
+``ConvergenceWarning`` names the likely cause: ``alpha = 0``, collinear columns,
+``tol = 0``, or too few iterations.
 """
 
 from __future__ import annotations
@@ -111,13 +118,36 @@ def alpha_from_lambda(lam: float, n_samples: int) -> float:
 
 # --- input checks and the least-squares problem -----------------------------------------
 
+def _as_float_array(A, name: str) -> np.ndarray:
+    """``A`` as float64: what scikit-learn's ``Lasso`` takes (lists, NumPy arrays of any
+    real dtype, pandas objects) and torch tensors; the rest raises a clear error."""
+    from scipy import sparse
+
+    if sparse.issparse(A):
+        raise TypeError(f"{name} is a scipy.sparse matrix; these solvers work on dense "
+                        f"arrays: pass {name}.toarray()")
+    if isinstance(A, torch.Tensor):
+        A = A.detach().cpu().numpy()
+    try:
+        A = np.asarray(A)
+        if not np.iscomplexobj(A):
+            return A.astype(np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must hold real numbers (an array, list or DataFrame), "
+                        f"but converting it failed: {err}") from None
+    raise TypeError(f"{name} holds complex numbers; the Lasso needs real ones")
+
+
 def _as_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    X = _as_float_array(X, "X")
+    y = _as_float_array(y, "y")
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        hint = "; for one feature pass X.reshape(-1, 1)" if X.ndim == 1 else ""
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}{hint}")
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
+        hint = ("; for one column pass y.ravel() (several targets: one Lasso per column)"
+                if y.ndim == 2 else "")
+        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}{hint}")
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries")
     if X.shape[0] == 0 or X.shape[1] == 0:
@@ -128,7 +158,7 @@ def _as_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _as_coef(w, n_features: int) -> np.ndarray:
-    w = np.asarray(w, dtype=np.float64)
+    w = _as_float_array(w, "w")
     if w.ndim != 1 or w.shape[0] != n_features:
         raise ValueError(f"w has {w.size} entries but X has {n_features} columns")
     check_finite(w, "w")
@@ -170,6 +200,7 @@ class _Problem:
         self.col_sq = (np.diag(self.gram).copy() if self.gram is not None
                        else np.einsum("ij,ij->j", self.X, self.X))
         self._lipschitz = None
+        self._least_squares: tuple[float, int] | None = None
 
     def xt_residual(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For the columns ``w`` of ``W`` (or one vector): ``Xᵀr``, ``‖r‖²``, ``rᵀy``."""
@@ -205,6 +236,26 @@ class _Problem:
 
     def lam(self, alpha: float) -> float:
         return self.n * alpha
+
+    @property
+    def least_squares(self) -> tuple[float, int]:
+        """``min_w ‖y − Xw‖²`` (ordinary least squares) and the rank of ``X``."""
+        if self._least_squares is None:
+            beta, _, rank, _ = np.linalg.lstsq(self.X, self.y, rcond=None)
+            r = self.y - self.X @ beta
+            self._least_squares = (float(r @ r), int(rank))
+        return self._least_squares
+
+    def least_squares_gap(self, w, lam, R_norm2) -> float:
+        """The duality gap at the dual point ``θ = r*``, the least-squares residual.
+
+        ``Xᵀr* = 0``, so ``r*`` is dual feasible for every ``λ ≥ 0``, with dual value
+        ``½‖r*‖²``. At ``λ = 0`` it is the optimal dual point (the gap is then exactly
+        ``P(w) − P*``); for ``λ > 0`` it is a fallback when the rescaled residual
+        certifies nothing, as happens when ``λ`` is tiny.
+        """
+        primal = 0.5 * R_norm2 + lam * float(np.abs(w).sum())
+        return max(primal - 0.5 * self.least_squares[0], 0.0)
 
     def gap(self, w, lam, XtR, R_norm2, Ry) -> tuple[float, float]:
         """Primal objective and duality gap, both in the ``λ`` (unnormalised) scale."""
@@ -309,7 +360,8 @@ class LassoResult:
     objective, gap : ndarray
         History of the objective (scikit-learn's scale) and of the duality gap (same
         scale), one entry per check, starting with the starting point; the last entry
-        belongs to ``coef``.
+        belongs to ``coef``. At ``alpha = 0`` the gap is the exact suboptimality
+        ``P(w) − P*`` (the dual point is the least-squares residual).
     iterations : ndarray of int
         The iteration (ISTA, FISTA) or epoch (coordinate descent) of each check.
     n_iter : int
@@ -344,17 +396,55 @@ class _Recorder:
 
     def check(self, iteration: int, w, XtR, R_norm2, Ry) -> bool:
         primal, gap = self.problem.gap(w, self.lam, XtR, R_norm2, Ry)
+        if self.lam == 0:
+            # The rescaled residual is dual feasible at λ = 0 only if Xᵀr = 0 exactly;
+            # the least-squares residual always is, and it is the optimal dual point.
+            gap = self.problem.least_squares_gap(w, self.lam, R_norm2)
         self.objective.append(primal / self.problem.n)
         self.gap.append(gap / self.problem.n)
         self.iterations.append(iteration)
         return gap <= self.threshold
 
+    def settle(self, w, iteration: int, converged: bool) -> bool:
+        """After the last iteration: try the least-squares dual point before giving up."""
+        if converged or self.lam == 0:
+            return converged
+        XtR, R_norm2, Ry = self.problem.xt_residual(np.asarray(w, dtype=np.float64))
+        gap = self.problem.least_squares_gap(w, self.lam, R_norm2)
+        if gap / self.problem.n < self.gap[-1]:
+            self.objective.append(self.problem.gap(w, self.lam, XtR, R_norm2, Ry)[0]
+                                  / self.problem.n)
+            self.gap.append(gap / self.problem.n)
+            self.iterations.append(iteration)
+        return bool(gap <= self.threshold)
+
+    def warning(self, name: str, n_iter: int) -> str:
+        """Why ``name`` stopped short of the tolerance, naming the cause."""
+        gap, tol = self.gap[-1], self.threshold / self.problem.n
+        head = f"{name} did not converge in {n_iter} iterations: duality gap {gap:.3e}"
+        if self.tol == 0:
+            return (f"{head} > 0; tol=0 asks for an exactly zero gap, which rounding "
+                    f"errors rarely allow; pass tol > 0 (and, if the gap is large, "
+                    f"increase max_iter)")
+        head = f"{head} > tolerance {tol:.3e}"
+        rank = self.problem.least_squares[1]
+        if self.alpha == 0:
+            return (f"{head}. alpha=0 is ordinary least squares, without the L1 penalty: "
+                    f"{name} converges slowly on it when columns are correlated "
+                    f"(X has rank {rank} with {self.problem.p} columns); solve it with "
+                    f"numpy.linalg.lstsq or sklearn.linear_model.LinearRegression, or "
+                    f"increase max_iter")
+        if rank < self.problem.p:
+            return (f"{head}. X has rank {rank} < {self.problem.p} columns (collinear "
+                    f"columns, or more columns than samples), so the solution is not "
+                    f"unique and {name} converges slowly along the degenerate directions; "
+                    f"increase max_iter, or drop collinear columns")
+        return f"{head}; increase max_iter (or check the scale of the features)"
+
     def result(self, w, n_iter: int, converged: bool, name: str) -> LassoResult:
+        converged = self.settle(w, n_iter, converged)
         if not converged:
-            warnings.warn(f"{name} did not converge in {n_iter} iterations: duality gap "
-                          f"{self.gap[-1]:.3e} > tolerance "
-                          f"{self.threshold / self.problem.n:.3e}; increase max_iter",
-                          ConvergenceWarning, stacklevel=3)
+            warnings.warn(self.warning(name, n_iter), ConvergenceWarning, stacklevel=3)
         p = self.problem
         w = np.asarray(w, dtype=np.float64).copy()
         return LassoResult(coef=w, intercept=float(p.y_mean - p.X_mean @ w), alpha=self.alpha,
@@ -748,10 +838,9 @@ def lasso_path(X, y, alphas: Sequence[float] | None = None, n_alphas: int = 100,
         if previous is not None:
             strong = np.abs(XtR) > 2 * rec.lam - problem.lam(previous)
         w, n_iters[k], converged = _cd_solve(problem, rec, w, max_iter, True, strong)
-        if not converged:
-            warnings.warn(f"the Lasso path did not converge at alpha={alpha:.3g} in "
-                          f"{max_iter} epochs; increase max_iter", ConvergenceWarning,
-                          stacklevel=2)
+        if not rec.settle(w, n_iters[k], converged):
+            warnings.warn(rec.warning(f"the Lasso path at alpha={alpha:.3g}", n_iters[k]),
+                          ConvergenceWarning, stacklevel=2)
         XtR = problem.xt_residual(w)[0]
         coefs[:, k], gaps[k], previous = w, rec.gap[-1], float(alpha)
     intercepts = problem.y_mean - problem.X_mean @ coefs

@@ -19,7 +19,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_finite, check_fraction, check_nonnegative, check_positive_int
+from ._checks import (
+    check_finite, check_fraction, check_nonnegative, check_positive_int, evaluation_mode,
+)
 
 __all__ = ["CharCorpus", "load_corpus", "TinyTransformer", "train_lm", "perplexity",
            "sample_windows", "calibration_inputs"]
@@ -142,6 +144,9 @@ class TinyTransformer(nn.Module):
     vocabulary. The linear layers inside the blocks, ``blocks.{i}.qkv``, ``.proj``,
     ``.fc1`` and ``.fc2``, are the ones that Wanda and SparseGPT prune.
 
+    Input ``(batch, time)`` of ids with ``time ≤ context``; output ``(batch, time,
+    vocab_size)`` logits for the next token at each position.
+
     Parameters
     ----------
     vocab_size : int
@@ -154,9 +159,6 @@ class TinyTransformer(nn.Module):
         Number of blocks and of attention heads per block.
     d_mlp : int, optional
         Hidden width of the MLPs (default ``4 · d_model``).
-
-    Input ``(batch, time)`` of ids with ``time ≤ context``; output ``(batch, time,
-    vocab_size)`` logits for the next token at each position.
     """
 
     def __init__(self, vocab_size: int, *, context: int = 64, d_model: int = 64,
@@ -221,7 +223,8 @@ def train_lm(model: TinyTransformer, tokens: torch.Tensor, *, steps: int = 300,
     with a linear warm-up over the first 10% of the steps and a cosine decay to zero;
     each step draws ``batch_size`` random windows of ``model.context`` characters
     from ``tokens`` (the training part; the draw depends only on ``seed``) and
-    minimises the mean cross-entropy over all positions.
+    minimises the mean cross-entropy over all positions. Afterwards each module of
+    ``model`` is back in the train/eval mode it had before.
     """
     if not isinstance(model, TinyTransformer):
         raise TypeError(f"model must be a TinyTransformer, got {type(model).__name__}")
@@ -238,19 +241,20 @@ def train_lm(model: TinyTransformer, tokens: torch.Tensor, *, steps: int = 300,
         opt, lambda t: min(1.0, (t + 1) / warmup)
         * 0.5 * (1 + math.cos(math.pi * min(1.0, t / steps))))
     device = next(model.parameters()).device
-    model.train()
     losses = []
-    for _ in range(steps):
-        batch = sample_windows(tokens, batch_size, model.context, generator=generator)
-        batch = batch.to(device)
-        logits = model(batch[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        schedule.step()
-        losses.append(loss.item())
-    model.eval()
+    with evaluation_mode(model):  # restores the caller's modes afterwards
+        model.train()
+        for _ in range(steps):
+            batch = sample_windows(tokens, batch_size, model.context, generator=generator)
+            batch = batch.to(device)
+            logits = model(batch[:, :-1])
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                   batch[:, 1:].reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            schedule.step()
+            losses.append(loss.item())
     return losses
 
 
@@ -274,17 +278,13 @@ def perplexity(model: TinyTransformer, tokens: torch.Tensor, *,
     x = tokens[:n * model.context].view(n, model.context)
     y = tokens[1:n * model.context + 1].view(n, model.context)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total = 0.0
-    try:
+    with evaluation_mode(model):
         for start in range(0, n, batch_size):
             logits = model(x[start:start + batch_size].to(device))
             total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                      y[start:start + batch_size].reshape(-1).to(device),
                                      reduction="sum").item()
-    finally:
-        model.train(was_training)
     value = math.exp(total / y.numel())
     check_finite(torch.tensor(value), "perplexity")
     return value

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_fraction, check_positive_int
+from ._checks import check_finite, check_fraction, check_plain_weights, check_positive_int
 from .prune import _mask_from_scores, magnitude_mask, nm_mask
 
 __all__ = ["CRITERIA", "wanda_scores", "wanda_mask", "hessian", "sparsegpt",
@@ -67,7 +67,8 @@ def _check_pattern(sparsity: float, n: int | None, m: int | None) -> float:
 def wanda_scores(weight: torch.Tensor, input_norms: torch.Tensor) -> torch.Tensor:
     """Wanda's importance ``|W[i, j]| · ‖X_j‖₂``; shape ``(out, in)`` like ``weight``.
 
-    Introduced in :doc:`language-models`, section *Wanda*. ``input_norms`` has shape
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. ``input_norms`` has shape
     ``(in,)``: the L2 norm of each input feature over all calibration tokens
     (non-negative).
     """
@@ -85,7 +86,8 @@ def wanda_mask(weight: torch.Tensor, input_norms: torch.Tensor, sparsity: float 
                n: int | None = None, m: int | None = None) -> torch.Tensor:
     """Wanda mask: prune the lowest ``|W|·‖X‖`` scores of each output row.
 
-    Introduced in :doc:`language-models`, section *Wanda*. Unstructured: each row
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. Unstructured: each row
     loses ``round(sparsity · in)`` weights (Wanda compares weights within an output
     row, not across the layer). With ``n`` and ``m``: the N:M pattern of
     :func:`helpers.prune.nm_mask` on the same scores (``sparsity`` is then ignored).
@@ -117,7 +119,8 @@ def wanda_mask(weight: torch.Tensor, input_norms: torch.Tensor, sparsity: float 
 def hessian(inputs: torch.Tensor) -> torch.Tensor:
     """The layer-wise Hessian ``H = XᵀX / tokens`` of the reconstruction error.
 
-    Introduced in :doc:`language-models`, section *SparseGPT*. ``inputs`` has shape
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. ``inputs`` has shape
     ``(tokens, in)`` (or ``(..., in)``, flattened); returns ``(in, in)`` in float64.
     ``‖W Xᵀ − Ŵ Xᵀ‖² / tokens = Σ_rows (w − ŵ) H (w − ŵ)ᵀ``.
     """
@@ -136,7 +139,8 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
               damping: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
     """SparseGPT: prune one layer and update its remaining weights (Frantar & Alistarh 2023).
 
-    Introduced in :doc:`language-models`, section *SparseGPT*. Every row ``w`` of the
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. Every row ``w`` of the
     weight is pruned against the same Hessian ``H``; the error of row ``w`` is
     ``(w − ŵ) H (w − ŵ)ᵀ``. The columns are visited left to right. Pruning entry
     ``q`` of a row changes it by ``δ = −(w_q / [H⁻¹]_qq) · H⁻¹[q, :]``, the optimal
@@ -231,7 +235,8 @@ def reconstruction_error(weight: torch.Tensor, new_weight: torch.Tensor,
                          inputs: torch.Tensor) -> float:
     """``‖W Xᵀ − Ŵ Xᵀ‖²_F / tokens``: how much a layer's outputs change on ``inputs``.
 
-    Introduced in :doc:`language-models`, section *SparseGPT*. Shapes: ``weight`` and
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. Shapes: ``weight`` and
     ``new_weight`` ``(out, in)``, ``inputs`` ``(tokens, in)``.
     """
     weight, new_weight = _check_weight(weight), _check_weight(new_weight)
@@ -322,6 +327,7 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     sparsity = _check_pattern(sparsity, n, m)
     check_positive_int(batch_size, "batch_size")
+    check_plain_weights(model, "prune_layerwise()")
     names = linear_layers(model) if names is None else list(names)
     modules = dict(model.named_modules())
     for name in names:

@@ -273,7 +273,7 @@ def _bn_layers(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
-    """A smaller copy of ``model`` without the channels whose BatchNorm scale |γ| is smallest.
+    """A smaller copy of ``model`` without the channels whose BatchNorm scale ``|γ|`` is smallest.
 
     Introduced in :doc:`pipeline`, section *Network Slimming*. As in Liu et al. (2017)
     the threshold is global: the scales of all BatchNorm layers are ranked together and
@@ -320,7 +320,7 @@ def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
 def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *,
                   epochs: int = 10, lr: float = 1e-2, batch_size: int = 128,
                   patience: int | None = None, seed: int = 0) -> PruneResult:
-    """Remove the channels with the smallest |γ| (:func:`slim_channels`), then fine-tune.
+    """Remove the channels with the smallest ``|γ|`` (:func:`slim_channels`), then fine-tune.
 
     Introduced in :doc:`pipeline`, section *Network Slimming*. No masks are needed: the
     removed channels no longer exist. ``amount`` of the result is the fraction of

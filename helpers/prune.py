@@ -26,8 +26,8 @@ from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
 from ._checks import (
-    check_data, check_finite, check_float_tensor, check_fraction, check_model, check_nonnegative,
-    check_plain_weights, check_positive_int, select_weights,
+    check_amount, check_data, check_finite, check_float_tensor, check_fraction, check_model,
+    check_nonnegative, check_plain_weights, check_positive_int, select_weights,
 )
 from .data import ClassificationData
 from .train import evaluate, fit
@@ -63,10 +63,10 @@ def _mask_from_scores(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
 
 
 def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.Tensor],
-                 amount: float) -> dict[str, torch.Tensor]:
+                 amount: float | int) -> dict[str, torch.Tensor]:
     """Masks removing the ``amount`` lowest scores across all tensors, split per tensor."""
-    flat = _mask_from_scores(torch.cat([s.reshape(-1) for s in scores.values()]),
-                             round(amount * sum(s.numel() for s in scores.values())))
+    n_prune = check_amount(amount, sum(s.numel() for s in scores.values()))
+    flat = _mask_from_scores(torch.cat([s.reshape(-1) for s in scores.values()]), n_prune)
     masks, start = {}, 0
     for n, p in params.items():
         masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
@@ -83,10 +83,10 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     ----------
     tensor : torch.Tensor
         A floating-point tensor of finite values (a layer's weights).
-    amount : float
-        Fraction in [0, 1] of the entries to prune. Exactly
-        ``round(amount * tensor.numel())`` entries are pruned (Python's ``round``,
-        as ``torch.nn.utils.prune`` does).
+    amount : float or int
+        As in ``torch.nn.utils.prune``: a float is the fraction in [0, 1] of the
+        entries to prune, exactly ``round(amount * tensor.numel())`` of them (Python's
+        ``round``); an int is their number (``amount=1`` prunes one entry).
 
     Returns
     -------
@@ -108,9 +108,9 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     tensor([0., 1., 0., 1.])
     """
     tensor = check_float_tensor(tensor, "tensor")
-    amount = check_fraction(amount, "amount")
+    n_prune = check_amount(amount, tensor.numel())
     with torch.no_grad():
-        return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
+        return _mask_from_scores(tensor.detach().abs(), n_prune)
 
 
 def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
@@ -220,18 +220,22 @@ def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
     return params
 
 
-def _amounts(amount: float | Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
-    """One amount per parameter: a single fraction, or a mapping with every name."""
+def _amounts(amount: float | int | Mapping[str, float | int],
+             params: Mapping[str, torch.Tensor]) -> dict[str, int]:
+    """How many weights of each parameter to prune: one amount, or a mapping with every name.
+
+    Amounts are read as in ``torch.nn.utils.prune``: a float is a fraction, an int a count.
+    """
     if isinstance(amount, Mapping):
-        unknown = set(amount) - set(names)
+        unknown = set(amount) - set(params)
         if unknown:
             raise ValueError(f"amount names parameters that are not pruned: {sorted(unknown)}")
-        missing = [n for n in names if n not in amount]
+        missing = [n for n in params if n not in amount]
         if missing:
             raise ValueError(f"amount has no entry for {missing}")
-        return {n: check_fraction(amount[n], f"amount[{n!r}]") for n in names}
-    amount = check_fraction(amount, "amount")
-    return {n: amount for n in names}
+        return {n: check_amount(amount[n], p.numel(), f"amount[{n!r}]")
+                for n, p in params.items()}
+    return {n: check_amount(amount, p.numel()) for n, p in params.items()}
 
 
 def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
@@ -244,9 +248,10 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
     ----------
     model : nn.Module
         The network (its weights are read, not changed).
-    amount : float or mapping
-        Fraction of each selected parameter to prune, or a mapping from every
-        selected parameter name to its own fraction.
+    amount : float, int or mapping
+        Fraction (float) or number (int, as in ``torch.nn.utils.prune``) of the
+        weights of each selected parameter to prune, or a mapping from every selected
+        parameter name to its own amount.
     names : iterable of str, optional
         Which parameters to prune (see :func:`prunable_parameters`).
 
@@ -261,8 +266,8 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
     (['0.weight', '2.weight'], 0.5)
     """
     params = _checked_params(model, names)
-    amounts = _amounts(amount, list(params))
-    return {n: magnitude_mask(p.detach(), amounts[n]) for n, p in params.items()}
+    counts = _amounts(amount, params)
+    return {n: magnitude_mask(p.detach(), counts[n]) for n, p in params.items()}
 
 
 def global_masks(model: nn.Module, amount: float, *,
@@ -271,7 +276,8 @@ def global_masks(model: nn.Module, amount: float, *,
 
     Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*. Exactly
     ``round(amount · N)`` weights are pruned, N being the total number of selected
-    weights; layers with many small weights lose more of them. Ties are broken by
+    weights (an int ``amount`` is that number itself, as in ``torch.nn.utils.prune``);
+    layers with many small weights lose more of them. Ties are broken by
     position in the concatenation of the parameters (in the model's order) and then
     by flat index; on tie-free data the masks equal those of
     ``torch.nn.utils.prune.global_unstructured`` with ``L1Unstructured``.
@@ -287,7 +293,6 @@ def global_masks(model: nn.Module, amount: float, *,
     0.75
     """
     params = _checked_params(model, names)
-    amount = check_fraction(amount, "amount")
     with torch.no_grad():
         scores = {n: p.detach().abs() for n, p in params.items()}
         return _global_mask(scores, params, amount)
@@ -298,17 +303,18 @@ def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed:
     """Masks pruning ``round(amount · numel)`` weights of each layer chosen at random.
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*: the baseline
-    that a pruning criterion must beat. The choice depends only on ``seed`` (an
+    that a pruning criterion must beat. ``amount`` as in :func:`layerwise_masks` (an
+    int is a number of weights). The choice depends only on ``seed`` (an
     explicit generator; the global random state is not touched).
     """
     check_positive_int(seed, "seed", allow_zero=True)
     params = _checked_params(model, names)
-    amounts = _amounts(amount, list(params))
+    counts = _amounts(amount, params)
     generator = torch.Generator().manual_seed(seed)
     masks = {}
     for n, p in params.items():
         scores = torch.rand(p.shape, generator=generator)
-        masks[n] = _mask_from_scores(scores, round(amounts[n] * p.numel())).to(
+        masks[n] = _mask_from_scores(scores, counts[n]).to(
             device=p.device, dtype=p.dtype)
     return masks
 
@@ -425,11 +431,14 @@ class MaskEnforcer:
     def mask_gradients(self, model: nn.Module) -> list[torch.utils.hooks.RemovableHandle]:
         """Register gradient hooks that multiply each gradient by its mask.
 
-        Returns the hook handles; call ``handle.remove()`` on each to undo.
+        Returns the hook handles; call ``handle.remove()`` on each to undo. Frozen
+        parameters (``requires_grad=False``) receive no gradient and get no hook.
         """
         params = _check_masks(model, self.masks)
         handles = []
         for name, param in params.items():
+            if not param.requires_grad:
+                continue
             mask = self.masks[name].to(device=param.device, dtype=param.dtype)
             handles.append(param.register_hook(lambda g, m=mask: g * m))
         return handles
@@ -754,10 +763,13 @@ def sensitivity_scan(model: nn.Module, data: ClassificationData, amounts: Sequen
         Parameter name → list of accuracies on split ``which``, one per amount.
     """
     check_data(data)
-    amounts = [check_fraction(a, f"amounts[{k}]") for k, a in enumerate(amounts)]
+    amounts = list(amounts)
     if not amounts:
         raise ValueError("amounts is empty")
     params = _checked_params(model, names)
+    smallest = min(p.numel() for p in params.values())
+    for k, a in enumerate(amounts):  # a float is a fraction, an int a count per layer
+        check_amount(a, smallest, f"amounts[{k}]")
     scan: dict[str, list[float]] = {}
     for name in params:
         row = []

@@ -92,6 +92,8 @@ def _number(value: float, digits: int) -> str:
 class Comparison:
     """The outcome of comparing method A with method B.
 
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
     Attributes
     ----------
     names : tuple of str
@@ -110,8 +112,6 @@ class Comparison:
     kind : {"difference", "ratio"}
     higher_is_better : bool
         Whether a positive difference (a ratio above 1) favours A.
-
-    Introduced in :doc:`background`, section *Judging a compression claim*.
     """
 
     names: tuple[str, str]
@@ -339,6 +339,8 @@ def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
     levels errs on the wide side). With one seed it is the example bootstrap, and
     McNemar's exact p-value (:func:`mcnemar`) is reported too.
 
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
     Parameters
     ----------
     correct_a, correct_b : bool array of shape (n_seeds, n_examples) or (n_examples,)
@@ -364,8 +366,6 @@ def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
     TypeError, ValueError
         For arrays that are not bool, of unequal shapes or empty, for ``confidence``
         outside (0, 1), a non-positive ``n_boot``.
-
-    Introduced in :doc:`background`, section *Judging a compression claim*.
     """
     names = _check_names(names)
     confidence = _check_confidence(confidence)
@@ -409,6 +409,8 @@ def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
     It sees only the spread over seeds: for accuracies on a shared test set prefer
     :func:`compare_accuracy`, which adds the test set's sampling error.
 
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
     Parameters
     ----------
     values_a, values_b : array of shape (n_seeds,)
@@ -434,8 +436,6 @@ def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
     TypeError, ValueError
         For non-numeric, non-1-D or unequal-length inputs, NaNs, fewer than two seeds,
         ``confidence`` outside (0, 1).
-
-    Introduced in :doc:`background`, section *Judging a compression claim*.
     """
     names = _check_names(names)
     confidence = _check_confidence(confidence)
@@ -472,6 +472,9 @@ def latency_ratio(times_a, times_b, *, names: Sequence[str], confidence: float =
     (:func:`scipy.stats.bootstrap`, ``paired=True``, percentile interval).
     A speed-up above 1 means A is faster.
 
+    Introduced in :doc:`background`, section *Storage, arithmetic and time move
+    differently*.
+
     Parameters
     ----------
     times_a, times_b : array of shape (n_rounds,)
@@ -495,9 +498,6 @@ def latency_ratio(times_a, times_b, *, names: Sequence[str], confidence: float =
     TypeError, ValueError
         For non-numeric, non-1-D, unequal-length, non-positive or NaN times, fewer than 3
         rounds, ``confidence`` outside (0, 1).
-
-    Introduced in :doc:`background`, section *Storage, arithmetic and time move
-    differently*.
     """
     names = _check_names(names)
     confidence = _check_confidence(confidence)

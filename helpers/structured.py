@@ -30,12 +30,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
 from torch import nn
 
 from ._checks import (
-    check_finite, check_fraction, check_plain_weights, check_positive_int, evaluation_mode,
+    check_amount, check_finite, check_fraction, check_plain_weights, check_positive_int,
+    evaluation_mode,
 )
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
@@ -319,6 +321,7 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
 
     Introduced in :doc:`pruning`, section *Which neurons matter*. Ties go to the
     smaller index first (a stable sort), as in :func:`helpers.prune.magnitude_mask`.
+    An int ``amount`` is the number of indices, as in ``torch.nn.utils.prune``.
 
     Examples
     --------
@@ -330,9 +333,9 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
     if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) == 0:
         raise ValueError("scores must be a non-empty one-dimensional tensor")
     check_finite(scores, "scores")
-    amount = check_fraction(amount, "amount")
+    n = check_amount(amount, len(scores))
     order = torch.sort(scores, stable=True).indices
-    return order[:round(amount * len(scores))].tolist()
+    return order[:n].tolist()
 
 
 def _check_indices(indices, n_units: int, layer: str) -> list[int]:
@@ -462,9 +465,12 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
     ``round(amount · units)`` neurons or channels with the lowest
     :func:`neuron_importance` under ``criterion``, scored on the network as shrunk so
     far. ``criterion="random"`` removes units chosen at random instead (the
-    baseline; they depend only on ``seed``). ``model`` is not changed.
+    baseline; they depend only on ``seed``). ``model`` is not changed. An int
+    ``amount`` is the number of units removed from each layer (as ``amount`` of
+    ``torch.nn.utils.prune.ln_structured``); every layer keeps at least one unit.
     """
-    amount = check_fraction(amount, "amount", inclusive_high=False)
+    if not isinstance(amount, Integral):
+        check_fraction(amount, "amount", inclusive_high=False)
     check_positive_int(seed, "seed", allow_zero=True)
     names = removable_layers(model) if layers is None else list(layers)
     generator = torch.Generator().manual_seed(seed)
@@ -474,7 +480,8 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
             scores = torch.rand(_n_units(_block(new, layer).producer), generator=generator)
         else:
             scores = neuron_importance(new, layer, criterion, X=X, y=y)
-        new = _remove_units(new, layer, lowest(scores, amount), _PRODUCERS)
+        n_drop = check_amount(amount, len(scores), allow_all=False)
+        new = _remove_units(new, layer, lowest(scores, n_drop), _PRODUCERS)
     return new
 
 
@@ -491,8 +498,10 @@ def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
     Parameters
     ----------
     model : nn.Sequential
-        A flat sequential MLP (Linear layers with element-wise activations between
-        them), as :func:`removable_layers` accepts. It is not changed.
+        A flat sequential network as :func:`removable_layers` accepts (Linear or
+        Conv layers; the units of any layout). It is not changed. A unit whose
+        incoming weights are zero counts as dead only when a ReLU alone follows it
+        (no BatchNorm, no other activation), since only then is its output 0.
 
     Returns
     -------
@@ -503,21 +512,33 @@ def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
     changed = True
     while changed:
         changed = False
-        children = list(model.named_children())
-        hidden = removable_layers(model)
-        for k, (name, layer) in enumerate(children):
-            if name not in hidden:
-                continue
-            consumer = next(m for _, m in children[k + 1:] if isinstance(m, nn.Linear))
+        for name in removable_layers(model):
+            block = _block(model, name)
+            layer = block.producer
             with torch.no_grad():
-                no_out = (consumer.weight == 0).all(dim=0)
-                no_in = (layer.weight == 0).all(dim=1)
-                if layer.bias is not None:
-                    no_in &= layer.bias <= 0
+                # read by nothing: every weight of the next layer on this unit is zero
+                no_out = (_consumer_weight_per_unit(block).flatten(1) == 0).all(dim=1)
+                # outputs ReLU(b) = 0 whatever the input; only where nothing but ReLU,
+                # Dropout or Identity follows (another activation or a BatchNorm maps
+                # the constant to a nonzero value)
+                between = _between(model, name, block.consumer_name)
+                if all(isinstance(m, (nn.ReLU, nn.Dropout, nn.Identity)) for m in between) \
+                        and any(isinstance(m, nn.ReLU) for m in between):
+                    no_in = (layer.weight.flatten(1) == 0).all(dim=1)
+                    if layer.bias is not None:
+                        no_in &= layer.bias <= 0
+                else:
+                    no_in = torch.zeros_like(no_out)
             dead = torch.nonzero(no_out | no_in).reshape(-1).tolist()
-            dead = dead[:layer.out_features - 1]
+            dead = dead[:_n_units(layer) - 1]
             if dead:
-                model = remove_neurons(model, name, dead)
+                model = _remove_units(model, name, dead, _PRODUCERS)
                 changed = True
                 break
     return model
+
+
+def _between(model: nn.Module, first: str, last: str) -> list[nn.Module]:
+    """The modules strictly between the layers named ``first`` and ``last``."""
+    names = [n for n, _ in model.named_children()]
+    return [model.get_submodule(n) for n in names[names.index(first) + 1:names.index(last)]]

@@ -1,25 +1,33 @@
 """The coursework grades as intended (``tools/coursework.py``, ``coursework/``).
 
-Every assignment is generated from its masters in both languages, then graded with
-otter-grader exactly as an instructor would (``coursework.grade``, no Docker):
+Every assignment is generated from its masters in both languages, then one batch of
+hand-ins is graded exactly as an instructor would (``coursework.grade``, two at a time,
+in the bubblewrap sandbox where it works here):
 
-* the instructor version (the master's solutions) scores full marks;
-* the unfilled student version scores zero, and the grader still finishes;
-* a deliberately wrong answer to one question loses exactly that question's points;
-* the Chinese and English masters have the same code, questions, points and checks,
-  and generate the same check files. The English versions are graded in full; of the
-  Chinese ones, the student version of assignment 1 is graded as well (a notebook run
-  costs seconds: each imports torch in a fresh kernel).
+* per assignment: the instructor solution scores full marks, the unfilled student
+  version zero, and a plausible wrong answer loses exactly its question's points;
+* a Colab hand-in with a bug that only a hidden check finds loses exactly that check's
+  point, out of the full points (the Colab cell's ``tests/`` folder is not used);
+* a Chinese hand-in, renamed by the browser (``a1-lasso (1).ipynb``) in a folder with
+  a Chinese name, gets Chinese feedback and a Chinese check message;
+* hostile hand-ins: an infinite loop (stopped by the cell time limit, the rest graded),
+  a notebook that deletes its ``tests/`` folder and tries to overwrite the autograder,
+  one that rewrites its check files, patches numpy and otter's test runner (not fooled),
+  one that calls the library instead of its own code (no points for that question);
+* a notebook that is not an assignment becomes an error row; the rest is graded.
 
-Grading runs every notebook in a fresh kernel; the notebooks are graded two at a
-time in one batch (a module-scoped fixture), and the tests read its grades table.
+The module-scoped fixture ``graded`` runs the batch once; the tests read its tables.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -33,8 +41,8 @@ from tools import coursework as cw
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")
 
 ASSIGNMENTS = cw.ASSIGNMENTS
-#: The Chinese student version that is graded (the others are checked for parity).
-ZH_GRADED = "a1-lasso"
+SANDBOX = "auto"
+CELL_TIMEOUT = 60
 
 #: One plausible mistake per assignment, in a question that no later question uses:
 #: (question, text of the instructor notebook, replacement).
@@ -57,13 +65,70 @@ WRONG_ANSWERS = {
         # the rows in the wrong order: the compressed model first, the reference last
         "table = table[::-1]\nhelpers.metrics.format_table(shown, LANG)"),
 }
+#: A bug only a hidden check finds: prune floor(amount·n) weights instead of round().
+FLOOR_BUG = ("n_prune = round(amount * weight.numel())",
+             "n_prune = int(amount * weight.numel())")
+#: The library instead of the student's own soft-thresholding.
+LIBRARY_SOFT = ("x = np.asarray(x, dtype=float)\n    return np.sign(x)",
+                "return helpers.l1.soft_threshold(x, t)\n    return np.sign(x)")
+INFINITE_LOOP = "import time\nwhile True:\n    time.sleep(1)"
+PATCHES = '''\
+import numpy as np, glob, os
+np.allclose = lambda *args, **kwargs: True
+np.array_equal = lambda *args, **kwargs: True
+np.all = lambda *args, **kwargs: True
+np.isclose = lambda *args, **kwargs: True
+import otter.test_files.ok_test as ok_test
+ok_test.run_doctest = lambda *args, **kwargs: (True, "")
+FAKE = "OK_FORMAT = True\\ntest = {'name': '%s', 'points': 100, 'suites': [{'cases': [{'code': '>>> True\\\\nTrue', 'hidden': False, 'locked': False}], 'scored': True, 'setup': '', 'teardown': '', 'type': 'doctest'}]}\\n"
+os.makedirs("tests", exist_ok=True)
+for q in ("a1_soft_threshold", "a1_ista", "a1_path", "a1_interpret"):
+    with open(f"tests/{q}.py", "w") as f:
+        f.write(FAKE % q)
+def soft_threshold(x, t):
+    return x
+def ista(X, y, alpha, w0=None, max_iter=20_000, tol=1e-10):
+    return np.zeros(X.shape[1])
+def alpha_max(X, y):
+    return 1.0
+def lasso_path(X, y, alphas):
+    return np.zeros((len(alphas), X.shape[1]))
+path = lasso_path(X, y, [1.0])
+path_gap = 0.0
+entry_order = []
+class FakeJson:   # a variable that shadows a module the grader uses
+    dumps = staticmethod(lambda *args, **kwargs: "{}")
+json = FakeJson()'''
+VANDAL = '''\
+import shutil, glob, os, helpers
+shutil.rmtree("tests", ignore_errors=True)
+victims = [{zip!r}, os.path.join(os.path.dirname(helpers.__file__), "l1.py")]
+report = []
+for victim in victims:
+    try:
+        with open(victim, "ab") as f:
+            f.write(b"broken")
+        report.append("wrote " + victim)
+    except OSError as error:
+        report.append(type(error).__name__)
+hidden = glob.glob("/grader/**/a1_ista.py", recursive=True) + glob.glob("**/a1_ista.py", recursive=True)
+print(report, hidden)'''
 
 
 def _replace_once(notebook: nbformat.NotebookNode, old: str, new: str) -> None:
     hits = [c for c in notebook.cells if old in c.source]
     assert len(hits) == 1 and hits[0].source.count(old) == 1, \
-        f"the wrong-answer edit must match exactly once: {old!r}"
+        f"the edit must match exactly once: {old!r}"
     hits[0].source = hits[0].source.replace(old, new)
+
+
+def _insert_after_setup(notebook: nbformat.NotebookNode, source: str) -> None:
+    k = next(k for k, c in enumerate(notebook.cells) if 'LANG = "' in c.source)
+    notebook.cells.insert(k + 1, nbformat.v4.new_code_cell(source))
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
 
 
 @pytest.fixture(scope="module")
@@ -73,78 +138,238 @@ def built(tmp_path_factory) -> Path:
     return out
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 @pytest.fixture(scope="module")
-def grades(built, tmp_path_factory) -> dict[str, dict]:
-    """Grade solutions, stubs and wrong answers in one batch; rows by submission path."""
+def graded(built, tmp_path_factory) -> dict:
+    """Grade the batch; rows by submission path, the tables, feedback, timing."""
     subs = tmp_path_factory.mktemp("submissions")
+    feedback = tmp_path_factory.mktemp("feedback")
+
+    def put(relative: str, notebook) -> None:
+        (subs / relative).parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, subs / relative)
+
     for name in ASSIGNMENTS:
-        en = built / "en" / name
-        folder = subs / "en" / name
-        folder.mkdir(parents=True)
-        solution = nbformat.read(en / "autograder" / f"{name}.ipynb", as_version=4)
-        nbformat.write(solution, folder / "solution.ipynb")
+        folder = built / "en" / name
+        solution = _read(folder / "autograder" / f"{name}.ipynb")
+        put(f"en/{name}/solution.ipynb", solution)
         _, old, new = WRONG_ANSWERS[name]
-        _replace_once(solution, old, new)
-        nbformat.write(solution, folder / "wrong.ipynb")
-        nbformat.write(nbformat.read(en / "student" / f"{name}.ipynb", as_version=4),
-                       folder / "stub.ipynb")
-    (subs / "zh" / ZH_GRADED).mkdir(parents=True)
-    nbformat.write(nbformat.read(built / "zh" / ZH_GRADED / "student" / f"{ZH_GRADED}.ipynb",
-                                 as_version=4), subs / "zh" / ZH_GRADED / "stub.ipynb")
+        wrong = _read(folder / "autograder" / f"{name}.ipynb")
+        _replace_once(wrong, old, new)
+        put(f"en/{name}/wrong.ipynb", wrong)
+        put(f"en/{name}/stub.ipynb", _read(folder / "student" / f"{name}.ipynb"))
+    # Colab: the instructor notebook behind the Colab set-up cell, with a hidden-check bug
+    colab = cw.colab_variant(_read(built / "en" / "a2-pruning" / "autograder" / "a2-pruning.ipynb"), "en")
+    _replace_once(colab, *FLOOR_BUG)
+    put("colab/a2-pruning-colab.ipynb", colab)
+    zh = _read(built / "zh" / "a1-lasso" / "autograder" / "a1-lasso.ipynb")
+    _replace_once(zh, *WRONG_ANSWERS["a1-lasso"][1:])
+    put("陈晓/a1-lasso (1).ipynb", zh)
+    a1 = built / "en" / "a1-lasso"
+    loop = _read(a1 / "autograder" / "a1-lasso.ipynb")
+    _insert_after_setup(loop, INFINITE_LOOP)
+    put("hostile/loop_a1-lasso.ipynb", loop)
+    vandal = _read(a1 / "autograder" / "a1-lasso.ipynb")
+    zip_path = a1 / "autograder" / "autograder.zip"
+    _insert_after_setup(vandal, VANDAL.format(zip=str(zip_path)))
+    put("hostile/vandal_a1-lasso.ipynb", vandal)
+    patcher = _read(a1 / "student" / "a1-lasso.ipynb")
+    patcher.cells.append(nbformat.v4.new_code_cell(PATCHES))
+    put("hostile/patcher_a1-lasso.ipynb", patcher)
+    library = _read(a1 / "autograder" / "a1-lasso.ipynb")
+    _replace_once(library, *LIBRARY_SOFT)
+    put("hostile/library_a1-lasso.ipynb", library)
     nbformat.write(nbformat.v4.new_notebook(), subs / "not-an-assignment.ipynb")
-    rows = cw.grade(subs, subs / "grades.csv", out=built, jobs=2)
-    with open(subs / "grades.csv", encoding="utf-8") as f:
-        assert [r["submission"] for r in csv.DictReader(f)] == [r["submission"] for r in rows]
-    return {row["submission"]: row for row in rows}
+    zip_before = _digest(zip_path)
+    started = time.perf_counter()
+    rows = cw.grade(subs, subs, out=built, feedback=feedback, jobs=2, sandbox=SANDBOX,
+                    cell_timeout=CELL_TIMEOUT)
+    seconds = time.perf_counter() - started
+    cpu = sum(float(r.get("cpu_seconds") or 0) for r in rows)
+    tables = {}
+    for path in sorted(subs.glob("grades-*.csv")):
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            tables[path.name] = list(csv.DictReader(f))
+    print(f"\n[coursework batch] {len(rows)} notebooks in {seconds:.0f} s, {cpu:.0f} s of CPU "
+          f"time (sandbox: {cw.resolve_sandbox(SANDBOX)}, 2 at a time)")
+    for name, table in tables.items():
+        print(f"--- {name}\n" + (subs / name).read_text(encoding="utf-8-sig"))
+    return {"rows": {r["submission"]: r for r in rows}, "tables": tables, "subs": subs,
+            "feedback": feedback, "zip_unchanged": _digest(zip_path) == zip_before,
+            "seconds": seconds}
 
 
 def _points(lang: str, name: str) -> dict[str, float]:
     return {q.name: q.points for q in cw.questions(cw.render_master(lang, name))}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_solutions_score_full_marks(grades, name):
-    row = grades[f"en/{name}/solution.ipynb"]
-    points = _points("en", name)
-    assert not row.get("error"), row
-    assert {q: float(row[q]) for q in points} == points, row
-    assert float(row["total"]) == float(row["possible"]) == sum(points.values())
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("lang, name", [("en", n) for n in ASSIGNMENTS] + [("zh", ZH_GRADED)])
-def test_unfilled_student_versions_score_zero(grades, name, lang):
-    row = grades[f"{lang}/{name}/stub.ipynb"]
-    assert not row.get("error"), row
-    assert row["lang"] == lang and row["assignment"] == name
-    assert float(row["total"]) == 0 and float(row["possible"]) == sum(_points(lang, name).values())
+def _scores(row: dict, lang: str, name: str) -> dict[str, float]:
+    return {q: float(row[q]) for q in _points(lang, name)}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_wrong_answer_loses_exactly_its_question(grades, name):
+def test_solutions_score_full_marks(graded, name):
+    row = graded["rows"][f"en/{name}/solution.ipynb"]
+    assert not row.get("error") and not row.get("notes"), row
+    assert _scores(row, "en", name) == _points("en", name)
+    assert float(row["total"]) == float(row["possible"]) == sum(_points("en", name).values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_unfilled_student_versions_score_zero(graded, name):
+    row = graded["rows"][f"en/{name}/stub.ipynb"]
+    assert not row.get("error"), row
+    assert row["lang"] == "en" and row["assignment"] == name
+    assert float(row["total"]) == 0 and float(row["possible"]) == sum(_points("en", name).values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_wrong_answer_loses_exactly_its_question(graded, name):
     question = WRONG_ANSWERS[name][0]
     points = _points("en", name)
-    row = grades[f"en/{name}/wrong.ipynb"]
-    assert float(row[question]) == 0, row
-    assert float(row["total"]) == sum(points.values()) - points[question], row
-    assert all(float(row[q]) == p for q, p in points.items() if q != question), row
+    row = graded["rows"][f"en/{name}/wrong.ipynb"]
+    assert _scores(row, "en", name) == {**points, question: 0.0}, row
 
 
 @pytest.mark.slow
-def test_a_foreign_notebook_is_reported_not_fatal(grades):
-    row = grades["not-an-assignment.ipynb"]
+def test_colab_hand_in_is_graded_on_every_hidden_check(graded):
+    row = graded["rows"]["colab/a2-pruning-colab.ipynb"]
+    points = _points("en", "a2-pruning")
+    assert float(row["possible"]) == sum(points.values()), row
+    # only the hidden check of Q1 (amount · n not an integer) sees the floor
+    assert _scores(row, "en", "a2-pruning") == {**points, "a2_magnitude": points["a2_magnitude"] - 1}
+
+
+@pytest.mark.slow
+def test_chinese_renamed_hand_in_gets_chinese_feedback(graded):
+    relative = "陈晓/a1-lasso (1).ipynb"
+    row = graded["rows"][relative]
+    points = _points("zh", "a1-lasso")
+    assert row["student"] == "陈晓" and row["lang"] == "zh", row
+    assert _scores(row, "zh", "a1-lasso") == {**points, "a1_interpret": 0}, row
+    text = (graded["feedback"] / relative).with_suffix(".txt").read_text(encoding="utf-8")
+    assert cw.text("cw_fb_total", "zh").split("{")[0] in text
+    assert cw.text("cw_fb_public", "zh") in text
+    assert "entry_order" in text and "Test case" not in text and ">>>" not in text
+    message = next(line for line in text.splitlines() if cw.text("cw_fb_public", "zh") in line)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in message.split(":", 1)[1]), message
+
+
+@pytest.mark.slow
+def test_tables_are_per_assignment_with_students_and_excel_safe(graded):
+    subs = graded["subs"]
+    assert set(graded["tables"]) == {f"grades-{n}.csv" for n in (*ASSIGNMENTS, "unknown")}
+    raw = (subs / "grades-a1-lasso.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")            # UTF-8 with BOM: Excel reads Chinese
+    header = raw.decode("utf-8-sig").splitlines()[0].split(",")
+    assert header[:3] == ["student", "submission", "assignment"]
+    assert header[7:11] == list(_points("en", "a1-lasso"))
+    students = {r["submission"]: r["student"] for r in graded["tables"]["grades-a1-lasso.csv"]}
+    assert students["en/a1-lasso/solution.ipynb"] == "en"
+    assert students["hostile/vandal_a1-lasso.ipynb"] == "hostile"
+
+
+@pytest.mark.slow
+def test_feedback_shows_points_and_messages_never_check_code(graded):
+    text = (graded["feedback"] / "en" / "a1-lasso" / "stub.txt").read_text(encoding="utf-8")
+    assert "a1_ista: 0 of 4 points" in text and "Score: 0 of 12 points" in text
+    assert "NotImplementedError" in text
+    for hidden_code in ("ref_small", "Xh, yh", "assert ", ">>>"):
+        assert hidden_code not in text
+
+
+@pytest.mark.slow
+def test_infinite_loop_is_stopped_and_the_rest_graded(graded):
+    row = graded["rows"]["hostile/loop_a1-lasso.ipynb"]
+    assert not row.get("error"), row
+    # code cell 1 is otter's, 2 the set-up, 3 the loop
+    assert str(CELL_TIMEOUT) in row["notes"] and "code cell 3 " in row["notes"], row
+    assert float(row["total"]) == float(row["possible"]), row
+
+
+@pytest.mark.slow
+def test_deleting_tests_and_vandalism_change_nothing(graded):
+    row = graded["rows"]["hostile/vandal_a1-lasso.ipynb"]
+    assert float(row["total"]) == float(row["possible"]) == 12 and not row["notes"], row
+    assert graded["zip_unchanged"]
+
+
+@pytest.mark.slow
+def test_rewritten_checks_and_patched_numpy_do_not_fool_the_checks(graded):
+    row = graded["rows"]["hostile/patcher_a1-lasso.ipynb"]
+    assert not row.get("error"), row
+    # the fake answers earn what they honestly earn: only an empty entry_order, which is
+    # right for an all-zero path (Q4's public check), and nothing else
+    assert _scores(row, "en", "a1-lasso") == {"a1_soft_threshold": 0, "a1_ista": 0,
+                                              "a1_path": 0, "a1_interpret": 1}, row
+
+
+@pytest.mark.slow
+def test_library_shortcut_in_a_from_scratch_question_earns_nothing(graded):
+    row = graded["rows"]["hostile/library_a1-lasso.ipynb"]
+    assert float(row["a1_soft_threshold"]) == 0, row
+    assert "helpers.l1.soft_threshold" in row["notes"]
+    assert float(row["total"]) == 10, row     # the other questions use it and still pass
+
+
+@pytest.mark.slow
+def test_a_foreign_notebook_is_an_error_row_not_fatal(graded):
+    row = graded["rows"]["not-an-assignment.ipynb"]
     assert "not one of the assignments" in row["error"] and not row.get("total")
+    assert row["assignment"] == "unknown"
+
+
+@pytest.mark.slow
+def test_a_notebook_past_its_time_limit_is_an_error_row(built, tmp_path):
+    notebook = _read(built / "en" / "a1-lasso" / "student" / "a1-lasso.ipynb")
+    _insert_after_setup(notebook, "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                        "while True:\n    time.sleep(0.1)")
+    nbformat.write(notebook, tmp_path / "slow.ipynb")
+    outcome = cw.grade_notebook(tmp_path / "slow.ipynb",
+                                built / "en" / "a1-lasso" / "autograder" / "autograder.zip",
+                                "en", sandbox=cw.resolve_sandbox(SANDBOX), cell_timeout=600,
+                                notebook_timeout=8)
+    assert outcome["error"] == cw.text("cw_err_notebook_timeout", "en").format(seconds=8)
+    assert outcome["seconds"] < 30
+
+
+@pytest.mark.slow
+def test_renamed_student_notebook_still_finds_its_public_checks(built, tmp_path):
+    notebook = _read(built / "en" / "a1-lasso" / "student" / "a1-lasso.ipynb")
+    nbformat.write(notebook, tmp_path / "a1-lasso (1).ipynb")
+    init = next(c.source for c in notebook.cells if c.source.startswith("# Initialize Otter"))
+    script = (init + "\nresult = grader.check('a1_soft_threshold', {'soft_threshold': lambda x, t: x, "
+              "'np': __import__('numpy')})\nprint(len(result.test_case_results))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "1"     # the one public case ran
+
+
+def test_sandbox_is_used_where_bubblewrap_works():
+    if not cw.bwrap_works():
+        pytest.skip("bubblewrap cannot create namespaces on this machine")
+    assert cw.resolve_sandbox("auto") == "bwrap"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_languages_share_code_questions_points(name):
-    en, zh = cw.render_master("en", name), cw.render_master("zh", name)
-    assert cw.questions(en) == cw.questions(zh)
+    en, zh = (cw.jupytext.read(cw.master_path(lang, name)) for lang in ("en", "zh"))
+    assert cw.questions(cw.render_master("en", name)) == cw.questions(cw.render_master("zh", name))
+    assert len(cw.code_cells(en)) == len(cw.code_cells(zh))
     for k, (a, b) in enumerate(zip(cw.code_cells(en), cw.code_cells(zh))):
         assert a == b, f"{name}: code or raw cell {k} differs between en and zh:\n{a}\n---\n{b}"
-    assert len(cw.code_cells(en)) == len(cw.code_cells(zh))
+
+
+def test_every_text_exists_in_every_language():
+    for key, entry in cw._texts().items():
+        assert set(entry) == set(cw.LANGUAGES), key
 
 
 def _checks(zip_path: Path) -> dict[str, str]:
@@ -153,15 +378,27 @@ def _checks(zip_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_languages_share_the_generated_checks(built, name):
+def test_languages_share_the_checks_but_not_their_messages(built, name):
     en = _checks(built / "en" / name / "autograder" / "autograder.zip")
     zh = _checks(built / "zh" / name / "autograder" / "autograder.zip")
-    assert en == zh and set(en) == {f"tests/{q}.py" for q in _points("en", name)}
+    assert set(en) == set(zh) == {f"tests/{q}.py" for q in _points("en", name)}
+
+
+def test_autograder_zip_is_ready_for_gradescope(built):
+    with zipfile.ZipFile(built / "en" / "a2-pruning" / "autograder" / "autograder.zip") as z:
+        names = set(z.namelist())
+        environment = z.read("environment.yml").decode()
+    assert {"run_autograder", "setup.sh", "environment.yml", "otter_config.json"} <= names
+    assert "files/helpers/__init__.py" in names and "files/helpers/prune.py" in names
+    pins = cw._pins()
+    for package in ("torch", "numpy", "scikit-learn", "matplotlib", "otter-grader"):
+        assert f"{package}=={pins[package]}" in environment or \
+            f"{package}[grading,plugins]=={pins[package]}" in environment, package
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_student_version_hides_solutions_and_hidden_checks(built, name):
-    student = nbformat.read(built / "en" / name / "student" / f"{name}.ipynb", as_version=4)
+    student = _read(built / "en" / name / "student" / f"{name}.ipynb")
     text = "\n".join(c.source for c in student.cells)
     assert "BEGIN SOLUTION" not in text and "# SOLUTION" not in text
     assert "NotImplementedError" in text
@@ -171,11 +408,12 @@ def test_student_version_hides_solutions_and_hidden_checks(built, name):
 
 
 def test_colab_variant_installs_only_on_colab_and_writes_public_checks(built, tmp_path):
-    colab = nbformat.read(built / "en" / "a1-lasso" / "colab" / "a1-lasso-colab.ipynb",
-                          as_version=4)
+    colab = _read(built / "en" / "a1-lasso" / "colab" / "a1-lasso-colab.ipynb")
     first = colab.cells[0].source
     assert '"google.colab" in sys.modules' in first and "otter-grader==" in first
     assert any('otter.Notebook(tests_dir="tests")' in c.source for c in colab.cells)
+    if cw.repository_url() is None:  # helpers then comes from the bundle's wheel
+        assert "book-setup" in colab.cells[1].metadata.get("tags", [])
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
@@ -198,6 +436,15 @@ def test_settings_reach_the_student_text_and_the_checks():
 def test_unknown_placeholder_is_an_error():
     with pytest.raises(KeyError, match="no setting 'nope'"):
         cw.fill_placeholders("x = {{ nope }}", {"other": 1}, "test")
+    with pytest.raises(KeyError, match="no text 'nope'"):
+        cw.fill_placeholders("x = {{ say.nope }}", {}, "test", "en")
+
+
+def test_student_id_from_folder_or_file_name():
+    assert cw.student_id(Path("alice/a1-lasso.ipynb")) == "alice"
+    assert cw.student_id(Path("bob_a1-lasso.ipynb")) == "bob"
+    assert cw.student_id(Path("carol-a2-pruning (1).ipynb")) == "carol"
+    assert cw.student_id(Path("dave.ipynb")) == "dave"
 
 
 def test_manifest_lists_every_assignment(built):

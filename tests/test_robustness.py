@@ -87,7 +87,7 @@ def _architectures(draw):
     return model.eval(), x, drop
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_architectures())
 def test_removal_equals_zeroing_for_any_accepted_layout(case):
     model, x, drop = case
@@ -107,6 +107,19 @@ def test_removal_equals_zeroing_for_any_accepted_layout(case):
         assert scores.shape == (n,)
     scores = structured.neuron_importance(zeroed, "0", "activation", X=x)
     assert bool((scores[drop] == 0).all())
+    # units that nothing reads are found and removed without changing any output
+    unread = copy.deepcopy(model)
+    with torch.no_grad():
+        consumer = unread[len(unread) - 1]
+        if isinstance(consumer, nn.Conv2d):
+            consumer.weight[:, drop] = 0
+        else:
+            cols = structured._consumer_columns(structured._block(unread, "0"),
+                                                torch.tensor(drop), n)
+            consumer.weight[:, cols] = 0
+    cleaned = structured.remove_dead_neurons(unread)
+    assert structured._n_units(cleaned[0]) == n - len(drop)
+    assert torch.allclose(cleaned(x), unread(x), atol=1e-5)
 
 
 def test_per_position_linear_then_flatten_is_removed_correctly():
@@ -151,13 +164,19 @@ def test_batchnorm1d_over_positions_is_rejected_when_data_shows_it():
 
 # ------------------------------------ 2. re-parametrised models, 5. no side effects: setup
 
+import importlib  # noqa: E402
 import inspect  # noqa: E402
+import pkgutil  # noqa: E402
 
 import helpers  # noqa: E402
 from helpers import data as hdata  # noqa: E402
-from helpers import distill, l1, metrics, pipeline, prune, quant, train  # noqa: E402
+from helpers import dependency, distill, l1, layerwise, metrics, pipeline, prune  # noqa: E402
+from helpers import language_model as lm  # noqa: E402
+from helpers import quant, train  # noqa: E402
 
-_MODULES = (l1, metrics, quant, prune, structured, pipeline, distill, train)
+#: Every public module of helpers, found rather than listed.
+_MODULES = tuple(importlib.import_module(f"helpers.{m.name}")
+                 for m in pkgutil.iter_modules(helpers.__path__) if not m.name.startswith("_"))
 _MODEL_ARGS = {"model", "student", "teacher", "linear", "models", "reference"}
 
 
@@ -185,7 +204,7 @@ def _public_model_functions() -> set[str]:
     """Every public function or class of helpers that takes a model (re-exports once)."""
     found = set()
     for mod in _MODULES:
-        for name in mod.__all__:
+        for name in getattr(mod, "__all__", ()):
             obj = getattr(mod, name)
             if (callable(obj) and getattr(obj, "__module__", None) == mod.__name__
                     and _takes_a_model(obj)):
@@ -223,6 +242,20 @@ def _mask_gradients(model, d):
 
 
 _NO_PROGRESS = {"epochs": 1, "progress": False}
+_TOKENS = torch.arange(40) % 5
+
+
+def _tiny_lm() -> lm.TinyTransformer:
+    torch.manual_seed(0)
+    return lm.TinyTransformer(5, context=4, d_model=8, n_layers=1, n_heads=2)
+
+
+def _first_group(m):
+    return dependency.dependency_groups(m)[0]
+
+
+#: The model each function is called with, when not the small MLP of ``_model``.
+MODELS = {"language_model.train_lm": _tiny_lm, "language_model.perplexity": _tiny_lm}
 
 #: How each public function that takes a model is called: (model, data) -> result.
 CALLS = {
@@ -286,6 +319,21 @@ CALLS = {
     "train.correct": lambda m, d: train.correct(m, d.X_val, d.y_val).tolist(),
     "train.evaluate": lambda m, d: train.evaluate(m, d),
     "train.fit": lambda m, d: train.fit(m, d, **_NO_PROGRESS),
+    "prune.nm_masks": lambda m, d: prune.nm_masks(m, 1, 2, names=["6.weight"]),
+    "structured.remove_dead_neurons": lambda m, d: structured.remove_dead_neurons(m),
+    "layerwise.linear_layers": lambda m, d: layerwise.linear_layers(m),
+    "layerwise.prune_layerwise": lambda m, d: layerwise.prune_layerwise(
+        m, "wanda", 0.5, calibration=d.X_train),
+    "dependency.dependency_groups": lambda m, d: dependency.dependency_groups(m),
+    "dependency.group_importance": lambda m, d: dependency.group_importance(
+        m, _first_group(m)),
+    "dependency.zero_group": lambda m, d: dependency.zero_group(m, _first_group(m), [0]),
+    "dependency.remove_group": lambda m, d: dependency.remove_group(m, _first_group(m), [0]),
+    "dependency.prune_groups": lambda m, d: dependency.prune_groups(m, 1),
+    "dependency.torch_pruning_importance": lambda m, d: dependency.torch_pruning_importance(
+        m, {g: dependency.group_importance(m, g) for g in dependency.dependency_groups(m)}),
+    "language_model.train_lm": lambda m, d: lm.train_lm(m, _TOKENS, steps=2, batch_size=2),
+    "language_model.perplexity": lambda m, d: lm.perplexity(m, _TOKENS),
 }
 
 #: Functions that read the effective weights of a re-parametrised model: the same
@@ -294,14 +342,14 @@ READS_EFFECTIVE_WEIGHTS = {
     "metrics.count_parameters", "metrics.count_nonzero", "metrics.layer_table",
     "metrics.macs_by_layer", "metrics.macs", "metrics.flops", "metrics.storage_bytes",
     "pipeline.storage_scheme", "train.accuracy", "train.evaluate", "train.predictions",
-    "train.correct",
+    "train.correct", "language_model.perplexity",
 }
 #: Functions that only run the model forward or train it (torch's re-parametrisations
-#: are made for that), or whose job is the re-parametrisation itself.
+#: are made for that), read only its layout, or whose job is the re-parametrisation.
 RUNS_THE_MODEL = {
     "metrics.serialized_bytes", "metrics.measure_latency", "metrics.compare_latency",
     "distill.DistillationPenalty", "distill.fit_student", "train.fit",
-    "prune.make_permanent",
+    "prune.make_permanent", "language_model.train_lm", "layerwise.linear_layers",
 }
 
 
@@ -323,14 +371,15 @@ class _Half(nn.Module):
         return w * mask.reshape(w.shape)
 
 
-def _reparametrised(kind: str) -> nn.Sequential:
-    model = _model()
+def _reparametrised(kind: str, build=_model) -> nn.Module:
+    model = build()
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if kind == "prune":
         torch.nn.utils.prune.global_unstructured(
-            [(model[0], "weight"), (model[4], "weight")],
+            [(linears[0], "weight"), (linears[1], "weight")],
             pruning_method=torch.nn.utils.prune.L1Unstructured, amount=0.3)
     else:
-        torch.nn.utils.parametrize.register_parametrization(model[0], "weight", _Half())
+        torch.nn.utils.parametrize.register_parametrization(linears[0], "weight", _Half())
     return model
 
 
@@ -348,9 +397,10 @@ def _same(a, b) -> bool:
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_reparametrised_models_give_effective_weights_or_ask_for_make_permanent(name, kind):
     d = _tiny_data()
-    model = _reparametrised(kind).eval()
+    build = MODELS.get(name, _model)
+    model = _reparametrised(kind, build).eval()
     if name in READS_EFFECTIVE_WEIGHTS:
-        plain = prune.make_permanent(_reparametrised(kind).eval())
+        plain = prune.make_permanent(_reparametrised(kind, build).eval())
         assert _same(CALLS[name](model, d), CALLS[name](plain, d))
     elif name in RUNS_THE_MODEL:
         CALLS[name](model, d)
@@ -395,7 +445,7 @@ CHANGES_THE_MODEL = {
     "l1.prox_l1_step", "l1.prox_group_step", "l1.ProximalL1", "l1.ProximalGroupL1",
     "prune.apply_masks", "prune.MaskEnforcer", "prune.make_permanent",
     "prune.iterative_prune", "prune.GradualPruner", "prune.gradual_prune",
-    "structured.zero_units", "train.fit",
+    "structured.zero_units", "train.fit", "dependency.zero_group", "language_model.train_lm",
 }
 #: Functions that cannot run on the test model; each is listed with the reason.
 NOT_FOR_THIS_MODEL = {
@@ -418,13 +468,14 @@ def test_functions_leave_the_callers_model_as_it_was(name, mode):
     if name in NOT_FOR_THIS_MODEL:
         pytest.skip(NOT_FOR_THIS_MODEL[name])
     d = _tiny_data()
-    model = _model()
+    model = MODELS.get(name, _model)()
     if mode == "eval":
         model.eval()
-    else:  # a caller's mixture: training mode, dropout off, BatchNorm's γ and β frozen
+    else:  # a caller's mixture: training mode, one module in eval mode, one frozen
         model.train()
-        model[3].eval()
-        for p in model[1].parameters():
+        modules = [m for m in model.modules() if m is not model]
+        modules[len(modules) // 2].eval()
+        for p in next(m for m in modules if any(True for _ in m.parameters())).parameters():
             p.requires_grad_(False)
     before = _state(model)
     CALLS[name](model, d)
@@ -435,3 +486,227 @@ def test_functions_leave_the_callers_model_as_it_was(name, mode):
         return
     assert _same(after["tensors"], before["tensors"]), "parameters or buffers changed"
     assert _same(after["grads"], before["grads"]), ".grad changed"
+
+
+# ------------------------------------------------------ 3. the Lasso's convergence reports
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import Lasso, LinearRegression  # noqa: E402
+
+
+def _regression(n=40, p=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    return X, X @ rng.normal(size=p) + rng.normal(size=n)
+
+
+def _rank_deficient():
+    X, y = _regression()
+    return np.column_stack([X, X[:, 0], 2 * X[:, 1]]), y  # 8 columns, rank 6
+
+
+def _wide():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(10, 30))
+    return X, X[:, :3].sum(axis=1)
+
+
+_SOLVERS = {
+    "coordinate_descent": l1.coordinate_descent,
+    "ista": l1.ista,
+    "fista": lambda X, y, a, **kw: l1.fista(X, y, a, precompute=False, **kw),
+}
+
+
+def _quiet(f, *args, **kwargs):
+    """Call f; fail on any warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return f(*args, **kwargs)
+
+
+@pytest.mark.parametrize("solver", sorted(_SOLVERS))
+@pytest.mark.parametrize("data", [_regression, _rank_deficient, _wide])
+def test_alpha_zero_is_least_squares_and_reported_as_converged(solver, data):
+    X, y = data()
+    res = _quiet(_SOLVERS[solver], X, y, 0.0)
+    assert res.converged and res.gap[-1] >= 0
+    ols = LinearRegression().fit(X, y)
+    rss = np.sum((y - X @ res.coef - res.intercept) ** 2)
+    rss_ols = np.sum((y - ols.predict(X)) ** 2)
+    # the reported gap is the true suboptimality at alpha = 0, within the tolerance
+    assert 0 <= (rss - rss_ols) / (2 * len(y)) <= res.gap[-1] + 1e-12
+    assert res.gap[-1] <= res.tol * np.sum((y - y.mean()) ** 2) / len(y)
+    if data is _regression:  # unique solution: to a tight tolerance, least squares'
+        tight = _quiet(_SOLVERS[solver], X, y, 0.0, tol=1e-14, max_iter=100_000)
+        assert tight.converged and np.allclose(tight.coef, ols.coef_, atol=1e-6)
+
+
+def test_the_reported_input_alpha_zero_on_40_by_6():
+    X, y = _regression()
+    ols = LinearRegression().fit(X, y).coef_
+    for solve in _SOLVERS.values():
+        res = _quiet(solve, X, y, 0.0)
+        assert res.converged and res.gap[-1] <= 1e-4 * np.var(y)
+        assert np.allclose(res.coef, ols, atol=0.05)
+    path = _quiet(l1.lasso_path, X, y, alphas=[1.0, 0.1, 0.0])
+    assert path.gaps[-1] <= 1e-4 * np.var(y)
+    assert np.allclose(path.coefs[:, -1], ols, atol=0.05)
+
+
+@pytest.mark.parametrize("solver", sorted(_SOLVERS))
+@pytest.mark.parametrize("data", [_regression, _rank_deficient, _wide])
+def test_tiny_alpha_and_alpha_above_alpha_max_are_certified(solver, data):
+    X, y = data()
+    top = l1.alpha_max(X, y)
+    for alpha in (top, 2 * top):
+        res = _quiet(_SOLVERS[solver], X, y, alpha)
+        assert res.converged and res.n_iter == 0 and not res.coef.any()
+    res = _quiet(_SOLVERS[solver], X, y, 1e-8 * top, max_iter=20_000)
+    assert res.converged
+
+
+def test_convergence_warnings_name_the_cause():
+    X, y = _regression()
+    Xd, yd = _wide()
+    cases = [
+        (lambda: l1.ista(X, y, 0.0, max_iter=1), "alpha=0 is ordinary least squares"),
+        (lambda: l1.ista(Xd, yd, 1e-3 * l1.alpha_max(Xd, yd), max_iter=5), r"X has rank \d+ < 30 columns"),
+        (lambda: l1.fista(X, y, 0.1, tol=0.0, max_iter=3), "tol=0"),
+        (lambda: l1.ista(X, y, 0.1, max_iter=1), "increase max_iter"),
+        (lambda: l1.lasso_path(X, y, alphas=[0.1], tol=0.0, max_iter=2), "tol=0"),
+        (lambda: l1.lasso_path(Xd, yd, alphas=[1e-3], max_iter=2), "collinear columns"),
+    ]
+    for call, cause in cases:
+        with pytest.warns(ConvergenceWarning, match=cause):
+            res = call()
+        if hasattr(res, "converged"):
+            assert not res.converged
+
+
+def test_lasso_matches_scikit_learn_at_alpha_zero_and_above():
+    X, y = _regression()
+    sk = Lasso(alpha=0.1, tol=1e-10).fit(X, y)
+    assert np.allclose(l1.coordinate_descent(X, y, 0.1, tol=1e-10).coef, sk.coef_, atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns at alpha=0
+        sk = Lasso(alpha=0.0, tol=1e-10, max_iter=100_000).fit(X, y)
+    ours = _quiet(l1.coordinate_descent, X, y, 0.0, tol=1e-10)
+    assert np.allclose(ours.coef, sk.coef_, atol=1e-6)
+
+
+# --------------------------------------- 4. arguments that mirror torch and scikit-learn
+
+def _count_pruned(masks) -> int:
+    return sum(int((m == 0).sum()) for m in masks.values())
+
+
+def test_an_integer_amount_is_a_count_as_in_torch():
+    from helpers import models
+
+    torch.manual_seed(0)
+    model = models.mlp([6, 5, 4, 3])
+    # the reported input: global_masks(model, 1) pruned every weight
+    assert _count_pruned(prune.global_masks(model, 1)) == 1
+    reference = copy.deepcopy(model)
+    params = [(reference[0], "weight"), (reference[2], "weight"), (reference[4], "weight")]
+    torch.nn.utils.prune.global_unstructured(
+        params, pruning_method=torch.nn.utils.prune.L1Unstructured, amount=7)
+    ours = prune.global_masks(model, 7)
+    assert all(torch.equal(ours[f"{i}.weight"], reference[i].weight_mask) for i in (0, 2, 4))
+    layer = copy.deepcopy(model[0])
+    torch.nn.utils.prune.l1_unstructured(layer, "weight", amount=3)
+    assert torch.equal(prune.magnitude_mask(model[0].weight, 3), layer.weight_mask)
+    sizes = {"0.weight": 30, "2.weight": 20, "4.weight": 12}
+    for masks in (prune.layerwise_masks(model, 2), prune.random_masks(model, 2, seed=0),
+                  prune.layerwise_masks(model, {n: 2 for n in sizes})):
+        assert {n: int((m == 0).sum()) for n, m in masks.items()} == {n: 2 for n in sizes}
+    # a float is a fraction: 1.0 is everything, 0.5 half
+    assert _count_pruned(prune.global_masks(model, 1.0)) == sum(sizes.values())
+    assert structured.lowest(torch.arange(5.0), 2) == [0, 1]
+    assert structured.lowest(torch.arange(5.0), 1.0) == [0, 1, 2, 3, 4]
+    small = structured.prune_units(model, 1)
+    assert [small[0].out_features, small[2].out_features] == [4, 3]
+    small = dependency.prune_groups(model, 1)
+    assert [small[0].out_features, small[2].out_features] == [4, 3]
+    assert structured.prune_units(model, 0.6)[0].out_features == 2
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda m: prune.global_masks(m, 63), "0..62"),
+    (lambda m: prune.layerwise_masks(m, 13), "0..12"),
+    (lambda m: prune.global_masks(m, -1), "count"),
+    (lambda m: prune.global_masks(m, True), "fraction .* or a count"),
+    (lambda m: prune.global_masks(m, 1.5), r"\[0, 1\]"),
+    (lambda m: structured.prune_units(m, 4), "0..3"),
+    (lambda m: structured.prune_units(m, 1.0), r"\[0, 1\)"),
+    (lambda m: structured.lowest(torch.ones(3), 4), "0..3"),
+    (lambda m: dependency.prune_groups(m, 4), "0..3"),
+    (lambda m: prune.sensitivity_scan(m, _tiny_data(), [0.5, 13]), "0..12"),
+])
+def test_amounts_out_of_range_are_rejected_clearly(call, match):
+    from helpers import models
+
+    with pytest.raises((TypeError, ValueError), match=match):
+        call(models.mlp([6, 5, 4, 3]))
+
+
+def test_the_amount_arguments_are_all_checked():
+    """Every public function with an ``amount`` argument is covered above."""
+    covered = {"prune.magnitude_mask", "prune.layerwise_masks", "prune.global_masks",
+               "prune.random_masks", "prune.sensitivity_scan", "structured.lowest",
+               "structured.prune_units", "dependency.prune_groups"}
+    found = {f"{mod.__name__.split('.')[-1]}.{name}" for mod in _MODULES
+             for name in getattr(mod, "__all__", ())
+             if callable(getattr(mod, name))
+             and getattr(getattr(mod, name), "__module__", None) == mod.__name__
+             and {"amount", "amounts"} & set(_parameters(getattr(mod, name)))}
+    assert found - set(NOT_A_MODEL_FUNCTION) == covered, sorted(found ^ covered)
+
+
+def _parameters(obj) -> set[str]:
+    try:
+        return set(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def _lasso_inputs():
+    X, y = _regression()
+    return X, y
+
+
+@pytest.mark.parametrize("convert", [
+    lambda X, y: (X.tolist(), y.tolist()),
+    lambda X, y: (X.astype(np.float32), y.astype(np.float32)),
+    lambda X, y: (torch.tensor(X, requires_grad=True), torch.tensor(y)),
+    lambda X, y: (__import__("pandas").DataFrame(X), __import__("pandas").Series(y)),
+], ids=["lists", "float32", "torch", "pandas"])
+def test_the_inputs_scikit_learn_lasso_accepts_are_accepted(convert):
+    X, y = _lasso_inputs()
+    reference = l1.coordinate_descent(X, y, 0.1, tol=1e-10)
+    Xc, yc = convert(X, y)
+    for solve in (l1.coordinate_descent, l1.ista, l1.fista):
+        res = solve(Xc, yc, 0.1, tol=1e-10, max_iter=100_000)
+        atol = 1e-5 if isinstance(Xc, np.ndarray) and Xc.dtype == np.float32 else 1e-7
+        assert np.allclose(res.coef, reference.coef, atol=atol)
+    assert l1.lasso_path(Xc, yc, n_alphas=3).coefs.shape == (6, 3)
+    assert np.isfinite(l1.alpha_max(Xc, yc))
+
+
+@pytest.mark.parametrize("X, y, error, match", [
+    (__import__("scipy").sparse.csr_matrix(np.eye(4)), np.ones(4), TypeError, "toarray"),
+    (np.eye(4) * 1j, np.ones(4), TypeError, "complex"),
+    (np.ones(4), np.ones(4), ValueError, r"reshape\(-1, 1\)"),
+    (np.eye(4), np.ones((4, 1)), ValueError, r"ravel\(\)"),
+    ([["a", "b"], ["c", "d"]], [1.0, 2.0], TypeError, "real numbers"),
+    ([[1.0, 2.0], [3.0]], [1.0, 2.0], TypeError, "real numbers"),
+], ids=["sparse", "complex", "1-D X", "column y", "strings", "ragged"])
+def test_other_inputs_are_rejected_with_the_fix(X, y, error, match):
+    for call in (lambda: l1.coordinate_descent(X, y, 0.1), lambda: l1.lasso_path(X, y),
+                 lambda: l1.alpha_max(X, y)):
+        with pytest.raises(error, match=match):
+            call()

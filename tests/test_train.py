@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from helpers import models, train
+from helpers.data import ClassificationData
 
 
 def _train(digits, seed, **kwargs):
@@ -79,7 +80,7 @@ def test_plain_sgd_takes_the_plain_gradient_step(digits):
     torch.manual_seed(0)
     model = torch.nn.Linear(64, 10)
     start = [p.detach().clone() for p in model.parameters()]
-    one = data.ClassificationData(digits.X_train[:32], digits.y_train[:32], digits.X_val,
+    one = ClassificationData(digits.X_train[:32], digits.y_train[:32], digits.X_val,
                                   digits.y_val, digits.X_test, digits.y_test, "digits", 10)
     train.fit(model, one, epochs=1, batch_size=32, optimizer="sgd", momentum=0.0, lr=0.1,
               progress=False)

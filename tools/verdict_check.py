@@ -61,7 +61,7 @@ ALWAYS_ALLOWED: dict[str, list[str]] = {
            r"go ahead", r"left behind", r"behind the scenes",
            r"behind (?:it|this|that|these|them|every|each|all|the (?:idea|headline|curves?|"
            r"numbers?|method|methods|results?))\b"],
-    "zh": [],
+    "zh": [r"(?:内核|程序|进程|系统)崩溃"],  # a crash, not a collapse of accuracy
 }
 
 ALLOW = re.compile(r"^%\s*verdict-ok:\s*(?P<phrases>[^—]+?)\s*(?:—|--)\s*(?P<reason>.*)$")

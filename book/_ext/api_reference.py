@@ -20,6 +20,9 @@ reference and the chapters:
   ``helpers.module.name`` (or ``helpers.module``) of each section becomes a link to
   its entry, when the reference documents that object (re-exports resolve to the
   module that defines the object). Later mentions in the same section stay plain.
+
+* **Re-exports.** A cross-reference such as ``:func:`helpers.get_device``` resolves to
+  the entry of the module that defines the object (``helpers.device.get_device``).
 """
 
 from __future__ import annotations
@@ -129,6 +132,22 @@ def link_first_uses(app, doctree, docname) -> None:
             reference.append(literal)
 
 
+def resolve_reexport(app, env, node, contnode):
+    """missing-reference: ``helpers.get_device`` finds ``helpers.device.get_device``.
+
+    A docstring may name a helper where it is re-exported (the package root, another
+    module); the reference documents it once, where it is defined.
+    """
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("helpers."):
+        return None
+    name = _documented_name(target)
+    if name is None or name == target:
+        return None
+    return env.get_domain("py").resolve_xref(env, node.get("refdoc", ""), app.builder,
+                                             node.get("reftype", "obj"), name, node, contnode)
+
+
 def _nearest_section(node):
     node = node.parent
     while node is not None and not isinstance(node, nodes.section):
@@ -137,6 +156,7 @@ def _nearest_section(node):
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", link_sections)
+    app.connect("autodoc-process-docstring", link_sections, priority=400)  # before napoleon
     app.connect("doctree-resolved", link_first_uses)
+    app.connect("missing-reference", resolve_reexport)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
