@@ -20,6 +20,9 @@ second, drifting copy of an algorithm. Modules:
 ``distill``     knowledge distillation (the FAQ's demonstration)
 ``pipeline``    the combined L1 → prune → fine-tune → quantise pipeline
 ``stats``       mean ± std over seeds, and comparisons of compressed models
+``dependency``  dependency groups of residual networks and their joint channel removal
+``language_model``  a tiny character-level transformer, its text and perplexity
+``layerwise``   calibration-based pruning of linear layers: Wanda and SparseGPT
 
 Each public function's docstring names the section of the book that introduces it.
 
@@ -37,7 +40,7 @@ __version__ = "0.1.0"
 #: The submodules, in the order the book introduces them.
 SUBMODULES = ("languages", "device", "i18n", "plot", "page", "data", "models", "train", "l1",
               "metrics", "quant", "mnist", "prune", "structured", "distill", "pipeline",
-              "stats")
+              "stats", "dependency", "language_model", "layerwise")
 
 #: Names re-exported from a leaf submodule: ``helpers.get_device()``, ``helpers.LANGUAGES``.
 _ATTRIBUTES = {"get_device": "device", "LANGUAGES": "languages"}

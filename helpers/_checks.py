@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -67,6 +68,51 @@ def check_finite(array, name: str) -> None:
         raise ValueError(f"{name} contains NaN or infinite values")
 
 
+def check_plain_weights(model, what: str) -> None:
+    """Raise ValueError if ``model`` carries weight re-parametrisations.
+
+    A module pruned with ``torch.nn.utils.prune`` keeps ``weight_orig`` and a
+    ``weight_mask`` and recomputes ``weight`` before every forward pass; one with a
+    ``torch.nn.utils.parametrize`` parametrisation recomputes it from
+    ``parametrizations.weight.original``. Writing to ``weight`` is then undone at the
+    next forward pass, and copying the model fails; ``what`` (the caller, e.g.
+    ``"zero_units()"``) names who needs plain weights.
+    """
+    from torch.nn.utils import parametrize
+    from torch.nn.utils import prune as torch_prune
+
+    for name, module in model.named_modules():
+        pruned = [h._tensor_name for h in module._forward_pre_hooks.values()
+                  if isinstance(h, torch_prune.BasePruningMethod)]
+        if pruned:
+            kind, tensors = "torch.nn.utils.prune", pruned
+        elif parametrize.is_parametrized(module):
+            kind, tensors = "torch.nn.utils.parametrize", list(module.parametrizations)
+        else:
+            continue
+        where = f"module {name!r}" if name else "the model"
+        raise ValueError(f"{what} needs plain weights, but {where} carries a {kind} "
+                         f"re-parametrisation of {', '.join(map(repr, tensors))}; call "
+                         f"helpers.prune.make_permanent(model) first")
+
+
+@contextmanager
+def evaluation_mode(model):
+    """Evaluation mode for the ``with`` block; afterwards every module's own mode again.
+
+    ``model.train(was_training)`` would instead set one mode for all submodules and
+    lose a caller's mixture (e.g. a network in training mode with frozen BatchNorm
+    layers in evaluation mode).
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
 def check_model(model, name: str = "model"):
     """Return ``model`` if it is a ``torch.nn.Module``, else raise TypeError."""
     if not isinstance(model, torch.nn.Module):
@@ -114,24 +160,18 @@ def weight_layers(model) -> list[tuple[str, torch.nn.Module]]:
             if isinstance(module, WEIGHT_LAYERS)]
 
 
-def select_weights(model, names=None) -> dict:
+def select_weights(model, names=None, *, what: str = "selecting weights") -> dict:
     """The parameters of ``model`` that L1 penalties and pruning act on, by name.
 
     ``names`` is a parameter name, an iterable of them (as in
     ``model.named_parameters()``), or None for the ``weight`` of every layer in
     :data:`WEIGHT_LAYERS` (biases and normalisation parameters excluded). Raises
     TypeError for a name that is not a string, ValueError for an unknown name, an
-    empty selection, or a model still pruned with ``torch.nn.utils.prune`` (whose
-    weights are recomputed from ``weight_orig`` on every call).
+    empty selection, or a model that still carries ``torch.nn.utils.prune`` or
+    ``parametrize`` re-parametrisations (see :func:`check_plain_weights`); ``what``
+    names the caller in that message.
     """
-    from torch.nn.utils import prune as torch_prune
-
-    check_model(model)
-    for module_name, module in model.named_modules():
-        if any(isinstance(h, torch_prune.BasePruningMethod)
-               for h in module._forward_pre_hooks.values()):
-            raise ValueError(f"module {module_name!r} is pruned with torch.nn.utils.prune "
-                             f"(it has a *_orig parameter); call make_permanent(model) first")
+    check_plain_weights(check_model(model), what)
     params = dict(model.named_parameters())
     if names is None:
         selected = {f"{m_name}.weight" if m_name else "weight": m.weight
@@ -151,3 +191,30 @@ def select_weights(model, names=None) -> dict:
         raise ValueError(f"unknown parameter name(s) {missing}; the model has "
                          f"{list(params)}")
     return {n: params[n] for n in names}
+
+
+def check_amount(amount, total: int, name: str = "amount", *, allow_all: bool = True) -> int:
+    """How many of ``total`` items an ``amount`` prunes, read as ``torch.nn.utils.prune`` does.
+
+    An ``int`` is a **count** (``amount=1`` prunes one weight, not all of them); a
+    ``float`` is a fraction in [0, 1] of ``total``, rounded with Python's ``round``.
+    With ``allow_all=False`` at least one item must remain. Raises TypeError or
+    ValueError naming the problem.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, Real):
+        raise TypeError(f"{name} must be a fraction (float) or a count (int), "
+                        f"got {type(amount).__name__}")
+    limit = total if allow_all else total - 1
+    if isinstance(amount, Integral):
+        count = int(amount)
+        if not 0 <= count <= limit:
+            raise ValueError(f"{name}={count} is a count (an int, as in torch.nn.utils.prune) "
+                             f"and must lie in 0..{limit} for {total} items; for a fraction "
+                             f"pass a float, e.g. {name}={min(count, 1):.1f}")
+        return count
+    fraction = check_fraction(amount, name, inclusive_high=allow_all)
+    count = round(fraction * total)
+    if count > limit:
+        raise ValueError(f"{name}={fraction} would remove all {total} items; at least one "
+                         f"must remain")
+    return count

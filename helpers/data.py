@@ -106,6 +106,13 @@ def load_digits_split(val_size: float = 0.2, test_size: float = 0.2, *,
         Seed of the split. Keep it fixed: the book's numbers assume the default.
     standardize : bool
         Standardise pixels with the training split's mean and std.
+
+    Examples
+    --------
+    >>> from helpers.data import load_digits_split
+    >>> data = load_digits_split()
+    >>> data.X_train.shape, len(data.X_val), len(data.X_test)
+    (torch.Size([1077, 64]), 360, 360)
     """
     check_fraction(val_size, "val_size")
     check_fraction(test_size, "test_size")
@@ -188,6 +195,13 @@ def make_sparse_regression(n_samples: int, n_features: int, n_informative: int, 
     y : ndarray of shape (n_samples,), float64
     true_coef : ndarray of shape (n_features,)
         ``w*``; its support is ``np.flatnonzero(true_coef)``.
+
+    Examples
+    --------
+    >>> from helpers.data import make_sparse_regression
+    >>> X, y, w = make_sparse_regression(100, 20, 5, seed=0)
+    >>> X.shape, y.shape, int((w != 0).sum())
+    ((100, 20), (100,), 5)
     """
     check_positive_int(n_samples, "n_samples")
     check_positive_int(n_features, "n_features")

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_fraction
+from ._checks import check_fraction, evaluation_mode
 from .data import ClassificationData
 from .train import History, fit
 
@@ -147,7 +147,8 @@ class DistillationPenalty:
     Parameters
     ----------
     teacher : nn.Module
-        A trained network with the student's output shape; it is not trained.
+        A trained network with the student's output shape; it is not trained, and it
+        runs in evaluation mode (no dropout, BatchNorm statistics unchanged).
     temperature : float
         ``T > 0``.
     alpha : float
@@ -185,7 +186,9 @@ class DistillationPenalty:
                                "after a training forward pass (fit_student does this)")
         inputs, student_logits = self._record
         self._record = None
-        with torch.no_grad():
+        # Evaluation mode: no dropout in the soft targets, no update of the teacher's
+        # BatchNorm statistics; the caller's modes come back afterwards.
+        with torch.no_grad(), evaluation_mode(self.teacher):
             teacher_logits = self.teacher(inputs)
         weight = self.alpha / (1 - self.alpha)
         return weight * soft_target_loss(student_logits, teacher_logits, self.temperature)
@@ -207,7 +210,7 @@ def fit_student(student: nn.Module, teacher: nn.Module, data: ClassificationData
     Adam's steps do not depend on a constant factor of the loss (up to its ε). Hence
     ``α = 1`` (soft targets only) is not supported here.
 
-    The teacher is put in evaluation mode for the run (its mode is restored afterwards)
+    The teacher runs in evaluation mode (its modules' modes are restored afterwards)
     and must be on the student's device.
 
     Parameters
@@ -241,23 +244,15 @@ def fit_student(student: nn.Module, teacher: nn.Module, data: ClassificationData
     if any(p.device != device for p in teacher.parameters()):
         raise ValueError(f"teacher must be on the student's device ({device}); "
                          f"move it with teacher.to({str(device)!r})")
-    with torch.no_grad():
+    with torch.no_grad(), evaluation_mode(student), evaluation_mode(teacher):
         probe = data.X_val[:2].to(device)
-        was_training = (student.training, teacher.training)
-        student.eval()
-        teacher.eval()
         shapes = tuple(student(probe).shape), tuple(teacher(probe).shape)
-        student.train(was_training[0])
     if shapes[0] != shapes[1]:
-        teacher.train(was_training[1])
         raise ValueError(f"teacher and student disagree on the output shape: "
                          f"{shapes[1]} and {shapes[0]}")
     scale = 1 - penalty.alpha
     if optimizer == "sgd":
         lr = lr * scale
-    try:
-        with penalty.attached(student):
-            return fit(student, data, lr=lr, weight_decay=weight_decay / scale,
-                       optimizer=optimizer, penalty=penalty, **fit_kwargs)
-    finally:
-        teacher.train(was_training[1])
+    with penalty.attached(student):
+        return fit(student, data, lr=lr, weight_decay=weight_decay / scale,
+                   optimizer=optimizer, penalty=penalty, **fit_kwargs)

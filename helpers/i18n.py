@@ -55,6 +55,16 @@ TEXT: dict[str, dict[str, str]] = {
     "bg_baseline": {"en": "baseline (fp32)", "zh": "基线（fp32）"},
     "bg_pruned": {"en": "90% of weights zero (CSR)", "zh": "90% 权重为零（CSR）"},
     "bg_int8": {"en": "dynamic int8", "zh": "动态 int8 量化"},
+    "bg_judge_baseline": {"en": "the baseline", "zh": "基线"},
+    "bg_judge_dense": {"en": "the dense model with the same budget",
+                       "zh": "同等预算的稠密模型"},
+    "bg_judge_pruned": {"en": "the pruned model", "zh": "剪枝后的模型"},
+    "col_seed": {"en": "seed", "zh": "种子"},
+    "col_bg_baseline": {"en": "baseline, 30 epochs", "zh": "基线，30 轮"},
+    "col_bg_dense": {"en": "dense, same budget (30 + 10 epochs)",
+                     "zh": "同等预算的稠密模型（30 + 10 轮）"},
+    "col_bg_pruned": {"en": "90% pruned + 10 epochs of fine-tuning",
+                      "zh": "剪掉 90% + 微调 10 轮"},
     # --- L1 chapter ---
     "l1_ball_l1": {"en": r"L1 ball $\Vert w\Vert_1 \leq 1$",
                    "zh": r"L1 球 $\Vert w\Vert_1 \leq 1$"},
@@ -82,6 +92,19 @@ TEXT: dict[str, dict[str, str]] = {
     "l1_proximal": {"en": "proximal step (soft-thresholding)", "zh": "近端步（软阈值）"},
     "l1_dead_neurons": {"en": "neurons without incoming weights",
                         "zh": "个神经元的输入权重全部为零"},
+    "l1_short_subgradient": {"en": "the penalty in the loss", "zh": "损失中的惩罚项"},
+    "l1_short_proximal": {"en": "the proximal step", "zh": "近端步"},
+    "l1_short_none": {"en": "no penalty", "zh": "不加惩罚"},
+    "l1_our_cd": {"en": "helpers' coordinate descent", "zh": "helpers 的坐标下降"},
+    "l1_sklearn_cd": {"en": "scikit-learn's", "zh": "scikit-learn 的坐标下降"},
+    "l1_name_lasso_min": {"en": "the Lasso", "zh": "Lasso"},
+    "l1_name_ridge": {"en": "ridge", "zh": "岭回归"},
+    "l1_test_mse": {"en": "test MSE", "zh": "测试集均方误差"},
+    "col_l1_method": {"en": "L1 by", "zh": "L1 的实现方式"},
+    "col_momentum": {"en": "momentum", "zh": "动量"},
+    "col_zeros_seeds": {"en": "exact zeros, first layer (%), seeds 0–4",
+                        "zh": "第一层精确为零的权重（%），种子 0–4"},
+    "col_acc_seeds": {"en": "test accuracy (%), seeds 0–4", "zh": "测试集准确率（%），种子 0–4"},
     # --- pruning chapter ---
     "prune_layerwise": {"en": "layer-wise magnitude", "zh": "逐层幅值剪枝"},
     "prune_global": {"en": "global magnitude", "zh": "全局幅值剪枝"},
@@ -122,15 +145,36 @@ TEXT: dict[str, dict[str, str]] = {
     "prune_m_cnn": {"en": "small CNN, dense", "zh": "小型 CNN，稠密"},
     "prune_m_cnn_pruned": {"en": "small CNN, {amount:.0%} of channels removed",
                            "zh": "小型 CNN，移除 {amount:.0%} 通道"},
+    "prune_same_budget_level": {"en": "dense, same budget", "zh": "稠密模型（同等预算）"},
+    "prune_c_dense": {"en": "the dense network", "zh": "稠密网络"},
+    "prune_c_same_budget": {"en": "the dense network with the same budget",
+                            "zh": "同等训练预算的稠密网络"},
+    "prune_c_pruned": {"en": "the {p}%-pruned network", "zh": "剪枝 {p}% 的网络"},
+    "prune_c_pruned_raw": {"en": "the {p}%-pruned network before fine-tuning",
+                           "zh": "剪枝 {p}%、尚未微调的网络"},
+    "prune_c_neurons": {"en": "the network without {p}% of its hidden neurons",
+                        "zh": "移除 {p}% 隐藏神经元的网络"},
+    "prune_m_cnn_same_budget": {"en": "small CNN, dense, same budget",
+                                "zh": "小型 CNN，稠密（同等预算）"},
+    "prune_tailored": {"en": "tailored masks", "zh": "按层定制的掩码"},
+    "prune_uniform": {"en": "uniform {p}%", "zh": "统一剪枝 {p}%"},
+    "prune_torch_hooked": {"en": "torch-pruned copy with its hook",
+                           "zh": "带前向钩子的 torch 剪枝副本"},
+    "col_per_seed": {"en": "per seed (%)", "zh": "各随机种子（%）"},
+    "col_mean_std": {"en": "mean ± std (%)", "zh": "均值 ± 标准差（%）"},
     "prune_oneshot": {"en": "one-shot", "zh": "一次性剪枝"},
     "prune_iterative": {"en": "iterative", "zh": "迭代剪枝"},
     "prune_gradual": {"en": "gradual (cubic schedule)", "zh": "渐进剪枝（三次调度）"},
+    "prune_oneshot_short": {"en": "one-shot, 2 epochs", "zh": "一次性剪枝（微调 2 轮）"},
     "col_val_pruned": {"en": "validation, after pruning", "zh": "验证集（剪枝后）"},
     "col_val_finetuned": {"en": "validation, after fine-tuning", "zh": "验证集（微调后）"},
     "col_layerwise_sparsity": {"en": "sparsity (layer-wise)", "zh": "稀疏度（逐层）"},
     "col_global_sparsity": {"en": "sparsity (global)", "zh": "稀疏度（全局）"},
     # --- pipeline chapter ---
     "pipe_dense_mlp": {"en": "dense MLP", "zh": "稠密 MLP"},
+    "pipe_dense_budget": {"en": "dense MLP, same budget", "zh": "稠密 MLP（同等预算）"},
+    "pipe_q2_pruned": {"en": "pruned fp32", "zh": "剪枝后 fp32"},
+    "pipe_q2_pruned_int8": {"en": "pruned int8", "zh": "剪枝后 int8"},
     "pipe_magnitude": {"en": "magnitude pruning", "zh": "幅值剪枝"},
     "pipe_l1": {"en": "L1 (proximal) + pruning", "zh": "L1（近端）+ 剪枝"},
     "pipe_l2": {"en": "L2 + pruning", "zh": "L2 + 剪枝"},
@@ -240,6 +284,36 @@ TEXT: dict[str, dict[str, str]] = {
     "col_bm_paper": {"en": "paper (MNIST)", "zh": "论文（MNIST）"},
     "col_bm_ours": {"en": "this benchmark", "zh": "本基准测试"},
     "col_bm_met": {"en": "target met?", "zh": "是否达到目标"},
+    # --- statistics: verdicts of helpers.stats.Comparison ---
+    "stats_word_ahead": {"en": "ahead", "zh": "领先"},
+    "stats_word_behind": {"en": "behind", "zh": "落后"},
+    "stats_word_faster": {"en": "faster", "zh": "更快"},
+    "stats_word_slower": {"en": "slower", "zh": "更慢"},
+    "stats_word_same": {"en": "no detectable difference", "zh": "没有可检测的差异"},
+    "stats_ahead_pp": {"en": "{a} ahead of {b} by {abs} pp ({conf} CI {low} to {high})",
+                       "zh": "{a}领先{b} {abs} 个百分点（{conf} 置信区间 {low} 至 {high}）"},
+    "stats_behind_pp": {"en": "{a} behind {b} by {abs} pp ({conf} CI {low} to {high})",
+                        "zh": "{a}落后{b} {abs} 个百分点（{conf} 置信区间 {low} 至 {high}）"},
+    "stats_same_pp": {"en": "no detectable difference between {a} and {b} "
+                            "({conf} CI {low} to {high} pp)",
+                      "zh": "{a}与{b}之间没有可检测的差异（{conf} 置信区间 {low} 至 "
+                            "{high} 个百分点）"},
+    "stats_ahead": {"en": "{a} ahead of {b}: {unit} {est} ({conf} CI {low} to {high})",
+                    "zh": "{a}领先{b}：{unit}相差 {est}（{conf} 置信区间 {low} 至 {high}）"},
+    "stats_behind": {"en": "{a} behind {b}: {unit} {est} ({conf} CI {low} to {high})",
+                     "zh": "{a}落后{b}：{unit}相差 {est}（{conf} 置信区间 {low} 至 {high}）"},
+    "stats_same": {"en": "no detectable difference between {a} and {b}: {unit} {est} "
+                         "({conf} CI {low} to {high})",
+                   "zh": "{a}与{b}之间没有可检测的差异：{unit}相差 {est}（{conf} 置信区间 "
+                         "{low} 至 {high}）"},
+    "stats_faster": {"en": "{a} faster than {b}: speed-up {est}× ({conf} CI {low} to {high}×)",
+                     "zh": "{a}比{b}更快：加速比 {est}×（{conf} 置信区间 {low} 至 {high}×）"},
+    "stats_slower": {"en": "{a} slower than {b}: speed-up {est}× ({conf} CI {low} to {high}×)",
+                     "zh": "{a}比{b}更慢：加速比 {est}×（{conf} 置信区间 {low} 至 {high}×）"},
+    "stats_same_speed": {"en": "no detectable difference in speed between {a} and {b}: "
+                               "speed-up {est}× ({conf} CI {low} to {high}×)",
+                         "zh": "{a}与{b}的速度没有可检测的差异：加速比 {est}×（{conf} "
+                               "置信区间 {low} 至 {high}×）"},
     # --- coursework ---
     "col_submission": {"en": "submission", "zh": "提交的 notebook"},
     "col_score": {"en": "score", "zh": "得分"},
@@ -256,6 +330,49 @@ TEXT: dict[str, dict[str, str]] = {
     "cw_shrunk": {"en": "neurons removed", "zh": "移除神经元后"},
     "cw_compressed": {"en": "compressed", "zh": "压缩后"},
     "cw_pruned": {"en": "pruned and fine-tuned", "zh": "剪枝并微调后"},
+    # --- residual networks chapter ---
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    "col_res_group": {"en": "group", "zh": "依赖组"},
+    "col_res_producers": {"en": "layers whose channels are removed",
+                          "zh": "被移除通道的层"},
+    "col_res_consumers": {"en": "layers that read them", "zh": "读取这些通道的层"},
+    "col_res_size": {"en": "channels", "zh": "通道数"},
+    "res_pruned": {"en": "pruned network", "zh": "剪枝后的网络"},
+    "res_removed": {"en": "{p}% removed", "zh": "移除 {p}%"},
+    "res_mac_ratio": {"en": "MAC ratio (dense / pruned)", "zh": "乘加次数之比（稠密 / 剪枝后）"},
+    "res_speedup": {"en": "measured speed-up", "zh": "实测加速比"},
+    "res_dense_ft": {"en": "dense, same extra epochs", "zh": "稠密网络，同样多的额外轮次"},
+    "res_pruned_raw": {"en": "50% of channels removed, not fine-tuned",
+                       "zh": "移除 50% 通道，未微调"},
+    "res_pruned_ft": {"en": "50% of channels removed, fine-tuned",
+                      "zh": "移除 50% 通道，微调后"},
+    "res_relation": {"en": "at {p}% removed, MAC ratio {macs}, speed-up {low}× to {high}× ({where})",
+                     "zh": "移除 {p}% 时，乘加次数之比 {macs}，加速比 {low}× 至 {high}×（{where}）"},
+    "res_below": {"en": "below the MAC ratio", "zh": "低于乘加次数之比"},
+    "res_above": {"en": "above the MAC ratio", "zh": "高于乘加次数之比"},
+    "res_within": {"en": "consistent with the MAC ratio", "zh": "与乘加次数之比一致"},
+    "res_in_common": {"en": "{n} of the {total} stream channels kept by both criteria",
+                      "zh": "两种准则保留的残差流通道中有 {n} 个相同（共保留 {total} 个）"},
+    "res_group_norm": {"en": "group norm of the filters", "zh": "卷积核的组范数"},
+    "res_inner_only": {"en": "half of the block-internal channels",
+                       "zh": "只剪块内通道的一半"},
+    "res_all_groups": {"en": "half of every group's channels", "zh": "每个依赖组剪掉一半通道"},
+    # --- language models chapter ---
+    "lm_magnitude": {"en": "magnitude", "zh": "幅值"},
+    "lm_wanda": {"en": "Wanda", "zh": "Wanda"},
+    "lm_sparsegpt": {"en": "SparseGPT", "zh": "SparseGPT"},
+    "lm_perplexity": {"en": "test perplexity", "zh": "测试集困惑度"},
+    "lm_loss": {"en": "training loss (nats per character)", "zh": "训练损失（每字符，nat）"},
+    "col_lm_criterion": {"en": "criterion", "zh": "剪枝准则"},
+    "col_lm_unstructured": {"en": "50% unstructured", "zh": "50% 非结构化"},
+    "col_lm_nm": {"en": "2:4", "zh": "2:4"},
+    "col_lm_error": {"en": "reconstruction error on the calibration data",
+                     "zh": "校准数据上的重构误差"},
+    "col_lm_samples": {"en": "calibration windows", "zh": "校准窗口数"},
+    "col_lm_comparison": {"en": "comparison", "zh": "比较"},
+    "col_lm_verdict": {"en": "verdict (paired over calibration samples)",
+                       "zh": "结论（按校准样本配对）"},
 }
 
 
@@ -273,6 +390,12 @@ def tr(key: str, lang: str) -> str:
     """The text for ``key`` in language ``lang`` (one of ``helpers.languages.LANGUAGES``).
 
     Introduced in :doc:`how-to-use`.
+
+    Examples
+    --------
+    >>> from helpers.i18n import tr
+    >>> tr('accuracy', 'en'), tr('accuracy', 'zh')
+    ('accuracy', '准确率')
     """
     check_language(lang)
     try:

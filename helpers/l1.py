@@ -19,6 +19,13 @@ the intercept is ``mean(y) - mean(X) @ w``.
 Every solver stops on the duality gap, defined as in scikit-learn: a dual-feasible
 point is obtained by rescaling the residual, and the solver stops once
 ``gap <= tol * ||y - mean(y)||² / n``, so ``tol`` means the same as scikit-learn's.
+At ``alpha = 0`` (ordinary least squares) the rescaled residual is dual feasible
+only when ``Xᵀr = 0`` exactly, so the dual point is the least-squares residual
+instead, which makes the gap exactly the suboptimality ``P(w) − P*``; for
+``alpha > 0`` that point is tried once more before a solver reports that it did not
+converge (it certifies solutions for a tiny ``alpha`` and rank-deficient ``X``). A
+``ConvergenceWarning`` names the likely cause: ``alpha = 0``, collinear columns,
+``tol = 0``, or too few iterations.
 """
 
 from __future__ import annotations
@@ -67,6 +74,12 @@ def soft_threshold(x: ArrayOrTensor | float, t: float) -> ArrayOrTensor:
         NumPy array.
     t : float
         The threshold, ``t >= 0``.
+
+    Examples
+    --------
+    >>> from helpers.l1 import soft_threshold
+    >>> soft_threshold([-3.0, 0.5, 2.0], 1.0)
+    array([-2.,  0.,  1.])
     """
     t = check_nonnegative(t, "t")
     if isinstance(x, torch.Tensor):
@@ -79,6 +92,12 @@ def lambda_from_alpha(alpha: float, n_samples: int) -> float:
     """``λ = n α``: scikit-learn's ``alpha`` in the ``½‖y − Xw‖² + λ‖w‖₁`` convention.
 
     Introduced in :doc:`l1-regularization`, section *The Lasso objective*.
+
+    Examples
+    --------
+    >>> from helpers.l1 import lambda_from_alpha
+    >>> lambda_from_alpha(0.1, n_samples=50)
+    5.0
     """
     return check_nonnegative(alpha, "alpha") * check_positive_int(n_samples, "n_samples")
 
@@ -87,19 +106,48 @@ def alpha_from_lambda(lam: float, n_samples: int) -> float:
     """``α = λ / n``: the article's ``λ`` in scikit-learn's ``(1/2n)‖y − Xw‖² + α‖w‖₁``.
 
     Introduced in :doc:`l1-regularization`, section *The Lasso objective*.
+
+    Examples
+    --------
+    >>> from helpers.l1 import alpha_from_lambda
+    >>> alpha_from_lambda(5.0, n_samples=50)
+    0.1
     """
     return check_nonnegative(lam, "lam") / check_positive_int(n_samples, "n_samples")
 
 
 # --- input checks and the least-squares problem -----------------------------------------
 
+def _as_float_array(A, name: str) -> np.ndarray:
+    """``A`` as float64: what scikit-learn's ``Lasso`` takes (lists, NumPy arrays of any
+    real dtype, pandas objects) and torch tensors; the rest raises a clear error."""
+    from scipy import sparse
+
+    if sparse.issparse(A):
+        raise TypeError(f"{name} is a scipy.sparse matrix; these solvers work on dense "
+                        f"arrays: pass {name}.toarray()")
+    if isinstance(A, torch.Tensor):
+        A = A.detach().cpu().numpy()
+    try:
+        A = np.asarray(A)
+        if not np.iscomplexobj(A):
+            return A.astype(np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must hold real numbers (an array, list or DataFrame), "
+                        f"but converting it failed: {err}") from None
+    raise TypeError(f"{name} holds complex numbers; the Lasso needs real ones")
+
+
 def _as_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    X = _as_float_array(X, "X")
+    y = _as_float_array(y, "y")
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        hint = "; for one feature pass X.reshape(-1, 1)" if X.ndim == 1 else ""
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}{hint}")
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
+        hint = ("; for one column pass y.ravel() (several targets: one Lasso per column)"
+                if y.ndim == 2 else "")
+        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}{hint}")
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries")
     if X.shape[0] == 0 or X.shape[1] == 0:
@@ -110,7 +158,7 @@ def _as_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _as_coef(w, n_features: int) -> np.ndarray:
-    w = np.asarray(w, dtype=np.float64)
+    w = _as_float_array(w, "w")
     if w.ndim != 1 or w.shape[0] != n_features:
         raise ValueError(f"w has {w.size} entries but X has {n_features} columns")
     check_finite(w, "w")
@@ -188,6 +236,26 @@ class _Problem:
     def lam(self, alpha: float) -> float:
         return self.n * alpha
 
+    @property
+    def least_squares(self) -> tuple[float, int]:
+        """``min_w ‖y − Xw‖²`` (ordinary least squares) and the rank of ``X``."""
+        if getattr(self, "_least_squares", None) is None:
+            beta, _, rank, _ = np.linalg.lstsq(self.X, self.y, rcond=None)
+            r = self.y - self.X @ beta
+            self._least_squares = (float(r @ r), int(rank))
+        return self._least_squares
+
+    def least_squares_gap(self, w, lam, R_norm2) -> float:
+        """The duality gap at the dual point ``θ = r*``, the least-squares residual.
+
+        ``Xᵀr* = 0``, so ``r*`` is dual feasible for every ``λ ≥ 0``, with dual value
+        ``½‖r*‖²``. At ``λ = 0`` it is the optimal dual point (the gap is then exactly
+        ``P(w) − P*``); for ``λ > 0`` it is a fallback when the rescaled residual
+        certifies nothing, as happens when ``λ`` is tiny.
+        """
+        primal = 0.5 * R_norm2 + lam * float(np.abs(w).sum())
+        return max(primal - 0.5 * self.least_squares[0], 0.0)
+
     def gap(self, w, lam, XtR, R_norm2, Ry) -> tuple[float, float]:
         """Primal objective and duality gap, both in the ``λ`` (unnormalised) scale."""
         dual_norm = float(np.max(np.abs(XtR))) if XtR.size else 0.0
@@ -220,6 +288,13 @@ def lasso_objective(X, y, w, alpha: float, *, intercept: float = 0.0,
         ``b``; ignored when ``fit_intercept=True``.
     fit_intercept : bool
         Use the best intercept for this ``w`` (equivalently, centre ``X`` and ``y``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import lasso_objective
+    >>> lasso_objective(np.eye(2), [1.0, -3.0], [0.0, 0.0], alpha=1.0)
+    2.5
     """
     problem = _Problem(X, y, fit_intercept, precompute=False)
     w = _as_coef(w, problem.p)
@@ -234,6 +309,13 @@ def alpha_max(X, y, *, fit_intercept: bool = True) -> float:
 
     Introduced in :doc:`l1-regularization`, section *Why L1 gives exact zeros*
     (``X`` and ``y`` centred when ``fit_intercept=True``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import alpha_max
+    >>> alpha_max(np.eye(2), [1.0, -3.0], fit_intercept=False)
+    1.5
     """
     problem = _Problem(X, y, fit_intercept, precompute=False)
     return float(np.max(np.abs(problem.Xty))) / problem.n
@@ -248,6 +330,13 @@ def duality_gap(X, y, w, alpha: float, *, fit_intercept: bool = False) -> float:
     ``P(w)`` is above the minimum, and is 0 exactly at a solution.
     The value is in the scale of ``(1/2n)‖y − Xw‖² + α‖w‖₁`` (scikit-learn's internal
     gap is ``n`` times larger).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import duality_gap
+    >>> duality_gap(np.eye(2), [1.0, -3.0], [0.0, 0.0], alpha=1.5)  # w = 0 solves it at alpha_max
+    np.float64(0.0)
     """
     problem = _Problem(X, y, fit_intercept, precompute=False)
     w = _as_coef(w, problem.p)
@@ -305,17 +394,55 @@ class _Recorder:
 
     def check(self, iteration: int, w, XtR, R_norm2, Ry) -> bool:
         primal, gap = self.problem.gap(w, self.lam, XtR, R_norm2, Ry)
+        if self.lam == 0:
+            # The rescaled residual is dual feasible at λ = 0 only if Xᵀr = 0 exactly;
+            # the least-squares residual always is, and it is the optimal dual point.
+            gap = self.problem.least_squares_gap(w, self.lam, R_norm2)
         self.objective.append(primal / self.problem.n)
         self.gap.append(gap / self.problem.n)
         self.iterations.append(iteration)
         return gap <= self.threshold
 
+    def settle(self, w, iteration: int, converged: bool) -> bool:
+        """After the last iteration: try the least-squares dual point before giving up."""
+        if converged or self.lam == 0:
+            return converged
+        XtR, R_norm2, Ry = self.problem.xt_residual(np.asarray(w, dtype=np.float64))
+        gap = self.problem.least_squares_gap(w, self.lam, R_norm2)
+        if gap / self.problem.n < self.gap[-1]:
+            self.objective.append(self.problem.gap(w, self.lam, XtR, R_norm2, Ry)[0]
+                                  / self.problem.n)
+            self.gap.append(gap / self.problem.n)
+            self.iterations.append(iteration)
+        return bool(gap <= self.threshold)
+
+    def warning(self, name: str, n_iter: int) -> str:
+        """Why ``name`` stopped short of the tolerance, naming the cause."""
+        gap, tol = self.gap[-1], self.threshold / self.problem.n
+        head = f"{name} did not converge in {n_iter} iterations: duality gap {gap:.3e}"
+        if self.tol == 0:
+            return (f"{head} > 0; tol=0 asks for an exactly zero gap, which rounding "
+                    f"errors rarely allow; pass tol > 0 (and, if the gap is large, "
+                    f"increase max_iter)")
+        head = f"{head} > tolerance {tol:.3e}"
+        rank = self.problem.least_squares[1]
+        if self.alpha == 0:
+            return (f"{head}. alpha=0 is ordinary least squares, without the L1 penalty: "
+                    f"{name} converges slowly on it when columns are correlated "
+                    f"(X has rank {rank} with {self.problem.p} columns); solve it with "
+                    f"numpy.linalg.lstsq or sklearn.linear_model.LinearRegression, or "
+                    f"increase max_iter")
+        if rank < self.problem.p:
+            return (f"{head}. X has rank {rank} < {self.problem.p} columns (collinear "
+                    f"columns), so the solution is not unique and {name} converges "
+                    f"slowly along the collinear directions; increase max_iter, or drop "
+                    f"collinear columns")
+        return f"{head}; increase max_iter (or check the scale of the features)"
+
     def result(self, w, n_iter: int, converged: bool, name: str) -> LassoResult:
+        converged = self.settle(w, n_iter, converged)
         if not converged:
-            warnings.warn(f"{name} did not converge in {n_iter} iterations: duality gap "
-                          f"{self.gap[-1]:.3e} > tolerance "
-                          f"{self.threshold / self.problem.n:.3e}; increase max_iter",
-                          ConvergenceWarning, stacklevel=3)
+            warnings.warn(self.warning(name, n_iter), ConvergenceWarning, stacklevel=3)
         p = self.problem
         w = np.asarray(w, dtype=np.float64).copy()
         return LassoResult(coef=w, intercept=float(p.y_mean - p.X_mean @ w), alpha=self.alpha,
@@ -362,6 +489,14 @@ def ista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
         Starting point (warm start); zeros by default.
     precompute : "auto" or bool
         Work with the Gram matrix ``XᵀX`` (``"auto"``: when ``n > 2p``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import ista
+    >>> result = ista(np.eye(2), [1.0, -3.0], alpha=0.5, fit_intercept=False, tol=1e-10)
+    >>> result.coef.round(4) + 0.0, result.converged
+    (array([ 0., -2.]), True)
     """
     problem, rec, w = _setup(X, y, alpha, fit_intercept, tol, max_iter, w0, precompute)
     step = 1.0 / problem.lipschitz if problem.lipschitz > 0 else 0.0
@@ -386,6 +521,14 @@ def fista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
     from an extrapolated point ``z = w_k + (t_{k-1} − 1)/t_k · (w_k − w_{k−1})``;
     the objective converges at the rate ``O(1/k²)`` (not monotonically).
     Parameters as in :func:`ista`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import fista
+    >>> result = fista(np.eye(2), [1.0, -3.0], alpha=0.5, fit_intercept=False, tol=1e-10)
+    >>> result.coef.round(4) + 0.0, result.converged
+    (array([ 0., -2.]), True)
     """
     problem, rec, w = _setup(X, y, alpha, fit_intercept, tol, max_iter, w0, precompute)
     step = 1.0 / problem.lipschitz if problem.lipschitz > 0 else 0.0
@@ -594,6 +737,14 @@ def coordinate_descent(X, y, alpha: float, *, fit_intercept: bool = True,
     working_set : bool
         Sweep over a working set (fast); ``False`` sweeps over all features every
         epoch and checks the duality gap after each (the textbook algorithm).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.l1 import coordinate_descent
+    >>> result = coordinate_descent(np.eye(2), [1.0, -3.0], alpha=0.5, fit_intercept=False)
+    >>> result.coef + 0.0, result.converged
+    (array([ 0., -2.]), True)
     """
     problem, rec, w = _setup(X, y, alpha, fit_intercept, tol, max_iter, w0, precompute)
     working_set = _check_bool(working_set, "working_set")
@@ -660,6 +811,15 @@ def lasso_path(X, y, alphas: Sequence[float] | None = None, n_alphas: int = 100,
     (the default) centres ``X`` and ``y`` first, as :class:`sklearn.linear_model.Lasso`
     does; pass ``fit_intercept=False`` for scikit-learn's ``lasso_path`` behaviour.
     Other parameters as in :func:`coordinate_descent`.
+
+    Examples
+    --------
+    >>> from helpers.data import make_sparse_regression
+    >>> from helpers.l1 import lasso_path
+    >>> X, y, w_true = make_sparse_regression(50, 10, 3, seed=0)
+    >>> path = lasso_path(X, y, n_alphas=5)
+    >>> path.coefs.shape, (path.coefs[:, 0] != 0).sum()  # at alpha_max every weight is zero
+    ((10, 5), np.int64(0))
     """
     problem = _Problem(X, y, fit_intercept, precompute, auto_ratio=1.0)
     tol = check_nonnegative(tol, "tol")
@@ -676,10 +836,9 @@ def lasso_path(X, y, alphas: Sequence[float] | None = None, n_alphas: int = 100,
         if previous is not None:
             strong = np.abs(XtR) > 2 * rec.lam - problem.lam(previous)
         w, n_iters[k], converged = _cd_solve(problem, rec, w, max_iter, True, strong)
-        if not converged:
-            warnings.warn(f"the Lasso path did not converge at alpha={alpha:.3g} in "
-                          f"{max_iter} epochs; increase max_iter", ConvergenceWarning,
-                          stacklevel=2)
+        if not rec.settle(w, n_iters[k], converged):
+            warnings.warn(rec.warning(f"the Lasso path at alpha={alpha:.3g}", n_iters[k]),
+                          ConvergenceWarning, stacklevel=2)
         XtR = problem.xt_residual(w)[0]
         coefs[:, k], gaps[k], previous = w, rec.gap[-1], float(alpha)
     intercepts = problem.y_mean - problem.X_mean @ coefs
@@ -757,7 +916,7 @@ def lasso_cv(X, y, *, n_folds: int = 5, alphas: Sequence[float] | None = None,
 
 def _select(model: nn.Module, params: str | Iterable[str] | None) -> list[torch.Tensor]:
     """The parameters named in ``params``; by default the weights of Linear/Conv layers."""
-    return list(select_weights(model, params).values())
+    return list(select_weights(model, params, what="an L1 penalty or proximal step").values())
 
 
 def _check_strength(strength) -> float:
@@ -781,6 +940,17 @@ def l1_penalty(model: nn.Module, strength: float,
     params : str or iterable of str, optional
         Names as in ``model.named_parameters()``; by default the weights (not the
         biases) of all Linear and Conv layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.l1 import l1_penalty
+    >>> layer = nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[1.0, -2.0]]))
+    >>> round(l1_penalty(layer, 0.1).item(), 4)  # 0.1 * (|1| + |-2|); biases are not penalised
+    0.3
     """
     strength = _check_strength(strength)
     return strength * sum(p.abs().sum() for p in _select(model, params))
@@ -799,6 +969,17 @@ def group_lasso_penalty(model: nn.Module, strength: float,
     (Yuan & Lin 2006). A row of a Linear weight holds a neuron's incoming weights
     (of a Conv weight, one output channel), so the penalty pushes whole neurons to
     zero. Parameters as in :func:`l1_penalty`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.l1 import group_lasso_penalty
+    >>> layer = nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[3.0, 4.0], [0.0, 0.0]]))
+    >>> round(group_lasso_penalty(layer, 0.1).item(), 4)  # 0.1 * (5 + 0): one norm per row
+    0.5
     """
     strength = _check_strength(strength)
     return strength * sum(_rows(p).norm(dim=1).sum() for p in _select(model, params))
@@ -811,6 +992,18 @@ def prox_l1_step(model: nn.Module, threshold: float,
 
     Introduced in :doc:`l1-regularization`, section *L1 in a neural network*.
     Parameters as in :func:`l1_penalty`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.l1 import prox_l1_step
+    >>> layer = nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[1.0, -0.2]]))
+    >>> prox_l1_step(layer, 0.5)
+    >>> layer.weight.data + 0.0
+    tensor([[0.5000, 0.0000]])
     """
     threshold = check_nonnegative(threshold, "threshold")
     for p in _select(model, params):

@@ -45,6 +45,9 @@ class Language:
     search_script : str
         A script of ``book/_static`` that the edition's search page loads (``""``:
         none); the Chinese edition splits queries into indexed words.
+    bibtex_style : str
+        The author–year citation style of the edition's bibliography (registered by
+        ``book/_ext/bilingual.py``; ``"author_year_zh"`` writes "Han 等人 (2015)").
     """
 
     code: str
@@ -58,6 +61,7 @@ class Language:
     figure: str
     cjk: bool = False
     search_script: str = ""
+    bibtex_style: str = "author_year"
 
 
 #: Every edition, in the order of the landing page; the first is the default.
@@ -69,7 +73,7 @@ REGISTRY: dict[str, Language] = {
         Language(code="zh", name="中文", sphinx="zh_CN", html="zh-CN", search="zh",
                  title="L1 正则化与神经网络剪枝",
                  search_text="搜索本书……", erratum="勘误", figure="图", cjk=True,
-                 search_script="search-zh.js"),
+                 search_script="search-zh.js", bibtex_style="author_year_zh"),
     )
 }
 

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from ._checks import (
     WEIGHT_LAYERS, check_finite, check_int_in_range, check_model, check_positive_int,
-    weight_layers,
+    evaluation_mode, weight_layers,
 )
 from .i18n import column_header
 
@@ -69,12 +70,19 @@ def _parameters(model: nn.Module) -> list[tuple[str, nn.Module, str, torch.Tenso
     """Every parameter once, as ``(qualified name, module, attribute, tensor)``.
 
     A weight pruned with ``torch.nn.utils.prune`` is stored as ``weight_orig`` plus a
-    mask; the tensor the model computes with is the attribute ``weight``, so that is the
-    one reported (under the name ``weight``).
+    mask, one parametrised with ``torch.nn.utils.parametrize`` as
+    ``parametrizations.weight.original``; the tensor the model computes with is the
+    attribute ``weight``, so that is the one reported (under the name ``weight``).
     """
     check_model(model)
     out, seen = [], set()
     for module_name, module in model.named_modules():
+        if parametrize.is_parametrized(module):
+            # torch.nn.utils.parametrize: report the tensor the module computes with
+            for attr, parametrization in module.parametrizations.items():
+                seen.update(id(p) for p in parametrization.parameters())
+                name = f"{module_name}.{attr}" if module_name else attr
+                out.append((name, module, attr, getattr(module, attr).detach()))
         for attr, param in module.named_parameters(recurse=False):
             if id(param) in seen:
                 continue
@@ -110,6 +118,13 @@ def count_parameters(model: nn.Module) -> int:
     -------
     int
         The total number of scalar parameters.
+
+    Examples
+    --------
+    >>> from helpers.metrics import count_parameters
+    >>> from helpers.models import mlp
+    >>> count_parameters(mlp([4, 3, 2]))  # (4*3 + 3) + (3*2 + 2)
+    23
     """
     _reject_quantized(check_model(model), "count_parameters()")
     return sum(t.numel() for _, _, _, t in _parameters(model))
@@ -129,6 +144,17 @@ def count_nonzero(model: nn.Module, *, per_parameter: bool = False) -> int | dic
         Any float PyTorch model.
     per_parameter : bool
         If true, return ``{parameter name: nonzero count}`` instead of the total.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.metrics import count_nonzero
+    >>> layer = nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.zero_()
+    >>> count_nonzero(layer)  # the two biases
+    2
     """
     _reject_quantized(check_model(model), "count_nonzero()")
     counts = {name: _nonzero(t) for name, _, _, t in _parameters(model)}
@@ -162,9 +188,12 @@ def layer_table(model: nn.Module) -> list[dict]:
         tensors = [weight] + ([module.bias.detach()] if module.bias is not None else [])
         n = sum(t.numel() for t in tensors)
         nz = sum(_nonzero(t) for t in tensors)
+        kind = type(module)
+        if parametrize.is_parametrized(module):  # a class made by torch, e.g. ParametrizedLinear
+            kind = kind.__bases__[0]
         rows.append({
             "name": name,
-            "kind": type(module).__name__,
+            "kind": kind.__name__,
             "shape": tuple(weight.shape),
             "parameters": n,
             "nonzero": nz,
@@ -330,15 +359,12 @@ def macs_by_layer(model: nn.Module, input_shape: Sequence[int], *,
     handles = [m.register_forward_hook(hook) for m in model.modules() if _counted(m)]
     params = list(model.parameters())
     device = params[0].device if params else torch.device("cpu")
-    was_training = model.training
     try:
-        model.eval()
-        with torch.inference_mode():
+        with evaluation_mode(model), torch.inference_mode():
             model(torch.zeros((1, *shape), device=device))
     except RuntimeError as err:
         raise ValueError(f"input_shape {shape} does not fit the model: {err}") from None
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return counts
@@ -348,6 +374,13 @@ def macs(model: nn.Module, input_shape: Sequence[int], *, effective: bool = Fals
     """Total multiply-accumulates of one forward pass; see :func:`macs_by_layer`.
 
     Introduced in :doc:`background`, section *Measuring the baseline*.
+
+    Examples
+    --------
+    >>> from helpers.metrics import macs
+    >>> from helpers.models import mlp
+    >>> macs(mlp([64, 32, 10]), (64,))  # 64*32 + 32*10
+    2368
     """
     return sum(macs_by_layer(model, input_shape, effective=effective).values())
 
@@ -421,6 +454,14 @@ def storage_bits(weight: torch.Tensor, scheme: str = "dense32", *, index_bits: i
         schemes, which store ``2^value_bits`` fp32 centroids.
     per_channel : bool
         One int8 scale per row (output channel) rather than one per tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.metrics import storage_bits
+    >>> w = torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+    >>> storage_bits(w, 'dense32'), storage_bits(w, 'csr')
+    (128, 160)
     """
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
@@ -505,6 +546,12 @@ def compression_ratio(dense: float, compressed: float) -> float:
 
     Introduced in :doc:`background`, section *Storage formats*. Use the same unit for
     both (bytes, parameters or MACs); a ratio of 12 is what papers write as "12×".
+
+    Examples
+    --------
+    >>> from helpers.metrics import compression_ratio
+    >>> compression_ratio(dense=1000, compressed=250)
+    4.0
     """
     for value, name in ((dense, "dense"), (compressed, "compressed")):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
@@ -585,13 +632,11 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
     device = params[0].device if params else torch.device("cpu")
     x = example_input.to(device)
     old_threads = torch.get_num_threads()
-    was_training = model.training
     times = []
     try:
         if threads is not None:
             torch.set_num_threads(threads)
-        model.eval()
-        with torch.inference_mode():
+        with evaluation_mode(model), torch.inference_mode():
             for _ in range(warmup):
                 model(x)
             _synchronize(device)
@@ -604,7 +649,6 @@ def measure_latency(model: nn.Module, example_input: torch.Tensor, *, repeats: i
         used = torch.get_num_threads()
     finally:
         torch.set_num_threads(old_threads)
-        model.train(was_training)
     q1, median, q3 = np.percentile(times, [25, 50, 75])
     return Latency(float(median), float(q1), float(q3), tuple(times), used)
 

@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from ._checks import (
-    check_data, check_fraction, check_model, check_nonnegative, check_positive_int,
+    check_data, check_fraction, check_model, check_nonnegative, check_plain_weights,
+    check_positive_int,
 )
 from .data import ClassificationData
 from .device import get_device
@@ -74,6 +75,7 @@ def batchnorm_scales(model: nn.Module) -> list[str]:
         If the model has no BatchNorm layer with a learnable scale.
     """
     check_model(model)
+    check_plain_weights(model, "batchnorm_scales()")
     names = [f"{name}.weight" for name, m in model.named_modules()
              if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None]
     if not names:
@@ -219,6 +221,7 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
         validation accuracy has not improved for that many epochs).
     """
     check_model(model)
+    check_plain_weights(model, "prune_finetune()")
     check_data(data)
     sparsity = check_fraction(sparsity, "sparsity")
     check_positive_int(epochs, "epochs")
@@ -250,7 +253,8 @@ def prune_copy(model: nn.Module, sparsity: float) -> nn.Module:
     pruning step of :func:`prune_finetune` alone (layer-wise magnitude masks), to see
     what pruning costs before any fine-tuning.
     """
-    pruned = copy.deepcopy(check_model(model))
+    check_plain_weights(check_model(model), "prune_copy()")
+    pruned = copy.deepcopy(model)
     return apply_masks(pruned, layerwise_masks(pruned, check_fraction(sparsity, "sparsity")))
 
 
@@ -269,7 +273,7 @@ def _bn_layers(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
-    """A smaller copy of ``model`` without the channels whose BatchNorm scale |γ| is smallest.
+    """A smaller copy of ``model`` without the channels whose BatchNorm scale ``|γ|`` is smallest.
 
     Introduced in :doc:`pipeline`, section *Network Slimming*. As in Liu et al. (2017)
     the threshold is global: the scales of all BatchNorm layers are ranked together and
@@ -289,6 +293,7 @@ def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
         Fraction in [0, 1] of the channels to remove.
     """
     check_model(model)
+    check_plain_weights(model, "slim_channels()")
     fraction = check_fraction(fraction, "fraction")
     scores = _bn_layers(model)
     entries = [(float(s), layer, i) for layer, layer_scores in scores.items()
@@ -315,12 +320,13 @@ def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
 def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *,
                   epochs: int = 10, lr: float = 1e-2, batch_size: int = 128,
                   patience: int | None = None, seed: int = 0) -> PruneResult:
-    """Remove the channels with the smallest |γ| (:func:`slim_channels`), then fine-tune.
+    """Remove the channels with the smallest ``|γ|`` (:func:`slim_channels`), then fine-tune.
 
     Introduced in :doc:`pipeline`, section *Network Slimming*. No masks are needed: the
     removed channels no longer exist. ``amount`` of the result is the fraction of
     channels removed. Other arguments as in :func:`prune_finetune`.
     """
+    check_plain_weights(check_model(model), "slim_finetune()")
     check_data(data)
     check_positive_int(epochs, "epochs")
     n_before = sum(len(s) for s in _bn_layers(check_model(model)).values())
@@ -383,6 +389,7 @@ def summarise(model: nn.Module, data: ClassificationData, *,
         ``repeats=0`` skips it.
     """
     check_model(model)
+    check_plain_weights(model, "summarise() (it quantises the weights)")
     check_data(data)
     reference = model if reference is None else check_model(reference)
     X_test, _ = data.split("test")

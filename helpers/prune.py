@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
 from ._checks import (
-    check_data, check_finite, check_float_tensor, check_fraction, check_model, check_nonnegative,
-    check_positive_int, select_weights,
+    check_amount, check_data, check_finite, check_float_tensor, check_fraction, check_model,
+    check_nonnegative, check_plain_weights, check_positive_int, select_weights,
 )
 from .data import ClassificationData
 from .train import evaluate, fit
@@ -36,7 +37,7 @@ __all__ = [
     "random_masks", "threshold_masks", "masks_sparsity", "apply_masks", "MaskEnforcer",
     "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
-    "sensitivity_scan", "CSRLinear", "to_sparse_csr",
+    "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_masks",
 ]
 
 #: Parameter name → mask (1 = kept, 0 = pruned).
@@ -62,10 +63,10 @@ def _mask_from_scores(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
 
 
 def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.Tensor],
-                 amount: float) -> dict[str, torch.Tensor]:
+                 amount: float | int) -> dict[str, torch.Tensor]:
     """Masks removing the ``amount`` lowest scores across all tensors, split per tensor."""
-    flat = _mask_from_scores(torch.cat([s.reshape(-1) for s in scores.values()]),
-                             round(amount * sum(s.numel() for s in scores.values())))
+    n_prune = check_amount(amount, sum(s.numel() for s in scores.values()))
+    flat = _mask_from_scores(torch.cat([s.reshape(-1) for s in scores.values()]), n_prune)
     masks, start = {}, 0
     for n, p in params.items():
         masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
@@ -82,10 +83,10 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     ----------
     tensor : torch.Tensor
         A floating-point tensor of finite values (a layer's weights).
-    amount : float
-        Fraction in [0, 1] of the entries to prune. Exactly
-        ``round(amount * tensor.numel())`` entries are pruned (Python's ``round``,
-        as ``torch.nn.utils.prune`` does).
+    amount : float or int
+        As in ``torch.nn.utils.prune``: a float is the fraction in [0, 1] of the
+        entries to prune, exactly ``round(amount * tensor.numel())`` of them (Python's
+        ``round``); an int is their number (``amount=1`` prunes one entry).
 
     Returns
     -------
@@ -98,11 +99,90 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     with the smaller flat (row-major) index is pruned first. On tie-free data the
     mask equals the one of ``torch.nn.utils.prune.l1_unstructured``, whose order
     among ties is not specified.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.prune import magnitude_mask
+    >>> magnitude_mask(torch.tensor([0.1, -2.0, 0.5, 3.0]), 0.5)  # keep the largest half
+    tensor([0., 1., 0., 1.])
     """
     tensor = check_float_tensor(tensor, "tensor")
-    amount = check_fraction(amount, "amount")
+    n_prune = check_amount(amount, tensor.numel())
     with torch.no_grad():
-        return _mask_from_scores(tensor.detach().abs(), round(amount * tensor.numel()))
+        return _mask_from_scores(tensor.detach().abs(), n_prune)
+
+
+def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
+            scores: torch.Tensor | None = None) -> torch.Tensor:
+    """N:M mask: in every group of ``m`` consecutive inputs of each output, keep ``n``.
+
+    Introduced in :doc:`language-models`, section *The 2:4 pattern*. The groups run
+    along the input dimension (dimension 1: the columns of a Linear weight, the input
+    channels of a Conv weight, at each output and kernel position), as NVIDIA's
+    sparse tensor cores expect for 2:4 sparsity (Mishra et al. 2021); with ``n=2,
+    m=4`` exactly half of the weights are pruned.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        Shape ``(out, in, ...)`` with ``in`` a multiple of ``m``; floating point, finite.
+    n, m : int
+        Keep ``n`` of every ``m`` (``0 <= n <= m``).
+    scores : torch.Tensor, optional
+        Importance of each weight, of ``weight``'s shape; by default ``|weight|``
+        (magnitude). Wanda and SparseGPT pass their own scores
+        (:mod:`helpers.layerwise`). Ties go to the earlier input.
+
+    Returns
+    -------
+    torch.Tensor
+        Mask of ``weight``'s shape, dtype and device: 1 kept, 0 pruned.
+
+    Raises
+    ------
+    ValueError
+        If ``weight`` has fewer than two dimensions, ``in`` is not a multiple of
+        ``m``, ``n > m``, or ``scores`` has another shape.
+    """
+    weight = check_float_tensor(weight, "weight")
+    m = check_positive_int(m, "m")
+    n = check_positive_int(n, "n", allow_zero=True)
+    if n > m:
+        raise ValueError(f"n must be at most m, got n={n}, m={m}")
+    if weight.dim() < 2:
+        raise ValueError(f"weight must have at least two dimensions (out, in, ...), "
+                         f"got shape {tuple(weight.shape)}")
+    if weight.shape[1] % m:
+        raise ValueError(f"the input dimension of weight ({weight.shape[1]}) is not a "
+                         f"multiple of m={m}; leave this layer out of N:M pruning")
+    if scores is None:
+        scores = weight.detach().abs()
+    else:
+        scores = check_float_tensor(scores, "scores").detach()
+        if scores.shape != weight.shape:
+            raise ValueError(f"scores has shape {tuple(scores.shape)} but weight has "
+                             f"shape {tuple(weight.shape)}")
+    # Move the input dimension last and cut it into groups of m.
+    moved = scores.movedim(1, -1)
+    groups = moved.reshape(-1, m)
+    order = torch.sort(groups, dim=1, descending=True, stable=True).indices
+    mask = torch.zeros_like(groups)
+    mask.scatter_(1, order[:, :n], 1.0)
+    return mask.reshape(moved.shape).movedim(-1, 1).to(dtype=weight.dtype).contiguous()
+
+
+def nm_masks(model: nn.Module, n: int = 2, m: int = 4, *,
+             names: Iterable[str] | None = None) -> Masks:
+    """Magnitude N:M masks (:func:`nm_mask`) for the selected parameters of ``model``.
+
+    Introduced in :doc:`language-models`, section *The 2:4 pattern*. ``names`` as in
+    :func:`prunable_parameters`; every selected parameter's input dimension must be a
+    multiple of ``m`` (a first layer with 1 or 3 input channels is not: name the
+    others). The model is not changed.
+    """
+    params = _checked_params(model, names)
+    return {name: nm_mask(p.detach(), n, m) for name, p in params.items()}
 
 
 def prunable_parameters(model: nn.Module,
@@ -126,10 +206,11 @@ def prunable_parameters(model: nn.Module,
     ------
     ValueError
         For a name that the model does not have, for a model without Linear or
-        Conv layers, or for a model still pruned with ``torch.nn.utils.prune``
-        (call :func:`make_permanent` first).
+        Conv layers, or for a model still pruned with ``torch.nn.utils.prune`` or
+        parametrised with ``torch.nn.utils.parametrize`` (call
+        :func:`make_permanent` first).
     """
-    return select_weights(model, names)
+    return select_weights(model, names, what="pruning")
 
 
 def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
@@ -139,18 +220,22 @@ def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
     return params
 
 
-def _amounts(amount: float | Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
-    """One amount per parameter: a single fraction, or a mapping with every name."""
+def _amounts(amount: float | int | Mapping[str, float | int],
+             params: Mapping[str, torch.Tensor]) -> dict[str, int]:
+    """How many weights of each parameter to prune: one amount, or a mapping with every name.
+
+    Amounts are read as in ``torch.nn.utils.prune``: a float is a fraction, an int a count.
+    """
     if isinstance(amount, Mapping):
-        unknown = set(amount) - set(names)
+        unknown = set(amount) - set(params)
         if unknown:
             raise ValueError(f"amount names parameters that are not pruned: {sorted(unknown)}")
-        missing = [n for n in names if n not in amount]
+        missing = [n for n in params if n not in amount]
         if missing:
             raise ValueError(f"amount has no entry for {missing}")
-        return {n: check_fraction(amount[n], f"amount[{n!r}]") for n in names}
-    amount = check_fraction(amount, "amount")
-    return {n: amount for n in names}
+        return {n: check_amount(amount[n], p.numel(), f"amount[{n!r}]")
+                for n, p in params.items()}
+    return {n: check_amount(amount, p.numel()) for n, p in params.items()}
 
 
 def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
@@ -163,15 +248,26 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
     ----------
     model : nn.Module
         The network (its weights are read, not changed).
-    amount : float or mapping
-        Fraction of each selected parameter to prune, or a mapping from every
-        selected parameter name to its own fraction.
+    amount : float, int or mapping
+        Fraction (float) or number (int, as in ``torch.nn.utils.prune``) of the
+        weights of each selected parameter to prune, or a mapping from every selected
+        parameter name to its own amount.
     names : iterable of str, optional
         Which parameters to prune (see :func:`prunable_parameters`).
+
+    Examples
+    --------
+    >>> from helpers.models import mlp
+    >>> from helpers.prune import layerwise_masks, masks_sparsity
+    >>> from helpers.train import seed_everything
+    >>> _ = seed_everything(0)
+    >>> masks = layerwise_masks(mlp([8, 4, 2]), 0.5)
+    >>> sorted(masks), masks_sparsity(masks)
+    (['0.weight', '2.weight'], 0.5)
     """
     params = _checked_params(model, names)
-    amounts = _amounts(amount, list(params))
-    return {n: magnitude_mask(p.detach(), amounts[n]) for n, p in params.items()}
+    counts = _amounts(amount, params)
+    return {n: magnitude_mask(p.detach(), counts[n]) for n, p in params.items()}
 
 
 def global_masks(model: nn.Module, amount: float, *,
@@ -180,13 +276,23 @@ def global_masks(model: nn.Module, amount: float, *,
 
     Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*. Exactly
     ``round(amount · N)`` weights are pruned, N being the total number of selected
-    weights; layers with many small weights lose more of them. Ties are broken by
+    weights (an int ``amount`` is that number itself, as in ``torch.nn.utils.prune``);
+    layers with many small weights lose more of them. Ties are broken by
     position in the concatenation of the parameters (in the model's order) and then
     by flat index; on tie-free data the masks equal those of
     ``torch.nn.utils.prune.global_unstructured`` with ``L1Unstructured``.
+
+    Examples
+    --------
+    >>> from helpers.models import mlp
+    >>> from helpers.prune import global_masks, masks_sparsity
+    >>> from helpers.train import seed_everything
+    >>> _ = seed_everything(0)
+    >>> masks = global_masks(mlp([8, 4, 2]), 0.75)
+    >>> masks_sparsity(masks)  # one threshold for all layers
+    0.75
     """
     params = _checked_params(model, names)
-    amount = check_fraction(amount, "amount")
     with torch.no_grad():
         scores = {n: p.detach().abs() for n, p in params.items()}
         return _global_mask(scores, params, amount)
@@ -197,17 +303,18 @@ def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed:
     """Masks pruning ``round(amount · numel)`` weights of each layer chosen at random.
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*: the baseline
-    that a pruning criterion must beat. The choice depends only on ``seed`` (an
+    that a pruning criterion must beat. ``amount`` as in :func:`layerwise_masks` (an
+    int is a number of weights). The choice depends only on ``seed`` (an
     explicit generator; the global random state is not touched).
     """
     check_positive_int(seed, "seed", allow_zero=True)
     params = _checked_params(model, names)
-    amounts = _amounts(amount, list(params))
+    counts = _amounts(amount, params)
     generator = torch.Generator().manual_seed(seed)
     masks = {}
     for n, p in params.items():
         scores = torch.rand(p.shape, generator=generator)
-        masks[n] = _mask_from_scores(scores, round(amounts[n] * p.numel())).to(
+        masks[n] = _mask_from_scores(scores, counts[n]).to(
             device=p.device, dtype=p.dtype)
     return masks
 
@@ -232,6 +339,7 @@ def _check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[st
     if not isinstance(masks, Mapping):
         raise TypeError(f"masks must be a mapping from parameter names to tensors, "
                         f"got {type(masks).__name__}")
+    check_plain_weights(model, "applying masks")
     params = dict(model.named_parameters())
     for name, mask in masks.items():
         if name not in params:
@@ -251,6 +359,13 @@ def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
     """Fraction of all mask entries that are 0 (pruned).
 
     Introduced in :doc:`pruning`, section *Magnitude pruning*.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.prune import masks_sparsity
+    >>> masks_sparsity({'a': torch.tensor([True, False]), 'b': torch.tensor([False, False])})
+    0.75
     """
     if not isinstance(masks, Mapping) or not masks:
         raise ValueError("masks must be a non-empty mapping from names to tensors")
@@ -269,6 +384,17 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
     ValueError
         For a mask whose name is not a parameter of ``model``, whose shape differs
         from the parameter's, or which holds values other than 0 and 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.prune import apply_masks
+    >>> layer = nn.Linear(2, 1)
+    >>> mask = torch.tensor([[True, False]])
+    >>> _ = apply_masks(layer, {'weight': mask})
+    >>> (layer.weight == 0).tolist()
+    [[False, True]]
     """
     for name, param in _check_masks(model, masks).items():
         param.mul_(masks[name].to(device=param.device, dtype=param.dtype))
@@ -276,12 +402,15 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
 
 
 class MaskEnforcer:
-    """Keeps pruned weights at zero during fine-tuning.
+    r"""Keeps pruned weights at zero during fine-tuning.
 
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*. Pass an instance
     as ``after_step`` to :func:`helpers.train.fit`: after every optimiser step it
-    multiplies the parameters by their masks again (momentum or weight decay would
-    otherwise revive pruned weights). :meth:`mask_gradients` additionally zeroes
+    multiplies the parameters by their masks again: the loss gradient of a pruned
+    weight :math:`w_{ij}` is :math:`\delta_i a_j`, generally nonzero, and momentum carries
+    it on, so without the masks pruned weights would grow back. (Weight decay alone
+    cannot revive an exact zero: it adds :math:`\lambda w = 0`, and decoupled decay
+    multiplies by :math:`1 - \eta\lambda`.) :meth:`mask_gradients` additionally zeroes
     the gradients of pruned weights, so that they receive no update at all.
 
     Parameters
@@ -302,25 +431,31 @@ class MaskEnforcer:
     def mask_gradients(self, model: nn.Module) -> list[torch.utils.hooks.RemovableHandle]:
         """Register gradient hooks that multiply each gradient by its mask.
 
-        Returns the hook handles; call ``handle.remove()`` on each to undo.
+        Returns the hook handles; call ``handle.remove()`` on each to undo. Frozen
+        parameters (``requires_grad=False``) receive no gradient and get no hook.
         """
         params = _check_masks(model, self.masks)
         handles = []
         for name, param in params.items():
+            if not param.requires_grad:
+                continue
             mask = self.masks[name].to(device=param.device, dtype=param.dtype)
             handles.append(param.register_hook(lambda g, m=mask: g * m))
         return handles
 
 
 def make_permanent(model: nn.Module) -> nn.Module:
-    """Remove ``torch.nn.utils.prune`` re-parametrisations, keeping the zeros; return ``model``.
+    """Remove weight re-parametrisations, keeping the effective weights; return ``model``.
 
     Introduced in :doc:`pruning`, section *The same masks with torch.nn.utils.prune*.
     For every module pruned with ``torch.nn.utils.prune`` this calls
     ``prune.remove(module, name)``: ``name_orig`` and the ``name_mask`` buffer go,
     and ``name`` becomes an ordinary parameter holding ``name_orig * name_mask``.
-    Masks applied with :func:`apply_masks` are already permanent (the zeros are in
-    the weights), so such models are returned unchanged.
+    Parametrisations registered with ``torch.nn.utils.parametrize`` are removed the
+    same way (``remove_parametrizations(..., leave_parametrized=True)``). Masks
+    applied with :func:`apply_masks` are already permanent (the zeros are in the
+    weights), so such models are returned unchanged. The helpers that read or write
+    weights ask for this call when a model still carries re-parametrisations.
     """
     check_model(model)
     for module in model.modules():
@@ -329,6 +464,10 @@ def make_permanent(model: nn.Module) -> nn.Module:
         for method in methods:
             # A PruningContainer (after repeated calls) holds its parameter name too.
             torch_prune.remove(module, method._tensor_name)
+        if parametrize.is_parametrized(module):
+            for tensor_name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, tensor_name,
+                                                    leave_parametrized=True)
     return model
 
 
@@ -477,6 +616,12 @@ def cubic_schedule(step: int, final_sparsity: float, *, initial_sparsity: float 
         n, the number of pruning steps.
     frequency : int
         Δt, training steps between two pruning steps.
+
+    Examples
+    --------
+    >>> from helpers.prune import cubic_schedule
+    >>> [round(cubic_schedule(s, 0.9, n_pruning_steps=4), 3) for s in range(5)]
+    [0.0, 0.52, 0.787, 0.886, 0.9]
     """
     check_positive_int(step, "step", allow_zero=True)
     s_f = check_fraction(final_sparsity, "final_sparsity")
@@ -618,10 +763,13 @@ def sensitivity_scan(model: nn.Module, data: ClassificationData, amounts: Sequen
         Parameter name → list of accuracies on split ``which``, one per amount.
     """
     check_data(data)
-    amounts = [check_fraction(a, f"amounts[{k}]") for k, a in enumerate(amounts)]
+    amounts = list(amounts)
     if not amounts:
         raise ValueError("amounts is empty")
     params = _checked_params(model, names)
+    smallest = min(p.numel() for p in params.values())
+    for k, a in enumerate(amounts):  # a float is a fraction, an int a count per layer
+        check_amount(a, smallest, f"amounts[{k}]")
     scan: dict[str, list[float]] = {}
     for name in params:
         row = []
@@ -660,6 +808,7 @@ class CSRLinear(nn.Module):
         super().__init__()
         if not isinstance(linear, nn.Linear):
             raise TypeError(f"CSRLinear converts an nn.Linear, got {type(linear).__name__}")
+        check_plain_weights(linear, "CSRLinear")
         check_finite(linear.weight.detach(), "weight")
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight = _csr(linear.weight)
@@ -683,6 +832,7 @@ def to_sparse_csr(model: nn.Module) -> nn.Module:
     The copy computes the same outputs (up to rounding) with sparse kernels.
     """
     check_model(model)
+    check_plain_weights(model, "to_sparse_csr()")
     if isinstance(model, nn.Linear):
         return CSRLinear(model)
     new = copy.deepcopy(model)

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_float_tensor, check_int_in_range, check_positive_int, weight_layers
+from ._checks import (
+    check_float_tensor, check_int_in_range, check_model, check_plain_weights,
+    check_positive_int, weight_layers,
+)
 
 __all__ = ["SCHEMES", "QuantizedTensor", "quantize", "dequantize", "quantize_model_weights",
            "dynamic_quantize", "SharedWeights", "kmeans_share", "kmeans_share_model"]
@@ -101,6 +104,15 @@ def quantize(x: torch.Tensor, bits: int = 8, scheme: str = "symmetric", *,
         per-tensor step.
     axis : int
         The channel axis for ``per_channel``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.quant import dequantize, quantize
+    >>> x = torch.tensor([-1.0, 0.0, 0.5, 1.0])
+    >>> qt = quantize(x, bits=8)
+    >>> qt.q.tolist(), bool((dequantize(qt) - x).abs().max() <= qt.scale / 2)
+    ([-127, 0, 64, 127], True)
     """
     x = check_float_tensor(x, "x").detach()
     bits = _check_bits(bits)
@@ -142,6 +154,13 @@ def dequantize(qt: QuantizedTensor) -> torch.Tensor:
     """Map quantised integers back to real values: ``(q − zero_point) · scale``.
 
     Introduced in :doc:`background`, section *The toolbox*.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.quant import dequantize, quantize
+    >>> dequantize(quantize(torch.tensor([-1.0, 1.0]), bits=8))
+    tensor([-1.,  1.])
     """
     if not isinstance(qt, QuantizedTensor):
         raise TypeError(f"dequantize() needs a QuantizedTensor, got {type(qt).__name__}")
@@ -149,12 +168,8 @@ def dequantize(qt: QuantizedTensor) -> torch.Tensor:
 
 
 def _layers_with_weights(model: nn.Module, what: str):
-    for name, module in weight_layers(model):
-        if hasattr(module, "weight_orig"):
-            raise ValueError(
-                f"layer {name!r} still carries a torch.nn.utils.prune mask; make the "
-                f"pruning permanent (torch.nn.utils.prune.remove) before {what}")
-        yield name, module
+    check_plain_weights(check_model(model), what)
+    yield from weight_layers(model)
 
 
 def _map_weights(model: nn.Module, what: str, transform) -> nn.Module:
@@ -275,6 +290,14 @@ def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> Shar
         Bits per cluster index, 2..16.
     max_iter : int
         Maximum number of Lloyd iterations.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.quant import kmeans_share
+    >>> shared = kmeans_share(torch.tensor([0.1, 0.12, 0.0, 0.9, 1.0, -0.5]), bits=2)
+    >>> shared.assignments.tolist()  # -1: the zero stays zero
+    [1, 1, -1, 3, 3, 0]
     """
     weight = check_float_tensor(weight, "weight").detach()
     bits = _check_bits(bits)

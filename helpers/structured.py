@@ -10,7 +10,17 @@ The functions work on flat ``nn.Sequential`` networks such as
 :func:`helpers.models.mlp` and :func:`helpers.models.small_cnn`; layers are named as
 in ``model.named_children()`` (``"0"``, ``"2"``, …). Between a layer and the next
 Linear/Conv layer there may be one BatchNorm, activations with f(0) = 0 (ReLU,
-LeakyReLU, ELU, GELU, Tanh), Dropout, Identity, pooling, and (after a Conv) a Flatten.
+LeakyReLU, ELU, GELU, Tanh), Dropout, Identity, pooling (after a Conv), and a Flatten.
+
+Where the units lie in an activation: a Conv2d's channels are axis 1 of
+``(N, C, H, W)``; a Linear layer's neurons are the *last* axis of its output, also
+when it is applied per position to inputs of shape ``(N, …, features)`` (a token-wise
+MLP). A Flatten then interleaves them: after a Conv the next Linear reads the
+columns of channel ``c`` as one block of ``H·W``, after a per-position Linear it
+reads neuron ``u`` at columns ``u, u + units, u + 2·units, …``. Layouts that mix a
+unit with its neighbours (pooling after a Linear, a Flatten that keeps the batch
+axis elsewhere, a BatchNorm without affine parameters, whose output for a silenced
+unit is not zero) are rejected with an error.
 
 Introduced in :doc:`pruning`, section *Structured pruning*.
 """
@@ -20,11 +30,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_fraction, check_positive_int
+from ._checks import (
+    check_amount, check_finite, check_fraction, check_plain_weights, check_positive_int,
+    evaluation_mode,
+)
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
            "remove_neurons", "remove_channels", "prune_units", "remove_dead_neurons",
@@ -52,7 +66,7 @@ class _Block:
     producer: nn.Module
     bn: nn.Module | None
     consumer: nn.Module
-    flatten: bool        # a Flatten between a Conv producer and a Linear consumer
+    flatten: bool        # a Flatten between the producer and a Linear consumer
     probe: nn.Module     # the module whose output is "the unit's activation"
     consumer_name: str
 
@@ -61,6 +75,7 @@ def _children(model: nn.Module) -> list[tuple[str, nn.Module]]:
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"structured pruning works on a flat nn.Sequential, "
                         f"got {type(model).__name__}")
+    check_plain_weights(model, "structured pruning")
     return list(model.named_children())
 
 
@@ -79,21 +94,36 @@ def _block(model: nn.Module, layer: str) -> _Block:
         raise TypeError(f"layer {layer!r} is a {type(producer).__name__}; only nn.Linear "
                         f"and (ungrouped) nn.Conv2d layers have removable units")
     bn, flatten, probe = None, False, producer
+    linear = isinstance(producer, nn.Linear)
     for name, module in children[i + 1:]:
         if isinstance(module, _BATCHNORMS) and bn is None and not flatten:
+            expected = nn.BatchNorm1d if linear else nn.BatchNorm2d
+            if not isinstance(module, expected):
+                raise TypeError(f"{type(module).__name__} {name!r} cannot follow a "
+                                f"{type(producer).__name__} ({layer!r}); expected "
+                                f"{expected.__name__}")
             if module.num_features != _n_units(producer):
                 raise ValueError(f"BatchNorm {name!r} has {module.num_features} features but "
                                  f"layer {layer!r} has {_n_units(producer)} units")
+            if not module.affine:
+                raise ValueError(f"BatchNorm {name!r} has no affine parameters, so a "
+                                 f"silenced unit of {layer!r} would still output "
+                                 f"-mean/std; use BatchNorm with affine=True")
             bn = probe = module
         elif isinstance(module, _PASS_THROUGH):
-            if flatten and isinstance(module, _POOLS):
-                raise TypeError(f"pooling module {name!r} after a Flatten cannot be pruned "
-                                f"through")
+            if isinstance(module, _POOLS) and (flatten or linear):
+                where = "a Flatten" if flatten else f"Linear layer {layer!r}"
+                raise TypeError(f"pooling module {name!r} after {where} pools across "
+                                f"units; its units cannot be pruned through it")
             if not flatten:
                 probe = module
         elif isinstance(module, nn.Flatten):
             if flatten:
                 raise TypeError(f"two Flatten modules after layer {layer!r}")
+            if (module.start_dim, module.end_dim) != (1, -1):
+                raise TypeError(f"Flatten {name!r} has start_dim={module.start_dim}, "
+                                f"end_dim={module.end_dim}; only nn.Flatten() (1, -1) "
+                                f"keeps the units of {layer!r} apart from the batch")
             flatten = True
         elif isinstance(module, nn.Linear):
             if isinstance(producer, nn.Conv2d) and not flatten:
@@ -117,13 +147,48 @@ def _n_units(module: nn.Module) -> int:
     return module.out_features if isinstance(module, nn.Linear) else module.out_channels
 
 
+def _consumer_columns(block: _Block, keep: torch.Tensor, n: int) -> torch.Tensor:
+    """Columns of a Linear consumer that read the units ``keep``, unit by unit.
+
+    After a Conv and a Flatten, channel ``c`` is the block of columns
+    ``c·HW … c·HW + HW − 1``; after a per-position Linear and a Flatten the neurons
+    are the fastest axis, so neuron ``u`` is read at ``u, u + n, u + 2n, …``
+    (``n`` units before any removal).
+    """
+    per_unit = block.consumer.in_features // n
+    positions = torch.arange(per_unit, device=keep.device)
+    if isinstance(block.producer, nn.Conv2d):
+        return (keep[:, None] * per_unit + positions).reshape(-1)
+    return (positions[:, None] * n + keep).reshape(-1)  # in the order of the new layout
+
+
 def _consumer_weight_per_unit(block: _Block) -> torch.Tensor:
     """The consumer's weights grouped by the unit they read: shape (units, …)."""
     w = block.consumer.weight.detach()
     n = _n_units(block.producer)
     if isinstance(block.consumer, nn.Conv2d):
         return w.transpose(0, 1)
-    return w.reshape(w.shape[0], n, -1).transpose(0, 1)  # Linear: (out, n·spatial)
+    if isinstance(block.producer, nn.Conv2d):  # (out, n·HW), unit-major
+        return w.reshape(w.shape[0], n, -1).transpose(0, 1)
+    return w.reshape(w.shape[0], -1, n).permute(2, 0, 1)  # (out, positions·n), unit-minor
+
+
+def _per_unit(block: _Block, a: torch.Tensor) -> torch.Tensor:
+    """An activation as ``(examples, units, positions)``; the unit axis must fit."""
+    n = _n_units(block.producer)
+    if isinstance(block.producer, nn.Linear):
+        if block.bn is not None and a.dim() > 2:
+            raise ValueError(f"a BatchNorm1d after a Linear layer normalises axis 1, but the "
+                             f"layer's {n} units are the last axis of its {a.dim()}-D "
+                             f"output; this model cannot be pruned by units")
+        if a.dim() < 2 or a.shape[-1] != n:
+            raise ValueError(f"expected the {n} units as the last axis of the activation, "
+                             f"got shape {tuple(a.shape)}")
+        return a.reshape(a.shape[0], -1, n).transpose(1, 2)
+    if a.dim() < 2 or a.shape[1] != n:
+        raise ValueError(f"expected the {n} channels as axis 1 of the activation, "
+                         f"got shape {tuple(a.shape)}")
+    return a.reshape(a.shape[0], n, -1)
 
 
 def removable_layers(model: nn.Module) -> list[str]:
@@ -146,37 +211,36 @@ def _activations(model: nn.Module, block: _Block, X: torch.Tensor, y: torch.Tens
                  batch_size: int) -> torch.Tensor:
     """Per-example unit scores: mean |a| (y is None) or |mean over positions of a·∂L/∂a|."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     store: dict[str, torch.Tensor] = {}
 
     def hook(module, inputs, output):
         if y is not None:
-            output.retain_grad()
+            # A leaf of its own: ∂L/∂a without touching the parameters' .grad, and
+            # also when the caller has frozen the parameters.
+            output = output.detach().requires_grad_(True)
         store["a"] = output
+        return output
 
     handle = block.probe.register_forward_hook(hook)
     scores = []
     try:
-        for start in range(0, len(X), batch_size):
-            xb = X[start:start + batch_size].to(device)
-            if y is None:
-                with torch.no_grad():
-                    model(xb)
-                a = store["a"]
-                scores.append(a.abs().reshape(len(xb), a.shape[1], -1).mean(dim=2))
-            else:
-                yb = y[start:start + batch_size].to(device)
-                model.zero_grad(set_to_none=True)
-                # Summed loss: each example's gradient is its own, not divided by the batch.
-                nn.functional.cross_entropy(model(xb), yb, reduction="sum").backward()
-                a = store["a"]
-                prod = (a * a.grad).detach().reshape(len(xb), a.shape[1], -1)
-                scores.append(prod.mean(dim=2).abs())
+        with evaluation_mode(model):
+            for start in range(0, len(X), batch_size):
+                xb = X[start:start + batch_size].to(device)
+                if y is None:
+                    with torch.no_grad():
+                        model(xb)
+                    scores.append(_per_unit(block, store["a"]).abs().mean(dim=2))
+                else:
+                    yb = y[start:start + batch_size].to(device)
+                    with torch.enable_grad():
+                        # Summed loss: each example's gradient is its own.
+                        loss = nn.functional.cross_entropy(model(xb), yb, reduction="sum")
+                        a = store["a"]
+                        (grad,) = torch.autograd.grad(loss, [a])
+                    scores.append(_per_unit(block, a.detach() * grad).mean(dim=2).abs())
     finally:
         handle.remove()
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
     return torch.cat(scores).mean(dim=0)
 
 
@@ -213,6 +277,17 @@ def neuron_importance(model: nn.Module, layer: str, criterion: str = "l1", *,
     -------
     torch.Tensor
         Shape ``(units,)``, on the CPU.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.structured import neuron_importance
+    >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    >>> with torch.no_grad():
+    ...     _ = model[0].weight.copy_(torch.tensor([[1.0, -1.0], [0.1, 0.0], [0.0, 3.0]]))
+    >>> neuron_importance(model, '0', 'l1')
+    tensor([2.0000, 0.1000, 3.0000])
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
@@ -246,13 +321,21 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
 
     Introduced in :doc:`pruning`, section *Which neurons matter*. Ties go to the
     smaller index first (a stable sort), as in :func:`helpers.prune.magnitude_mask`.
+    An int ``amount`` is the number of indices, as in ``torch.nn.utils.prune``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.structured import lowest
+    >>> lowest(torch.tensor([2.0, 0.1, 3.0, 0.5]), 0.5)
+    [1, 3]
     """
     if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) == 0:
         raise ValueError("scores must be a non-empty one-dimensional tensor")
     check_finite(scores, "scores")
-    amount = check_fraction(amount, "amount")
+    n = check_amount(amount, len(scores))
     order = torch.sort(scores, stable=True).indices
-    return order[:round(amount * len(scores))].tolist()
+    return order[:n].tolist()
 
 
 def _check_indices(indices, n_units: int, layer: str) -> list[int]:
@@ -332,8 +415,7 @@ def _remove_units(model: nn.Module, layer: str, indices,
         c.weight = _slice(c.weight, keep, dim=1)
         c.in_channels = len(keep)
     else:
-        per_unit = c.in_features // n
-        cols = (keep[:, None] * per_unit + torch.arange(per_unit, device=device)).reshape(-1)
+        cols = _consumer_columns(block, keep, n)
         c.weight = _slice(c.weight, cols, dim=1)
         c.in_features = len(cols)
     return new
@@ -347,6 +429,15 @@ def remove_neurons(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.M
     the matching columns of the next Linear layer. ``model`` is not changed; the copy
     keeps the layer names, so several layers can be shrunk one after the other. It
     computes the same outputs as ``zero_units(model, layer, indices)``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from helpers.structured import remove_neurons
+    >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> smaller = remove_neurons(model, '0', [1])
+    >>> smaller[0], smaller[2]
+    (Linear(in_features=4, out_features=2, bias=True), Linear(in_features=2, out_features=2, bias=True))
     """
     return _remove_units(model, layer, indices, nn.Linear)
 
@@ -374,9 +465,12 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
     ``round(amount · units)`` neurons or channels with the lowest
     :func:`neuron_importance` under ``criterion``, scored on the network as shrunk so
     far. ``criterion="random"`` removes units chosen at random instead (the
-    baseline; they depend only on ``seed``). ``model`` is not changed.
+    baseline; they depend only on ``seed``). ``model`` is not changed. An int
+    ``amount`` is the number of units removed from each layer (as ``amount`` of
+    ``torch.nn.utils.prune.ln_structured``); every layer keeps at least one unit.
     """
-    amount = check_fraction(amount, "amount", inclusive_high=False)
+    if not isinstance(amount, Integral):
+        check_fraction(amount, "amount", inclusive_high=False)
     check_positive_int(seed, "seed", allow_zero=True)
     names = removable_layers(model) if layers is None else list(layers)
     generator = torch.Generator().manual_seed(seed)
@@ -386,7 +480,8 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
             scores = torch.rand(_n_units(_block(new, layer).producer), generator=generator)
         else:
             scores = neuron_importance(new, layer, criterion, X=X, y=y)
-        new = _remove_units(new, layer, lowest(scores, amount), _PRODUCERS)
+        n_drop = check_amount(amount, len(scores), allow_all=False)
+        new = _remove_units(new, layer, lowest(scores, n_drop), _PRODUCERS)
     return new
 
 
@@ -403,8 +498,10 @@ def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
     Parameters
     ----------
     model : nn.Sequential
-        A flat sequential MLP (Linear layers with element-wise activations between
-        them), as :func:`removable_layers` accepts. It is not changed.
+        A flat sequential network as :func:`removable_layers` accepts (Linear or
+        Conv layers; the units of any layout). It is not changed. A unit whose
+        incoming weights are zero counts as dead only when a ReLU alone follows it
+        (no BatchNorm, no other activation), since only then is its output 0.
 
     Returns
     -------
@@ -415,21 +512,33 @@ def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
     changed = True
     while changed:
         changed = False
-        children = list(model.named_children())
-        hidden = removable_layers(model)
-        for k, (name, layer) in enumerate(children):
-            if name not in hidden:
-                continue
-            consumer = next(m for _, m in children[k + 1:] if isinstance(m, nn.Linear))
+        for name in removable_layers(model):
+            block = _block(model, name)
+            layer = block.producer
             with torch.no_grad():
-                no_out = (consumer.weight == 0).all(dim=0)
-                no_in = (layer.weight == 0).all(dim=1)
-                if layer.bias is not None:
-                    no_in &= layer.bias <= 0
+                # read by nothing: every weight of the next layer on this unit is zero
+                no_out = (_consumer_weight_per_unit(block).flatten(1) == 0).all(dim=1)
+                # outputs ReLU(b) = 0 whatever the input; only where nothing but ReLU,
+                # Dropout or Identity follows (another activation or a BatchNorm maps
+                # the constant to a nonzero value)
+                between = _between(model, name, block.consumer_name)
+                if all(isinstance(m, (nn.ReLU, nn.Dropout, nn.Identity)) for m in between) \
+                        and any(isinstance(m, nn.ReLU) for m in between):
+                    no_in = (layer.weight.flatten(1) == 0).all(dim=1)
+                    if layer.bias is not None:
+                        no_in &= layer.bias <= 0
+                else:
+                    no_in = torch.zeros_like(no_out)
             dead = torch.nonzero(no_out | no_in).reshape(-1).tolist()
-            dead = dead[:layer.out_features - 1]
+            dead = dead[:_n_units(layer) - 1]
             if dead:
-                model = remove_neurons(model, name, dead)
+                model = _remove_units(model, name, dead, _PRODUCERS)
                 changed = True
                 break
     return model
+
+
+def _between(model: nn.Module, first: str, last: str) -> list[nn.Module]:
+    """The modules strictly between the layers named ``first`` and ``last``."""
+    names = [n for n, _ in model.named_children()]
+    return [model.get_submodule(n) for n in names[names.index(first) + 1:names.index(last)]]

@@ -23,10 +23,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ._checks import check_nonnegative, check_positive_int
+from ._checks import check_fraction, check_nonnegative, check_positive_int, evaluation_mode
 from .data import ClassificationData
 
-__all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy"]
+__all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy", "predictions",
+           "correct"]
 
 Hook = Callable[[nn.Module], None]
 Penalty = Callable[[nn.Module], torch.Tensor]
@@ -37,6 +38,15 @@ def seed_everything(seed: int) -> torch.Generator:
 
     Introduced in :doc:`how-to-use`. Returns a ``torch.Generator`` seeded with the
     same value, for code that prefers an explicit generator.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.train import seed_everything
+    >>> _ = seed_everything(0); a = torch.rand(2)
+    >>> _ = seed_everything(0); b = torch.rand(2)
+    >>> torch.equal(a, b)
+    True
     """
     check_positive_int(seed, "seed", allow_zero=True)
     random.seed(seed)
@@ -60,27 +70,56 @@ class History:
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
-             batch_size: int = 1024) -> float:
-    """Fraction of examples whose arg-max prediction equals the label.
+def predictions(model: nn.Module, X: torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
+    """The arg-max class of every example, shape ``(n,)``, on the CPU.
 
-    Introduced in :doc:`how-to-use`.
+    Introduced in :doc:`how-to-use`. The model runs in evaluation mode (each module's
+    mode is restored afterwards), in batches of ``batch_size`` on the device of its parameters.
+    """
+    check_positive_int(batch_size, "batch_size")
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    # A dynamically quantised model (torch int8 kernels) has no parameters: CPU.
+    device = next(model.parameters(), torch.empty(0)).device
+    with evaluation_mode(model):
+        out = [model(X[start:start + batch_size].to(device)).argmax(dim=1).cpu()
+               for start in range(0, len(X), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+def correct(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
+            batch_size: int = 1024) -> np.ndarray:
+    """Per-example correctness: a bool array of shape ``(n,)``, True where the arg-max
+    prediction equals the label.
+
+    Introduced in :doc:`background`, section *Judging a compression claim*: rows of these
+    (one per seed) are what :func:`helpers.stats.compare_accuracy` compares.
     """
     if len(X) != len(y):
         raise ValueError(f"X and y differ in length: {len(X)} and {len(y)}")
     if len(X) == 0:
         raise ValueError("cannot compute the accuracy of an empty set")
-    was_training = model.training
-    model.eval()
-    # A dynamically quantised model (torch int8 kernels) has no parameters: CPU.
-    device = next(model.parameters(), torch.empty(0)).device
-    correct = 0
-    for start in range(0, len(X), batch_size):
-        xb = X[start:start + batch_size].to(device)
-        yb = y[start:start + batch_size].to(device)
-        correct += int((model(xb).argmax(dim=1) == yb).sum())
-    model.train(was_training)
-    return correct / len(X)
+    return (predictions(model, X, batch_size=batch_size) == y.cpu()).numpy()
+
+
+def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
+             batch_size: int = 1024) -> float:
+    """Fraction of examples whose arg-max prediction equals the label.
+
+    Introduced in :doc:`how-to-use`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from helpers.train import accuracy
+    >>> model = nn.Linear(2, 2, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = model.weight.copy_(torch.eye(2))
+    >>> accuracy(model, torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 1, 1]))
+    0.6666666666666666
+    """
+    return float(correct(model, X, y, batch_size=batch_size).mean())
 
 
 def evaluate(model: nn.Module, data: ClassificationData, which: str = "val") -> float:
@@ -102,7 +141,7 @@ def _as_list(hooks: Hook | Iterable[Hook] | None) -> list[Hook]:
 
 def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
         lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 0.0,
-        optimizer: str = "adam", penalty: Penalty | None = None,
+        optimizer: str = "adam", momentum: float = 0.9, penalty: Penalty | None = None,
         after_step: Hook | Iterable[Hook] | None = None, patience: int | None = None,
         seed: int = 0, progress: bool = True, desc: str = "training") -> History:
     """Train a classifier with cross-entropy; keep the weights of the best validation epoch.
@@ -113,7 +152,8 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     Parameters
     ----------
     model : nn.Module
-        Trained in place (on the device its parameters are on).
+        Trained in place (on the device its parameters are on); afterwards each of
+        its modules is back in the train/eval mode it had before.
     data : ClassificationData
         Training uses ``data``'s training split; validation accuracy after every epoch
         selects the epoch whose weights are kept (the test split is never looked at).
@@ -122,7 +162,14 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     lr, weight_decay : float
         Learning rate and L2 weight decay of the optimiser.
     optimizer : {"adam", "sgd"}
-        Adam, or SGD with momentum 0.9.
+        Adam, or SGD (with ``momentum``).
+    momentum : float
+        In [0, 1): SGD's momentum coefficient μ, or Adam's β₁ (its momentum of the
+        gradient; β₂ stays 0.999). The default 0.9 is the usual choice for both, and was
+        fixed before this argument existed. With SGD, a gradient that stays the same
+        moves a weight by ``lr / (1 − μ)`` per step in the long run, ten times ``lr`` at
+        μ = 0.9: the *effective step* against which a proximal step's threshold is set
+        (:doc:`l1-regularization`, section *L1 in a neural network*).
     penalty : callable, optional
         ``penalty(model)`` is added to the loss (for example an L1 term).
     after_step : callable or list of callables, optional
@@ -130,7 +177,8 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     patience : int, optional
         Stop when validation accuracy has not improved for this many epochs.
     seed : int
-        Seeds the initial shuffle order; call :func:`seed_everything` before building
+        Seeds the order of the training examples (a new permutation every epoch, drawn
+        from one generator seeded with ``seed``); call :func:`seed_everything` before building
         the model to fix its initial weights as well.
     progress : bool
         Show a progress bar (on stdout) over epochs.
@@ -138,51 +186,64 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     check_positive_int(epochs, "epochs")
     check_nonnegative(lr, "lr")
     check_nonnegative(weight_decay, "weight_decay")
+    check_positive_int(batch_size, "batch_size")
+    check_positive_int(seed, "seed", allow_zero=True)
+    momentum = check_fraction(momentum, "momentum", inclusive_high=False)
     if patience is not None:
         check_positive_int(patience, "patience")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
     if optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        opt = torch.optim.Adam(params, lr=lr, betas=(momentum, 0.999),
+                               weight_decay=weight_decay)
     elif optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum,
+                              weight_decay=weight_decay)
     else:
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     hooks = _as_list(after_step)
     device = params[0].device
-    loader = data.loader("train", batch_size, seed=seed)
+    # Mini-batches are slices of the training tensors, taken in a seeded random order
+    # (one permutation per epoch), with no per-example Dataset indexing.
+    X_train, y_train = (t.to(device) for t in data.split("train"))
+    order = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
     history = History()
     best_acc, best_state, since_best = -1.0, None, 0
 
     bar = tqdm(range(epochs), desc=desc, file=sys.stdout, disable=not progress,
                leave=False, dynamic_ncols=True)
-    for epoch in bar:
-        model.train()
-        total, count = 0.0, 0
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
-            loss = loss_fn(model(xb), yb)
-            objective = loss if penalty is None else loss + penalty(model)
-            opt.zero_grad(set_to_none=True)
-            objective.backward()
-            opt.step()
-            for hook in hooks:
-                hook(model)
-            total += loss.item() * len(xb)
-            count += len(xb)
-        history.train_loss.append(total / count)
-        val_acc = evaluate(model, data, "val")
-        history.val_accuracy.append(val_acc)
-        bar.set_postfix(loss=f"{total / count:.3f}", val_acc=f"{val_acc:.3f}")
-        if val_acc > best_acc:
-            best_acc, best_state, since_best = val_acc, copy.deepcopy(model.state_dict()), 0
-            history.best_epoch = epoch
-        else:
-            since_best += 1
-            if patience is not None and since_best >= patience:
-                break
+    # Training mode while training; afterwards, the caller's mode of every module again.
+    with evaluation_mode(model):
+        for epoch in bar:
+            model.train()
+            total, count = 0.0, 0
+            permutation = torch.randperm(len(X_train), generator=order).to(device)
+            for start in range(0, len(X_train), batch_size):
+                batch = permutation[start:start + batch_size]
+                xb, yb = X_train[batch], y_train[batch]
+                loss = loss_fn(model(xb), yb)
+                objective = loss if penalty is None else loss + penalty(model)
+                opt.zero_grad(set_to_none=True)
+                objective.backward()
+                opt.step()
+                for hook in hooks:
+                    hook(model)
+                total += loss.item() * len(xb)
+                count += len(xb)
+            history.train_loss.append(total / count)
+            val_acc = evaluate(model, data, "val")
+            history.val_accuracy.append(val_acc)
+            bar.set_postfix(loss=f"{total / count:.3f}", val_acc=f"{val_acc:.3f}")
+            if val_acc > best_acc:
+                best_acc, since_best = val_acc, 0
+                best_state = copy.deepcopy(model.state_dict())
+                history.best_epoch = epoch
+            else:
+                since_best += 1
+                if patience is not None and since_best >= patience:
+                    break
     bar.close()
     model.load_state_dict(best_state)
     return history

@@ -117,13 +117,15 @@ def test_load_results_rejects_another_schema(tmp_path):
         report.load_results(path)
 
 
-def _row(method, level, compression, drop, storage=(1.0, 1.0, 1.0), flop=1.0, speed=1.0):
+def _row(method, level, compression, drop, storage=(1.0, 1.0, 1.0), flop=1.0, speed=1.0,
+         val_drop=None):
     row = {"method": method, "level": level, "compression": compression,
            "nonzero_weights": 1000 / compression, "hidden": [10.0], "flop_ratio": flop,
            "speedup": {"1": 1.0, "256": speed}, "shared": {"bits": [4]}}
     for variant, ratio in zip(experiment.VARIANTS, storage):
         row.setdefault(variant, {}).update(
-            test_mean=97 - drop, test_std=0.1, drop_pp=drop, val_drop_pp=0.0,
+            test_mean=97 - drop, test_std=0.1, drop_pp=drop,
+            val_drop_pp=drop if val_drop is None else val_drop,
             storage_ratio=ratio, storage_bytes=1000 / ratio)
     return row
 
@@ -144,9 +146,21 @@ def test_headline_takes_the_largest_compression_within_tolerance():
     assert h["neurons"]["level"] == 0.5
     assert h["neurons"]["efficiency"] == pytest.approx(0.9)
     assert h["neurons"]["met"]
-    # On validation every row is within tolerance: the largest ratios win.
-    assert h["validation"]["storage"]["value"] == 70
-    assert h["validation"]["neurons"]["level"] == 0.7
+    assert h["split"] == "val"
+    for claim in ("weights", "storage", "neurons"):
+        assert h[claim]["selected_by"]["split"] == "val"
+        assert "validation accuracy" in h[claim]["selected_by"]["rule"]
+
+
+def test_headline_rows_are_chosen_on_validation_not_test():
+    # Within tolerance on validation but not on test: chosen, and its test drop reported.
+    rows = [_row("iterative", 0.9, 10, 0.2, storage=(8, 20, 30)),
+            _row("iterative", 0.95, 20, 0.9, storage=(15, 40, 70), val_drop=0.3),
+            _row("gradual", 0.98, 50, 0.1, storage=(30, 60, 90), val_drop=0.8)]
+    h = report.headline(rows, dense={})
+    assert (h["weights"]["value"], h["weights"]["drop_pp"]) == (20, 0.9)
+    assert h["weights"]["selected_by"]["val_drop_pp"] == 0.3
+    assert h["storage"]["value"] == 70
 
 
 def test_neuron_headline_needs_the_speed_up_too():
@@ -208,3 +222,30 @@ def test_the_table_of_contents_is_read_in_reading_order():
     pages = book_pages()
     assert pages[0] == "index" and "benchmark-results" in pages
     assert len(pages) == len(set(pages))
+
+
+def test_committed_results_record_what_selected_each_headline_row():
+    results = report.load_results()
+    for claim in ("weights", "storage", "neurons"):
+        row = results["headline"][claim]
+        assert row["selected_by"]["split"] == "val"
+        assert row["selected_by"]["val_drop_pp"] <= row["selected_by"]["tolerance_pp"] + 1e-9
+    assert results["headline"] == json.loads(json.dumps(
+        report.headline(results["rows"], results["dense"])))
+
+
+def test_grid_edges_and_seed_values_read_the_records():
+    results = report.load_results()
+    edges = report.grid_edges(results)
+    n_levels = len(results["config"]["sparsities"]) * len(results["config"]["seeds"])
+    for method in ("l1_prune", "l2_prune"):
+        assert edges[method]["choices"] == n_levels
+        assert 0 <= edges[method]["low"] + edges[method]["high"] <= n_levels
+    dense = report.seed_values(results, "dense")
+    assert len(dense) == len(results["config"]["seeds"])
+    assert sum(dense) / len(dense) == pytest.approx(results["dense"]["fp32"]["test_mean"])
+    with pytest.raises(ValueError, match="no records"):
+        report.seed_values(results, "l1_prune", 0.123)
+    verdicts = report.comparisons(results, "en")
+    assert verdicts["l1_l2_verdict"].unit == "pp"
+    assert verdicts["neuron_speed_verdict"].kind == "ratio"

@@ -176,6 +176,8 @@ def test_colab_variant_installs_only_on_colab_and_writes_public_checks(built, tm
     first = colab.cells[0].source
     assert '"google.colab" in sys.modules' in first and "otter-grader==" in first
     assert any('otter.Notebook(tests_dir="tests")' in c.source for c in colab.cells)
+    if cw.repository_url() is None:  # helpers then comes from the bundle's wheel
+        assert "book-setup" in colab.cells[1].metadata.get("tags", [])
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)

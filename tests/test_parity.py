@@ -2,13 +2,17 @@
 
 Every page exists as ``book/<lang>/NAME.md`` for every language of
 ``helpers.languages`` (``en``, ``zh``); each edition is compared with the first. Only
-prose, captions and the declared language line (``LANG = "en"`` / ``LANG = "zh"``)
-may differ; each failure message names the page and the difference.
+prose, captions, the declared language line (``LANG = "en"`` / ``LANG = "zh"``), code
+comments and strings of output text (a string with non-ASCII characters in the
+translation) may differ; cell options and tags are identical. Each failure message
+names the page and the difference.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from pathlib import Path
 
 import jupytext
@@ -64,6 +68,39 @@ def test_same_labels(page, kind, lang):
                           f"{sorted(set(other) - set(ref))}")
 
 
+def code_tokens(source: str) -> list[tuple[str, str]]:
+    """The code of a cell as tokens, without comments and layout.
+
+    Comments may be translated (a Chinese reader sees Chinese comments), so they are
+    left out, as are blank lines and the text of indentation tokens. Strings stay.
+    """
+    tokens = []
+    readline = io.StringIO(source.rstrip("\n") + "\n").readline
+    for tok in tokenize.generate_tokens(readline):
+        if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER):
+            continue
+        text = "" if tok.type in (tokenize.INDENT, tokenize.DEDENT) else tok.string
+        tokens.append((tokenize.tok_name[tok.type], text))
+    return tokens
+
+
+def same_code(ref: str, other: str) -> bool:
+    """Same tokens, comments aside; a string may differ where the translation's is
+    output text (it holds non-ASCII characters, e.g. Chinese)."""
+    a, b = code_tokens(ref), code_tokens(other)
+    return len(a) == len(b) and all(
+        x == y or (x[0] == y[0] == "STRING" and not y[1].isascii()) for x, y in zip(a, b))
+
+
+def test_parity_ignores_comments_and_translated_output_text_only():
+    assert same_code("x = f(1)  # the mean\n", "x = f(1)  # 平均值\n")
+    assert same_code('print("accuracy")', 'print("准确率")')
+    assert same_code("# a comment\n\ny = 2\n", "y = 2\n")
+    assert not same_code("x = f(1)", "x = f(2)")
+    assert not same_code('key = "a"', 'key = "b"')  # not output text: must agree
+    assert not same_code("if a:\n    b()\nc()", "if a:\n    b()\n    c()")
+
+
 def _code_cells(lang: str, page: str) -> list[tuple[str, str]]:
     notebook = jupytext.read(BOOK / lang / page)
     cells = []
@@ -83,9 +120,11 @@ def test_code_cells_identical_except_language_line(page, lang):
     ref, other = _code_cells(REFERENCE, page), _code_cells(lang, page)
     assert len(ref) == len(other), (f"{page}: {len(ref)} code cells in {REFERENCE}, "
                                     f"{len(other)} in {lang}")
-    for k, (a, b) in enumerate(zip(ref, other)):
-        assert a == b, (f"{page}: code cell {k} differs between {REFERENCE} and {lang}:"
-                        f"\n{a}\n---\n{b}")
+    for k, ((a, a_opts), (b, b_opts)) in enumerate(zip(ref, other)):
+        assert a_opts == b_opts, (f"{page}: code cell {k}: options differ between "
+                                  f"{REFERENCE} and {lang}: {a_opts} / {b_opts}")
+        assert same_code(a, b), (f"{page}: code cell {k} differs between {REFERENCE} and "
+                                 f"{lang}:\n{a}\n---\n{b}")
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -167,7 +167,7 @@ def test_dynamic_quantize_errors():
         quant.dynamic_quantize(torch.ones(2))
     layer = nn.Linear(3, 3)
     prune.l1_unstructured(layer, "weight", amount=0.5)
-    with pytest.raises(ValueError, match="prune.remove"):
+    with pytest.raises(ValueError, match="make_permanent"):
         quant.dynamic_quantize(layer)
 
 

@@ -1,12 +1,15 @@
-"""Tests of helpers.stats."""
+"""Tests of helpers.stats: mean ± std, and comparisons with their verdicts."""
 
 import math
 
 import numpy as np
-
 import pytest
+import torch
+from scipy.special import comb
 
-from helpers import stats
+from helpers import stats, train
+
+NAMES = ("A", "B")
 
 
 def test_mean_std():
@@ -18,3 +21,250 @@ def test_mean_std():
     with pytest.raises(ValueError, match="at least one"):
         stats.mean_std([])
     assert math.isfinite(stats.mean_std([1, 2])[1])
+
+
+# ----------------------------------------------------------------- accuracy comparisons
+
+def _correct(n_seeds, n, acc, rng):
+    return rng.random((n_seeds, n)) < acc
+
+
+def test_identical_models_show_no_difference():
+    rng = np.random.default_rng(0)
+    a = _correct(5, 360, 0.95, rng)
+    result = stats.compare_accuracy(a, a.copy(), names=NAMES)
+    assert (result.estimate, result.low, result.high) == (0.0, 0.0, 0.0)
+    assert not result.differs and result.favours_a is None
+    assert result.word("en") == "no detectable difference"
+    assert result.verdict("en") == ("no detectable difference between A and B "
+                                    "(95% CI 0.0 to 0.0 pp)")
+    one = stats.compare_accuracy(a[0], a[0], names=NAMES)
+    assert one.p_value == 1.0 and not one.differs
+
+
+def test_thirty_flipped_answers_of_360_are_detected():
+    rng = np.random.default_rng(1)
+    b = _correct(1, 360, 0.95, rng)[0]
+    right = np.flatnonzero(b)
+    a = b.copy()
+    a[rng.choice(right, 30, replace=False)] = False  # A gets 30 answers wrong that B had right
+    for result in (stats.compare_accuracy(a, b, names=NAMES), stats.mcnemar(a, b, names=NAMES)):
+        assert result.estimate == pytest.approx(-100 * 30 / 360)
+        assert result.differs and result.favours_a is False
+        assert result.high < 0
+        assert result.p_value == pytest.approx(2 * 0.5 ** 30)
+        assert result.word("en") == "behind" and result.word("zh") == "落后"
+        assert result.verdict("en").startswith("A behind B by 8.3 pp (95% CI −")
+    # The same flips spread over 5 seeds are still detected.
+    b5 = _correct(5, 360, 0.95, rng)
+    a5 = b5.copy()
+    for row in a5:
+        row[rng.choice(np.flatnonzero(row), 30, replace=False)] = False
+    result = stats.compare_accuracy(a5, b5, names=NAMES)
+    assert result.differs and result.high < 0 and result.p_value is None
+    swapped = stats.compare_accuracy(b5, a5, names=NAMES)
+    assert swapped.favours_a and swapped.word("en") == "ahead"
+    assert swapped.estimate == pytest.approx(-result.estimate)
+
+
+def test_mcnemar_matches_a_hand_computed_exact_binomial():
+    # 10 examples: A right and B wrong on 2, the reverse on 8, both right on the rest
+    # of 20. Exact two-sided p = 2 * P(X <= 2), X ~ Binomial(10, 1/2) = 2 * 56/1024.
+    a = np.array([True] * 2 + [False] * 8 + [True] * 10)
+    b = np.array([False] * 2 + [True] * 8 + [True] * 10)
+    result = stats.mcnemar(a, b, names=NAMES)
+    by_hand = 2 * sum(comb(10, k) for k in range(3)) / 2 ** 10
+    assert by_hand == pytest.approx(0.109375)
+    assert result.p_value == pytest.approx(by_hand)
+    assert result.estimate == pytest.approx(100 * (2 - 8) / 20)
+    assert not result.differs  # p = 0.11 and the interval includes 0
+    assert result.low < result.estimate < result.high
+    assert stats.mcnemar(a, a, names=NAMES).p_value == 1.0
+
+
+def test_accuracy_interval_includes_test_sampling_error():
+    # Two methods of equal true accuracy with a seed spread of zero: the interval must
+    # still be about ±2 × sqrt(discordant) / n wide, not zero.
+    rng = np.random.default_rng(2)
+    a, b = _correct(3, 360, 0.9, rng), _correct(3, 360, 0.9, rng)
+    a = np.repeat(a[:1], 3, axis=0)
+    b = np.repeat(b[:1], 3, axis=0)
+    result = stats.compare_accuracy(a, b, names=NAMES)
+    assert result.high - result.low > 3.0
+
+
+def test_accuracy_interval_coverage_on_simulated_data():
+    # Examples differ in difficulty, seeds shift each method's accuracy; the true
+    # difference is known. The nominal 90% interval must cover it at least about as
+    # often (resampling both levels errs on the wide side).
+    rng = np.random.default_rng(3)
+    n_rep, covered, true = 150, 0, 0.0
+    for rep in range(n_rep):
+        difficulty = rng.beta(8, 1.2, size=300)  # per-example probability of success
+        offset_a = rng.normal(0, 0.02, size=(4, 1))
+        offset_b = rng.normal(0, 0.02, size=(4, 1))
+        a = rng.random((4, 300)) < np.clip(difficulty + offset_a, 0, 1)
+        b = rng.random((4, 300)) < np.clip(difficulty + offset_b, 0, 1)
+        result = stats.compare_accuracy(a, b, names=NAMES, confidence=0.9, n_boot=400,
+                                        seed=rep)
+        covered += result.low <= true <= result.high
+    assert covered / n_rep >= 0.85
+
+
+def test_compare_accuracy_accepts_torch_and_is_reproducible():
+    rng = np.random.default_rng(4)
+    a, b = _correct(2, 100, 0.8, rng), _correct(2, 100, 0.8, rng)
+    first = stats.compare_accuracy(torch.from_numpy(a), torch.from_numpy(b), names=NAMES)
+    assert first == stats.compare_accuracy(a, b, names=NAMES)
+
+
+# ------------------------------------------------------------------ paired and latency
+
+def test_compare_paired_matches_scipy_t_interval():
+    from scipy import stats as sps
+
+    a = np.array([30.1, 29.5, 31.0, 30.4, 29.9])
+    b = np.array([32.0, 31.2, 32.5, 31.9, 31.7])
+    result = stats.compare_paired(a, b, names=NAMES, unit="perplexity",
+                                  higher_is_better=False)
+    d = a - b
+    half = sps.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
+    assert result.estimate == pytest.approx(d.mean())
+    assert (result.low, result.high) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert result.differs and result.favours_a  # lower perplexity is better
+    assert result.word("en") == "ahead"
+    assert "perplexity −1.7" in result.verdict("en")
+    same = stats.compare_paired(a, a + 0.0, names=NAMES)
+    assert same.low == same.high == 0.0 and not same.differs
+    noisy = stats.compare_paired([90, 95, 92], [91, 93, 94], names=NAMES, unit="pp")
+    assert not noisy.differs and noisy.verdict("en").startswith("no detectable difference")
+
+
+def test_latency_ratio():
+    rng = np.random.default_rng(5)
+    load = rng.lognormal(0, 0.3, size=30)  # a machine's load hits both in a round
+    slow = 2.0 * load * rng.lognormal(0, 0.02, size=30)
+    fast = 1.0 * load * rng.lognormal(0, 0.02, size=30)
+    result = stats.latency_ratio(fast, slow, names=("sparse", "dense"))
+    assert result.kind == "ratio" and result.unit == "×"
+    assert result.estimate == pytest.approx(np.median(slow) / np.median(fast))
+    assert result.low < 2.0 < result.high or abs(result.estimate - 2) < 0.2
+    assert result.differs and result.word("en") == "faster" and result.word("zh") == "更快"
+    assert result.verdict("en").startswith("sparse faster than dense: speed-up ")
+    reverse = stats.latency_ratio(slow, fast, names=("dense", "sparse"))
+    assert reverse.word("en") == "slower" and reverse.high < 1
+    same = stats.latency_ratio(fast, fast * rng.lognormal(0, 0.01, 30), names=NAMES)
+    assert not same.differs and same.word("en") == "no detectable difference"
+    assert "置信区间" in same.verdict("zh")
+
+
+def test_latency_ratio_coverage_on_simulated_data():
+    rng = np.random.default_rng(6)
+    covered, n_rep = 0, 100
+    for rep in range(n_rep):
+        a = rng.lognormal(0, 0.2, size=40)
+        b = 1.5 * rng.lognormal(0, 0.2, size=40)  # true ratio of medians: 1.5
+        result = stats.latency_ratio(a, b, names=NAMES, confidence=0.9, n_boot=300,
+                                     seed=rep)
+        covered += result.low <= 1.5 <= result.high
+    assert covered / n_rep >= 0.8
+
+
+# ----------------------------------------------------------------- verdicts and inputs
+
+def test_verdicts_in_both_languages():
+    ahead = stats.Comparison(("int8", "fp32"), 1.23, 0.4, 2.0, 0.95, None, "m", "pp")
+    assert ahead.verdict("en") == "int8 ahead of fp32 by 1.2 pp (95% CI 0.4 to 2.0)"
+    assert ahead.verdict("zh") == "int8 领先 fp32 1.2 个百分点（95% 置信区间 0.4 至 2.0）"
+    same = stats.Comparison(("剪枝", "稠密模型"), -0.04, -0.8, 1.1, 0.9, None, "m", "pp")
+    assert same.verdict("en") == ("no detectable difference between 剪枝 and 稠密模型 "
+                                  "(90% CI −0.8 to 1.1 pp)")
+    assert same.verdict("zh") == "剪枝与稠密模型之间没有可检测的差异（90% 置信区间 −0.8 至 1.1 个百分点）"
+    slow = stats.Comparison(("int8", "fp32"), 0.37, 0.33, 0.41, 0.95, None, "m", "×", "ratio")
+    assert slow.verdict("en") == "int8 slower than fp32: speed-up 0.37× (95% CI 0.33 to 0.41×)"
+    assert slow.verdict("zh").startswith("int8 比 fp32 更慢")
+    assert str(slow) == slow.verdict("en")
+    with pytest.raises(ValueError, match="lang"):
+        slow.verdict("fr")
+    with pytest.raises(ValueError, match="outside its interval"):
+        stats.Comparison(NAMES, 3.0, 0.0, 1.0, 0.95, None, "m", "pp")
+    with pytest.raises(ValueError, match="kind"):
+        stats.Comparison(NAMES, 1.0, 0.0, 2.0, 0.95, None, "m", "pp", "odds")
+
+
+@pytest.mark.parametrize("confidence", [0, 1, 1.5, -0.1, 95])
+def test_confidence_outside_0_1_is_rejected(confidence):
+    a = np.ones(10, dtype=bool)
+    with pytest.raises(ValueError, match="confidence must lie strictly between 0 and 1"):
+        stats.compare_accuracy(a, a, names=NAMES, confidence=confidence)
+    with pytest.raises(ValueError, match="confidence"):
+        stats.latency_ratio([1.0, 2, 3], [1.0, 2, 3], names=NAMES, confidence=confidence)
+    with pytest.raises(ValueError, match="confidence"):
+        stats.compare_paired([1.0, 2], [1.0, 2], names=NAMES, confidence=confidence)
+
+
+def test_bad_accuracy_inputs_are_rejected():
+    a = np.ones((2, 10), dtype=bool)
+    with pytest.raises(TypeError, match="bool array"):
+        stats.compare_accuracy(a.astype(float), a, names=NAMES)
+    with pytest.raises(ValueError, match="same shape"):
+        stats.compare_accuracy(a, a[:, :9], names=NAMES)
+    with pytest.raises(ValueError, match="same shape"):
+        stats.compare_accuracy(a, a[:1], names=NAMES)
+    with pytest.raises(ValueError, match=r"shape \(n_examples,\)"):
+        stats.compare_accuracy(a[None], a[None], names=NAMES)
+    with pytest.raises(ValueError, match="no test examples"):
+        stats.compare_accuracy(a[:, :0], a[:, :0], names=NAMES)
+    with pytest.raises(ValueError, match="names"):
+        stats.compare_accuracy(a, a, names="AB")
+    with pytest.raises(ValueError, match="names"):
+        stats.compare_accuracy(a, a, names=("A", ""))
+    with pytest.raises(ValueError, match="n_boot"):
+        stats.compare_accuracy(a, a, names=NAMES, n_boot=0)
+    with pytest.raises(ValueError, match="compare_accuracy"):
+        stats.mcnemar(a, a, names=NAMES)
+
+
+def test_bad_paired_and_latency_inputs_are_rejected():
+    with pytest.raises(ValueError, match="NaN"):
+        stats.compare_paired([1.0, np.nan], [1.0, 2.0], names=NAMES)
+    with pytest.raises(ValueError, match="lengths 3 and 2"):
+        stats.compare_paired([1.0, 2, 3], [1.0, 2], names=NAMES)
+    with pytest.raises(ValueError, match="at least two seeds"):
+        stats.compare_paired([1.0], [2.0], names=NAMES)
+    with pytest.raises(TypeError, match="real numbers"):
+        stats.compare_paired([True, False], [True, True], names=NAMES)
+    with pytest.raises(TypeError, match="real numbers"):
+        stats.compare_paired(["a", "b"], ["c", "d"], names=NAMES)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        stats.compare_paired(np.ones((2, 2)), np.ones((2, 2)), names=NAMES)
+    with pytest.raises(ValueError, match="positive times"):
+        stats.latency_ratio([1.0, 0.0, 2.0], [1.0, 1.0, 1.0], names=NAMES)
+    with pytest.raises(ValueError, match="at least 3"):
+        stats.latency_ratio([1.0, 2.0], [1.0, 2.0], names=NAMES)
+    with pytest.raises(ValueError, match="interleaved rounds"):
+        stats.latency_ratio([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0], names=NAMES)
+    with pytest.raises(ValueError, match="NaN"):
+        stats.latency_ratio([1.0, np.inf, 3.0], [1.0, 2.0, 3.0], names=NAMES)
+
+
+def test_inputs_are_not_modified():
+    rng = np.random.default_rng(7)
+    a, b = _correct(3, 50, 0.8, rng), _correct(3, 50, 0.8, rng)
+    a0, b0 = a.copy(), b.copy()
+    stats.compare_accuracy(a, b, names=NAMES)
+    assert (a == a0).all() and (b == b0).all()
+
+
+def test_train_correct_feeds_compare_accuracy():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    X = torch.randn(50, 4)
+    y = model(X).argmax(1)
+    y[:5] = (y[:5] + 1) % 3  # five wrong labels
+    right = train.correct(model, X, y)
+    assert right.dtype == bool and right.shape == (50,) and right.sum() == 45
+    assert train.accuracy(model, X, y) == pytest.approx(0.9)
+    assert torch.equal(train.predictions(model, X, batch_size=7), model(X).argmax(1))
+    result = stats.compare_accuracy(right, np.ones(50, dtype=bool), names=NAMES)
+    assert result.estimate == pytest.approx(-10.0)

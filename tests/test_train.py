@@ -40,6 +40,59 @@ def test_after_step_hook_runs_every_step(digits):
     assert len(calls) == 3 * 11  # 1077 examples in batches of 100
 
 
+def test_each_epoch_visits_every_training_example_once_in_a_new_order(digits):
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(64, 10)
+
+        def forward(self, x):
+            if self.training:
+                seen.append(x.detach().clone())
+            return self.linear(x)
+
+    train.fit(Recorder(), digits, epochs=2, batch_size=100, progress=False)
+    X = digits.X_train
+    epochs = [torch.cat(seen[:11]), torch.cat(seen[11:])]
+    assert [len(b) for b in seen[:11]] == [100] * 10 + [len(X) - 1000]
+    key = lambda T: sorted(map(tuple, T.tolist()))  # noqa: E731
+    for batches in epochs:
+        assert key(batches) == key(X)  # every example once
+    assert not torch.equal(epochs[0], epochs[1])  # reshuffled
+    assert not torch.equal(epochs[0], X)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_momentum_reaches_the_optimiser(digits, optimizer):
+    default, _ = _train(digits, 0, optimizer=optimizer)
+    explicit, _ = _train(digits, 0, optimizer=optimizer, momentum=0.9)
+    without, _ = _train(digits, 0, optimizer=optimizer, momentum=0.0)
+    pairs = list(zip(default.parameters(), explicit.parameters(), without.parameters()))
+    assert all(torch.equal(a, b) for a, b, _ in pairs)  # 0.9 is the default
+    assert not all(torch.equal(a, c) for a, _, c in pairs)
+
+
+def test_plain_sgd_takes_the_plain_gradient_step(digits):
+    # One step of momentum-free SGD on a linear model: w <- w - lr * grad.
+    torch.manual_seed(0)
+    model = torch.nn.Linear(64, 10)
+    start = [p.detach().clone() for p in model.parameters()]
+    one = data.ClassificationData(digits.X_train[:32], digits.y_train[:32], digits.X_val,
+                                  digits.y_val, digits.X_test, digits.y_test, "digits", 10)
+    train.fit(model, one, epochs=1, batch_size=32, optimizer="sgd", momentum=0.0, lr=0.1,
+              progress=False)
+    reference = torch.nn.Linear(64, 10)
+    with torch.no_grad():
+        for p, s in zip(reference.parameters(), start):
+            p.copy_(s)
+    loss = torch.nn.functional.cross_entropy(reference(one.X_train), one.y_train)
+    loss.backward()
+    for p, r in zip(model.parameters(), reference.parameters()):
+        assert torch.allclose(p, r.detach() - 0.1 * r.grad, atol=1e-6)
+
+
 def test_penalty_is_added_to_the_loss(digits):
     # A huge L1 penalty drives the weights towards zero.
     model, _ = _train(digits, 0, penalty=lambda m: 10 * sum(p.abs().sum() for p in m.parameters()))
@@ -61,6 +114,10 @@ def test_early_stopping(digits):
     ({"lr": -1.0}, ValueError, "lr must be a finite number >= 0"),
     ({"optimizer": "lbfgs"}, ValueError, "optimizer must be"),
     ({"patience": 0}, ValueError, "patience must be > 0"),
+    ({"momentum": 1.0}, ValueError, r"momentum must lie in \[0, 1\)"),
+    ({"momentum": -0.1}, ValueError, "momentum must lie in"),
+    ({"momentum": "high"}, TypeError, "momentum must be a real number"),
+    ({"batch_size": 0}, ValueError, "batch_size must be > 0"),
 ])
 def test_bad_training_arguments(digits, kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -23,11 +23,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+try:
+    from tools import notebooks_bundle
+except ImportError:  # run as a script: tools/ itself is on sys.path
+    import notebooks_bundle
 from helpers.languages import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +56,7 @@ EDITIONS: dict[str, dict] = {
         "project": lang.title,
         "html_title": lang.title,
         "html_search_language": lang.search,
+        "bibtex_reference_style": lang.bibtex_style,
         "html_theme_options": {"search_bar_text": lang.search_text,
                                "path_to_docs": f"book/{code}"},
     }
@@ -68,7 +77,70 @@ def helpers_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def sphinx_overrides(lang: str, build: Path, strict: bool) -> dict:
+#: Where the launch buttons open a page when the repository is known.
+BINDERHUB_URL = "https://mybinder.org"
+
+
+def public_url(remote: str) -> str | None:
+    """The web address of a git remote, or None when it is not a public web repository.
+
+    ``git@github.com:org/book.git``, ``ssh://git@github.com/org/book`` and
+    ``https://user:token@github.com/org/book.git`` all give
+    ``https://github.com/org/book``; a local path or ``file://`` remote gives None.
+    """
+    remote = remote.strip()
+    scp = re.fullmatch(r"(?:[\w.-]+@)?([\w.-]+\.[a-z]+):(?!//)(.+)", remote)
+    if scp:
+        host, path = scp.groups()
+    else:
+        parts = urlsplit(remote)
+        if parts.scheme not in {"https", "http", "ssh", "git"} or not parts.hostname:
+            return None
+        host, path = parts.hostname, parts.path
+    path = path.strip("/").removesuffix(".git")
+    if path.count("/") < 1 or "." not in host:
+        return None
+    return urlunsplit(("https", host, path, "", ""))
+
+
+def repository_url(root: Path = ROOT) -> str | None:
+    """The book's repository, derived from the checkout's git remote (``origin`` first).
+
+    None when the checkout has no remote (or no git), or when its remote is not a web
+    address; the build then leaves the repository and launch buttons out.
+    """
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              text=True, check=True).stdout
+    try:
+        remotes = git("remote").split()
+        if not remotes:
+            return None
+        name = "origin" if "origin" in remotes else remotes[0]
+        return public_url(git("remote", "get-url", name))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def repository_options(url: str | None) -> dict:
+    """The theme options for the repository and launch buttons.
+
+    With a repository: its button, and the Binder launch button opening the page's
+    MyST source there. Without one, neither (no button leads to a placeholder); the
+    download buttons stay either way. Jupyter Book's defaults name its own repository
+    and a Binder address; both are cleared here.
+    """
+    if url is None:
+        return {"repository_url": "", "use_repository_button": False,
+                "launch_buttons": {"binderhub_url": "", "jupyterhub_url": "",
+                                   "colab_url": "", "deepnote_url": "", "thebe": False}}
+    return {"repository_url": url, "use_repository_button": True,
+            "launch_buttons": {"binderhub_url": BINDERHUB_URL,
+                               "notebook_interface": "classic"}}
+
+
+def sphinx_overrides(lang: str, build: Path, strict: bool,
+                     repository: str | None = None) -> dict:
     """The settings that one edition's build adds to ``_config.yml``."""
     overrides = {
         "external_toc_path": str(ROOT / "_toc.yml"),
@@ -76,6 +148,13 @@ def sphinx_overrides(lang: str, build: Path, strict: bool) -> dict:
         "latex_individualpages": False,
         **EDITIONS[lang],
     }
+    overrides["html_theme_options"] = {**EDITIONS[lang]["html_theme_options"],
+                                       **repository_options(repository)}
+    # book/_ext/notebook_downloads.py: the setup cell of downloaded notebooks, and the
+    # notebooks bundle that main() writes into the edition's root after the build.
+    overrides["notebook_setup_cell"] = notebooks_bundle.setup_cell_source(lang)
+    overrides["notebooks_bundle"] = notebooks_bundle.bundle_name(lang) + ".zip"
+    overrides["notebooks_bundle_text"] = notebooks_bundle.link_text(lang)
     if strict:
         overrides["nitpicky"] = True
     return overrides
@@ -85,7 +164,7 @@ def build_edition(lang: str, strict: bool) -> int:
     """Build one edition; return the number of problems (0 means success)."""
     from jupyter_book.sphinx import build_sphinx
 
-    overrides = sphinx_overrides(lang, BUILD, strict)
+    overrides = sphinx_overrides(lang, BUILD, strict, repository_url())
     started = time.perf_counter()
     result = build_sphinx(
         ROOT / "book" / lang,
@@ -102,6 +181,15 @@ def build_edition(lang: str, strict: bool) -> int:
     status = "ok" if result == 0 else f"FAILED ({result})"
     print(f"[build_book] edition {lang}: {status} in {seconds:.0f} s -> {HTML / lang}")
     return 0 if result == 0 else 1
+
+
+def publish_bundles(langs) -> None:
+    """Write each edition's notebooks bundle (tools/notebooks_bundle.py) beside its pages."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = notebooks_bundle.build_wheel(Path(tmp))
+        for lang in langs:
+            path = notebooks_bundle.make_bundle(lang, HTML / lang, wheel)
+            print(f"[build_book] notebooks bundle: {path}")
 
 
 # --- coursework: downloadable student notebooks (tools/coursework.py) ---
@@ -151,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp.write_text(fingerprint)
     failures = sum(build_edition(lang, args.strict) for lang in (args.lang or EDITIONS))
     publish_coursework(args.lang or list(EDITIONS))  # coursework: student notebooks
+    publish_bundles(args.lang or list(EDITIONS))
     shutil.copy2(ROOT / "book" / "index.html", HTML / "index.html")
     shutil.copy2(ROOT / "book" / "_static" / "landing.css", HTML / "landing.css")
     (HTML / ".nojekyll").touch()

@@ -163,10 +163,13 @@ def _pins() -> dict[str, str]:
     return pins
 
 
-def repository_url() -> str:
-    """The book's repository (``repository.url`` in ``_config.yml``)."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    return config["repository"]["url"]
+def repository_url() -> str | None:
+    """The book's repository, from the checkout's git remote (None without one)."""
+    try:
+        from tools.build_book import repository_url as from_checkout
+    except ImportError:  # run as a script: tools/ itself is on sys.path
+        from build_book import repository_url as from_checkout
+    return from_checkout(ROOT)
 
 
 COLAB_CELL = '''\
@@ -183,20 +186,25 @@ for _name, _text in _PUBLIC_CHECKS.items():
         _f.write(_text)'''
 
 
-def colab_variant(student: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def colab_variant(student: nbformat.NotebookNode, lang: str = "en") -> nbformat.NotebookNode:
     """The student notebook for Google Colab.
 
-    Its first cell installs otter-grader and ``helpers`` when ``"google.colab" in
-    sys.modules`` and writes the public checks (kept in the notebook's metadata
-    otherwise, which otter cannot read on Colab) into ``tests/``.
+    Its first cell installs otter-grader (and ``helpers`` from the book's repository,
+    when the checkout has a remote) when ``"google.colab" in sys.modules`` and writes
+    the public checks (kept in the notebook's metadata otherwise, which otter cannot
+    read on Colab) into ``tests/``. Without a repository, the second cell is the
+    notebooks bundle's setup cell: it installs ``helpers`` from an uploaded wheel, or
+    says where to get one.
     """
     notebook = nbformat.from_dict(json.loads(json.dumps(student)))
     tests = notebook.metadata.get("otter", {}).get("tests", {})
     checks = {name: "OK_FORMAT = True\n\ntest = " + pprint.pformat(test, width=100) + "\n"
               for name, test in tests.items()}
     pins = _pins()
-    packages = [f"otter-grader=={pins['otter-grader']}", f"mplfonts=={pins['mplfonts']}",
-                f"git+{repository_url()}"]
+    packages = [f"otter-grader=={pins['otter-grader']}", f"mplfonts=={pins['mplfonts']}"]
+    url = repository_url()
+    if url:
+        packages.append(f"git+{url}")
     first = nbformat.v4.new_code_cell(COLAB_CELL.format(
         packages=", ".join(repr(p) for p in packages), checks=pprint.pformat(checks, width=100)))
     for cell in notebook.cells:
@@ -206,6 +214,12 @@ def colab_variant(student: nbformat.NotebookNode) -> nbformat.NotebookNode:
     else:
         raise ValueError("the student notebook has no otter initialisation cell")
     notebook.cells.insert(0, first)
+    if not url:
+        try:
+            from tools.notebooks_bundle import setup_cell
+        except ImportError:  # run as a script: tools/ itself is on sys.path
+            from notebooks_bundle import setup_cell
+        notebook.cells.insert(1, setup_cell(lang))
     for k, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{k}"
     return notebook
@@ -251,7 +265,7 @@ def generate_one(lang: str, name: str, out: Path = DEFAULT_OUT, *,
     zips[0].rename(target / "autograder" / "autograder.zip")
     student = nbformat.read(target / "student" / f"{name}.ipynb", as_version=4)
     (target / "colab").mkdir()
-    nbformat.write(colab_variant(student), target / "colab" / f"{name}-colab.ipynb")
+    nbformat.write(colab_variant(student, lang), target / "colab" / f"{name}-colab.ipynb")
     return target
 
 

@@ -11,7 +11,9 @@ each in the article header (``language-switch.html``) and records them in
 It also joins the source lines of Chinese paragraphs: a line break inside a
 paragraph becomes a space in HTML, which is right between English words but
 wrong next to a Chinese character (``书。 每一页``). As XeCJK does in LaTeX, a line
-break next to a CJK character or full-width punctuation mark is dropped.
+break between two CJK characters or next to full-width punctuation is dropped, and one
+between a CJK character and Latin text, inline math, code or a citation becomes a
+single space (``参数 $w$ 的``), the spacing the Chinese sources use within a line.
 """
 
 from __future__ import annotations
@@ -37,23 +39,64 @@ def _edition(app) -> str:
 
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _IS_CJK = re.compile(f"[{_CJK}]")
+_IS_WIDE_PUNCT = re.compile("[\u3000-\u303f\uff00-\uffef]")
 _BREAK = re.compile(r"[ \t]*\n[ \t]*")
-_SKIP = (nodes.literal_block, nodes.raw, nodes.math_block, nodes.comment, nodes.literal)
+#: Inline nodes whose text is not prose: never rewritten, but read as neighbours.
+_SKIP = (nodes.literal_block, nodes.raw, nodes.math_block, nodes.comment, nodes.literal,
+         nodes.math)
+#: Stands for an inline element with no text yet (a citation before it is resolved).
+_OPAQUE = "x"
+
+
+def _break_between(left: str, right: str, original: str) -> str:
+    """What a line break between the characters ``left`` and ``right`` becomes.
+
+    Next to full-width punctuation, or between two CJK characters, nothing; between a
+    CJK character and anything else (a Latin word, a number, inline math or code, a
+    citation) one space, the spacing the Chinese sources write on a single line.
+    Elsewhere the break is left alone (``original``).
+    """
+    if _IS_WIDE_PUNCT.match(left) or _IS_WIDE_PUNCT.match(right):
+        return ""
+    cjk_left, cjk_right = bool(_IS_CJK.match(left)), bool(_IS_CJK.match(right))
+    if cjk_left and cjk_right:
+        return ""
+    if (cjk_left and right) or (cjk_right and left):
+        return " "
+    return original
 
 
 def join_cjk_lines(text: str, before: str = "", after: str = "") -> str:
-    """Drop each line break of ``text`` that touches a CJK character.
+    """Join the lines of ``text`` where a line break touches a CJK character.
 
-    ``before`` and ``after`` are the texts around ``text`` (a line break can sit in a
-    text node of its own between two others). Other line breaks are left alone.
+    ``before`` and ``after`` are the texts around ``text`` (a line break can sit at
+    the edge of a text node, next to inline math, code or a citation). A break
+    between two CJK characters or next to full-width punctuation is dropped; a break
+    between a CJK character and anything else becomes one space (see
+    :func:`_break_between`); other line breaks are left alone.
     """
     def replace(match: re.Match) -> str:
         left = text[:match.start()] or before
         right = text[match.end():] or after
-        touches = (left and _IS_CJK.match(left[-1])) or (right and _IS_CJK.match(right[0]))
-        return "" if touches else match.group(0)
+        return _break_between(left[-1:], right[:1], match.group(0))
 
     return _BREAK.sub(replace, text)
+
+
+def _inline_texts(paragraph: nodes.paragraph) -> list[tuple[str, nodes.Text | None]]:
+    """The paragraph's inline pieces in reading order: ``(text, node)`` for prose text
+    nodes, ``(text, None)`` for the text of math, code and text-less elements."""
+    pieces: list[tuple[str, nodes.Text | None]] = []
+    for node in paragraph.findall(include_self=False):
+        if isinstance(node, nodes.Text):
+            ancestor, prose = node.parent, True
+            while ancestor is not None and ancestor is not paragraph:
+                prose = prose and not isinstance(ancestor, _SKIP)
+                ancestor = ancestor.parent
+            pieces.append((str(node), node if prose else None))
+        elif not any(True for _ in node.findall(nodes.Text)):
+            pieces.append((_OPAQUE, None))
+    return pieces
 
 
 class JoinCJKLines(SphinxTransform):
@@ -63,17 +106,17 @@ class JoinCJKLines(SphinxTransform):
 
     def apply(self, **kwargs) -> None:
         for paragraph in self.document.findall(nodes.paragraph):
-            texts = [t for t in paragraph.findall(nodes.Text)
-                     if not isinstance(t.parent, _SKIP)]
-            for k, text in enumerate(texts):
-                if "\n" not in text:
+            pieces = _inline_texts(paragraph)
+            for k, (text, node) in enumerate(pieces):
+                if node is None or "\n" not in text:
                     continue
-                before = str(texts[k - 1]) if k > 0 else ""
-                after = str(texts[k + 1]) if k + 1 < len(texts) else ""
-                joined = join_cjk_lines(str(text), before, after)
-                if joined != str(text):
-                    text.parent.replace(text, nodes.Text(joined))
-                    texts[k] = nodes.Text(joined)
+                before = "".join(t for t, _ in pieces[:k])[-1:]
+                after = next((t for t, _ in pieces[k + 1:] if t), "")[:1]
+                joined = join_cjk_lines(text, before, after)
+                if joined != text:
+                    replacement = nodes.Text(joined)
+                    node.parent.replace(node, replacement)
+                    pieces[k] = (joined, replacement)
 
 
 def _add_switch(app, config) -> None:
@@ -98,6 +141,41 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
     context["metatags"] = context.get("metatags", "") + "".join(
         f'\n<link rel="alternate" hreflang="{c["lang"]}" href="{c["url"]}" />'
         for c in counterparts)
+
+
+#: Name of the Chinese edition's citation style (``bibtex_reference_style``).
+CHINESE_CITATION_STYLE = "author_year_zh"
+
+
+def chinese_citation_style():
+    """The author–year citation style of the Chinese edition.
+
+    ``{cite:t}`` and ``{cite:p}`` name the first author of three or more with
+    "等人" (not "et al.") and join two authors with "和", so that a textual citation
+    reads as part of a Chinese sentence: "Han 等人 (2015)". Registered with sphinxcontrib-bibtex
+    under :data:`CHINESE_CITATION_STYLE` by :func:`setup`; ``tools/build_book.py``
+    selects it for the Chinese build.
+    """
+    from dataclasses import dataclass, field
+
+    from sphinxcontrib.bibtex.style.referencing import PersonStyle
+    from sphinxcontrib.bibtex.style.referencing.author_year import (
+        AuthorYearReferenceStyle,
+    )
+
+    @dataclass
+    class ChineseAuthorYearReferenceStyle(AuthorYearReferenceStyle):
+        person: PersonStyle = field(default_factory=lambda: PersonStyle(
+            sep="、", sep2=" 和 ", last_sep=" 和 ", other=" 等人"))
+
+    return ChineseAuthorYearReferenceStyle
+
+
+def _register_chinese_citation_style() -> None:
+    from sphinxcontrib.bibtex.plugin import register_plugin
+
+    register_plugin("sphinxcontrib.bibtex.style.referencing", CHINESE_CITATION_STYLE,
+                    chinese_citation_style(), force=True)
 
 
 # --- fixes found by the browser suite (tests/browser) ---
@@ -137,6 +215,7 @@ def _drop_duplicate_inline_scripts(app, pagename, templatename, context, doctree
 
 
 def setup(app):
+    _register_chinese_citation_style()
     app.connect("config-inited", _add_switch)
     app.add_transform(JoinCJKLines)
     app.add_css_file("bilingual.css")

@@ -82,6 +82,7 @@ class Visit:
     broken_images: list[str]
     links: list[str]  # absolute URLs of same-site links, fragments kept
     ids: set[str]
+    external: list[str] = field(default_factory=list)  # links that leave the site
 
 
 #: Links, element ids and broken images of the loaded page.

@@ -121,7 +121,8 @@ def crawl(desktop, base_url) -> dict[str, Visit]:
                                        for u in network.blocked[blocked_before:]]
         visits[path] = Visit(status, errors, found["broken"],
                              [u for u in found["links"] if u.startswith(base_url)],
-                             set(found["ids"]))
+                             set(found["ids"]),
+                             [u for u in found["links"] if not u.startswith(base_url)])
         tab.close()
         for url in visits[path].links:
             target = url.removeprefix(base_url).split("#")[0].split("?")[0]

@@ -10,17 +10,21 @@ from __future__ import annotations
 import io
 import json
 import re
+import zipfile
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
-import yaml
 
 from book_browser import (PAGES, RAW_MATH, Visit, article_text_outside_code, is_notebook,
                           source)
 
 from helpers.languages import LANGUAGES, REGISTRY
+from tools.build_book import BINDERHUB_URL, repository_url
+from tools.notebooks_bundle import (SETUP_TAG, WHEEL_PREFIX, bundle_name, link_text,
+                                    setup_cell_source)
 from tools.serve_and_screenshot import ROOT
 from tools.toc import book_pages
 
@@ -241,10 +245,6 @@ def test_language_switch_leads_to_the_counterpart_and_back(reader, page_id):
 # --- launch and download buttons (notebook pages) ------------------------------
 
 
-def _config() -> dict:
-    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-
-
 def _open_menu(reader, kind: str):
     reader.page.locator(f".dropdown-{kind}-buttons button.dropdown-toggle").click()
     menu = reader.page.locator(f".dropdown-{kind}-buttons .dropdown-menu")
@@ -252,29 +252,52 @@ def _open_menu(reader, kind: str):
     return menu
 
 
+#: Addresses of the repository the site was built from (tools/build_book.py derives it
+#: from the checkout's git remote; None: the site has no repository or launch buttons).
+REPOSITORY = repository_url()
+#: Hosts of repositories and notebook services: a link there must name REPOSITORY.
+REPOSITORY_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "mybinder.org",
+                    "colab.research.google.com", "deepnote.com")
+#: The addresses the book and Jupyter Book once used as stand-ins for a repository.
+PLACEHOLDERS = ("l1-pruning-book/l1-pruning-book", "executablebooks/jupyter-book",
+                "<repository", "%3Crepository")
+
+
+def test_no_link_points_at_a_placeholder_repository(crawl):
+    """Every link to a repository or notebook service opens the book's own repository."""
+    wrong = []
+    repo = urlsplit(REPOSITORY).path.strip("/") if REPOSITORY else None
+    for path, visit in crawl.items():
+        for url in visit.external:
+            host = urlsplit(url).hostname or ""
+            placeholder = any(p in url for p in PLACEHOLDERS)
+            elsewhere = host.endswith(REPOSITORY_HOSTS) and (repo is None or repo not in url)
+            if placeholder or elsewhere:
+                wrong.append(f"{path}: {url}")
+    assert not wrong, "links to a placeholder or foreign repository:\n" + "\n".join(wrong)
+
+
 @pytest.mark.skipif(not NOTEBOOK_PAGES, reason="no notebook pages yet")
 @pytest.mark.parametrize("page_id", NOTEBOOK_PAGES or ["none"])
 def test_launch_buttons_open_this_page_of_the_repository(reader, page_id):
+    """With a repository, Binder opens this page's source there; without, no buttons."""
     lang, name = split(page_id)
-    config = _config()
-    launch = config.get("launch_buttons", {})
     assert reader.open(f"{page_id}.html", math=False) == 200
+    if REPOSITORY is None:
+        assert reader.page.locator(".dropdown-launch-buttons").count() == 0, \
+            "launch buttons on a site built without a repository"
+        assert reader.page.locator("a[title='Source repository'], "
+                                   ".btn-source-repository-button").count() == 0
+        return
     menu = _open_menu(reader, "launch")
     hrefs = [a.get_attribute("href") for a in menu.locator("a").all() if a.is_visible()]
-    expected = {"binderhub_url": "Binder", "colab_url": "Colab"}
-    wanted = [label for key, label in expected.items() if launch.get(key)]
-    assert wanted, "no launch buttons configured in _config.yml"
-    repo = urlsplit(config["repository"]["url"]).path.strip("/")
-    for key, label in expected.items():
-        if not launch.get(key):
-            continue
-        base = launch[key].rstrip("/")
-        links = [h for h in hrefs if h.startswith(base)]
-        assert links, f"no {label} button"
-        assert repo in links[0], f"{label} does not open the book's repository: {links[0]}"
-        assert links[0].endswith(f"book/{lang}/{name}.md") or \
-            links[0].endswith(f"book/{lang}/{name}.ipynb"), \
-            f"{label} does not open this page's source (book/{lang}/{name}.*): {links[0]}"
+    repo = urlsplit(REPOSITORY).path.strip("/")
+    links = [h for h in hrefs if h.startswith(BINDERHUB_URL)]
+    assert links, "no Binder button"
+    assert repo in links[0], f"Binder does not open the book's repository: {links[0]}"
+    assert links[0].endswith(f"book/{lang}/{name}.md") or \
+        links[0].endswith(f"book/{lang}/{name}.ipynb"), \
+        f"Binder does not open this page's source (book/{lang}/{name}.*): {links[0]}"
 
 
 @pytest.mark.skipif(not NOTEBOOK_PAGES, reason="no notebook pages yet")
@@ -285,16 +308,64 @@ def test_download_buttons_give_the_notebook_and_its_source(reader, page_id):
     menu = _open_menu(reader, "download")
     links = {a.inner_text().strip(): a.get_attribute("href")
              for a in menu.locator("a").all() if a.is_visible()}
-    assert {".ipynb", ".md"} <= set(links), f"download menu offers {sorted(links)}"
+    assert {".ipynb", ".md", link_text(lang)} <= set(links), \
+        f"download menu offers {sorted(links)}"
     assert menu.locator(".btn-download-pdf-button").is_visible(), "no .pdf (print) button"
     base = reader.page.url.rsplit("/", 1)[0] + "/"
     with urllib.request.urlopen(base + links[".md"], timeout=30) as response:
         assert response.read().decode("utf-8") == source(page_id).read_text(encoding="utf-8")
     with urllib.request.urlopen(base + links[".ipynb"], timeout=30) as response:
         notebook = json.loads(response.read())
-    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
-    assert code and re.search(rf'^LANG = "{lang}"$', code[0], re.M), \
-        "the downloaded notebook does not start with this edition's first cell"
+    cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    code = ["".join(c["source"]) for c in cells]
+    assert cells and cells[0]["metadata"].get("tags") == [SETUP_TAG] and \
+        "".join(cells[0]["source"]) == setup_cell_source(lang), \
+        "the downloaded notebook does not start with the setup cell"
+    assert re.search(rf'^LANG = "{lang}"$', code[1], re.M), \
+        "the downloaded notebook's second cell is not this edition's first cell"
+
+
+def _bundle_is_complete(data: bytes, lang: str) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = {Path(n).name for n in archive.namelist()}
+    assert {"README.md", "requirements.txt", "how-to-use.ipynb"} <= names, sorted(names)
+    assert any(n.startswith(WHEEL_PREFIX) and n.endswith(".whl") for n in names), sorted(names)
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_every_page_links_its_editions_notebooks_bundle(reader, page_id):
+    lang, _ = split(page_id)
+    assert reader.open(f"{page_id}.html", math=False) == 200
+    menu = _open_menu(reader, "download")
+    link = menu.locator("a", has_text=link_text(lang))
+    assert link.count() == 1, f"{page_id}: no notebooks bundle in the download menu"
+    url = urljoin(reader.page.url, link.get_attribute("href"))
+    assert url.endswith(f"/{lang}/{bundle_name(lang)}.zip"), url
+
+
+def test_landing_page_links_both_bundles_and_they_download(reader):
+    assert reader.open("index.html", math=False) == 200
+    for lang in LANGUAGES:
+        link = reader.page.locator(f"a[href='{lang}/{bundle_name(lang)}.zip']")
+        assert link.count() == 1, f"the landing page does not link the {lang} bundle"
+        with urllib.request.urlopen(urljoin(reader.page.url, link.get_attribute("href")),
+                                    timeout=30) as response:
+            assert response.status == 200
+            _bundle_is_complete(response.read(), lang)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_api_reference_loads_with_entries_linked_to_chapters(reader, lang):
+    assert reader.open(f"{lang}/api.html", math=False) == 200
+    entries = reader.page.locator("dl.py.function, dl.py.class")
+    assert entries.count() >= 40, f"{lang}/api.html: only {entries.count()} entries"
+    assert not reader.console.errors, reader.console.errors
+    to_sections = reader.page.locator("dd a.reference.internal[href*='.html#']")
+    assert to_sections.count() >= 20, "API entries do not link to the chapters' sections"
+    assert reader.page.locator("p.rubric", has_text="Examples").count() >= 20
+    reader.open(f"{lang}/pruning.html", math=False)
+    assert reader.page.locator("a.api-link[href^='api.html#helpers.']").count() >= 5, \
+        "the pruning chapter does not link its helpers to the API reference"
 
 
 # --- phone width ------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""Sphinx extension: the download menu's notebooks run outside the repository.
+
+Every page's download menu (sphinx-book-theme) gets two things:
+
+* ``.ipynb``: the executed notebook of the page, with a setup cell first that
+  installs the book's package ``helpers`` where it is missing (the cell comes from
+  ``tools/notebooks_bundle.py`` through the config value ``notebook_setup_cell``).
+  The theme offers this button only when a launch button is configured; here it is
+  offered on every notebook page, with or without a repository.
+* ``notebooks (.zip)``: the edition's notebooks bundle (config value
+  ``notebooks_bundle``, the zip's file name in the edition's root), which
+  ``tools/build_book.py`` writes after the build.
+
+With the config values empty (as in the PDF build) the extension does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+SETUP_TAG = "book-setup"
+
+
+def _executed(app, pagename: str) -> Path | None:
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    return path if path.is_file() else None
+
+
+def offer_notebook(app, pagename, templatename, context, doctree) -> None:
+    """Before the theme's buttons: name the page's notebook download (``ipynb_source``)."""
+    if app.config.notebook_setup_cell and _executed(app, pagename):
+        context["ipynb_source"] = pagename + ".ipynb"
+
+
+def write_notebook(app, pagename, templatename, context, doctree) -> None:
+    """After the theme (which may copy the plain notebook): write it with the setup cell."""
+    source = _executed(app, pagename)
+    if not (app.config.notebook_setup_cell and source):
+        return
+    notebook = nbformat.read(source, as_version=4)
+    cell = nbformat.v4.new_code_cell(app.config.notebook_setup_cell)
+    cell.metadata["tags"] = [SETUP_TAG]
+    cell["id"] = SETUP_TAG
+    notebook.cells = [cell] + [c for c in notebook.cells
+                               if SETUP_TAG not in c.metadata.get("tags", [])]
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(nbformat.from_dict(notebook), ensure_ascii=False, indent=1),
+                      encoding="utf-8")
+
+
+def link_bundle(app, pagename, templatename, context, doctree) -> None:
+    """Add the notebooks bundle to the download menu of every page."""
+    bundle = app.config.notebooks_bundle
+    if not bundle:
+        return
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            button["buttons"].insert(0, {
+                "type": "link",
+                "url": context["pathto"](bundle, 1),
+                "text": app.config.notebooks_bundle_text or "notebooks (.zip)",
+                "tooltip": app.config.notebooks_bundle_text or "notebooks (.zip)",
+                "icon": "fas fa-file-zipper",
+                "label": "download-bundle-button",
+            })
+
+
+def setup(app):
+    app.add_config_value("notebook_setup_cell", "", "html")
+    app.add_config_value("notebooks_bundle", "", "html")
+    app.add_config_value("notebooks_bundle_text", "", "html")
+    app.connect("html-page-context", offer_notebook, priority=500)
+    app.connect("html-page-context", link_bundle, priority=502)
+    app.connect("html-page-context", write_notebook, priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,79 @@
+"""The Chinese edition's line joining and citation style (book/_ext/bilingual.py)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from docutils import nodes
+from docutils.frontend import get_default_settings
+from docutils.parsers.rst import Parser
+from docutils.utils import new_document
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("bilingual", ROOT / "book/_ext/bilingual.py")
+bilingual = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("bilingual", bilingual)  # as Sphinx imports it
+_spec.loader.exec_module(bilingual)
+
+
+@pytest.mark.parametrize("text, joined", [
+    ("本书。\n每一页", "本书。每一页"),          # full-width punctuation
+    ("剪枝\n网络", "剪枝网络"),                   # two CJK characters
+    ("使用\nPyTorch 训练", "使用 PyTorch 训练"),  # CJK next to Latin: one space
+    ("the\nbook", "the\nbook"),                   # English lines stay as they are
+    ("权重  \n  为零", "权重为零"),               # spaces around the break go too
+])
+def test_join_cjk_lines(text, joined):
+    assert bilingual.join_cjk_lines(text) == joined
+
+
+def _paragraph(*children):
+    document = new_document("test", get_default_settings(Parser))
+    paragraph = nodes.paragraph("", "", *children)
+    document += paragraph
+    return document, paragraph
+
+
+@pytest.mark.parametrize("inline", [
+    nodes.math("", "w_j"),
+    nodes.literal("", "helpers.prune"),
+    nodes.inline(),  # a citation before it is resolved has no text yet
+])
+def test_break_next_to_inline_math_code_or_citation_keeps_one_space(inline):
+    document, paragraph = _paragraph(nodes.Text("把参数\n"), inline, nodes.Text("\n置零。"))
+    bilingual.JoinCJKLines(document).apply()
+    texts = [str(t) for t in paragraph.findall(nodes.Text)]
+    assert texts[0] == "把参数 " and texts[-1] == " 置零。"
+    # the inline element itself is untouched
+    assert inline.astext() == {"math": "w_j", "literal": "helpers.prune"}.get(
+        inline.tagname, "")
+
+
+def test_break_between_chinese_and_punctuation_around_inline_math():
+    document, paragraph = _paragraph(nodes.Text("其中\n"), nodes.math("", "x"),
+                                     nodes.Text("，\n即零。"))
+    bilingual.JoinCJKLines(document).apply()
+    assert paragraph.astext() == "其中 x，即零。"
+
+
+def test_chinese_citation_style_names_et_al_in_chinese():
+    from pybtex.database import Entry, Person
+    from sphinxcontrib.bibtex.plugin import find_plugin
+
+    bilingual._register_chinese_citation_style()
+    style = find_plugin("sphinxcontrib.bibtex.style.referencing",
+                        bilingual.CHINESE_CITATION_STYLE)()
+    entry = Entry("article", fields={"year": "2015", "title": "T"})
+    for name in ("Han, Song", "Pool, Jeff", "Tran, John"):
+        entry.add_person(Person(name), "author")
+    two = Entry("article", fields={"year": "2017", "title": "T"})
+    for name in ("Zhu, Michael", "Gupta, Suyog"):
+        two.add_person(Person(name), "author")
+    names = style.person.names("author", full=False)
+
+    def render(e):
+        return names.format_data({"entry": e, "style": style}).render_as("text")
+
+    assert render(entry) == "Han 等人"
+    assert render(two) == "Zhu 和 Gupta"

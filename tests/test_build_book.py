@@ -1,0 +1,83 @@
+"""The website build (tools/build_book.py): the repository and launch buttons.
+
+No button may lead to a placeholder: the repository's address comes from the
+checkout's git remote, and a checkout without one gets no repository or launch
+buttons (the download buttons stay).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools import build_book
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("remote, url", [
+    ("git@github.com:org/book.git", "https://github.com/org/book"),
+    ("https://github.com/org/book.git", "https://github.com/org/book"),
+    ("https://user:secret@gitlab.com/group/book/", "https://gitlab.com/group/book"),
+    ("ssh://git@github.com/org/book", "https://github.com/org/book"),
+    ("/srv/git/book.git", None),
+    ("file:///srv/git/book.git", None),
+    ("../book", None),
+    ("https://github.com/", None),
+])
+def test_public_url_of_a_remote(remote, url):
+    assert build_book.public_url(remote) == url
+
+
+def _git(path: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True)
+
+
+def test_repository_url_comes_from_the_checkout(tmp_path):
+    assert build_book.repository_url(tmp_path) is None  # not a git checkout
+    _git(tmp_path, "init", "-q")
+    assert build_book.repository_url(tmp_path) is None  # no remote
+    _git(tmp_path, "remote", "add", "mirror", "https://example.org/a/mirror.git")
+    assert build_book.repository_url(tmp_path) == "https://example.org/a/mirror"
+    _git(tmp_path, "remote", "add", "origin", "git@github.com:org/book.git")
+    assert build_book.repository_url(tmp_path) == "https://github.com/org/book"
+
+
+def test_config_names_no_repository_address():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert "url" not in config.get("repository", {})
+    assert "launch_buttons" not in config
+    assert "use_repository_button" not in config.get("html", {})
+
+
+def _theme_options(lang: str, repository: str | None) -> dict:
+    """The theme options Sphinx receives, merged by Jupyter Book as in a real build."""
+    from jupyter_book.config import get_final_config
+
+    overrides = build_book.sphinx_overrides(lang, ROOT / "_build", True, repository)
+    config, _ = get_final_config(user_yaml=ROOT / "_config.yml", cli_config=overrides,
+                                 sourcedir=ROOT / "book" / lang)
+    return config["html_theme_options"]
+
+
+@pytest.mark.parametrize("lang", sorted(build_book.EDITIONS))
+def test_without_a_remote_no_repository_or_launch_buttons(lang):
+    options = _theme_options(lang, None)
+    assert not options.get("repository_url")
+    assert not options.get("use_repository_button")
+    assert not options.get("launch_buttons", {}).get("binderhub_url")
+    assert options["path_to_docs"] == f"book/{lang}"
+    assert options["search_bar_text"] == build_book.EDITIONS[lang]["html_theme_options"][
+        "search_bar_text"]
+
+
+@pytest.mark.parametrize("lang", sorted(build_book.EDITIONS))
+def test_with_a_remote_the_buttons_open_that_repository(lang):
+    options = _theme_options(lang, "https://github.com/org/book")
+    assert options["repository_url"] == "https://github.com/org/book"
+    assert options["use_repository_button"] is True
+    assert options["launch_buttons"]["binderhub_url"] == build_book.BINDERHUB_URL
+    assert options["path_to_docs"] == f"book/{lang}"

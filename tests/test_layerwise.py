@@ -1,0 +1,178 @@
+"""helpers.layerwise (Wanda, SparseGPT) and the N:M masks of helpers.prune."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from helpers import layerwise as lw
+from helpers import prune
+
+
+def _layer(seed: int, out: int = 12, inp: int = 16, tokens: int = 200):
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(out, inp, generator=gen)
+    # Correlated inputs of uneven scale, as in a trained network.
+    x = torch.randn(tokens, inp, generator=gen) @ torch.randn(inp, inp, generator=gen)
+    x = x * torch.rand(inp, generator=gen) * 3
+    return w, x
+
+
+# ------------------------------------------------------------------------- N:M masks
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), rows=st.integers(1, 6), groups=st.integers(1, 5),
+       n=st.integers(0, 4))
+def test_nm_mask_keeps_n_of_every_m_along_the_input(seed, rows, groups, n):
+    w = torch.randn(rows, 4 * groups, generator=torch.Generator().manual_seed(seed))
+    mask = prune.nm_mask(w, n, 4)
+    per_group = mask.reshape(rows, groups, 4)
+    assert torch.all(per_group.sum(-1) == n)
+    # The kept entries are the largest of their group.
+    kept = torch.where(per_group.bool(), w.abs().reshape(rows, groups, 4), torch.inf)
+    dropped = torch.where(per_group.bool(), -torch.inf, w.abs().reshape(rows, groups, 4))
+    if 0 < n < 4:
+        assert torch.all(kept.min(-1).values >= dropped.max(-1).values)
+
+
+def test_nm_mask_of_a_conv_groups_input_channels():
+    w = torch.randn(3, 8, 2, 2)
+    mask = prune.nm_mask(w)
+    assert mask.shape == w.shape
+    assert torch.all(mask.reshape(3, 2, 4, 2, 2).sum(2) == 2)
+
+
+def test_nm_masks_of_a_model():
+    model = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 2))
+    masks = prune.nm_masks(model)
+    assert set(masks) == {"0.weight", "2.weight"}
+    assert prune.masks_sparsity(masks) == 0.5
+
+
+def test_nm_mask_bad_inputs():
+    with pytest.raises(ValueError, match="multiple of m"):
+        prune.nm_mask(torch.randn(2, 6))
+    with pytest.raises(ValueError, match="at most m"):
+        prune.nm_mask(torch.randn(2, 8), 5, 4)
+    with pytest.raises(ValueError, match="two dimensions"):
+        prune.nm_mask(torch.randn(8))
+    with pytest.raises(TypeError, match="floating-point"):
+        prune.nm_mask(torch.ones(2, 8, dtype=torch.long))
+    with pytest.raises(ValueError, match="shape"):
+        prune.nm_mask(torch.randn(2, 8), scores=torch.randn(2, 4))
+    with pytest.raises(ValueError, match="multiple of m"):
+        prune.nm_masks(nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)))
+
+
+# ---------------------------------------------------------------------------- Wanda
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.25, 0.5, 0.9])
+def test_wanda_with_unit_norms_is_per_row_magnitude(sparsity):
+    w, _ = _layer(0)
+    mask = lw.wanda_mask(w, torch.ones(w.shape[1]), sparsity)
+    expected = torch.stack([prune.magnitude_mask(row, sparsity) for row in w])
+    assert torch.equal(mask, expected)
+    assert torch.equal(lw.wanda_mask(w, torch.ones(w.shape[1]), n=2, m=4), prune.nm_mask(w))
+
+
+def test_wanda_weighs_inputs_by_their_norm():
+    w = torch.ones(1, 4)
+    mask = lw.wanda_mask(w, torch.tensor([1.0, 4.0, 2.0, 3.0]), 0.5)
+    assert mask.tolist() == [[0, 1, 0, 1]]
+
+
+def test_wanda_bad_inputs():
+    w, _ = _layer(0)
+    with pytest.raises(ValueError, match="input_norms"):
+        lw.wanda_mask(w, torch.ones(3))
+    with pytest.raises(ValueError, match="non-negative"):
+        lw.wanda_mask(w, -torch.ones(w.shape[1]))
+    with pytest.raises(ValueError, match="both n and m"):
+        lw.wanda_mask(w, torch.ones(w.shape[1]), n=2)
+    with pytest.raises(ValueError, match="sparsity"):
+        lw.wanda_mask(w, torch.ones(w.shape[1]), 1.5)
+
+
+# ------------------------------------------------------------------------- SparseGPT
+
+def test_sparsegpt_at_sparsity_zero_returns_the_weights():
+    w, x = _layer(1)
+    new, mask = lw.sparsegpt(w, lw.hessian(x), 0.0)
+    assert torch.equal(new, w)
+    assert torch.all(mask == 1)
+
+
+@pytest.mark.parametrize("sparsity", [0.3, 0.5, 0.8])
+def test_sparsegpt_with_identity_hessian_is_magnitude(sparsity):
+    w, _ = _layer(2)
+    new, mask = lw.sparsegpt(w, torch.eye(w.shape[1]), sparsity)
+    assert torch.equal(mask, prune.magnitude_mask(w, sparsity))
+    assert torch.allclose(new, w * mask)
+    new, mask = lw.sparsegpt(w, torch.eye(w.shape[1]), n=2, m=4)
+    assert torch.equal(mask, prune.nm_mask(w))
+    assert torch.allclose(new, w * mask)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("pattern", [dict(sparsity=0.5), dict(sparsity=0.7),
+                                     dict(n=2, m=4), dict(sparsity=0.5, block_size=4)])
+def test_sparsegpt_is_never_worse_than_zeroing_the_same_mask(seed, pattern):
+    w, x = _layer(seed)
+    new, mask = lw.sparsegpt(w, lw.hessian(x), **pattern)
+    assert torch.all(new[mask == 0] == 0)
+    err = lw.reconstruction_error(w, new, x)
+    assert err <= lw.reconstruction_error(w, w * mask, x) + 1e-9
+    # ... and it beats magnitude pruning with its own mask.
+    magnitude = prune.nm_mask(w) if "n" in pattern else prune.magnitude_mask(
+        w, pattern["sparsity"])
+    assert err <= lw.reconstruction_error(w, w * magnitude, x)
+
+
+def test_sparsegpt_bad_inputs():
+    w, x = _layer(0)
+    with pytest.raises(ValueError, match="hessian must have shape"):
+        lw.sparsegpt(w, torch.eye(3))
+    with pytest.raises(ValueError, match="multiple of m"):
+        lw.sparsegpt(w, lw.hessian(x), n=2, m=4, block_size=6)
+    with pytest.raises(ValueError, match="NaN"):
+        lw.sparsegpt(w, torch.full((16, 16), float("nan")))
+    with pytest.raises(ValueError, match="positive definite"):
+        lw.sparsegpt(w, -torch.eye(16), damping=0.0)
+    with pytest.raises(ValueError, match="matrix"):
+        lw.sparsegpt(torch.randn(16), torch.eye(16))
+
+
+# ------------------------------------------------------------------ a whole network
+
+@pytest.fixture
+def mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(),
+                         nn.Linear(8, 3))
+
+
+@pytest.mark.parametrize("criterion", lw.CRITERIA)
+@pytest.mark.parametrize("pattern", [dict(sparsity=0.5), dict(n=2, m=4)])
+def test_prune_layerwise_prunes_all_but_the_read_out(mlp, criterion, pattern):
+    before = {k: v.clone() for k, v in mlp.state_dict().items()}
+    calibration = torch.randn(32, 8)
+    new = lw.prune_layerwise(mlp, criterion, calibration=calibration, **pattern)
+    for name in ("0.weight", "2.weight"):
+        assert (new.state_dict()[name] == 0).float().mean() == 0.5
+    assert torch.equal(new.state_dict()["4.weight"], before["4.weight"])
+    for k, v in mlp.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+def test_prune_layerwise_bad_inputs(mlp):
+    with pytest.raises(ValueError, match="criterion"):
+        lw.prune_layerwise(mlp, "obd")
+    with pytest.raises(ValueError, match="calibration"):
+        lw.prune_layerwise(mlp, "wanda")
+    with pytest.raises(ValueError, match="not an nn.Linear"):
+        lw.prune_layerwise(mlp, "magnitude", names=["1"])
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        lw.linear_layers(None)
