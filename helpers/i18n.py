@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._checks import check_language
 
-__all__ = ["TEXT", "tr"]
+__all__ = ["TEXT", "tr", "column_header"]
 
 #: key -> {"en": ..., "zh": ...}
 TEXT: dict[str, dict[str, str]] = {
@@ -34,9 +34,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_name": {"en": "layer", "zh": "层"},
     "col_kind": {"en": "type", "zh": "类型"},
     "col_shape": {"en": "weight shape", "zh": "权重形状"},
-    "col_parameters": {"en": "parameters", "zh": "参数量"},
     "col_nonzero": {"en": "nonzero", "zh": "非零参数"},
-    "col_sparsity": {"en": "sparsity", "zh": "稀疏度"},
     "col_weight_sparsity": {"en": "weight sparsity", "zh": "权重稀疏度"},
     "col_macs": {"en": "MACs", "zh": "乘加次数"},
     "col_model": {"en": "model", "zh": "模型"},
@@ -44,6 +42,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_bytes": {"en": "bytes", "zh": "字节"},
     "col_kb": {"en": "size (KB)", "zh": "大小（KB）"},
     "col_ratio": {"en": "storage compression ratio", "zh": "存储压缩率"},
+    "col_param_ratio": {"en": "parameter compression ratio", "zh": "参数压缩率"},
     "col_latency_ms": {"en": "latency (ms)", "zh": "延迟（毫秒）"},
     "col_iqr_ms": {"en": "IQR (ms)", "zh": "四分位距（毫秒）"},
     "col_accuracy": {"en": "test accuracy", "zh": "测试集准确率"},
@@ -87,12 +86,12 @@ TEXT: dict[str, dict[str, str]] = {
     "pipe_q_row": {"en": "row (sorted by its largest |w|)", "zh": "行（按最大 |w| 排序）"},
     "pipe_q_max_error": {"en": "largest rounding error", "zh": "最大舍入误差"},
     "l1_alpha_log": {"en": "α (log scale)", "zh": "α（对数坐标）"},
-    "l1_coefficient": {"en": "coefficient", "zh": "系数"},
+    "coefficient": {"en": "coefficient", "zh": "系数"},
     "l1_cv_mse": {"en": "cross-validated MSE", "zh": "交叉验证均方误差"},
     "l1_ols": {"en": "least squares", "zh": "最小二乘"},
     "l1_ridge": {"en": "ridge", "zh": "岭回归"},
     "l1_estimate": {"en": "Lasso estimate", "zh": "Lasso 估计"},
-    "l1_true_coef": {"en": "true coefficient", "zh": "真实系数"},
+    "true_coef": {"en": "true coefficient", "zh": "真实系数"},
     "l1_feature_index": {"en": "feature index", "zh": "特征编号"},
     "l1_exact_zeros": {"en": "exact zeros", "zh": "精确为零"},
     "l1_subgradient": {"en": "penalty in the loss (subgradient)",
@@ -118,7 +117,7 @@ TEXT: dict[str, dict[str, str]] = {
     "prune_global": {"en": "global magnitude", "zh": "全局幅值剪枝"},
     "prune_random": {"en": "random", "zh": "随机剪枝"},
     "prune_no_finetune": {"en": "right after pruning", "zh": "剪枝后立即评估"},
-    "prune_finetuned": {"en": "after fine-tuning", "zh": "微调后"},
+    "finetuned": {"en": "after fine-tuning", "zh": "微调后"},
     "prune_dense_level": {"en": "dense model", "zh": "稠密模型"},
     "prune_step": {"en": "training step", "zh": "训练步数"},
     "prune_schedule_title": {"en": "Cubic sparsity schedule", "zh": "三次稀疏度调度"},
@@ -140,7 +139,6 @@ TEXT: dict[str, dict[str, str]] = {
     "prune_layer_title": {"en": "One 300×784 layer", "zh": "单个 300×784 的层"},
     "prune_dense_kernel": {"en": "dense kernel", "zh": "稠密计算核"},
     "prune_csr_kernel": {"en": "CSR kernel", "zh": "CSR 稀疏计算核"},
-    "prune_v_dense": {"en": "dense", "zh": "稠密"},
     "prune_v_unstructured": {"en": "90% weights zero, dense kernel",
                              "zh": "90% 的权重为零（稠密计算核）"},
     "prune_v_csr": {"en": "90% weights zero, CSR", "zh": "90% 的权重为零（CSR）"},
@@ -175,7 +173,6 @@ TEXT: dict[str, dict[str, str]] = {
     "prune_iterative": {"en": "iterative", "zh": "迭代剪枝"},
     "prune_gradual": {"en": "gradual (cubic schedule)", "zh": "渐进剪枝（三次调度）"},
     "prune_oneshot_short": {"en": "one-shot, 2 epochs", "zh": "一次性剪枝（微调 2 轮）"},
-    "col_val_accuracy": {"en": "validation accuracy", "zh": "验证集准确率"},
     "col_val_pruned": {"en": "validation, after pruning", "zh": "验证集（剪枝后）"},
     "col_val_finetuned": {"en": "validation, after fine-tuning", "zh": "验证集（微调后）"},
     "col_layerwise_sparsity": {"en": "sparsity (layer-wise)", "zh": "稀疏度（逐层）"},
@@ -193,9 +190,8 @@ TEXT: dict[str, dict[str, str]] = {
     "pipe_slimming": {"en": "CNN: Network Slimming", "zh": "CNN：Network Slimming"},
     "pipe_x": {"en": "parameter compression ratio (parameters / nonzero parameters)",
                "zh": "参数压缩率（参数量 / 非零参数量）"},
-    "pipe_y": {"en": "test accuracy (%)", "zh": "测试集准确率（%）"},
+    "test_accuracy_pct": {"en": "test accuracy (%)", "zh": "测试集准确率（%）"},
     "pipe_panel_pruned": {"en": "right after pruning", "zh": "剪枝后、微调前"},
-    "pipe_panel_ft": {"en": "after fine-tuning", "zh": "微调后"},
     "col_pipe_reg": {"en": "regulariser", "zh": "正则化"},
     "col_pipe_lambda": {"en": "λ", "zh": "λ"},
     "col_pipe_val_trained": {"en": "val. acc. trained (%)", "zh": "训练后验证集准确率（%）"},
@@ -204,14 +200,12 @@ TEXT: dict[str, dict[str, str]] = {
     "col_pipe_val_ft": {"en": "val. acc. fine-tuned (%)", "zh": "微调后验证集准确率（%）"},
     "col_pipe_chosen": {"en": "chosen", "zh": "选中"},
     "col_pipe_level": {"en": "pruned", "zh": "剪枝比例"},
-    "col_pipe_magnitude": {"en": "magnitude pruning", "zh": "幅值剪枝"},
     "col_pipe_l1": {"en": "L1 + pruning", "zh": "L1 + 剪枝"},
-    "col_pipe_l2": {"en": "L2 + pruning", "zh": "L2 + 剪枝"},
     "col_pipe_gamma": {"en": "channels by γ, no L1", "zh": "按 γ 剪通道（无 L1）"},
     "col_pipe_slimming": {"en": "Network Slimming", "zh": "Network Slimming"},
     "col_pipe_fp32": {"en": "test acc. fp32 (%)", "zh": "测试集准确率 fp32（%）"},
     "col_pipe_int8": {"en": "test acc. int8 (%)", "zh": "测试集准确率 int8（%）"},
-    "col_pipe_kb": {"en": "storage (KB)", "zh": "存储（KB）"},
+    "col_storage_kb": {"en": "storage (KB)", "zh": "存储（KB）"},
     "col_pipe_macs": {"en": "MACs, dense kernels", "zh": "乘加次数（稠密计算）"},
     "col_pipe_macs_eff": {"en": "MACs, nonzero weights", "zh": "乘加次数（仅非零权重）"},
     "pipe_random": {"en": "random pruning", "zh": "随机剪枝"},
@@ -227,11 +221,9 @@ TEXT: dict[str, dict[str, str]] = {
     "col_pipe_test_ft": {"en": "test acc. fine-tuned (%)", "zh": "微调后测试集准确率（%）"},
     "col_pipe_scope": {"en": "threshold", "zh": "阈值"},
     # --- FAQ chapter ---
-    "faq_true_coef": {"en": "true coefficient", "zh": "真实系数"},
     "faq_lasso": {"en": "Lasso (L1)", "zh": "Lasso（L1）"},
     "faq_ridge": {"en": "ridge (L2)", "zh": "岭回归（L2）"},
     "faq_feature": {"en": "feature", "zh": "特征"},
-    "faq_coefficient": {"en": "coefficient", "zh": "系数"},
     "faq_lasso_ridge_title": {"en": "L1 gives exact zeros, L2 only small values",
                               "zh": "L1 得到精确的零，L2 只得到较小的值"},
     "faq_dense": {"en": "dense 64-300-100-10", "zh": "稠密 64-300-100-10"},
@@ -267,23 +259,17 @@ TEXT: dict[str, dict[str, str]] = {
     "col_faq_noise_1": {"en": "noise σ = 1 (%)", "zh": "噪声 σ = 1（%）"},
     # --- benchmark appendix ---
     "bm_dense": {"en": "dense", "zh": "稠密模型"},
-    "bm_random": {"en": "random pruning", "zh": "随机剪枝"},
     "bm_magnitude_layer": {"en": "magnitude, layer-wise", "zh": "幅值剪枝（逐层）"},
     "bm_magnitude_global": {"en": "magnitude, global", "zh": "幅值剪枝（全局）"},
     "bm_iterative": {"en": "iterative prune–retrain", "zh": "迭代剪枝与重新训练"},
-    "bm_gradual": {"en": "gradual (cubic schedule)", "zh": "渐进剪枝（三次调度）"},
-    "bm_l1_prune": {"en": "L1 (proximal) + pruning", "zh": "L1（近端）+ 剪枝"},
-    "bm_l2_prune": {"en": "L2 + pruning", "zh": "L2 + 剪枝"},
     "bm_neurons": {"en": "neuron removal", "zh": "神经元剪枝（物理移除）"},
     "bm_fp32": {"en": "fp32", "zh": "fp32"},
     "bm_int8": {"en": "int8", "zh": "int8"},
-    "bm_shared": {"en": "k-means sharing", "zh": "k-means 权重共享"},
     "bm_band": {"en": "dense ± {tol:g} pp", "zh": "稠密模型 ± {tol:g} 个百分点"},
     "bm_target": {"en": "target", "zh": "目标"},
     "bm_x_compression": {"en": "parameter compression ratio (dense / nonzero weights)",
                          "zh": "参数压缩率（稠密权重数 / 非零权重数）"},
     "bm_x_storage": {"en": "storage compression", "zh": "存储压缩率"},
-    "bm_y_accuracy": {"en": "test accuracy (%)", "zh": "测试集准确率（%）"},
     "bm_title_accuracy": {"en": "Accuracy against compression (mean ± std over seeds)",
                           "zh": "准确率与压缩率（多个种子的均值 ± 标准差）"},
     "bm_title_storage": {"en": "Accuracy against storage", "zh": "准确率与存储大小"},
@@ -303,18 +289,10 @@ TEXT: dict[str, dict[str, str]] = {
     "bm_met": {"en": "met", "zh": "达到"},
     "bm_missed": {"en": "missed", "zh": "未达到"},
     "col_bm_method": {"en": "method", "zh": "方法"},
-    "col_bm_seeds": {"en": "test accuracy (%), seeds 0–4", "zh": "测试集准确率（%），种子 0–4"},
     "col_bm_level": {"en": "sparsity / neurons removed", "zh": "稀疏度 / 移除的神经元"},
     "col_bm_nonzero": {"en": "nonzero weights", "zh": "非零权重"},
-    "col_bm_ratio": {"en": "parameter compression ratio", "zh": "参数压缩率"},
-    "col_bm_macs": {"en": "MACs", "zh": "乘加次数"},
-    "col_bm_accuracy": {"en": "test accuracy (%)", "zh": "测试集准确率（%）"},
-    "col_bm_kb": {"en": "storage (KB)", "zh": "存储（KB）"},
-    "col_bm_storage_ratio": {"en": "storage compression ratio", "zh": "存储压缩率"},
-    "col_bm_latency": {"en": "latency (ms)", "zh": "延迟（毫秒）"},
     "col_bm_claim": {"en": "claim", "zh": "指标"},
     "col_bm_paper": {"en": "paper (MNIST)", "zh": "论文（MNIST）"},
-    "col_bm_target": {"en": "target", "zh": "目标"},
     "col_bm_ours": {"en": "this benchmark", "zh": "本基准测试"},
     "col_bm_met": {"en": "target met?", "zh": "是否达到目标"},
     # --- statistics: verdicts of helpers.stats.Comparison ---
@@ -352,7 +330,6 @@ TEXT: dict[str, dict[str, str]] = {
     "col_score": {"en": "score", "zh": "得分"},
     "col_seconds": {"en": "seconds", "zh": "用时（秒）"},
     "cw_log_alpha": {"en": "log10(alpha)", "zh": "log10(alpha)"},
-    "cw_coefficient": {"en": "coefficient", "zh": "系数"},
     "cw_diabetes_path": {"en": "Lasso path of the diabetes data",
                          "zh": "糖尿病数据的 Lasso 正则化路径"},
     "cw_sparsity_curve": {"en": "Accuracy after pruning and fine-tuning",
@@ -396,9 +373,7 @@ TEXT: dict[str, dict[str, str]] = {
     "lm_magnitude": {"en": "magnitude", "zh": "幅值"},
     "lm_wanda": {"en": "Wanda", "zh": "Wanda"},
     "lm_sparsegpt": {"en": "SparseGPT", "zh": "SparseGPT"},
-    "lm_dense": {"en": "dense model", "zh": "稠密模型"},
     "lm_perplexity": {"en": "test perplexity", "zh": "测试集困惑度"},
-    "lm_step": {"en": "training step", "zh": "训练步数"},
     "lm_loss": {"en": "training loss (nats per character)", "zh": "训练损失（每字符，nat）"},
     "col_lm_criterion": {"en": "criterion", "zh": "剪枝准则"},
     "col_lm_unstructured": {"en": "50% unstructured", "zh": "50% 非结构化"},
@@ -406,11 +381,20 @@ TEXT: dict[str, dict[str, str]] = {
     "col_lm_error": {"en": "reconstruction error on the calibration data",
                      "zh": "校准数据上的重构误差"},
     "col_lm_samples": {"en": "calibration windows", "zh": "校准窗口数"},
-    "col_lm_ppl": {"en": "test perplexity", "zh": "测试集困惑度"},
     "col_lm_comparison": {"en": "comparison", "zh": "比较"},
     "col_lm_verdict": {"en": "verdict (paired over calibration samples)",
                        "zh": "结论（按校准样本配对）"},
 }
+
+
+def column_header(column: str, lang: str) -> str:
+    """The header of a table column: the text of ``"col_" + column``, else of ``column``.
+
+    Introduced in :doc:`background` (:func:`helpers.metrics.format_table`). A column
+    whose header is the word its key already names (``"sparsity"``) needs no
+    ``col_`` entry of its own; one text per meaning.
+    """
+    return tr(f"col_{column}" if f"col_{column}" in TEXT else column, lang)
 
 
 def tr(key: str, lang: str) -> str:

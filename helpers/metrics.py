@@ -35,7 +35,7 @@ from ._checks import (
     WEIGHT_LAYERS, check_finite, check_int_in_range, check_model, check_positive_int,
     evaluation_mode, weight_layers,
 )
-from .i18n import tr
+from .i18n import column_header
 
 __all__ = [
     "STORAGE_SCHEMES", "Latency", "count_parameters", "count_nonzero", "layer_table",
@@ -226,7 +226,8 @@ def format_table(rows: Sequence[dict], lang: str, columns: Sequence[str] | None 
     """Render table rows (a list of dicts) as a Markdown table in language ``lang``.
 
     Introduced in :doc:`background`, section *Measuring the baseline*. The header of
-    column ``key`` is ``helpers.i18n.tr("col_" + key, lang)``, so the same code prints
+    column ``key`` is :func:`helpers.i18n.column_header` (the text of ``"col_" + key``, or
+    of ``key``), so the same code prints
     an English table on an English page and a Chinese one on a Chinese page.
 
     Parameters
@@ -261,7 +262,7 @@ def format_table(rows: Sequence[dict], lang: str, columns: Sequence[str] | None 
         if missing:
             raise ValueError(f"row {k} has no column(s) {missing}")
     formats = dict(formats or {})
-    header = [tr(f"col_{c}", lang) for c in columns]
+    header = [column_header(c, lang) for c in columns]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(":--" if c in ("name", "kind", "model", "scheme") else "--:"
                             for c in columns) + "|"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import helpers
+from helpers.languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 # A Sphinx extension of the book (book/_ext), not a package: loaded from its file.
@@ -38,7 +39,7 @@ def _documented(lang: str) -> list[str]:
     return AUTOMODULE.findall((ROOT / "book" / lang / "api.md").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_public_module_is_in_the_reference(lang):
     documented = _documented(lang)
     missing = sorted(set(_public_modules()) - set(documented))

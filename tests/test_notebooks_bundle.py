@@ -28,12 +28,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.languages import LANGUAGES
 from tools import notebooks_bundle as nb_bundle
 
-LANGS = ("en", "zh")
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_setup_cell_does_nothing_where_helpers_is_importable(lang, tmp_path, monkeypatch):
     assert importlib.util.find_spec("helpers") is not None
     monkeypatch.chdir(tmp_path)  # no wheel here: the cell would fail if it looked for one
@@ -43,7 +43,7 @@ def test_setup_cell_does_nothing_where_helpers_is_importable(lang, tmp_path, mon
     assert "_wheels" not in namespace
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_setup_cell_says_what_to_do_without_helpers_or_wheel(lang, tmp_path):
     """In a bare interpreter (no helpers, no wheel beside) the cell raises a clear error."""
     script = tmp_path / "cell.py"
@@ -55,7 +55,7 @@ def test_setup_cell_says_what_to_do_without_helpers_or_wheel(lang, tmp_path):
     assert ("notebooks bundle" if lang == "en" else "notebook 压缩包") in result.stderr
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_chapter_notebooks_start_with_the_setup_cell_then_the_page(lang):
     notebook = nb_bundle.chapter_notebook(lang, "pruning")
     first, second = [c for c in notebook.cells if c.cell_type == "code"][:2]

@@ -116,3 +116,32 @@ def test_the_builds_read_the_registry():
     assert set(build_book.EDITIONS) == set(REGISTRY)
     assert build_book.EDITIONS["zh"]["language"] == REGISTRY["zh"].sphinx
     assert coursework.LANG_LINE.search('x = 1\nLANG = "zh"\n').group(1) == "zh"
+
+
+def test_one_key_per_text():
+    """No two entries of helpers.i18n.TEXT say the same thing in every language."""
+    from helpers.i18n import TEXT
+
+    by_text: dict[tuple, list[str]] = {}
+    for key, texts in TEXT.items():
+        by_text.setdefault(tuple(sorted(texts.items())), []).append(key)
+    duplicates = [keys for keys in by_text.values() if len(keys) > 1]
+    # "accuracy" is the column key of every results table and the word itself; its header
+    # says which accuracy the tables report. "l1_name_<estimator>" names every estimator
+    # of the L1 chapter's comparisons by its key.
+    assert duplicates == [["test_accuracy", "col_accuracy"], ["l1_ridge", "l1_name_ridge"]]
+
+
+def test_every_literal_text_key_exists():
+    import re
+
+    from helpers.i18n import TEXT
+
+    listed = subprocess.run(["git", "ls-files", "*.py", "*.md"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.split()
+    missing = sorted({(name, key) for name in listed if name != "tests/test_plot.py"
+                      and (ROOT / name).is_file()
+                      for key in re.findall(r"\btr\(\s*[\"'](\w+)[\"']\s*[,)]",
+                                            (ROOT / name).read_text(encoding="utf-8"))
+                      if key not in TEXT})
+    assert missing == []

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import jupytext
 
+from helpers.languages import LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = {"remove-cell", "remove-input", "hide-cell", "hide-input"}
 
@@ -56,7 +58,7 @@ def measure(path: Path, long: int = 15) -> PageCode:
         long_cells=[(k, _lines(c.source)) for k, c in visible if _lines(c.source) > long])
 
 
-def measure_book(langs=("en", "zh"), long: int = 15) -> list[PageCode]:
+def measure_book(langs=LANGUAGES, long: int = 15) -> list[PageCode]:
     """Every page of the given editions that has code."""
     rows = []
     for lang in langs:
@@ -88,11 +90,11 @@ def table(rows: list[PageCode], long: int = 15) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lang", action="append", choices=["en", "zh"])
+    parser.add_argument("--lang", action="append", choices=LANGUAGES)
     parser.add_argument("--long", type=int, default=15, help="a long cell has more lines")
     parser.add_argument("--list", action="store_true", help="list the long visible cells")
     args = parser.parse_args(argv)
-    rows = measure_book(tuple(args.lang or ("en", "zh")), args.long)
+    rows = measure_book(tuple(args.lang or LANGUAGES), args.long)
     print(table(rows, args.long))
     if args.list:
         for row in rows:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import jupytext
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from helpers.languages import LANGUAGES
 from tools.pytest_myst_nbval import is_myst_notebook
@@ -75,11 +76,19 @@ def glued_value(output: dict) -> tuple[str, str] | None:
 
 
 def page_values(path: Path, timeout: int = 900) -> dict[str, str]:
-    """Execute one page in a fresh kernel; its glued values by name."""
+    """Execute one page in a fresh kernel; its glued values by name.
+
+    A page that raises is reported under the name ``ERROR`` with the values glued
+    before the failing cell, so that one broken page does not hide the others.
+    """
     notebook = jupytext.read(path)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
     values = {}
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except CellExecutionError as err:
+        lines = [line for line in str(err).strip().splitlines() if line.strip()]
+        values["ERROR"] = lines[-1] if lines else type(err).__name__
     for cell in notebook.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             item = glued_value(output)
@@ -88,8 +97,12 @@ def page_values(path: Path, timeout: int = 900) -> dict[str, str]:
     return values
 
 
-def snapshot(langs, pages=None) -> dict:
-    """``{lang: {page: {name: value}}}`` for the pages of ``_toc.yml``."""
+def snapshot(langs, pages=None, out: Path | None = None) -> dict:
+    """``{lang: {page: {name: value}}}`` for the pages of ``_toc.yml``.
+
+    With ``out``, the snapshot is written after each page (a long run can be followed,
+    and what it has measured survives an interruption).
+    """
     result: dict = {}
     for lang in langs:
         for name in book_pages():
@@ -101,7 +114,16 @@ def snapshot(langs, pages=None) -> dict:
             print(f"[glue] {lang}/{name}: {len(values)} values in "
                   f"{time.perf_counter() - started:.0f} s", flush=True)
             result.setdefault(lang, {})[name] = values
+            if out is not None:
+                write(result, out)
     return result
+
+
+def write(values: dict, out: Path) -> None:
+    """Write a snapshot as sorted, readable JSON."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(values, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+                   encoding="utf-8")
 
 
 def compare(before: dict, after: dict, expected=()) -> dict[str, list[str]]:
@@ -149,11 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "snapshot":
-        values = snapshot(args.lang or LANGUAGES, args.pages)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(values, indent=1, ensure_ascii=False, sort_keys=True)
-                            + "\n", encoding="utf-8")
-        return 0
+        values = snapshot(args.lang or LANGUAGES, args.pages, out=args.out)
+        write(values, args.out)
+        return 0 if not any("ERROR" in page for edition in values.values()
+                            for page in edition.values()) else 1
     report = compare(json.loads(args.before.read_text(encoding="utf-8")),
                      json.loads(args.after.read_text(encoding="utf-8")), set(args.expect))
     for key, items in report.items():

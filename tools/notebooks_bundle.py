@@ -36,10 +36,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-try:
-    from tools.toc import book_pages
-except ImportError:  # run as a script: tools/ itself is on sys.path
-    from toc import book_pages
+from helpers.languages import LANGUAGES
+from tools.toc import book_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The wheel's file name starts with this (the distribution name of pyproject.toml).
@@ -269,12 +267,12 @@ def make_bundle(lang: str, out_dir: Path, wheel: Path | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lang", choices=sorted(_MESSAGES), action="append")
+    parser.add_argument("--lang", choices=LANGUAGES, action="append")
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(Path(tmp))
-        for lang in args.lang or sorted(_MESSAGES):
+        for lang in args.lang or LANGUAGES:
             print(f"[notebooks_bundle] {make_bundle(lang, args.out_dir, wheel)}")
     return 0
 

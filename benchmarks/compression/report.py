@@ -16,6 +16,7 @@ from pathlib import Path
 
 from helpers import metrics, plot, stats
 from helpers.i18n import tr
+from helpers.languages import REGISTRY
 
 from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS
 
@@ -178,9 +179,23 @@ def load_results(path: str | os.PathLike = RESULTS / "compression.json") -> dict
     return results
 
 
+#: The :mod:`helpers.i18n` key of each method's name (shared with the chapters that
+#: introduce the method) and of each weight variant.
+METHOD_TEXT = {"random": "pipe_random", "magnitude_layer": "bm_magnitude_layer",
+               "magnitude_global": "bm_magnitude_global", "iterative": "bm_iterative",
+               "gradual": "prune_gradual", "l1_prune": "pipe_l1", "l2_prune": "pipe_l2",
+               "neurons": "bm_neurons"}
+VARIANT_TEXT = {"fp32": "bm_fp32", "int8": "bm_int8", "shared": "kmeans"}
+
+
 def method_label(method: str, lang: str) -> str:
     """The name of a method in ``lang`` (from :mod:`helpers.i18n`)."""
-    return tr(f"bm_{method}", lang)
+    return tr(METHOD_TEXT[method], lang)
+
+
+def variant_label(variant: str, lang: str) -> str:
+    """The name of a weight variant (fp32, int8, k-means sharing) in ``lang``."""
+    return tr(VARIANT_TEXT[variant], lang)
 
 
 def level_label(row: dict) -> str:
@@ -192,21 +207,21 @@ def table_rows(results: dict, lang: str, variant: str = "fp32") -> list[dict]:
     """The rows of the full table for :func:`helpers.metrics.format_table`."""
     dense = results["dense"]
     out = [{"bm_method": tr("bm_dense", lang), "bm_level": "0%",
-            "bm_nonzero": round(dense["nonzero_weights"]), "bm_ratio": "1.0×",
-            "bm_macs": round(dense["macs"]),
-            "bm_accuracy": _acc(dense[variant]),
-            "bm_kb": dense[variant]["storage_bytes"] / 1000,
-            "bm_storage_ratio": f"{dense[variant]['storage_ratio']:.1f}×",
-            "bm_latency": _latency_cell(dense)}]
+            "bm_nonzero": round(dense["nonzero_weights"]), "param_ratio": "1.0×",
+            "macs": round(dense["macs"]),
+            "test_accuracy_pct": _acc(dense[variant]),
+            "storage_kb": dense[variant]["storage_bytes"] / 1000,
+            "ratio": f"{dense[variant]['storage_ratio']:.1f}×",
+            "latency_ms": _latency_cell(dense)}]
     for r in results["rows"]:
         v = r[variant]
         out.append({"bm_method": method_label(r["method"], lang), "bm_level": level_label(r),
                     "bm_nonzero": round(r["nonzero_weights"]),
-                    "bm_ratio": f"{r['compression']:.1f}×", "bm_macs": round(r["macs"]),
-                    "bm_accuracy": _acc(v),
-                    "bm_kb": v["storage_bytes"] / 1000,
-                    "bm_storage_ratio": f"{v['storage_ratio']:.1f}×",
-                    "bm_latency": _latency_cell(r)})
+                    "param_ratio": f"{r['compression']:.1f}×", "macs": round(r["macs"]),
+                    "test_accuracy_pct": _acc(v),
+                    "storage_kb": v["storage_bytes"] / 1000,
+                    "ratio": f"{v['storage_ratio']:.1f}×",
+                    "latency_ms": _latency_cell(r)})
     return out
 
 
@@ -218,15 +233,15 @@ def _latency_cell(row: dict) -> str:
     return " / ".join(f"{row['latency_ms'][b]:.3g}" for b in sorted(row["latency_ms"], key=int))
 
 
-TABLE_COLUMNS = ("bm_method", "bm_level", "bm_nonzero", "bm_ratio", "bm_macs", "bm_accuracy",
-                 "bm_kb", "bm_storage_ratio", "bm_latency")
+TABLE_COLUMNS = ("bm_method", "bm_level", "bm_nonzero", "param_ratio", "macs", "test_accuracy_pct",
+                 "storage_kb", "ratio", "latency_ms")
 
 
 def markdown_table(results: dict, lang: str = "en", variant: str = "fp32") -> str:
     """The full table as Markdown text."""
     return metrics.format_table(table_rows(results, lang, variant), lang,
                                 columns=TABLE_COLUMNS,
-                                formats={"bm_kb": ".2f"}).data
+                                formats={"storage_kb": ".2f"}).data
 
 
 def headline_rows(results: dict, lang: str) -> list[dict]:
@@ -247,8 +262,8 @@ def headline_rows(results: dict, lang: str) -> list[dict]:
             "bm_claim": tr(f"bm_claim_{claim}", lang), "bm_paper": paper, "bm_target": target,
             "bm_ours": ours,
             "bm_method": "—" if best is None else method_label(best["method"], lang)
-            + ("" if best["variant"] == "fp32" else f" + {tr('bm_' + best['variant'], lang)}"),
-            "bm_accuracy": "—" if best is None else
+            + ("" if best["variant"] == "fp32" else f" + {variant_label(best['variant'], lang)}"),
+            "test_accuracy_pct": "—" if best is None else
             f"{best['test_mean']:.2f} ± {best['test_std']:.2f} ({-best['drop_pp']:+.2f})",
             "bm_met": tr("bm_met" if best is not None and best["met"] else "bm_missed", lang)})
     return rows
@@ -258,7 +273,7 @@ def markdown_headline(results: dict, lang: str = "en") -> str:
     """The headline table as Markdown text."""
     return metrics.format_table(headline_rows(results, lang), lang,
                                 columns=("bm_claim", "bm_paper", "bm_target", "bm_ours",
-                                         "bm_method", "bm_accuracy", "bm_met")).data
+                                         "bm_method", "test_accuracy_pct", "bm_met")).data
 
 
 def _ratio(value: float | None) -> str:
@@ -325,7 +340,7 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
     v["bm_weights_nonzero"] = "—" if w is None else f"{w['nonzero_weights']:,.0f}"
     v["bm_storage_value"] = _ratio(s and s["value"])
     v["bm_storage_kb"] = "—" if s is None else f"{s['bytes'] / 1000:.2f}"
-    v["bm_storage_variant"] = "—" if s is None else tr(f"bm_{s['variant']}", lang)
+    v["bm_storage_variant"] = "—" if s is None else variant_label(s["variant"], lang)
     v["bm_storage_sparsity"] = "—" if s is None else f"{100 * s['level']:g}"
     v["bm_neurons_removed"] = "—" if n is None else f"{100 * n['value']:.0f}"
     v["bm_neurons_hidden"] = "—" if n is None else "-".join(f"{x:.0f}" for x in n["hidden"])
@@ -384,7 +399,7 @@ def comparisons(results: dict, lang: str) -> dict:
         if lvl is None or not any(r["method"] == method and abs(r["level"] - lvl) < 1e-9
                                   for r in results["rows"]):
             continue
-        label = method_label(method, lang) + (f"（{100 * lvl:g}%）" if lang == "zh"
+        label = method_label(method, lang) + (f"（{100 * lvl:g}%）" if REGISTRY[lang].cjk
                                               else f" ({100 * lvl:g}%)")
         out[key] = stats.latency_ratio(seed_latencies(results, method, lvl, batch), dense,
                                        names=(label, tr("bm_dense", lang)))
@@ -399,7 +414,7 @@ def seed_table(results: dict, lang: str, rows: Sequence[tuple[str, float | None]
             f"{method_label(method, lang)}, {100 * level:g}%")
         values = seed_values(results, method, level)
         table.append({"bm_method": label,
-                      "bm_seeds": " / ".join(f"{x:.1f}" for x in values)})
+                      "acc_seeds": " / ".join(f"{x:.1f}" for x in values)})
     return metrics.format_table(table, lang)
 
 
@@ -436,7 +451,7 @@ def plot_accuracy(results: dict, lang: str, *, ymin: float = 90.0, xmax: float =
     ax.axvline(TARGETS["weights"]["target"], color="tab:red", linestyle="--", linewidth=1,
                label=tr("bm_target", lang))
     ax.set(xscale="log", xlabel=tr("bm_x_compression", lang),
-           ylabel=tr("bm_y_accuracy", lang), title=tr("bm_title_accuracy", lang),
+           ylabel=tr("test_accuracy_pct", lang), title=tr("bm_title_accuracy", lang),
            ylim=(ymin, 100), xlim=(1.5, xmax))
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
@@ -460,8 +475,8 @@ def plot_storage(results: dict, lang: str, *, ymin: float = 90.0, xmax: float = 
         ax.axvline(TARGETS["storage"]["target"], color="tab:red", linestyle="--",
                    linewidth=1, label=tr("bm_target", lang))
         ax.set(xscale="log", xlabel=tr("bm_x_storage", lang),
-               title=tr(f"bm_{variant}", lang), ylim=(ymin, 100), xlim=(1.5, xmax))
-    axes[0].set_ylabel(tr("bm_y_accuracy", lang))
+               title=variant_label(variant, lang), ylim=(ymin, 100), xlim=(1.5, xmax))
+    axes[0].set_ylabel(tr("test_accuracy_pct", lang))
     axes[0].legend(fontsize="x-small", loc="lower left")
     fig.suptitle(tr("bm_title_storage", lang))
     return fig
@@ -487,7 +502,7 @@ def plot_neurons(results: dict, lang: str):
     right.axhline(dense, color="black", linewidth=1, label=tr("bm_dense", lang))
     right.axhspan(dense - tol, dense + tol, color="grey", alpha=0.15,
                   label=tr("bm_band", lang).format(tol=tol))
-    right.set(xlabel=tr("bm_x_neurons", lang), ylabel=tr("bm_y_accuracy", lang),
+    right.set(xlabel=tr("bm_x_neurons", lang), ylabel=tr("test_accuracy_pct", lang),
               title=tr("bm_title_neuron_acc", lang))
     right.legend(fontsize="small")
     return fig

@@ -362,7 +362,8 @@ def test_api_reference_loads_with_entries_linked_to_chapters(reader, lang):
     assert not reader.console.errors, reader.console.errors
     to_sections = reader.page.locator("dd a.reference.internal[href*='.html#']")
     assert to_sections.count() >= 20, "API entries do not link to the chapters' sections"
-    assert reader.page.locator("p.rubric", has_text="Examples").count() >= 20
+    examples = {"en": "Examples", "zh": "示例"}[lang]  # napoleon's heading, translated
+    assert reader.page.locator("p.rubric", has_text=examples).count() >= 20
     reader.open(f"{lang}/pruning.html", math=False)
     assert reader.page.locator("a.api-link[href^='api.html#helpers.']").count() >= 5, \
         "the pruning chapter does not link its helpers to the API reference"
