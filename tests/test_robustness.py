@@ -280,6 +280,7 @@ CALLS = {
     "quant.quantize_model_weights": lambda m, d: quant.quantize_model_weights(m, 8),
     "quant.dynamic_quantize": lambda m, d: quant.dynamic_quantize(m),
     "quant.kmeans_share_model": lambda m, d: quant.kmeans_share_model(m, 2),
+    "quant.CentroidFineTuning": lambda m, d: quant.CentroidFineTuning(m, 2)(m),
     "prune.prunable_parameters": lambda m, d: prune.prunable_parameters(m),
     "prune.layerwise_masks": lambda m, d: prune.layerwise_masks(m, 0.5),
     "prune.global_masks": lambda m, d: prune.global_masks(m, 0.5),
@@ -446,6 +447,7 @@ CHANGES_THE_MODEL = {
     "prune.apply_masks", "prune.MaskEnforcer", "prune.make_permanent",
     "prune.iterative_prune", "prune.GradualPruner", "prune.gradual_prune",
     "structured.zero_units", "train.fit", "dependency.zero_group", "language_model.train_lm",
+    "quant.CentroidFineTuning",
 }
 #: Functions that cannot run on the test model; each is listed with the reason.
 NOT_FOR_THIS_MODEL = {
