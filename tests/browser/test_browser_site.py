@@ -194,7 +194,8 @@ def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
 
     The method: (1) both editions show the same figures (same labels, same order);
     (2) each Chinese figure is an image of the Chinese edition, output by a page whose
-    first code cell declares ``LANG = "zh"`` and calls ``use_house_style(LANG)``, which
+    first code cell declares ``LANG = "zh"`` and calls ``helpers.page.setup(LANG)``
+        (or ``use_house_style(LANG)``), which
     puts Noto Sans CJK SC first (tests/test_plot.py draws every Chinese label with it
     and fails on a missing glyph; a glyph missing on a page is a warning, which fails
     the strict build); (3) the Chinese images differ from the English ones, so their
@@ -212,8 +213,9 @@ def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
     for lang, cell in (("en", english_cell), ("zh", chinese_cell)):
         assert re.search(rf'^LANG = "{lang}"$', cell, re.M), \
             f"{lang}/{name}: the first code cell does not declare LANG = \"{lang}\""
-        assert "use_house_style(LANG)" in cell, \
-            f"{lang}/{name}: the first code cell does not call use_house_style(LANG)"
+        assert "helpers.page.setup(LANG)" in cell or "use_house_style(LANG)" in cell, \
+            (f"{lang}/{name}: the first code cell calls neither helpers.page.setup(LANG) "
+             f"nor use_house_style(LANG)")
     assert all(f["src"].startswith(reader.base_url + "zh/") for f in chinese), \
         "a Chinese figure is not an image of the Chinese edition"
     same = [zh["id"] for zh, en in zip(chinese, english)
