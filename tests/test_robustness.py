@@ -25,21 +25,11 @@ from hypothesis import strategies as st
 from torch import nn
 
 from helpers import structured
+from nets import randomise_batchnorm
 
 # ------------------------------------------------------- 1. structured removal, any layout
 
 _ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.GELU, nn.Identity)
-
-
-def _randomise_bn(model: nn.Module, gen: torch.Generator) -> None:
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                n = m.num_features
-                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=gen))
-                m.running_mean.copy_(torch.randn(n, generator=gen))
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
 
 
 @st.composite
@@ -82,7 +72,7 @@ def _architectures(draw):
             layers.append(nn.Conv2d(n, 2, 1))
         x = torch.randn(3, 2, size, size, generator=gen)
     model = nn.Sequential(*layers)
-    _randomise_bn(model, gen)
+    randomise_batchnorm(model, gen)
     drop = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n - 1, unique=True))
     return model.eval(), x, drop
 
@@ -223,7 +213,7 @@ def _model() -> nn.Sequential:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Dropout(0.5),
                           nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
-    _randomise_bn(model, torch.Generator().manual_seed(1))
+    randomise_batchnorm(model, torch.Generator().manual_seed(1))
     return model
 
 

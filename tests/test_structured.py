@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from helpers import models, prune, structured, train
+from nets import randomise_batchnorm
 
 
 def _n_params(model: nn.Module) -> int:
@@ -45,16 +46,7 @@ def test_small_cnn_rejects_bad_arguments(kwargs, error):
 
 def _randomise_bn(model: nn.Module, seed: int = 0) -> nn.Module:
     """Non-trivial BatchNorm statistics and affine parameters (as after training)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                n = m.num_features
-                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=gen))
-                m.running_mean.copy_(torch.randn(n, generator=gen))
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-    return model
+    return randomise_batchnorm(model, torch.Generator().manual_seed(seed))
 
 
 @pytest.mark.parametrize("layer, drop", [("0", [0, 5, 9]), ("2", [1]), ("0", [])])
