@@ -215,7 +215,17 @@ def test_budget_report_marks_pages_over_budget():
                                            "OVER BUDGET, stderr output"]
     report = notebook_budget.format_report(results)
     assert "pages over budget (60 s, 2048 MB): zh/slow, zh/big" in report
-    assert "book     total 85.0 s" in report and ": ok" in report
+    assert "book     85.0 s wall-clock with 1 edition(s) at a time (budget 300 s): ok" in report
+
+
+def test_budget_judges_the_whole_book_by_its_wall_clock_time():
+    results = [notebook_budget.PageResult(lang, "page", 3, 200.0, 1.0, 300.0)
+               for lang in ("en", "zh")]
+    parallel = notebook_budget.format_report(results, wall_seconds=210.0, jobs=2)
+    assert "210.0 s wall-clock with 2 edition(s) at a time (budget 300 s): ok" in parallel
+    assert "the pages' times add up to 400.0 s" in parallel
+    serial = notebook_budget.format_report(results, wall_seconds=405.0, jobs=1)
+    assert "(budget 300 s): OVER BUDGET" in serial
 
 
 def test_the_table_of_contents_is_read_in_reading_order():
