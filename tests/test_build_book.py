@@ -1,4 +1,5 @@
-"""The website build (tools/build_book.py): the repository and launch buttons.
+"""The website build (tools/build_book.py): the repository and launch buttons, and
+the editions built at the same time.
 
 No button may lead to a placeholder: the repository's address comes from the
 checkout's git remote, and a checkout without one gets no repository or launch
@@ -81,3 +82,33 @@ def test_with_a_remote_the_buttons_open_that_repository(lang):
     assert options["use_repository_button"] is True
     assert options["launch_buttons"]["binderhub_url"] == build_book.BINDERHUB_URL
     assert options["path_to_docs"] == f"book/{lang}"
+
+
+def test_each_edition_has_its_own_execution_cache():
+    # The editions are built at the same time; one shared jupyter-cache database would
+    # be written by two processes at once.
+    paths = {build_book.sphinx_overrides(lang, ROOT / "_build", True)["nb_execution_cache_path"]
+             for lang in build_book.EDITIONS}
+    assert len(paths) == len(build_book.EDITIONS)
+
+
+def test_one_job_builds_the_editions_in_turn_and_counts_the_failures(monkeypatch):
+    built = []
+
+    def fake_build(lang, strict, build=None):
+        built.append((lang, strict))
+        return int(lang == "zh")
+
+    monkeypatch.setattr(build_book, "build_edition", fake_build)
+    assert build_book.build_editions(["en", "zh"], True, jobs=1) == 1
+    assert built == [("en", True), ("zh", True)]
+
+
+def test_a_worker_reports_an_edition_that_raises_as_a_failure_with_its_log(tmp_path,
+                                                                          monkeypatch):
+    # The worker sets the build folder of its process; restore this process's afterwards.
+    monkeypatch.setattr(build_book, "BUILD", build_book.BUILD)
+    monkeypatch.setattr(build_book, "HTML", build_book.HTML)
+    failures, log = build_book._build_edition_logged("xx", True, tmp_path)
+    assert failures == 1
+    assert "edition xx: KeyError" in log

@@ -17,12 +17,22 @@ segmented with jieba). ``book/index.html``, the bilingual landing page, is copie
 The strict build is Jupyter Book's ``-W -n --keep-going``: every warning is reported
 and any warning fails the build. Note that an incremental rebuild does not repeat
 the warnings of pages it does not rebuild; CI builds from a fresh clone.
+
+The editions are built at the same time, each in its own process (``--jobs``, by
+default one per CPU core up to the number of editions): every page runs torch on one
+thread (``helpers.page.setup``), so on the 2-core machine of the book's budget the two
+editions together take about as long as one. Each edition's log is printed whole
+when it finishes, and each has its own execution cache (``_build/.jupyter_cache/<lang>``).
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import hashlib
+import io
+import os
 import re
 import shutil
 import subprocess
@@ -144,7 +154,7 @@ def sphinx_overrides(lang: str, build: Path, strict: bool,
     """The settings that one edition's build adds to ``_config.yml``."""
     overrides = {
         "external_toc_path": str(ROOT / "_toc.yml"),
-        "nb_execution_cache_path": str(build / ".jupyter_cache"),
+        "nb_execution_cache_path": str(build / ".jupyter_cache" / lang),
         "latex_individualpages": False,
         **EDITIONS[lang],
     }
@@ -160,10 +170,12 @@ def sphinx_overrides(lang: str, build: Path, strict: bool,
     return overrides
 
 
-def build_edition(lang: str, strict: bool) -> int:
+def build_edition(lang: str, strict: bool, build: Path | None = None) -> int:
     """Build one edition; return the number of problems (0 means success)."""
     from jupyter_book.sphinx import build_sphinx
 
+    if build is not None:  # in a worker process: the parent's --build-dir
+        _set_build_dir(build)
     overrides = sphinx_overrides(lang, BUILD, strict, repository_url())
     started = time.perf_counter()
     result = build_sphinx(
@@ -181,6 +193,43 @@ def build_edition(lang: str, strict: bool) -> int:
     status = "ok" if result == 0 else f"FAILED ({result})"
     print(f"[build_book] edition {lang}: {status} in {seconds:.0f} s -> {HTML / lang}")
     return 0 if result == 0 else 1
+
+
+def _build_edition_logged(lang: str, strict: bool, build: Path) -> tuple[int, str]:
+    """:func:`build_edition` in a worker process, its output captured for the parent."""
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        try:
+            failures = build_edition(lang, strict, build)
+        except Exception as err:  # noqa: BLE001 - reported by the parent, build fails
+            print(f"[build_book] edition {lang}: {type(err).__name__}: {err}")
+            failures = 1
+    return failures, log.getvalue()
+
+
+def build_editions(langs: list[str], strict: bool, jobs: int) -> int:
+    """Build ``langs``, ``jobs`` at a time; return the number of failed editions.
+
+    With one job the editions are built one after the other in this process, their
+    output shown as it comes. With more, each is built in a fresh process and its log is
+    printed whole when it finishes.
+    """
+    if jobs <= 1 or len(langs) <= 1:
+        return sum(build_edition(lang, strict) for lang in langs)
+    failures = 0
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")  # a fresh Sphinx in every worker
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        futures = {pool.submit(_build_edition_logged, lang, strict, BUILD): lang
+                   for lang in langs}
+        print(f"[build_book] building {', '.join(langs)} at the same time ({jobs} processes);"
+              " each log follows when its edition is done", flush=True)
+        for future in concurrent.futures.as_completed(futures):
+            failed, log = future.result()
+            print(f"[build_book] ---- log of edition {futures[future]} ----")
+            print(log, end="", flush=True)
+            failures += failed
+    return failures
 
 
 def publish_bundles(langs) -> None:
@@ -223,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not turn warnings into errors")
     parser.add_argument("--build-dir", type=Path, default=BUILD,
                         help="where to build (default: _build); the site goes to BUILD_DIR/html")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="editions built at the same time (default: one per CPU core, "
+                             "at most one per edition; 1 builds them one after the other)")
     args = parser.parse_args(argv)
     _set_build_dir(args.build_dir)
 
@@ -237,7 +289,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(path, ignore_errors=True)
     HTML.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
-    failures = sum(build_edition(lang, args.strict) for lang in (args.lang or EDITIONS))
+    langs = args.lang or list(EDITIONS)
+    jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, len(langs))
+    if jobs < 1:
+        parser.error("--jobs must be at least 1")
+    started = time.perf_counter()
+    failures = build_editions(langs, args.strict, jobs)
+    print(f"[build_book] {len(langs)} edition(s) built in {time.perf_counter() - started:.0f} s")
     publish_coursework(args.lang or list(EDITIONS))  # coursework: student notebooks
     publish_bundles(args.lang or list(EDITIONS))
     shutil.copy2(ROOT / "book" / "index.html", HTML / "index.html")
