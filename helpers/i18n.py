@@ -259,6 +259,19 @@ TEXT: dict[str, dict[str, str]] = {
     "col_faq_noise_1": {"en": "noise σ = 1 (%)", "zh": "噪声 σ = 1（%）"},
     # --- benchmark appendix ---
     "bm_dense": {"en": "dense", "zh": "稠密模型"},
+    "bm_dense_budget": {"en": "dense, same budget", "zh": "稠密模型（同等预算）"},
+    "bm_l1_l2_unsettled": {
+        "en": "So this benchmark does not settle Han et al.'s observation that L2 did "
+              "better than L1 after retraining.",
+        "zh": "所以这个基准测试无法判定 Han 等人“重新训练之后 L2 优于 L1”的观察。"},
+    "bm_l1_l2_agrees": {
+        "en": "This agrees with Han et al.'s observation that L2 did better than L1 after "
+              "retraining.",
+        "zh": "这与 Han 等人“重新训练之后 L2 优于 L1”的观察一致。"},
+    "bm_l1_l2_against": {
+        "en": "This runs against Han et al.'s observation that L2 did better than L1 after "
+              "retraining.",
+        "zh": "这与 Han 等人“重新训练之后 L2 优于 L1”的观察相反。"},
     "bm_magnitude_layer": {"en": "magnitude, layer-wise", "zh": "幅值剪枝（逐层）"},
     "bm_magnitude_global": {"en": "magnitude, global", "zh": "幅值剪枝（全局）"},
     "bm_iterative": {"en": "iterative prune–retrain", "zh": "迭代剪枝与重新训练"},

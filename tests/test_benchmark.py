@@ -18,7 +18,7 @@ from benchmarks.compression import experiment, report
 from tools import notebook_budget
 from tools.toc import book_pages
 
-TINY = replace(experiment.QUICK, hidden=(24, 12), seeds=(0, 1), sparsities=(0.5, 0.9),
+TINY = replace(experiment.QUICK, hidden=(24, 12), seeds=(0, 1, 2), sparsities=(0.5, 0.9),
                neuron_fractions=(0.5,), latency_batches=(1, 32), latency_repeats=2)
 
 
@@ -34,7 +34,54 @@ def test_every_method_level_and_seed_is_measured(results):
     assert keys == expected
     assert all(r["n_seeds"] == len(TINY.seeds) for r in results["rows"])
     n_levels = sum(experiment.n_levels(TINY, m) for m in TINY.methods)
-    assert len(results["records"]) == len(TINY.seeds) * (1 + n_levels)
+    # Per seed: the dense network, the dense network of equal budget, every level.
+    assert len(results["records"]) == len(TINY.seeds) * (2 + n_levels)
+    assert {r["method"] for r in results["records"]} == {*report.BASELINES, *TINY.methods}
+
+
+def test_the_dense_baseline_of_equal_budget_starts_from_the_dense_network(results, digits):
+    dense = report.seed_records(results, "dense")
+    budget = report.seed_records(results, "dense_budget")
+    assert [r["seed"] for r in dense] == [r["seed"] for r in budget] == list(TINY.seeds)
+    assert results["dense_budget"]["weights"] == results["dense"]["weights"]
+    assert results["dense_budget"]["compression"] == pytest.approx(1.0)
+    assert results["dense_budget"]["fp32"]["storage_ratio"] == pytest.approx(1.0)
+
+
+def test_the_full_table_shows_both_dense_baselines(results):
+    rows = report.table_rows(results, "en")
+    assert [r["bm_method"] for r in rows[:2]] == ["dense", "dense, same budget"]
+    assert len(rows) == 2 + len(results["rows"])
+
+
+def test_per_image_results_are_stored_and_agree_with_the_accuracies(results):
+    n = results["data"]["n_test"]
+    for method, level in [("dense", None), ("dense_budget", None), ("magnitude_global", 0.9),
+                          ("neurons", 0.5)]:
+        for variant in experiment.VARIANTS:
+            correct = report.seed_correct(results, method, level, variant)
+            assert correct.shape == (len(TINY.seeds), n) and correct.dtype == bool
+            assert 100 * correct.mean(axis=1) == pytest.approx(
+                report.seed_values(results, method, level, variant))
+
+
+def test_correct_vectors_survive_packing():
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 8, 9, 360):
+        v = rng.random(n) < 0.5
+        np.testing.assert_array_equal(experiment.unpack_correct(experiment.pack_correct(v), n), v)
+    with pytest.raises(ValueError, match="does not encode 20 examples"):
+        experiment.unpack_correct(experiment.pack_correct(np.ones(8, bool)), 20)
+
+
+def test_the_report_compares_the_headline_rows_with_the_dense_network_of_equal_budget(results):
+    verdicts = report.comparisons(results, "en")
+    assert {"l1_l2_verdict", "budget_verdict"} <= set(verdicts)
+    assert verdicts["budget_verdict"].names == ("dense, same budget", "dense")
+    assert verdicts["l1_l2_verdict"].method.startswith("paired bootstrap over 3 seeds")
+    h = report.headline(results["rows"], results["dense"])
+    for claim in ("weights", "storage", "neurons"):
+        assert (f"{claim}_budget_verdict" in verdicts) == (h[claim] is not None)
 
 
 def test_weight_pruning_reaches_its_sparsity(results):

@@ -28,7 +28,7 @@ from helpers.data import ClassificationData, load_digits_split
 from helpers.device import get_device
 from helpers.stats import mean_std
 
-SCHEMA = 1
+SCHEMA = 2
 #: Accuracy differences are compared with the tolerances up to rounding error.
 EPS = 1e-9
 
@@ -71,8 +71,8 @@ class Config:
     finetune_epochs: int = 15
     gradual_epochs: int = 15
     gradual_steps: int = 15
-    l1_strengths: tuple[float, ...] = (0.03, 0.1, 0.3)
-    l2_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
+    l1_strengths: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
+    l2_decays: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
     neuron_criteria: tuple[str, ...] = ("l1", "activation", "taylor")
     share_bits: tuple[int, ...] = (3, 4, 5, 6)
     gap_bits: int = 5
@@ -276,6 +276,19 @@ def n_levels(config: Config, method: str) -> int:
 # --------------------------------------------------------------------------- measuring
 
 
+def pack_correct(correct: np.ndarray) -> str:
+    """A bool vector as hexadecimal text (8 examples a byte, zero-padded at the end)."""
+    return np.packbits(np.asarray(correct, dtype=bool)).tobytes().hex()
+
+
+def unpack_correct(text: str, n: int) -> np.ndarray:
+    """The inverse of :func:`pack_correct` for a vector of ``n`` examples."""
+    bits = np.unpackbits(np.frombuffer(bytes.fromhex(text), dtype=np.uint8))
+    if len(bits) < n or bits[n:].any():
+        raise ValueError(f"{text[:16]}… does not encode {n} examples")
+    return bits[:n].astype(bool)
+
+
 def _weight_counts(model: nn.Module) -> tuple[int, int]:
     """(weights, nonzero weights) of the Linear/Conv layers; biases excluded."""
     weights = prune.prunable_parameters(model)
@@ -328,9 +341,13 @@ def measure(model: nn.Module, data: ClassificationData, config: Config) -> dict:
         "shared": (shared, metrics.storage_bytes(shared, "relative+shared", value_bits=bits,
                                                  **gap)),
     }
+    X_test, y_test = data.split("test")
     for name, (m, nbytes) in variants.items():
+        # test_correct: which test images the model gets right (pack_correct), for the
+        # report's paired per-image comparisons (helpers.stats.compare_accuracy).
         record[name] = {"val_acc": _val(m, data), "test_acc": train.evaluate(m, data, "test"),
-                        "storage_bytes": int(nbytes)}
+                        "storage_bytes": int(nbytes),
+                        "test_correct": pack_correct(train.correct(m, X_test, y_test))}
     record["shared"]["bits"] = bits
     record["latency_ms"] = {
         str(b): metrics.measure_latency(model, _latency_input(data, b),
@@ -370,15 +387,22 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
             "machine": machine_info()}
     old_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
-    total = len(config.seeds) * (1 + sum(n_levels(config, m) for m in config.methods))
+    total = len(config.seeds) * (2 + sum(n_levels(config, m) for m in config.methods))
     bar = tqdm(total=total, desc=f"benchmark ({config.data})", disable=not progress,
                dynamic_ncols=True)
-    dense_records, records = [], []
+    baseline_records, records = [], []
     try:
         for seed in config.seeds:
             dense = build_model(config, data, seed)
             _fit(dense, data, config, seed, epochs=config.dense_epochs)
-            dense_records.append({"seed": seed, **measure(copy.deepcopy(dense), data, config)})
+            baseline_records.append({"method": "dense", "level": None, "seed": seed,
+                                     **measure(copy.deepcopy(dense), data, config)})
+            bar.update()
+            # The dense network with the fine-tuning epochs too: every compressed network
+            # had them, so it is the fair reference for "no loss" (equal training budget).
+            budget = _finetune(copy.deepcopy(dense), data, config, seed)
+            baseline_records.append({"method": "dense_budget", "level": None, "seed": seed,
+                                     **measure(budget, data, config)})
             bar.update()
             for method in config.methods:
                 bar.set_postfix(seed=seed, method=method)
@@ -394,12 +418,15 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
     meta["cpu_s"] = round(time.process_time() - cpu_started, 1)
     if hasattr(os, "getloadavg"):
         meta["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    dense_summary = summarize_dense(dense_records)
+    dense_summary = summarize_dense([r for r in baseline_records if r["method"] == "dense"])
+    budget_summary = summarize_dense(
+        [r for r in baseline_records if r["method"] == "dense_budget"],
+        reference=dense_summary)
     return {"schema": SCHEMA, "meta": meta, "config": _jsonable(asdict(config)),
             "data": {"name": config.data, "n_features": data.n_features,
                      **{f"n_{w}": len(data.split(w)[1]) for w in ("train", "val", "test")}},
-            "targets": TARGETS, "dense": dense_summary,
-            "rows": aggregate(records, dense_summary), "records": dense_records + records}
+            "targets": TARGETS, "dense": dense_summary, "dense_budget": budget_summary,
+            "rows": aggregate(records, dense_summary), "records": baseline_records + records}
 
 
 def _jsonable(obj):
@@ -434,12 +461,17 @@ def _summarize(group: Sequence[dict], dense_weights: float, dense_bytes: float) 
     return row
 
 
-def summarize_dense(dense_records: Sequence[dict]) -> dict:
-    """The dense baseline: means over seeds (accuracies in percent)."""
+def summarize_dense(dense_records: Sequence[dict], reference: dict | None = None) -> dict:
+    """A dense baseline: means over seeds (accuracies in percent).
+
+    Ratios are taken against ``reference`` (a summary of this function), by default
+    against the records themselves.
+    """
     first = dense_records[0]
-    return _summarize(dense_records, first["weights"],
-                      first["fp32"]["storage_bytes"]) | {
-        "dense32_bytes": first["fp32"]["storage_bytes"]}
+    weights = first["weights"] if reference is None else reference["weights"]
+    nbytes = (first["fp32"]["storage_bytes"] if reference is None
+              else reference["dense32_bytes"])
+    return _summarize(dense_records, weights, nbytes) | {"dense32_bytes": nbytes}
 
 
 def aggregate(records: Sequence[dict], dense: dict) -> list[dict]:

@@ -18,7 +18,7 @@ from helpers import metrics, plot, stats
 from helpers.i18n import tr
 from helpers.languages import REGISTRY
 
-from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS
+from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS, unpack_correct
 
 #: Where the committed results live.
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -141,30 +141,46 @@ def grid_edges(results: dict) -> dict[str, dict]:
     return out
 
 
-def seed_values(results: dict, method: str, level: float | None = None,
-                variant: str = "fp32", split: str = "test") -> list[float]:
-    """Per-seed accuracies (%) of one row (``method="dense"`` for the dense networks),
-    in the order of the seeds."""
-    key = f"{split}_acc"
-    if method == "dense":
-        found = [r for r in results["records"] if "method" not in r]
+#: The baselines' records: the dense networks, and the same trained for the fine-tuning
+#: epochs too (equal budget); their level is None.
+BASELINES = ("dense", "dense_budget")
+
+
+def seed_records(results: dict, method: str, level: float | None = None) -> list[dict]:
+    """The records of one row (a method at a level, or a baseline), in seed order."""
+    if method in BASELINES:
+        found = [r for r in results["records"] if r["method"] == method]
     else:
-        found = [r for r in results["records"] if r.get("method") == method
-                 and abs(r["level"] - level) < 1e-9]
-    found.sort(key=lambda r: r["seed"])
+        if level is None:
+            raise ValueError(f"method {method!r} needs a level (a sparsity or a fraction)")
+        found = [r for r in results["records"] if r["method"] == method
+                 and r["level"] is not None and abs(r["level"] - level) < 1e-9]
     if not found:
         raise ValueError(f"no records for method {method!r} at level {level}")
-    return [100 * r[variant][key] for r in found]
+    return sorted(found, key=lambda r: r["seed"])
+
+
+def seed_values(results: dict, method: str, level: float | None = None,
+                variant: str = "fp32", split: str = "test") -> list[float]:
+    """Per-seed accuracies (%) of one row (``method="dense"`` or ``"dense_budget"`` for
+    the baselines), in the order of the seeds."""
+    return [100 * r[variant][f"{split}_acc"] for r in seed_records(results, method, level)]
+
+
+def seed_correct(results: dict, method: str, level: float | None = None,
+                 variant: str = "fp32"):
+    """Which test images each seed's model gets right: bool array (n_seeds, n_test),
+    the input of :func:`helpers.stats.compare_accuracy`."""
+    import numpy as np
+
+    n = results["data"]["n_test"]
+    return np.stack([unpack_correct(r[variant]["test_correct"], n)
+                     for r in seed_records(results, method, level)])
 
 
 def seed_latencies(results: dict, method: str, level: float | None, batch: str) -> list[float]:
     """Per-seed median latencies (ms) of one row at ``batch``, in the order of the seeds."""
-    if method == "dense":
-        found = [r for r in results["records"] if "method" not in r]
-    else:
-        found = [r for r in results["records"] if r.get("method") == method
-                 and abs(r["level"] - level) < 1e-9]
-    return [r["latency_ms"][batch] for r in sorted(found, key=lambda r: r["seed"])]
+    return [r["latency_ms"][batch] for r in seed_records(results, method, level)]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -213,6 +229,14 @@ def table_rows(results: dict, lang: str, variant: str = "fp32") -> list[dict]:
             "storage_kb": dense[variant]["storage_bytes"] / 1000,
             "ratio": f"{dense[variant]['storage_ratio']:.1f}×",
             "latency_ms": _latency_cell(dense)}]
+    budget = results["dense_budget"]
+    out.append({"bm_method": tr("bm_dense_budget", lang), "bm_level": "0%",
+                "bm_nonzero": round(budget["nonzero_weights"]),
+                "param_ratio": f"{budget['compression']:.1f}×", "macs": round(budget["macs"]),
+                "test_accuracy_pct": _acc(budget[variant]),
+                "storage_kb": budget[variant]["storage_bytes"] / 1000,
+                "ratio": f"{budget[variant]['storage_ratio']:.1f}×",
+                "latency_ms": _latency_cell(budget)})
     for r in results["rows"]:
         v = r[variant]
         out.append({"bm_method": method_label(r["method"], lang), "bm_level": level_label(r),
@@ -311,6 +335,9 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         "bm_dense_std": f"{dense['fp32']['test_std']:.2f}",
         "bm_dense_weights": f"{dense['weights']:,.0f}",
         "bm_dense_kb": f"{dense['dense32_bytes'] / 1000:.1f}",
+        "bm_budget_acc": f"{results['dense_budget']['fp32']['test_mean']:.2f}",
+        "bm_budget_std": f"{results['dense_budget']['fp32']['test_std']:.2f}",
+        "bm_budget_epochs": str(config["dense_epochs"] + config["finetune_epochs"]),
         "bm_sparsities": pct(config["sparsities"]),
         "bm_fractions": pct(config["neuron_fractions"]),
         "bm_l1_grid": ", ".join(f"{x:g}" for x in config["l1_strengths"]),
@@ -334,6 +361,8 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         v[f"bm_{claim}_acc"] = "—" if best is None else f"{best['test_mean']:.2f}"
         v[f"bm_{claim}_std"] = "—" if best is None else f"{best['test_std']:.2f}"
         v[f"bm_{claim}_drop"] = "—" if best is None else f"{best['drop_pp']:.2f}"
+        # The test accuracy's change against the dense networks, signed (+ = above).
+        v[f"bm_{claim}_change"] = "—" if best is None else f"{-best['drop_pp']:+.2f}"
     w, s, n = h["weights"], h["storage"], h["neurons"]
     v["bm_weights_value"] = _ratio(w and w["value"])
     v["bm_weights_sparsity"] = "—" if w is None else f"{100 * w['level']:g}"
@@ -361,7 +390,14 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         v[f"bm_{method}_edge"] = f"{e['low'] + e['high']}"
         v[f"bm_{method}_choices"] = f"{e['choices']}"
         v[f"bm_{method}_edge_high"] = f"{e['high']}"
-    v.update({f"bm_{k}": c.verdict(lang) for k, c in comparisons(results, lang).items()})
+    verdicts = comparisons(results, lang)
+    v.update({f"bm_{k}": c.verdict(lang) for k, c in verdicts.items()})
+    # What the L1-vs-L2 verdict says of Han et al.'s observation (L2 ahead after
+    # retraining): the sentence follows the verdict, never typed by hand.
+    l1_l2 = verdicts["l1_l2_verdict"]
+    v["bm_l1_l2_conclusion"] = tr(
+        "bm_l1_l2_unsettled" if not l1_l2.differs
+        else "bm_l1_l2_agrees" if l1_l2.estimate < 0 else "bm_l1_l2_against", lang)
     v["bm_l1_l2_level"] = f"{100 * l1_l2_level(results):g}"
     return v
 
@@ -378,19 +414,37 @@ def l1_l2_level(results: dict) -> float:
 def comparisons(results: dict, lang: str) -> dict:
     """The appendix's verdicts (:mod:`helpers.stats`), by glue key (without ``bm_``).
 
-    ``l1_l2_verdict``: L1 + pruning against L2 + pruning at :func:`l1_l2_level`, test
-    accuracy paired by seed (the seeds share their dense network and test images; the
-    interval covers the spread over seeds only, since the results keep no per-image
-    predictions). ``sparse_speed_verdict`` and ``neuron_speed_verdict``: the speed-up over
-    the dense network at the largest batch of one-shot global magnitude pruning at 90%
+    Accuracy verdicts are :func:`helpers.stats.compare_accuracy` on the per-image test
+    results, paired by seed and image (the seeds share their dense network and the test
+    images), so their intervals cover both the spread over seeds and the test set's
+    sampling error. ``l1_l2_verdict``: L1 + pruning against L2 + pruning at
+    :func:`l1_l2_level`. ``budget_verdict``: the dense network trained for the
+    fine-tuning epochs too against the dense network. ``<claim>_budget_verdict``: each
+    headline row (weights, storage, neurons) against the dense network of equal
+    budget. ``sparse_speed_verdict`` and ``neuron_speed_verdict``: the speed-up over the
+    dense network at the largest batch of one-shot global magnitude pruning at 90%
     sparsity and of the headline neuron row, from the per-seed median latencies (each
     seed's dense and pruned networks were timed in the same stretch of the run).
     """
     level = l1_l2_level(results)
     names = (method_label("l1_prune", lang), method_label("l2_prune", lang))
-    out = {"l1_l2_verdict": stats.compare_paired(
-        seed_values(results, "l1_prune", level), seed_values(results, "l2_prune", level),
-        names=names, unit="pp")}
+    budget_name = tr("bm_dense_budget", lang)
+    budget = seed_correct(results, "dense_budget")
+    out = {"l1_l2_verdict": stats.compare_accuracy(
+        seed_correct(results, "l1_prune", level), seed_correct(results, "l2_prune", level),
+        names=names),
+        "budget_verdict": stats.compare_accuracy(
+            budget, seed_correct(results, "dense"), names=(budget_name, tr("bm_dense", lang)))}
+    h = headline(results["rows"], results["dense"])
+    for claim in ("weights", "storage", "neurons"):
+        best = h[claim]
+        if best is None:
+            continue
+        label = method_label(best["method"], lang) + (
+            "" if best["variant"] == "fp32" else f" + {variant_label(best['variant'], lang)}")
+        out[f"{claim}_budget_verdict"] = stats.compare_accuracy(
+            seed_correct(results, best["method"], best["level"], best["variant"]), budget,
+            names=(label, budget_name))
     batch = str(max(results["config"]["latency_batches"]))
     dense = seed_latencies(results, "dense", None, batch)
     n = headline(results["rows"], results["dense"])["neurons"]
@@ -410,7 +464,7 @@ def seed_table(results: dict, lang: str, rows: Sequence[tuple[str, float | None]
     """Per-seed test accuracies (%) of some rows, as a Markdown table."""
     table = []
     for method, level in rows:
-        label = tr("bm_dense", lang) if method == "dense" else (
+        label = tr(f"bm_{method}", lang) if method in BASELINES else (
             f"{method_label(method, lang)}, {100 * level:g}%")
         values = seed_values(results, method, level)
         table.append({"bm_method": label,
