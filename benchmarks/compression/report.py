@@ -249,6 +249,16 @@ def table_rows(results: dict, lang: str, variant: str = "fp32") -> list[dict]:
     return out
 
 
+def _signed(value: float) -> str:
+    """A signed number with two decimals and a true minus sign: "+0.39", "−0.17"."""
+    return f"{value:+.2f}".replace("-", "\u2212")
+
+
+def _number(value: float) -> str:
+    """A grid value as text: 0.03, 1e-5 (no zero-padded exponent)."""
+    return f"{value:g}".replace("e-0", "e-")
+
+
 def _acc(summary: dict) -> str:
     return f"{summary['test_mean']:.2f} ± {summary['test_std']:.2f}"
 
@@ -288,7 +298,7 @@ def headline_rows(results: dict, lang: str) -> list[dict]:
             "bm_method": "—" if best is None else method_label(best["method"], lang)
             + ("" if best["variant"] == "fp32" else f" + {variant_label(best['variant'], lang)}"),
             "test_accuracy_pct": "—" if best is None else
-            f"{best['test_mean']:.2f} ± {best['test_std']:.2f} ({-best['drop_pp']:+.2f})",
+            f"{best['test_mean']:.2f} ± {best['test_std']:.2f} ({_signed(-best['drop_pp'])})",
             "bm_met": tr("bm_met" if best is not None and best["met"] else "bm_missed", lang)})
     return rows
 
@@ -340,8 +350,8 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         "bm_budget_epochs": str(config["dense_epochs"] + config["finetune_epochs"]),
         "bm_sparsities": pct(config["sparsities"]),
         "bm_fractions": pct(config["neuron_fractions"]),
-        "bm_l1_grid": ", ".join(f"{x:g}" for x in config["l1_strengths"]),
-        "bm_l2_grid": ", ".join(f"{x:g}" for x in config["l2_decays"]),
+        "bm_l1_grid": ", ".join(_number(x) for x in config["l1_strengths"]),
+        "bm_l2_grid": ", ".join(_number(x) for x in config["l2_decays"]),
         "bm_bits_grid": ", ".join(str(x) for x in config["share_bits"]),
         "bm_dense_epochs": str(config["dense_epochs"]),
         "bm_ft_epochs": str(config["finetune_epochs"]),
@@ -362,7 +372,7 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         v[f"bm_{claim}_std"] = "—" if best is None else f"{best['test_std']:.2f}"
         v[f"bm_{claim}_drop"] = "—" if best is None else f"{best['drop_pp']:.2f}"
         # The test accuracy's change against the dense networks, signed (+ = above).
-        v[f"bm_{claim}_change"] = "—" if best is None else f"{-best['drop_pp']:+.2f}"
+        v[f"bm_{claim}_change"] = "—" if best is None else _signed(-best['drop_pp'])
     w, s, n = h["weights"], h["storage"], h["neurons"]
     v["bm_weights_value"] = _ratio(w and w["value"])
     v["bm_weights_sparsity"] = "—" if w is None else f"{100 * w['level']:g}"
