@@ -65,6 +65,25 @@ def test_per_image_results_are_stored_and_agree_with_the_accuracies(results):
                 report.seed_values(results, method, level, variant))
 
 
+def test_every_network_is_timed_in_alternation_with_its_seeds_dense_network(results):
+    for r in results["records"]:
+        batches = {str(b) for b in TINY.latency_batches}
+        assert set(r["latency_ms"]) == batches
+        if r["method"] == "dense":
+            assert "speedup" not in r  # the reference itself
+            continue
+        for b in batches:
+            rounds = r["rounds_ms"][b]
+            assert len(rounds["model"]) == len(rounds["dense"]) == TINY.latency_rounds
+            assert r["speedup"][b] > 0
+    for row in results["rows"]:
+        group = report.seed_records(results, row["method"], row["level"])
+        for b, value in row["speedup"].items():
+            assert value == pytest.approx(np.median([r["speedup"][b] for r in group]))
+    model, dense = report.interleaved_rounds(results, "magnitude_global", 0.9, "32")
+    assert len(model) == len(dense) == len(TINY.seeds) * TINY.latency_rounds
+
+
 def test_correct_vectors_survive_packing():
     rng = np.random.default_rng(0)
     for n in (1, 7, 8, 9, 360):

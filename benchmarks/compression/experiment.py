@@ -77,7 +77,8 @@ class Config:
     share_bits: tuple[int, ...] = (3, 4, 5, 6)
     gap_bits: int = 5
     latency_batches: tuple[int, ...] = (1, 1024)
-    latency_repeats: int = 30
+    latency_rounds: int = 5
+    latency_repeats: int = 10
     threads: int = 1
 
     def __post_init__(self):
@@ -98,7 +99,8 @@ class Config:
 QUICK = Config(seeds=(0, 1), sparsities=(0.5, 0.9), neuron_fractions=(0.5,),
                dense_epochs=3, finetune_epochs=2, gradual_epochs=2, gradual_steps=4,
                l1_strengths=(0.1,), l2_decays=(1e-3,), neuron_criteria=("l1",),
-               share_bits=(4,), latency_batches=(1, 64), latency_repeats=3)
+               share_bits=(4,), latency_batches=(1, 64), latency_rounds=2,
+               latency_repeats=3)
 
 #: LeNet-300-100 on MNIST (Han et al. 2015, Table 1): 60,000 training images, so
 #: fewer epochs; not run in CI.
@@ -313,8 +315,48 @@ def _shared(model: nn.Module, data: ClassificationData, config: Config,
     raise AssertionError("unreachable")
 
 
-def measure(model: nn.Module, data: ClassificationData, config: Config) -> dict:
-    """Every number the tables report, for one model (and its int8 and shared versions)."""
+def _latencies(model: nn.Module, data: ClassificationData, config: Config,
+               reference: nn.Module | None) -> dict:
+    """CPU latency at each batch size of ``config.latency_batches`` (keys are strings).
+
+    Without ``reference``: ``{"latency_ms": {batch: median}}`` over ``latency_rounds ×
+    latency_repeats`` timed calls. With it (the dense network of the same seed): the two
+    are timed in alternation (:func:`helpers.metrics.compare_latency`, ``latency_rounds``
+    rounds of ``latency_repeats`` calls each), so a changing load slows both alike; adds
+    ``speedup`` (the reference's median over the model's) and ``rounds_ms`` (per round,
+    the median of the model and of the reference: the input of
+    :func:`helpers.stats.latency_ratio`).
+    """
+    out: dict = {"latency_ms": {}}
+    if reference is not None:
+        out |= {"speedup": {}, "rounds_ms": {}}
+    for b in config.latency_batches:
+        x, key = _latency_input(data, b), str(b)
+        if reference is None:
+            out["latency_ms"][key] = metrics.measure_latency(
+                model, x, repeats=config.latency_rounds * config.latency_repeats, warmup=3,
+                threads=config.threads).median_ms
+            continue
+        timed = metrics.compare_latency({"model": model, "dense": reference}, x,
+                                        rounds=config.latency_rounds,
+                                        repeats=config.latency_repeats, warmup=3,
+                                        threads=config.threads)
+        out["latency_ms"][key] = timed["model"].median_ms
+        out["speedup"][key] = timed["dense"].median_ms / timed["model"].median_ms
+        # compare_latency pools the repeats in round order: one row per round.
+        out["rounds_ms"][key] = {
+            name: np.median(np.reshape(t.times_ms, (config.latency_rounds, -1)),
+                            axis=1).tolist() for name, t in timed.items()}
+    return out
+
+
+def measure(model: nn.Module, data: ClassificationData, config: Config,
+            reference: nn.Module | None = None) -> dict:
+    """Every number the tables report, for one model (and its int8 and shared versions).
+
+    ``reference``, the dense network of the same seed ready to time (in evaluation
+    mode), is timed in alternation with the model (:func:`_latencies`).
+    """
     model = structured.remove_dead_neurons(model)
     model.eval()
     shape = tuple(data.X_train.shape[1:])
@@ -349,11 +391,7 @@ def measure(model: nn.Module, data: ClassificationData, config: Config) -> dict:
                         "storage_bytes": int(nbytes),
                         "test_correct": pack_correct(train.correct(m, X_test, y_test))}
     record["shared"]["bits"] = bits
-    record["latency_ms"] = {
-        str(b): metrics.measure_latency(model, _latency_input(data, b),
-                                        repeats=config.latency_repeats, warmup=3,
-                                        threads=config.threads).median_ms
-        for b in config.latency_batches}
+    record.update(_latencies(model, data, config, reference))
     return record
 
 
@@ -397,19 +435,22 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
             _fit(dense, data, config, seed, epochs=config.dense_epochs)
             baseline_records.append({"method": "dense", "level": None, "seed": seed,
                                      **measure(copy.deepcopy(dense), data, config)})
+            # The dense network as every other network of this seed is timed against.
+            reference = structured.remove_dead_neurons(copy.deepcopy(dense)).eval()
             bar.update()
             # The dense network with the fine-tuning epochs too: every compressed network
             # had them, so it is the fair reference for "no loss" (equal training budget).
             budget = _finetune(copy.deepcopy(dense), data, config, seed)
             baseline_records.append({"method": "dense_budget", "level": None, "seed": seed,
-                                     **measure(budget, data, config)})
+                                     **measure(budget, data, config, reference)})
             bar.update()
             for method in config.methods:
                 bar.set_postfix(seed=seed, method=method)
                 for level, model, choice in METHOD_FUNCTIONS[method](dense, data, config,
                                                                      seed):
                     records.append({"method": method, "level": level, "seed": seed,
-                                    "choice": choice, **measure(model, data, config)})
+                                    "choice": choice,
+                                    **measure(model, data, config, reference)})
                     bar.update()
     finally:
         bar.close()
@@ -458,6 +499,9 @@ def _summarize(group: Sequence[dict], dense_weights: float, dense_bytes: float) 
     row["shared"]["bits"] = [r["shared"]["bits"] for r in group]
     row["latency_ms"] = {b: float(np.median([r["latency_ms"][b] for r in group]))
                          for b in group[0]["latency_ms"]}
+    if all("speedup" in r for r in group):  # timed against the seed's dense network
+        row["speedup"] = {b: float(np.median([r["speedup"][b] for r in group]))
+                          for b in group[0]["speedup"]}
     return row
 
 
@@ -489,8 +533,8 @@ def aggregate(records: Sequence[dict], dense: dict) -> list[dict]:
             row[variant]["val_drop_pp"] = dense["fp32"]["val_mean"] - row[variant]["val_mean"]
         flops_ratio = dense["macs"] / row["macs"]
         row["flop_ratio"] = flops_ratio
-        row["speedup"] = {b: dense["latency_ms"][b] / row["latency_ms"][b]
-                          for b in row["latency_ms"]}
+        # "speedup" (from _summarize): median over seeds of each network's speed-up over
+        # its seed's dense network, timed in alternation.
         row["choices"] = [r["choice"] for r in group]
         rows.append(row)
     return rows

@@ -178,9 +178,16 @@ def seed_correct(results: dict, method: str, level: float | None = None,
                      for r in seed_records(results, method, level)])
 
 
-def seed_latencies(results: dict, method: str, level: float | None, batch: str) -> list[float]:
-    """Per-seed median latencies (ms) of one row at ``batch``, in the order of the seeds."""
-    return [r["latency_ms"][batch] for r in seed_records(results, method, level)]
+def interleaved_rounds(results: dict, method: str, level: float | None,
+                       batch: str) -> tuple[list[float], list[float]]:
+    """The per-round median latencies (ms) of one row and of the dense networks it was
+    timed in alternation with, at ``batch``: all seeds' rounds, in the same order for
+    both (the input of :func:`helpers.stats.latency_ratio`)."""
+    model, dense = [], []
+    for r in seed_records(results, method, level):
+        model += r["rounds_ms"][batch]["model"]
+        dense += r["rounds_ms"][batch]["dense"]
+    return model, dense
 
 
 # --------------------------------------------------------------------------- rendering
@@ -358,6 +365,7 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         "bm_gradual_epochs": str(config["gradual_epochs"]),
         "bm_gap_bits": str(config["gap_bits"]),
         "bm_repeats": str(config["latency_repeats"]),
+        "bm_rounds": str(config["latency_rounds"]),
         "bm_batch_large": str(max(config["latency_batches"])),
         "bm_target_weights": f"{TARGETS['weights']['target']:.0f}",
         "bm_target_storage": f"{TARGETS['storage']['target']:.0f}",
@@ -433,8 +441,8 @@ def comparisons(results: dict, lang: str) -> dict:
     headline row (weights, storage, neurons) against the dense network of equal
     budget. ``sparse_speed_verdict`` and ``neuron_speed_verdict``: the speed-up over the
     dense network at the largest batch of one-shot global magnitude pruning at 90%
-    sparsity and of the headline neuron row, from the per-seed median latencies (each
-    seed's dense and pruned networks were timed in the same stretch of the run).
+    sparsity and of the headline neuron row, from the rounds in which each network and
+    its seed's dense network were timed in alternation (:func:`interleaved_rounds`).
     """
     level = l1_l2_level(results)
     names = (method_label("l1_prune", lang), method_label("l2_prune", lang))
@@ -456,7 +464,6 @@ def comparisons(results: dict, lang: str) -> dict:
             seed_correct(results, best["method"], best["level"], best["variant"]), budget,
             names=(label, budget_name))
     batch = str(max(results["config"]["latency_batches"]))
-    dense = seed_latencies(results, "dense", None, batch)
     n = headline(results["rows"], results["dense"])["neurons"]
     for key, method, lvl in (("sparse_speed_verdict", "magnitude_global", 0.9),
                              ("neuron_speed_verdict", "neurons", n and n["level"])):
@@ -465,7 +472,7 @@ def comparisons(results: dict, lang: str) -> dict:
             continue
         label = method_label(method, lang) + (f"（{100 * lvl:g}%）" if REGISTRY[lang].cjk
                                               else f" ({100 * lvl:g}%)")
-        out[key] = stats.latency_ratio(seed_latencies(results, method, lvl, batch), dense,
+        out[key] = stats.latency_ratio(*interleaved_rounds(results, method, lvl, batch),
                                        names=(label, tr("bm_dense", lang)))
     return out
 
