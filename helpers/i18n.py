@@ -259,7 +259,6 @@ TEXT: dict[str, dict[str, str]] = {
     "col_faq_noise_1": {"en": "noise σ = 1 (%)", "zh": "噪声 σ = 1（%）"},
     # --- benchmark appendix ---
     "bm_dense": {"en": "dense", "zh": "稠密模型"},
-    "bm_dense_budget": {"en": "dense, same budget", "zh": "稠密模型（同等预算）"},
     "bm_l1_l2_unsettled": {
         "en": "So this benchmark does not settle Han et al.'s observation that L2 did "
               "better than L1 after retraining.",

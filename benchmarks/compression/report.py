@@ -144,6 +144,8 @@ def grid_edges(results: dict) -> dict[str, dict]:
 #: The baselines' records: the dense networks, and the same trained for the fine-tuning
 #: epochs too (equal budget); their level is None.
 BASELINES = ("dense", "dense_budget")
+#: Their names in the tables (:mod:`helpers.i18n` keys, shared with the pruning chapter).
+BASELINE_TEXT = {"dense": "bm_dense", "dense_budget": "prune_same_budget_level"}
 
 
 def seed_records(results: dict, method: str, level: float | None = None) -> list[dict]:
@@ -237,7 +239,7 @@ def table_rows(results: dict, lang: str, variant: str = "fp32") -> list[dict]:
             "ratio": f"{dense[variant]['storage_ratio']:.1f}×",
             "latency_ms": _latency_cell(dense)}]
     budget = results["dense_budget"]
-    out.append({"bm_method": tr("bm_dense_budget", lang), "bm_level": "0%",
+    out.append({"bm_method": tr(BASELINE_TEXT["dense_budget"], lang), "bm_level": "0%",
                 "bm_nonzero": round(budget["nonzero_weights"]),
                 "param_ratio": f"{budget['compression']:.1f}×", "macs": round(budget["macs"]),
                 "test_accuracy_pct": _acc(budget[variant]),
@@ -446,7 +448,7 @@ def comparisons(results: dict, lang: str) -> dict:
     """
     level = l1_l2_level(results)
     names = (method_label("l1_prune", lang), method_label("l2_prune", lang))
-    budget_name = tr("bm_dense_budget", lang)
+    budget_name = tr(BASELINE_TEXT["dense_budget"], lang)
     budget = seed_correct(results, "dense_budget")
     out = {"l1_l2_verdict": stats.compare_accuracy(
         seed_correct(results, "l1_prune", level), seed_correct(results, "l2_prune", level),
@@ -481,7 +483,7 @@ def seed_table(results: dict, lang: str, rows: Sequence[tuple[str, float | None]
     """Per-seed test accuracies (%) of some rows, as a Markdown table."""
     table = []
     for method, level in rows:
-        label = tr(f"bm_{method}", lang) if method in BASELINES else (
+        label = tr(BASELINE_TEXT[method], lang) if method in BASELINES else (
             f"{method_label(method, lang)}, {100 * level:g}%")
         values = seed_values(results, method, level)
         table.append({"bm_method": label,
