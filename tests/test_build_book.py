@@ -112,3 +112,30 @@ def test_a_worker_reports_an_edition_that_raises_as_a_failure_with_its_log(tmp_p
     failures, log = build_book._build_edition_logged("xx", True, tmp_path)
     assert failures == 1
     assert "edition xx: KeyError" in log
+
+
+def test_each_edition_keeps_its_executed_notebooks_in_its_own_folder(tmp_path):
+    # The editions' notebooks have the same names; built at the same time, one edition
+    # must never offer the other's notebook (book/_ext/notebook_downloads.py).
+    import importlib.util
+    from types import SimpleNamespace
+
+    from myst_nb.core.config import NbParserConfig
+
+    spec = importlib.util.spec_from_file_location(
+        "notebook_downloads", ROOT / "book" / "_ext" / "notebook_downloads.py")
+    downloads = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(downloads)
+    folders = {}
+    for lang in ("en", "zh"):
+        shared = tmp_path / "html" / "jupyter_execute"  # what myst-nb sets for both
+        app = SimpleNamespace(outdir=str(tmp_path / "html" / lang),
+                              env=SimpleNamespace(mystnb_config=NbParserConfig(
+                                  output_folder=str(shared))))
+        downloads.edition_output_folder(app)
+        folders[lang] = Path(app.env.mystnb_config.output_folder)
+        (folders[lang]).mkdir(parents=True)
+        (folders[lang] / "page.ipynb").write_text(lang)
+        assert downloads._executed(app, "page").read_text() == lang
+    assert folders["en"] != folders["zh"]
+    assert folders["en"].parent == folders["zh"].parent == tmp_path / "html" / "jupyter_execute"

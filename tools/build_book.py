@@ -75,13 +75,16 @@ EDITIONS: dict[str, dict] = {
 
 
 def helpers_fingerprint() -> str:
-    """A hash of the helpers package's source.
+    """A hash of the source of the helpers package and of the book's Sphinx extensions.
 
     The execution cache keys a page on its own code only; when ``helpers`` changes,
-    cached outputs may be stale, so the build then starts from scratch.
+    cached outputs may be stale, and when an extension in ``book/_ext`` changes, pages
+    that Sphinx does not read again keep what the old one made (for instance the
+    executed notebooks the download buttons offer); the build then starts from scratch.
     """
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "helpers").rglob("*.py")):
+    sources = [*(ROOT / "helpers").rglob("*.py"), *(ROOT / "book" / "_ext").glob("*.py")]
+    for path in sorted(sources):
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -282,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     fingerprint = helpers_fingerprint()
     if BUILD.exists() and not args.fresh and (
             not stamp.exists() or stamp.read_text() != fingerprint):
-        print("[build_book] helpers/ changed since the last build: building from scratch")
+        print("[build_book] helpers/ or book/_ext/ changed since the last build: "
+              "building from scratch")
         args.fresh = True
     if args.fresh:
         for path in (HTML, BUILD / ".doctrees", BUILD / ".jupyter_cache"):

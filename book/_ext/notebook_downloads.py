@@ -24,8 +24,26 @@ import nbformat
 SETUP_TAG = "book-setup"
 
 
+def edition_output_folder(app) -> None:
+    """Give each edition its own folder of executed notebooks (and their images).
+
+    myst-nb writes them to ``<outdir>/../jupyter_execute``: one folder for both editions,
+    whose output folders (``_build/html/en``, ``_build/html/zh``) share a parent. The
+    editions' notebooks have the same names, so an edition could offer the other's
+    notebook for download (the editions are built at the same time; an incremental
+    build of one edition alone would do the same). The folder becomes
+    ``<outdir>/../jupyter_execute/<edition>``. Runs after myst-nb's own ``builder-inited``
+    handler, which sets the shared folder.
+    """
+    config = getattr(app.env, "mystnb_config", None)
+    if config is None:
+        return
+    folder = Path(app.outdir).parent / "jupyter_execute" / Path(app.outdir).name
+    app.env.mystnb_config = config.copy(output_folder=str(folder.resolve()))
+
+
 def _executed(app, pagename: str) -> Path | None:
-    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    path = Path(app.env.mystnb_config.output_folder) / f"{pagename}.ipynb"
     return path if path.is_file() else None
 
 
@@ -73,6 +91,7 @@ def setup(app):
     app.add_config_value("notebook_setup_cell", "", "html")
     app.add_config_value("notebooks_bundle", "", "html")
     app.add_config_value("notebooks_bundle_text", "", "html")
+    app.connect("builder-inited", edition_output_folder, priority=900)
     app.connect("html-page-context", offer_notebook, priority=500)
     app.connect("html-page-context", link_bundle, priority=502)
     app.connect("html-page-context", write_notebook, priority=900)
