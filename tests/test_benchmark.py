@@ -292,6 +292,13 @@ def test_budget_judges_the_whole_book_by_its_wall_clock_time():
     assert "the pages' times add up to 400.0 s" in parallel
     serial = notebook_budget.format_report(results, wall_seconds=405.0, jobs=1)
     assert "(budget 300 s): OVER BUDGET" in serial
+    timed = notebook_budget.format_report(results, 210.0, 2, speed_ms=(1.6, 2.05))
+    assert timed.endswith("machine speed (reference forward pass, lower is faster): "
+                          "1.60 ms before, 2.05 ms after")
+
+
+def test_the_reference_forward_pass_is_timed():
+    assert 0 < notebook_budget.reference_ms(repeats=3) < 1000
 
 
 def test_the_table_of_contents_is_read_in_reading_order():

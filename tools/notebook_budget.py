@@ -18,7 +18,9 @@ every 20 ms; ``--slowest N`` adds each page's N slowest cells.
 The budget: each page at most 60 s and 2 GB on 2 CPU cores, and the whole book (both
 editions, kernel starts included) at most 5 minutes of wall-clock time. The report
 gives both that wall-clock time and the sum of the pages' times (the CPU time one
-core would need). Pages over budget are marked ``OVER BUDGET``; a page that raises,
+core would need), and the machine's speed before and after the run
+(:func:`reference_ms`): the virtual 2-core machines vary by a factor of about two
+from hour to hour, so two reports compare only together with it. Pages over budget are marked ``OVER BUDGET``; a page that raises,
 or writes to stderr, is marked too. The script only reports: it exits with status 0
 whatever it finds (it is not a test).
 """
@@ -160,12 +162,30 @@ def execute_page(path: Path, lang: str, timeout: int = 600) -> PageResult:
                       cell_seconds)
 
 
+def reference_ms(repeats: int = 50) -> float:
+    """The machine's speed now: median milliseconds of one forward pass of the digits
+    MLP (64-300-100-10) on a batch of 1024, on one thread (lower is faster).
+
+    The 2-core machines this book is measured on are virtual, and their speed varies
+    from hour to hour; two budget reports compare only together with this figure.
+    """
+    import torch
+
+    from helpers import metrics, models
+
+    torch.manual_seed(0)
+    model = models.mlp([64, 300, 100, 10]).eval()
+    x = torch.randn(1024, 64)
+    return metrics.measure_latency(model, x, repeats=repeats, warmup=5, threads=1).median_ms
+
+
 def format_report(results: list[PageResult], wall_seconds: float | None = None,
-                  jobs: int = 1) -> str:
+                  jobs: int = 1, speed_ms: tuple[float, float] | None = None) -> str:
     """The table printed at the end, with the totals against the budget.
 
     ``wall_seconds`` is the wall-clock time of the whole run (``jobs`` editions at a
-    time); without it, the sum of the pages' times stands in for it.
+    time); without it, the sum of the pages' times stands in for it. ``speed_ms``:
+    :func:`reference_ms` before and after the run.
     """
     lines = [f"{'edition':7}  {'page':22} {'cells':>5} {'exec s':>8} {'start s':>7} "
              f"{'peak MB':>8}  status",
@@ -196,6 +216,9 @@ def format_report(results: list[PageResult], wall_seconds: float | None = None,
     lines.append(f"machine: {os.cpu_count()} CPU cores"
                  + (f", load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end"
                     if load else ""))
+    if speed_ms is not None:
+        lines.append(f"machine speed (reference forward pass, lower is faster): "
+                     f"{speed_ms[0]:.2f} ms before, {speed_ms[1]:.2f} ms after")
     return "\n".join(lines)
 
 
@@ -243,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, len(langs))
     if jobs < 1:
         parser.error("--jobs must be at least 1")
+    speed_before = reference_ms()
     started = time.perf_counter()
     if jobs == 1 or len(langs) == 1:
         per_edition = [execute_edition(lang, names, args.timeout, args.slowest)
@@ -255,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     results = [result for edition in per_edition for result in edition]
     print()
-    print(format_report(results, wall, jobs))
+    print(format_report(results, wall, jobs, (speed_before, reference_ms())))
     if args.json:
         args.json.write_text(json.dumps(
             [asdict(r) | {"over_budget": r.over_budget, "status": r.status} for r in results],
