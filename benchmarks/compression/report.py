@@ -14,6 +14,8 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from helpers import metrics, plot, stats
 from helpers.i18n import tr
 from helpers.languages import REGISTRY
@@ -173,8 +175,6 @@ def seed_correct(results: dict, method: str, level: float | None = None,
                  variant: str = "fp32"):
     """Which test images each seed's model gets right: bool array (n_seeds, n_test),
     the input of :func:`helpers.stats.compare_accuracy`."""
-    import numpy as np
-
     n = results["data"]["n_test"]
     return np.stack([unpack_correct(r[variant]["test_correct"], n)
                      for r in seed_records(results, method, level)])
