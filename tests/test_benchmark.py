@@ -8,6 +8,7 @@ consistent), not the accuracies of the real run.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -295,6 +296,31 @@ def test_budget_judges_the_whole_book_by_its_wall_clock_time():
     timed = notebook_budget.format_report(results, 210.0, 2, speed_ms=(1.6, 2.05))
     assert timed.endswith("machine speed (reference forward pass, lower is faster): "
                           "1.60 ms before, 2.05 ms after")
+
+
+def test_budget_report_says_when_the_machine_was_shared():
+    results = [notebook_budget.PageResult("en", "page", 3, 200.0, 1.0, 300.0)]
+    idle = notebook_budget.format_report(results, 210.0, 2,
+                                         cpu={"ours": 400.0, "others": 12.0, "steal": 3.0})
+    assert idle.endswith("CPU time during the run: 400 s this run, 12 s other processes, "
+                         "3 s other virtual machines (steal)")
+    shared = notebook_budget.format_report(results, 300.0, 2,
+                                           cpu={"ours": 400.0, "others": 150.0, "steal": 0.0})
+    assert "the machine was shared: these times are not comparable" in shared
+
+
+def test_cpu_share_separates_this_run_from_other_processes():
+    before = notebook_budget.CpuSnapshot(busy=100.0, ours=10.0, steal=1.0)
+    after = notebook_budget.CpuSnapshot(busy=160.0, ours=50.0, steal=4.0)
+    assert notebook_budget.cpu_share(before, after) == {"ours": 40.0, "others": 20.0,
+                                                        "steal": 3.0}
+    # Busy work done by this process is counted as its own, not as another's.
+    start = notebook_budget.CpuSnapshot.now()
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    share = notebook_budget.cpu_share(start, notebook_budget.CpuSnapshot.now())
+    assert share["ours"] >= 0.3 and share["others"] >= 0.0
 
 
 def test_the_reference_forward_pass_is_timed():

@@ -20,8 +20,10 @@ editions, kernel starts included) at most 5 minutes of wall-clock time. The repo
 gives both that wall-clock time and the sum of the pages' times (the CPU time one
 core would need), and the machine's speed before and after the run
 (:func:`reference_ms`): the virtual 2-core machines vary by a factor of about two
-from hour to hour, so two reports compare only together with it. Pages over budget are marked ``OVER BUDGET``; a page that raises,
-or writes to stderr, is marked too. The script only reports: it exits with status 0
+from hour to hour, so two reports compare only together with it. It also counts the
+CPU time that other processes and other virtual machines took during the run
+(:func:`cpu_share`) and says when the machine was shared. Pages over budget are
+marked ``OVER BUDGET``; a page that raises, or writes to stderr, is marked too. The script only reports: it exits with status 0
 whatever it finds (it is not a test).
 """
 
@@ -31,6 +33,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import resource
 import sys
 import threading
 import time
@@ -179,13 +182,50 @@ def reference_ms(repeats: int = 50) -> float:
     return metrics.measure_latency(model, x, repeats=repeats, warmup=5, threads=1).median_ms
 
 
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """Cumulative CPU seconds at one moment: the machine's busy time, this process
+    tree's own time (this process and its reaped descendants) and the time the
+    hypervisor gave to other virtual machines (steal)."""
+
+    busy: float
+    ours: float
+    steal: float
+
+    @classmethod
+    def now(cls) -> "CpuSnapshot":
+        t = psutil.cpu_times()
+        busy = sum(getattr(t, name, 0.0) for name in ("user", "nice", "system", "irq",
+                                                      "softirq"))
+        ours = sum(r.ru_utime + r.ru_stime for r in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN)))
+        return cls(busy, ours, getattr(t, "steal", 0.0))
+
+
+def cpu_share(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """CPU seconds spent between two snapshots, by this run (``ours``), by other
+    processes on the machine (``others``) and by other virtual machines (``steal``).
+
+    A run's times are comparable with another run's only when ``others`` and
+    ``steal`` are small beside ``ours``: a build or test suite running beside the
+    budget slows the pages without changing the book.
+    """
+    ours = after.ours - before.ours
+    return {"ours": ours, "others": max(0.0, after.busy - before.busy - ours),
+            "steal": max(0.0, after.steal - before.steal)}
+
+
 def format_report(results: list[PageResult], wall_seconds: float | None = None,
-                  jobs: int = 1, speed_ms: tuple[float, float] | None = None) -> str:
+                  jobs: int = 1, speed_ms: tuple[float, float] | None = None,
+                  cpu: dict[str, float] | None = None) -> str:
     """The table printed at the end, with the totals against the budget.
 
     ``wall_seconds`` is the wall-clock time of the whole run (``jobs`` editions at a
     time); without it, the sum of the pages' times stands in for it. ``speed_ms``:
-    :func:`reference_ms` before and after the run.
+    :func:`reference_ms` before and after the run. ``cpu``: :func:`cpu_share` of the
+    run; when other processes or virtual machines took more than a tenth of the run's
+    own CPU time, the report says that its times are not comparable.
     """
     lines = [f"{'edition':7}  {'page':22} {'cells':>5} {'exec s':>8} {'start s':>7} "
              f"{'peak MB':>8}  status",
@@ -219,6 +259,13 @@ def format_report(results: list[PageResult], wall_seconds: float | None = None,
     if speed_ms is not None:
         lines.append(f"machine speed (reference forward pass, lower is faster): "
                      f"{speed_ms[0]:.2f} ms before, {speed_ms[1]:.2f} ms after")
+    if cpu is not None:
+        shared = cpu["others"] + cpu["steal"] > 0.1 * cpu["ours"]
+        lines.append(f"CPU time during the run: {cpu['ours']:.0f} s this run, "
+                     f"{cpu['others']:.0f} s other processes, {cpu['steal']:.0f} s other "
+                     f"virtual machines (steal)"
+                     + (" — the machine was shared: these times are not comparable; "
+                        "measure again on an idle machine" if shared else ""))
     return "\n".join(lines)
 
 
@@ -267,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if jobs < 1:
         parser.error("--jobs must be at least 1")
     speed_before = reference_ms()
+    cpu_before = CpuSnapshot.now()
     started = time.perf_counter()
     if jobs == 1 or len(langs) == 1:
         per_edition = [execute_edition(lang, names, args.timeout, args.slowest)
@@ -277,9 +325,10 @@ def main(argv: list[str] | None = None) -> int:
                                         [args.timeout] * len(langs),
                                         [args.slowest] * len(langs)))
     wall = time.perf_counter() - started
+    cpu = cpu_share(cpu_before, CpuSnapshot.now())
     results = [result for edition in per_edition for result in edition]
     print()
-    print(format_report(results, wall, jobs, (speed_before, reference_ms())))
+    print(format_report(results, wall, jobs, (speed_before, reference_ms()), cpu))
     if args.json:
         args.json.write_text(json.dumps(
             [asdict(r) | {"over_budget": r.over_budget, "status": r.status} for r in results],
