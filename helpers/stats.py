@@ -164,8 +164,13 @@ class Comparison:
     def verdict(self, lang: str, digits: int | None = None) -> str:
         """The verdict as a sentence fragment in ``lang``, with its interval.
 
-        For example ``"A ahead of B by 1.2 pp (95% CI 0.4 to 2.0)"`` or
-        ``"no detectable difference between A and B (95% CI −0.8 to 1.1 pp)"``.
+        For example ``"A ahead of B by 1.2 pp (95% CI 0.4 to 2.0)"``, ``"A behind B by
+        3.7 pp (95% CI 1.9 to 5.6)"`` (an accuracy gap is given as its size, with the
+        interval of that size) or ``"no detectable difference between A and B (95% CI
+        −0.8 to 1.1 pp)"``; two models right on exactly the same examples get "no
+        difference … the same test examples" instead of a zero-width interval. Other
+        units give the signed difference A − B: ``"A behind B: difference in test
+        perplexity 0.03 (95% CI 0.01 to 0.05)"``.
         ``digits`` defaults to 1 for differences and 2 for ratios.
         """
         check_language(lang)
@@ -183,8 +188,12 @@ class Comparison:
         better = self.favours_a
         if self.kind == "ratio":
             key = {True: "stats_faster", False: "stats_slower", None: "stats_same_speed"}
-        elif self.unit == "pp":
+        elif self.unit == "pp" and self.higher_is_better:
             key = {True: "stats_ahead_pp", False: "stats_behind_pp", None: "stats_same_pp"}
+            if self.estimate == self.low == self.high == 0:
+                key = {None: "stats_identical"}  # not an interval: the answers agree
+            elif better is False:  # "behind by 3.7 pp (CI 1.9 to 5.6)": the gap, positive
+                fields.update(low=_number(-self.high, digits), high=_number(-self.low, digits))
         else:
             key = {True: "stats_ahead", False: "stats_behind", None: "stats_same"}
         text = tr(key[better], lang).format(**fields)

@@ -36,8 +36,9 @@ def test_identical_models_show_no_difference():
     assert (result.estimate, result.low, result.high) == (0.0, 0.0, 0.0)
     assert not result.differs and result.favours_a is None
     assert result.word("en") == "no detectable difference"
-    assert result.verdict("en") == ("no detectable difference between A and B "
-                                    "(95% CI 0.0 to 0.0 pp)")
+    assert result.verdict("en") == ("no difference between A and B: they are right on "
+                                    "exactly the same test examples")
+    assert result.verdict("zh") == "A 与 B 没有差别：两者答对的测试样本完全相同"
     one = stats.compare_accuracy(a[0], a[0], names=NAMES)
     assert one.p_value == 1.0 and not one.differs
 
@@ -54,7 +55,12 @@ def test_thirty_flipped_answers_of_360_are_detected():
         assert result.high < 0
         assert result.p_value == pytest.approx(2 * 0.5 ** 30)
         assert result.word("en") == "behind" and result.word("zh") == "落后"
-        assert result.verdict("en").startswith("A behind B by 8.3 pp (95% CI −")
+        # The gap and its interval are both given as positive sizes.
+        verdict = result.verdict("en")
+        gap_low, gap_high = (float(x) for x in verdict.split("CI ")[1].rstrip(")").split(" to "))
+        assert verdict.startswith("A behind B by 8.3 pp (95% CI ")
+        assert gap_low == pytest.approx(-result.high, abs=0.05) and 0 < gap_low < 8.3 <= gap_high
+        assert result.verdict("zh").startswith("A 比 B 低 8.3 个百分点（95% 置信区间 ")
     # The same flips spread over 5 seeds are still detected.
     b5 = _correct(5, 360, 0.95, rng)
     a5 = b5.copy()
@@ -175,7 +181,15 @@ def test_latency_ratio_coverage_on_simulated_data():
 def test_verdicts_in_both_languages():
     ahead = stats.Comparison(("int8", "fp32"), 1.23, 0.4, 2.0, 0.95, None, "m", "pp")
     assert ahead.verdict("en") == "int8 ahead of fp32 by 1.2 pp (95% CI 0.4 to 2.0)"
-    assert ahead.verdict("zh") == "int8 领先 fp32 1.2 个百分点（95% 置信区间 0.4 至 2.0）"
+    assert ahead.verdict("zh") == "int8 比 fp32 高 1.2 个百分点（95% 置信区间 0.4 至 2.0）"
+    behind = stats.Comparison(("int8", "fp32"), -3.7, -5.6, -1.9, 0.95, None, "m", "pp")
+    assert behind.verdict("en") == "int8 behind fp32 by 3.7 pp (95% CI 1.9 to 5.6)"
+    assert behind.verdict("zh") == "int8 比 fp32 低 3.7 个百分点（95% 置信区间 1.9 至 5.6）"
+    ppl = stats.Comparison(("Wanda", "SparseGPT"), 0.03, 0.01, 0.05, 0.95, None, "m",
+                           "test perplexity", higher_is_better=False)
+    assert ppl.verdict("en") == ("Wanda behind SparseGPT: difference in test perplexity 0.0 "
+                                 "(95% CI 0.0 to 0.1)")
+    assert ppl.verdict("en", digits=2).endswith("0.03 (95% CI 0.01 to 0.05)")
     same = stats.Comparison(("剪枝", "稠密模型"), -0.04, -0.8, 1.1, 0.9, None, "m", "pp")
     assert same.verdict("en") == ("no detectable difference between 剪枝 and 稠密模型 "
                                   "(90% CI −0.8 to 1.1 pp)")
