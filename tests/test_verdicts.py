@@ -65,6 +65,15 @@ def test_a_bad_chinese_page_fails():
     assert [f.phrase for f in vc.check_text(page, "zh")] == ["更快", "领先"]
 
 
+def test_verdicts_of_degree_and_of_speed_are_caught():
+    page = ("The penalty trained far worse, and the zeroed model runs as slowly as the "
+            "dense one; after fine-tuning the variants end close together.\n")
+    assert [f.phrase for f in vc.check_text(page, "en")] == ["far worse", "as slowly as",
+                                                             "close together"]
+    zh = "剪枝后的模型和稠密模型一样快，误差远远最小。\n"
+    assert sorted(f.phrase for f in vc.check_text(zh, "zh")) == sorted(["一样快", "远远"])
+
+
 def test_glue_code_math_questions_and_other_senses_are_not_verdicts():
     page = """\
 Is the sparse model faster?

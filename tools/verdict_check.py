@@ -47,11 +47,16 @@ PHRASES: dict[str, list[str]] = {
            r"no (?:detectable |measurable |real )?difference", r"indistinguishable",
            r"collaps(?:e|es|ed|ing)", r"keeps? pace", r"kept pace", r"comes? close",
            r"came close", r"costs? little", r"saves? time", r"better than",
-           r"worse than", r"on par", r"as good as", r"barely", r"matches"],
+           r"worse than", r"on par", r"as good as", r"barely", r"matches",
+           r"far (?:better|worse)", r"by far", r"as (?:fast|slow|slowly) as",
+           r"equally good", r"close together", r"repairs?", r"gains? nothing",
+           r"hardest to", r"tolerates? it least", r"keeps? more of"],
     "zh": [r"更快", r"更慢", r"快于", r"慢于", r"领先", r"落后", r"胜过", r"优于", r"劣于",
            r"不如", r"没有差异", r"没有区别", r"无差异", r"没有可检测的差异",
            r"相差无几", r"不相上下", r"持平", r"骤降", r"崩溃", r"跟得上", r"接近.{0,6}水平",
-           r"代价很小", r"节省时间", r"省时间"],
+           r"代价很小", r"节省时间", r"省时间", r"远远", r"差得多", r"好得多",
+           r"一样快", r"一样慢", r"一样好", r"彼此接近", r"修复", r"毫无收益", r"最难",
+           r"最经不起"],
 }
 
 #: Non-comparative uses allowed everywhere (matched on the prose around the phrase).

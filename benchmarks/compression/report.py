@@ -412,6 +412,14 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         v[f"bm_{method}_edge_high"] = f"{e['high']}"
     verdicts = comparisons(results, lang)
     v.update({f"bm_{k}": c.verdict(lang) for k, c in verdicts.items()})
+    speed = verdicts.get("neuron_speed_verdict")
+    if n is not None and speed is not None:  # the same estimate as the verdict, per FLOP
+        v["bm_neuron_speed_efficiency"] = f"{100 * speed.estimate / n['flop_ratio']:.0f}"
+        v["bm_neuron_speed_efficiency_ci"] = tr("range", lang).format(
+            low=f"{100 * speed.low / n['flop_ratio']:.0f}",
+            high=f"{100 * speed.high / n['flop_ratio']:.0f}")
+    else:
+        v["bm_neuron_speed_efficiency"] = v["bm_neuron_speed_efficiency_ci"] = "—"
     # What the L1-vs-L2 verdict says of Han et al.'s observation (L2 ahead after
     # retraining): the sentence follows the verdict, never typed by hand.
     l1_l2 = verdicts["l1_l2_verdict"]
