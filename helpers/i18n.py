@@ -207,7 +207,6 @@ TEXT: dict[str, dict[str, str]] = {
     "pipe_han_fails": {"en": "does not hold here", "zh": "在这里不成立"},
     "pipe_han_open": {"en": "is neither confirmed nor refuted here",
                       "zh": "在这里既未得到证实，也未被推翻"},
-    "pipe_slimming_name": {"en": "Network Slimming", "zh": "Network Slimming"},
     "pipe_gamma_name": {"en": "|γ|-ranked channel pruning without L1",
                         "zh": "不加 L1、按 |γ| 剪通道"},
     "pipe_x": {"en": "parameter compression ratio (parameters / nonzero parameters)",
