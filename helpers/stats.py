@@ -187,16 +187,18 @@ class Comparison:
                       unit=self.unit)
         better = self.favours_a
         if self.kind == "ratio":
-            key = {True: "stats_faster", False: "stats_slower", None: "stats_same_speed"}
+            key = {True: "stats_faster", False: "stats_slower", None: "stats_same_speed"}[better]
         elif self.unit == "pp" and self.higher_is_better:
-            key = {True: "stats_ahead_pp", False: "stats_behind_pp", None: "stats_same_pp"}
             if self.estimate == self.low == self.high == 0:
-                key = {None: "stats_identical"}  # not an interval: the answers agree
-            elif better is False:  # "behind by 3.7 pp (CI 1.9 to 5.6)": the gap, positive
+                key = "stats_identical"  # not an interval: the answers agree
+            else:
+                key = {True: "stats_ahead_pp", False: "stats_behind_pp",
+                       None: "stats_same_pp"}[better]
+            if better is False:  # "behind by 3.7 pp (CI 1.9 to 5.6)": the gap, positive
                 fields.update(low=_number(-self.high, digits), high=_number(-self.low, digits))
         else:
-            key = {True: "stats_ahead", False: "stats_behind", None: "stats_same"}
-        text = tr(key[better], lang).format(**fields)
+            key = {True: "stats_ahead", False: "stats_behind", None: "stats_same"}[better]
+        text = tr(key, lang).format(**fields)
         if lang == "zh":  # a space where Chinese meets a Latin name or a number
             text = _CJK_LATIN.sub(" ", text)
         return text

@@ -23,8 +23,8 @@ core would need), and the machine's speed before and after the run
 from hour to hour, so two reports compare only together with it. It also counts the
 CPU time that other processes and other virtual machines took during the run
 (:func:`cpu_share`) and says when the machine was shared. Pages over budget are
-marked ``OVER BUDGET``; a page that raises, or writes to stderr, is marked too. The script only reports: it exits with status 0
-whatever it finds (it is not a test).
+marked ``OVER BUDGET``; a page that raises, or writes to stderr, is marked too. The
+script only reports: it exits with status 0 whatever it finds (it is not a test).
 """
 
 from __future__ import annotations
