@@ -11,7 +11,7 @@ Adding a language is one entry in :data:`REGISTRY` plus the translated pages
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,12 @@ class Language:
     bibtex_style : str
         The author–year citation style of the edition's bibliography (registered by
         ``book/_ext/bilingual.py``; ``"author_year_zh"`` writes "Han 等人 (2015)").
+    code_toggles : tuple of str
+        The labels of a folded code cell's toggle, to show and to hide it; ``{type}``
+        is the folded part, named by ``code_parts``.
+    code_parts : dict
+        The name of each part a toggle folds (myst-nb's ``source``, ``output``,
+        ``outputs``, ``content``) in this language; empty: myst-nb's English words.
     """
 
     code: str
@@ -62,6 +68,8 @@ class Language:
     cjk: bool = False
     search_script: str = ""
     bibtex_style: str = "author_year"
+    code_toggles: tuple[str, str] = ("Show code cell {type}", "Hide code cell {type}")
+    code_parts: dict = field(default_factory=dict)
 
 
 #: Every edition, in the order of the landing page; the first is the default.
@@ -73,7 +81,10 @@ REGISTRY: dict[str, Language] = {
         Language(code="zh", name="中文", sphinx="zh_CN", html="zh-CN", search="zh",
                  title="L1 正则化与神经网络剪枝",
                  search_text="搜索本书……", erratum="勘误", figure="图", cjk=True,
-                 search_script="search-zh.js", bibtex_style="author_year_zh"),
+                 search_script="search-zh.js", bibtex_style="author_year_zh",
+                 code_toggles=("显示{type}", "隐藏{type}"),
+                 code_parts={"source": "代码", "output": "输出", "outputs": "输出",
+                             "content": "代码与输出"}),
     )
 }
 

@@ -193,3 +193,45 @@ def test_chinese_emphasis_is_bold_not_italic(path):
 def test_italic_chinese_pattern():
     assert _ITALIC_CHINESE.findall("剪枝*掩码*是") == ["*掩码*"]
     assert not _ITALIC_CHINESE.findall("剪枝**掩码**是，$a*b*c$ 与 *Kernel → Run*")
+
+
+#: Comments that are instructions to a tool, not prose: the same in every edition.
+PRAGMA = re.compile(r"#\s*(noqa|type:|doctest:|pragma|fmt:|pylint:)")
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def untranslated_comments(source: str) -> list[str]:
+    """The comments of a code cell written in English words and no Chinese character.
+
+    A comment that only names code (``# W ⊙ M``, ``# (n, d)``) has no English word of
+    two letters or more outside backquotes; a pragma (``# noqa``) is not prose.
+    """
+    found = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return found
+    for token in tokens:
+        text = token.string
+        if token.type != tokenize.COMMENT or PRAGMA.match(text) or _CJK_CHAR.search(text):
+            continue
+        prose = re.sub(r"`[^`]*`", "", text.lstrip("#"))
+        if len(re.findall(r"\b[A-Za-z]{2,}\b", prose)) >= 2:
+            found.append(text)
+    return found
+
+
+def test_untranslated_comments_are_found():
+    assert untranslated_comments("x = 1  # the first layer\n") == ["# the first layer"]
+    assert untranslated_comments("x = 1  # 第一层 (fc1)\n") == []
+    assert untranslated_comments("import os  # noqa: F401\n") == []
+    assert untranslated_comments("y = w * m  # `w * m`\n") == []
+
+
+@pytest.mark.parametrize("lang", [code for code in TRANSLATIONS if REGISTRY[code].cjk])
+@pytest.mark.parametrize("page", PAGES)
+def test_code_comments_are_in_the_edition_language(page, lang):
+    notebook = jupytext.read(BOOK / lang / page)
+    english = [comment for cell in notebook.cells if cell.cell_type == "code"
+               for comment in untranslated_comments(cell.source)]
+    assert not english, f"{lang}/{page}: comments still in English: {english}"

@@ -23,6 +23,11 @@ default one per CPU core up to the number of editions): every page runs torch on
 thread (``helpers.page.setup``), so on the 2-core machine of the book's budget the two
 editions together take about as long as one. Each edition's log is printed whole
 when it finishes, and each has its own execution cache (``_build/.jupyter_cache/<lang>``).
+
+Before the editions, the pages' experiments (``helpers.experiments``) are computed once
+for both, on every core, into ``_build/.experiments`` (``$BOOK_EXPERIMENT_CACHE``
+when set); the timed ones run afterwards, alone. Each page then reads its results.
+``--fresh`` empties that cache too.
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ EDITIONS: dict[str, dict] = {
         "html_title": lang.title,
         "html_search_language": lang.search,
         "bibtex_reference_style": lang.bibtex_style,
+        "nb_code_prompt_show": lang.code_toggles[0],
+        "nb_code_prompt_hide": lang.code_toggles[1],
         "html_theme_options": {"search_bar_text": lang.search_text,
                                "path_to_docs": f"book/{code}"},
     }
@@ -235,6 +242,18 @@ def build_editions(langs: list[str], strict: bool, jobs: int) -> int:
     return failures
 
 
+def compute_experiments(jobs: int) -> None:
+    """Compute every page's experiments once, for all editions (``helpers.experiments``).
+
+    The cache is ``BUILD/.experiments`` unless ``$BOOK_EXPERIMENT_CACHE`` names another
+    folder; the environment variable is set here, so the pages' kernels read it.
+    """
+    from helpers import experiments
+
+    os.environ.setdefault(experiments.ENV, str(BUILD / ".experiments"))
+    experiments.compute_all(jobs=jobs)
+
+
 def publish_bundles(langs) -> None:
     """Write each edition's notebooks bundle (tools/notebooks_bundle.py) beside its pages."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -289,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
               "building from scratch")
         args.fresh = True
     if args.fresh:
-        for path in (HTML, BUILD / ".doctrees", BUILD / ".jupyter_cache"):
+        for path in (HTML, BUILD / ".doctrees", BUILD / ".jupyter_cache",
+                     BUILD / ".experiments"):
             shutil.rmtree(path, ignore_errors=True)
     HTML.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
@@ -298,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     if jobs < 1:
         parser.error("--jobs must be at least 1")
     started = time.perf_counter()
+    compute_experiments(jobs=os.cpu_count() or 1)
     failures = build_editions(langs, args.strict, jobs)
     print(f"[build_book] {len(langs)} edition(s) built in {time.perf_counter() - started:.0f} s")
     publish_coursework(args.lang or list(EDITIONS))  # coursework: student notebooks

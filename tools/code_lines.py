@@ -10,12 +10,15 @@ A code cell is *visible* unless its myst-nb tags remove its source from the page
 (``remove-cell``, ``remove-input``) or fold it (``hide-cell``, ``hide-input``: shown
 on click). Lines are the non-blank lines of the cell's source. The table gives, per
 page and language: code cells, visible cells, visible lines, all lines, and the
-visible cells longer than ``--long`` lines.
+visible cells longer than ``--long`` lines. Below it, per edition, the figures the book
+keeps (``tests/test_code_lines.py``): the median of the visible cells' lines, the share
+of visible cells over ``--long`` lines and the visible lines wider than 88 characters.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,8 @@ from helpers.languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = {"remove-cell", "remove-input", "hide-cell", "hide-input"}
+#: The widest visible code line the book allows (characters).
+WIDTH = 88
 
 
 @dataclass
@@ -39,6 +44,8 @@ class PageCode:
     lines: int
     visible_lines: int
     long_cells: list[tuple[int, int]]  # (cell index among code cells, lines)
+    cell_lines: list[int]  # non-blank lines of each visible cell
+    wide_lines: list[str]  # visible lines wider than WIDTH characters
 
 
 def _lines(source: str) -> int:
@@ -55,7 +62,35 @@ def measure(path: Path, long: int = 15) -> PageCode:
         page=path.stem, lang=path.parent.name, cells=len(code), visible_cells=len(visible),
         lines=sum(_lines(c.source) for c in code),
         visible_lines=sum(_lines(c.source) for _, c in visible),
-        long_cells=[(k, _lines(c.source)) for k, c in visible if _lines(c.source) > long])
+        long_cells=[(k, _lines(c.source)) for k, c in visible if _lines(c.source) > long],
+        cell_lines=[_lines(c.source) for _, c in visible],
+        wide_lines=[line for _, c in visible for line in c.source.splitlines()
+                    if len(line) > WIDTH])
+
+
+@dataclass
+class EditionCode:
+    """The figures of one edition's visible code, over all its pages."""
+
+    lang: str
+    visible_cells: int
+    median_lines: float
+    share_long: float  # visible cells over the long threshold, as a fraction
+    wide_lines: int
+
+    def line(self, long: int = 15) -> str:
+        return (f"{self.lang}: {self.visible_cells} visible code cells, median "
+                f"{self.median_lines:g} lines, {100 * self.share_long:.1f}% over {long} "
+                f"lines, {self.wide_lines} lines wider than {WIDTH} characters")
+
+
+def summary(rows: list[PageCode], lang: str) -> EditionCode:
+    """The figures of ``lang``'s pages among ``rows``."""
+    mine = [r for r in rows if r.lang == lang]
+    lines = [n for r in mine for n in r.cell_lines]
+    return EditionCode(lang, len(lines), statistics.median(lines) if lines else 0.0,
+                       sum(len(r.long_cells) for r in mine) / max(len(lines), 1),
+                       sum(len(r.wide_lines) for r in mine))
 
 
 def measure_book(langs=LANGUAGES, long: int = 15) -> list[PageCode]:
@@ -96,10 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = measure_book(tuple(args.lang or LANGUAGES), args.long)
     print(table(rows, args.long))
+    print()
+    for lang in args.lang or LANGUAGES:
+        print(summary(rows, lang).line(args.long))
     if args.list:
         for row in rows:
             for k, n in row.long_cells:
                 print(f"{row.lang}/{row.page}.md: code cell {k}: {n} lines")
+            for line in row.wide_lines:
+                print(f"{row.lang}/{row.page}.md: {len(line)} characters: {line.strip()[:60]}")
     return 0
 
 

@@ -25,6 +25,13 @@ CPU time that other processes and other virtual machines took during the run
 (:func:`cpu_share`) and says when the machine was shared. Pages over budget are
 marked ``OVER BUDGET``; a page that raises, or writes to stderr, is marked too. The
 script only reports: it exits with status 0 whatever it finds (it is not a test).
+
+As in the build, the pages' experiments (``helpers.experiments``) are computed first,
+once for both editions, on every core (the timed ones alone afterwards); that step is
+timed and counts towards the whole book, and the pages then read the results. By
+default the run starts from an empty cache (a new temporary folder), the cost of a
+fresh build; ``--cache DIR`` uses (and keeps) another, e.g. ``_build/.experiments``
+for the cost of a rebuild after the experiments are known.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -45,6 +53,7 @@ import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from helpers import experiments
 from helpers.languages import LANGUAGES
 from tools.pytest_myst_nbval import is_myst_notebook
 from tools.toc import book_pages
@@ -218,7 +227,8 @@ def cpu_share(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
 
 def format_report(results: list[PageResult], wall_seconds: float | None = None,
                   jobs: int = 1, speed_ms: tuple[float, float] | None = None,
-                  cpu: dict[str, float] | None = None) -> str:
+                  cpu: dict[str, float] | None = None,
+                  experiments_seconds: float | None = None) -> str:
     """The table printed at the end, with the totals against the budget.
 
     ``wall_seconds`` is the wall-clock time of the whole run (``jobs`` editions at a
@@ -226,6 +236,8 @@ def format_report(results: list[PageResult], wall_seconds: float | None = None,
     :func:`reference_ms` before and after the run. ``cpu``: :func:`cpu_share` of the
     run; when other processes or virtual machines took more than a tenth of the run's
     own CPU time, the report says that its times are not comparable.
+    ``experiments_seconds``: the wall-clock time of computing the experiments before
+    the pages (included in ``wall_seconds``).
     """
     lines = [f"{'edition':7}  {'page':22} {'cells':>5} {'exec s':>8} {'start s':>7} "
              f"{'peak MB':>8}  status",
@@ -244,6 +256,9 @@ def format_report(results: list[PageResult], wall_seconds: float | None = None,
     over = [f"{r.lang}/{r.page}" for r in results if r.over_budget]
     wall = total if wall_seconds is None else wall_seconds
     book = "ok" if wall <= BOOK_SECONDS else "OVER BUDGET"
+    if experiments_seconds is not None:
+        lines.append(f"experiments {experiments_seconds:.1f} s wall-clock, once for every "
+                     f"edition, before the pages (which read their results)")
     lines.append(f"book     {wall:.1f} s wall-clock with {jobs} edition(s) at a time "
                  f"(budget {BOOK_SECONDS:.0f} s): {book}; the pages' times add up to "
                  f"{total:.1f} s")
@@ -301,21 +316,33 @@ def main(argv: list[str] | None = None) -> int:
                              "core, at most one per edition; 1 runs them one after the other)")
     parser.add_argument("--slowest", type=int, default=0, metavar="N",
                         help="also print each page's N slowest cells")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                        help="the experiments' cache (default: a new, empty temporary "
+                             "folder, removed afterwards)")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="budget-experiments-") as tmp:
+        os.environ[experiments.ENV] = str((args.cache or Path(tmp)).resolve())
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The measurement itself (``main`` has set up the experiments' cache)."""
 
     names = book_pages()
     if args.pages:
         unknown = sorted(set(args.pages) - set(names))
         if unknown:
-            parser.error(f"no page named {unknown} in _toc.yml; pages: {names}")
+            raise SystemExit(f"no page named {unknown} in _toc.yml; pages: {names}")
         names = [n for n in names if n in args.pages]
     langs = args.lang or list(LANGUAGES)
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, len(langs))
     if jobs < 1:
-        parser.error("--jobs must be at least 1")
+        raise SystemExit("--jobs must be at least 1")
     speed_before = reference_ms()
     cpu_before = CpuSnapshot.now()
     started = time.perf_counter()
+    experiments.compute_all(experiments.chapters_of(names), jobs=os.cpu_count())
+    experiments_seconds = time.perf_counter() - started
     if jobs == 1 or len(langs) == 1:
         per_edition = [execute_edition(lang, names, args.timeout, args.slowest)
                        for lang in langs]
@@ -328,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu = cpu_share(cpu_before, CpuSnapshot.now())
     results = [result for edition in per_edition for result in edition]
     print()
-    print(format_report(results, wall, jobs, (speed_before, reference_ms()), cpu))
+    print(format_report(results, wall, jobs, (speed_before, reference_ms()), cpu,
+                        experiments_seconds))
     if args.json:
         args.json.write_text(json.dumps(
             [asdict(r) | {"over_budget": r.over_budget, "status": r.status} for r in results],

@@ -10,10 +10,16 @@ Enabled from the root ``conftest.py``, together with ``--nbval-lax`` (set in
 and also when it writes to stderr: a warning (a missing glyph in a figure, a
 deprecation) or a progress bar on stderr is a defect of the page, exactly as in the
 strict book build (myst-nb's ``execute.stderr_output: warn`` with ``-W``).
+
+The pages' experiments (``helpers.experiments``) are computed once, before the first
+page runs, on every core, into the cache the book's build uses
+(``_build/.experiments``, or ``$BOOK_EXPERIMENT_CACHE``); the pages of both editions
+then read their results, and so does a later ``make book`` with the same code.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from unittest import mock
 
@@ -57,3 +63,22 @@ def pytest_collect_file(file_path: Path, parent):
     if (opt.nbval or opt.nbval_lax) and is_myst_notebook(file_path):
         return MystNotebookFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_configure(config):
+    from helpers import experiments
+
+    if config.option.nbval or config.option.nbval_lax:
+        root = Path(__file__).resolve().parent.parent
+        os.environ.setdefault(experiments.ENV, str(root / "_build" / ".experiments"))
+
+
+def pytest_collection_finish(session):
+    """Compute the experiments of the collected pages before the first cell runs."""
+    from helpers import experiments
+
+    pages = {item.path.stem for item in session.items if isinstance(item, StrictCell)}
+    chapters = experiments.chapters_of(sorted(pages))
+    listing = session.config.option.collectonly
+    if chapters and os.environ.get(experiments.ENV) and not listing:
+        experiments.compute_all(chapters, log=None)

@@ -25,6 +25,7 @@ from pathlib import Path
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 
 from helpers.languages import LANGUAGES, REGISTRY
 
@@ -138,6 +139,33 @@ class JoinCJKLines(SphinxTransform):
                     pieces[k] = (joined, replacement)
 
 
+class TranslateCodeToggles(SphinxPostTransform):
+    """The labels of folded code cells in the edition's language.
+
+    myst-nb writes ``{type}`` into each toggle's label as an English word (``source``,
+    ``output``, ``outputs``, ``content``) after the build's ``nb_code_prompt_show`` and
+    ``nb_code_prompt_hide`` (the registry's ``code_toggles``); this replaces that word
+    by the registry's ``code_parts``. It runs right after myst-nb's own transform.
+    """
+
+    default_priority = 200  # myst_nb.sphinx_.HideInputCells is 199
+    formats = ("html",)
+
+    def run(self, **kwargs) -> None:
+        from myst_nb.sphinx_ import HideCodeCellNode
+
+        parts = REGISTRY[_edition(self.app)].code_parts
+        if not parts:
+            return
+        show, hide = REGISTRY[_edition(self.app)].code_toggles
+        for node in self.document.findall(HideCodeCellNode):
+            for key, template in (("prompt_show", show), ("prompt_hide", hide)):
+                for part, name in parts.items():
+                    if node[key] == template.replace("{type}", part):
+                        node[key] = template.replace("{type}", name)
+                        break
+
+
 def _add_switch(app, config) -> None:
     options = dict(config.html_theme_options or {})
     end = list(options.get("article_header_end") or ["article-header-buttons.html"])
@@ -237,6 +265,7 @@ def setup(app):
     _register_chinese_citation_style()
     app.connect("config-inited", _add_switch)
     app.add_transform(JoinCJKLines)
+    app.add_post_transform(TranslateCodeToggles)
     app.add_css_file("bilingual.css")
     app.connect("html-page-context", _page_context)
     app.connect("builder-inited", _add_query_splitter)
