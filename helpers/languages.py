@@ -54,6 +54,8 @@ class Language:
     code_parts : dict
         The name of each part a toggle folds (myst-nb's ``source``, ``output``,
         ``outputs``, ``content``) in this language; empty: myst-nb's English words.
+    toggle_label : str
+        The accessible name of such a toggle (read by screen readers).
     """
 
     code: str
@@ -70,6 +72,7 @@ class Language:
     bibtex_style: str = "author_year"
     code_toggles: tuple[str, str] = ("Show code cell {type}", "Hide code cell {type}")
     code_parts: dict = field(default_factory=dict)
+    toggle_label: str = "Toggle hidden content"
 
 
 #: Every edition, in the order of the landing page; the first is the default.
@@ -84,7 +87,8 @@ REGISTRY: dict[str, Language] = {
                  search_script="search-zh.js", bibtex_style="author_year_zh",
                  code_toggles=("显示{type}", "隐藏{type}"),
                  code_parts={"source": "代码", "output": "输出", "outputs": "输出",
-                             "content": "代码与输出"}),
+                             "content": "代码与输出"},
+                 toggle_label="展开或收起隐藏的内容"),
     )
 }
 

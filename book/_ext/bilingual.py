@@ -166,6 +166,21 @@ class TranslateCodeToggles(SphinxPostTransform):
                         break
 
 
+def _visit_code_toggle(self, node) -> None:
+    """myst-nb's folded cell, with the accessible name in the edition's language."""
+    from html import escape
+
+    label = REGISTRY[_edition(self.builder.app)].toggle_label
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details class="admonition hide {classes}">\n')
+    self.body.append(f'<summary aria-label="{escape(label)}">\n')
+    self.body.append(
+        f'<p class="collapsed admonition-title">{escape(node["prompt_show"])}</p>\n')
+    self.body.append(
+        f'<p class="expanded admonition-title">{escape(node["prompt_hide"])}</p>\n')
+    self.body.append("</summary>\n")
+
+
 def _add_switch(app, config) -> None:
     options = dict(config.html_theme_options or {})
     end = list(options.get("article_header_end") or ["article-header-buttons.html"])
@@ -266,6 +281,10 @@ def setup(app):
     app.connect("config-inited", _add_switch)
     app.add_transform(JoinCJKLines)
     app.add_post_transform(TranslateCodeToggles)
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
+
+    app.add_node(HideCodeCellNode, override=True,
+                 html=(_visit_code_toggle, depart_HideCellInput))
     app.add_css_file("bilingual.css")
     app.connect("html-page-context", _page_context)
     app.connect("builder-inited", _add_query_splitter)

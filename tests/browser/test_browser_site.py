@@ -440,3 +440,35 @@ def test_first_screen_screenshot(reader, screenshots, page_id):
         assert image.size == (1280, 800)
         spread = ImageStat.Stat(image.convert("L")).stddev[0]
     assert spread > 10, f"the first screen looks blank (grey-level spread {spread:.1f})"
+
+
+# --- folded code cells: their toggles speak the edition's language --------------
+
+
+def _toggle_labels(reader) -> list[str]:
+    return reader.page.eval_on_selector_all(
+        "details.hide summary",
+        "els => els.map(e => e.innerText.trim()).filter(t => t.length > 0)")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_code_toggles_speak_the_edition_language(reader, lang):
+    """A folded cell's "Show code cell source" reads in the edition's language,
+    before and after it is opened."""
+    show, hide = REGISTRY[lang].code_toggles
+    parts = REGISTRY[lang].code_parts or {"source": "source"}
+    expected_show = {show.replace("{type}", name) for name in parts.values()}
+    expected_hide = {hide.replace("{type}", name) for name in parts.values()}
+    pages = [p for p in NOTEBOOK_PAGES if split(p)[0] == lang
+             and ":tags: [hide-input]" in source(p).read_text(encoding="utf-8")]
+    assert pages, f"{lang}: no page folds a code cell"
+    for page_id in pages:
+        assert reader.open(f"{page_id}.html", math=False) == 200
+        labels = _toggle_labels(reader)
+        assert labels, f"{page_id}: no toggle of a folded code cell"
+        assert set(labels) <= expected_show, f"{page_id}: toggles read {set(labels)}"
+        reader.page.locator("details.hide summary").first.click()
+        opened = reader.page.locator("details.hide[open] summary").first.inner_text()
+        assert opened.strip() in expected_hide, f"{page_id}: opened toggle reads {opened!r}"
+        name = reader.page.locator("details.hide summary").first.get_attribute("aria-label")
+        assert name == REGISTRY[lang].toggle_label, f"{page_id}: toggle named {name!r}"
