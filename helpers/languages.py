@@ -56,6 +56,12 @@ class Language:
         ``outputs``, ``content``) in this language; empty: myst-nb's English words.
     toggle_label : str
         The accessible name of such a toggle (read by screen readers).
+    author : str
+        The authors' line of the footer.
+    interface : dict
+        The theme's texts that it does not translate itself (tooltips, accessible
+        names, the copyright line): English text → this language's, replaced in the
+        edition's HTML where a whole attribute value or text equals the key.
     """
 
     code: str
@@ -73,6 +79,8 @@ class Language:
     code_toggles: tuple[str, str] = ("Show code cell {type}", "Hide code cell {type}")
     code_parts: dict = field(default_factory=dict)
     toggle_label: str = "Toggle hidden content"
+    author: str = "The L1 & Pruning Book authors"
+    interface: dict = field(default_factory=dict)
 
 
 #: Every edition, in the order of the landing page; the first is the default.
@@ -88,7 +96,14 @@ REGISTRY: dict[str, Language] = {
                  code_toggles=("显示{type}", "隐藏{type}"),
                  code_parts={"source": "代码", "output": "输出", "outputs": "输出",
                              "content": "代码与输出"},
-                 toggle_label="展开或收起隐藏的内容"),
+                 toggle_label="展开或收起隐藏的内容",
+                 author="《L1 正则化与神经网络剪枝》作者",
+                 interface={"Toggle primary sidebar": "显示或隐藏目录",
+                            "Toggle secondary sidebar": "显示或隐藏本页目录",
+                            "Main": "全书目录", "Page": "本页目录",
+                            "Color mode": "颜色模式", "System Settings": "跟随系统",
+                            "列印成 PDF": "打印为 PDF",
+                            "© Copyright 2026.": "© 2026 版权所有。"}),
     )
 }
 

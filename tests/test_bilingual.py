@@ -92,3 +92,22 @@ def test_chinese_citation_style_names_et_al_in_chinese():
 
     assert render(entry) == "Han 等人"
     assert render(two) == "Zhu 和 Gupta"
+
+
+def test_interface_texts_are_replaced_only_where_whole():
+    interface = {"Main": "全书目录", "Toggle primary sidebar": "显示或隐藏目录"}
+    html = ('<nav aria-label="Main"><button title="Toggle primary sidebar"></button>'
+            '<p>Main</p><p>The Main idea</p><code>title="Mainly"</code></nav>')
+    assert bilingual.translate_interface(html, interface) == (
+        '<nav aria-label="全书目录"><button title="显示或隐藏目录"></button>'
+        '<p>全书目录</p><p>The Main idea</p><code>title="Mainly"</code></nav>')
+
+
+def test_every_edition_names_its_authors_and_translates_its_interface():
+    from helpers.languages import REGISTRY
+
+    for code, lang in REGISTRY.items():
+        assert lang.author
+        assert all(key and value and key != value for key, value in lang.interface.items())
+        if lang.cjk:
+            assert lang.code_parts and lang.interface, f"{code}: theme texts untranslated"

@@ -69,6 +69,7 @@ EDITIONS: dict[str, dict] = {
     code: {
         "language": lang.sphinx,
         "project": lang.title,
+        "author": lang.author,
         "html_title": lang.title,
         "html_search_language": lang.search,
         "bibtex_reference_style": lang.bibtex_style,

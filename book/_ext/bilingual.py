@@ -181,6 +181,31 @@ def _visit_code_toggle(self, node) -> None:
     self.body.append("</summary>\n")
 
 
+def translate_interface(html: str, interface: dict) -> str:
+    """``html`` with the theme's untranslated texts replaced (``Language.interface``).
+
+    Only a whole attribute value (``title="Main"``) or a whole text between tags,
+    spaces aside (``>  Main <``), is replaced: the same word inside the book's prose
+    is left alone.
+    """
+    for english, translated in interface.items():
+        html = html.replace(f'="{english}"', f'="{translated}"')
+        html = re.sub(rf">(\s*){re.escape(english)}(\s*)<",
+                      lambda m: f">{m.group(1)}{translated}{m.group(2)}<", html)
+    return html
+
+
+def _translate_interface(app, exception) -> None:
+    interface = REGISTRY[_edition(app)].interface
+    if exception is not None or not interface or app.builder.format != "html":
+        return
+    for path in Path(app.outdir).rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        translated = translate_interface(html, interface)
+        if translated != html:
+            path.write_text(translated, encoding="utf-8")
+
+
 def _add_switch(app, config) -> None:
     options = dict(config.html_theme_options or {})
     end = list(options.get("article_header_end") or ["article-header-buttons.html"])
@@ -289,4 +314,5 @@ def setup(app):
     app.connect("html-page-context", _page_context)
     app.connect("builder-inited", _add_query_splitter)
     app.connect("html-page-context", _drop_duplicate_inline_scripts)
+    app.connect("build-finished", _translate_interface)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -472,3 +472,14 @@ def test_code_toggles_speak_the_edition_language(reader, lang):
         assert opened.strip() in expected_hide, f"{page_id}: opened toggle reads {opened!r}"
         name = reader.page.locator("details.hide summary").first.get_attribute("aria-label")
         assert name == REGISTRY[lang].toggle_label, f"{page_id}: toggle named {name!r}"
+
+
+@pytest.mark.parametrize("lang", [code for code in LANGUAGES if REGISTRY[code].interface])
+def test_theme_texts_speak_the_edition_language(reader, lang):
+    """The theme's tooltips, accessible names and footer are translated."""
+    for page_id in [p for p in PAGES if split(p)[0] == lang][:3]:
+        assert reader.open(f"{page_id}.html", math=False) == 200
+        html = reader.page.content()
+        left = [text for text in REGISTRY[lang].interface if f'="{text}"' in html]
+        assert not left, f"{page_id}: untranslated theme texts {left}"
+        assert REGISTRY[lang].author in reader.page.locator("footer").inner_text()
