@@ -25,7 +25,8 @@ Introduced in :doc:`language-models`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -33,8 +34,9 @@ from torch import nn
 from ._checks import check_finite, check_fraction, check_plain_weights, check_positive_int
 from .prune import _mask_from_scores, magnitude_mask, nm_mask
 
-__all__ = ["CRITERIA", "wanda_scores", "wanda_mask", "hessian", "sparsegpt",
-           "reconstruction_error", "linear_layers", "prune_layerwise"]
+__all__ = ["CRITERIA", "wanda_scores", "wanda_row_mask", "wanda_mask", "hessian",
+           "sparsegpt_block", "sparsegpt_sweep", "sparsegpt", "reconstruction_error",
+           "linear_layers", "prune_layerwise"]
 
 #: Criteria understood by :func:`prune_layerwise`.
 CRITERIA = ("magnitude", "wanda", "sparsegpt")
@@ -72,6 +74,12 @@ def wanda_scores(weight: torch.Tensor, input_norms: torch.Tensor) -> torch.Tenso
     ``(in,)``: the L2 norm of each input feature over all calibration tokens
     (non-negative).
     """
+    weight, input_norms = _check_wanda(weight, input_norms)
+    return weight.abs() * input_norms[None, :]
+
+
+def _check_wanda(weight, input_norms) -> tuple[torch.Tensor, torch.Tensor]:
+    """The checked weight and its input norms, in the weight's dtype and device."""
     weight = _check_weight(weight)
     if not isinstance(input_norms, torch.Tensor) or input_norms.shape != weight.shape[1:]:
         raise ValueError(f"input_norms must be a tensor of shape ({weight.shape[1]},), one "
@@ -79,7 +87,21 @@ def wanda_scores(weight: torch.Tensor, input_norms: torch.Tensor) -> torch.Tenso
     check_finite(input_norms, "input_norms")
     if bool((input_norms < 0).any()):
         raise ValueError("input_norms must be non-negative (they are norms)")
-    return weight.abs() * input_norms.to(weight)[None, :]
+    return weight, input_norms.to(weight)
+
+
+def wanda_row_mask(weight: torch.Tensor, input_norms: torch.Tensor,
+                   k: int) -> torch.Tensor:
+    """Wanda's mask: prune the ``k`` lowest scores ``|W[i, j]| · ‖X_j‖₂`` of each row.
+
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. ``weight`` ``(out, in)``, ``input_norms`` ``(in,)`` in its dtype;
+    returns the mask (1 kept) of ``weight``'s shape. Unchecked: see :func:`wanda_mask`.
+    """
+    scores = weight.abs() * input_norms[None, :]
+    # Each output row is compared with itself, not with the whole layer.
+    rows = [_mask_from_scores(row, k) for row in scores]
+    return torch.stack(rows).to(weight.dtype)
 
 
 def wanda_mask(weight: torch.Tensor, input_norms: torch.Tensor, sparsity: float = 0.5, *,
@@ -109,11 +131,10 @@ def wanda_mask(weight: torch.Tensor, input_norms: torch.Tensor, sparsity: float 
         Mask of ``weight``'s shape and dtype (1 kept, 0 pruned).
     """
     sparsity = _check_pattern(sparsity, n, m)
-    scores = wanda_scores(weight, input_norms)
+    weight, input_norms = _check_wanda(weight, input_norms)
     if n is not None:
-        return nm_mask(weight, n, m, scores=scores)
-    k = round(sparsity * weight.shape[1])
-    return torch.stack([_mask_from_scores(row, k) for row in scores]).to(weight.dtype)
+        return nm_mask(weight, n, m, scores=wanda_scores(weight, input_norms))
+    return wanda_row_mask(weight, input_norms, round(sparsity * weight.shape[1]))
 
 
 def hessian(inputs: torch.Tensor) -> torch.Tensor:
@@ -131,6 +152,66 @@ def hessian(inputs: torch.Tensor) -> torch.Tensor:
     check_finite(inputs, "inputs")
     x = inputs.detach().reshape(-1, inputs.shape[-1]).double()
     return x.T @ x / len(x)
+
+
+def _obs_mask(saliency: torch.Tensor, *, sparsity: float, n: int | None,
+              m: int | None) -> torch.Tensor:
+    """SparseGPT's mask of a group of columns from their OBS saliencies ``(out, g)``.
+
+    Unstructured: the lowest ``round(sparsity · entries)`` of the group are pruned.
+    N:M: :func:`helpers.prune.nm_mask` of the saliencies; an incomplete last group
+    (fewer than ``m`` columns) is kept whole.
+    """
+    if n is None:
+        return _mask_from_scores(saliency, round(sparsity * saliency.numel()))
+    if saliency.shape[1] == m:
+        return nm_mask(saliency, n, m)
+    return torch.ones_like(saliency)
+
+
+def sparsegpt_block(W1: torch.Tensor, U1: torch.Tensor, prune: Callable, group: int):
+    """Prune one block of columns left to right, each column's error spread on the rest.
+
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. ``W1`` ``(out, b)`` is updated in place; ``U1`` ``(b, b)`` is the
+    block's part of the upper Cholesky factor ``U`` of ``H⁻¹``. Every ``group``
+    columns, ``prune`` maps the saliencies ``w² / U_qq²`` to their mask. Returns the
+    mask and the errors ``(w − ŵ) / U_qq`` (both ``(out, b)``).
+    """
+    d = torch.diagonal(U1)
+    mask, errors = torch.ones_like(W1), torch.zeros_like(W1)
+    for i in range(W1.shape[1]):
+        if i % group == 0:  # the mask of the next group, just before it is visited
+            cols = slice(i, i + group)
+            mask[:, cols] = prune(W1[:, cols] ** 2 / d[None, cols] ** 2)
+        w = W1[:, i]
+        q = w * mask[:, i]
+        errors[:, i] = (w - q) / d[i]
+        W1[:, i:] -= errors[:, i, None] * U1[i, i:][None, :]  # the OBS update
+        W1[:, i] = q
+    return mask, errors
+
+
+def sparsegpt_sweep(W: torch.Tensor, H: torch.Tensor, prune: Callable,
+                    group: int | None, block_size: int) -> torch.Tensor:
+    """SparseGPT's column sweep over ``W`` ``(out, in)``, in place; returns the mask.
+
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. ``H`` ``(in, in)``: the damped Hessian. Blocks of ``block_size``
+    columns go through :func:`sparsegpt_block` (``group`` None: one mask per block);
+    the columns after a block get its updates at once (Frantar & Alistarh, section 3).
+    """
+    U = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)),
+                              upper=True)
+    mask = torch.ones_like(W)
+    for i1 in range(0, W.shape[1], block_size):
+        i2 = min(i1 + block_size, W.shape[1])
+        W1 = W[:, i1:i2].clone()
+        mask[:, i1:i2], errors = sparsegpt_block(W1, U[i1:i2, i1:i2], prune,
+                                                 group or i2 - i1)
+        W[:, i1:i2] = W1
+        W[:, i2:] -= errors @ U[i1:i2, i2:]
+    return mask
 
 
 @torch.no_grad()
@@ -196,38 +277,12 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
     H[dead, dead] = 1.0
     H += damping * torch.diagonal(H).mean() * torch.eye(len(H), dtype=H.dtype,
                                                         device=H.device)
+    prune = functools.partial(_obs_mask, sparsity=sparsity, n=n, m=m)
     try:
-        U = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)),
-                                  upper=True)
+        mask = sparsegpt_sweep(W, H, prune, m, block_size)  # N:M: a mask every m columns
     except torch.linalg.LinAlgError as err:
         raise ValueError("the Hessian is not positive definite even after damping; "
                          "increase damping or use more calibration data") from err
-    mask = torch.ones_like(W)
-    cols = W.shape[1]
-    for i1 in range(0, cols, block_size):
-        i2 = min(i1 + block_size, cols)
-        W1, U1 = W[:, i1:i2].clone(), U[i1:i2, i1:i2]
-        d = torch.diagonal(U1)
-        mask1 = torch.ones_like(W1)
-        if n is None:
-            saliency = W1 ** 2 / d[None, :] ** 2
-            mask1 = _mask_from_scores(saliency, round(sparsity * saliency.numel()))
-        errors = torch.zeros_like(W1)
-        for i in range(i2 - i1):
-            if n is not None and i % m == 0:
-                group = slice(i, min(i + m, i2 - i1))
-                saliency = W1[:, group] ** 2 / d[None, group] ** 2
-                if saliency.shape[1] == m:
-                    mask1[:, group] = nm_mask(saliency, n, m)
-            w = W1[:, i]
-            q = w * mask1[:, i]
-            err = (w - q) / d[i]
-            W1[:, i:] -= err[:, None] * U1[i, i:][None, :]
-            W1[:, i] = q
-            errors[:, i] = err
-        W[:, i1:i2] = W1
-        mask[:, i1:i2] = mask1
-        W[:, i2:] -= errors @ U[i1:i2, i2:]
     return W.to(weight.dtype), mask.to(weight.dtype)
 
 

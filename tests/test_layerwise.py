@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -176,3 +178,47 @@ def test_prune_layerwise_bad_inputs(mlp):
         lw.prune_layerwise(mlp, "magnitude", names=["1"])
     with pytest.raises(TypeError, match="torch.nn.Module"):
         lw.linear_layers(None)
+
+
+
+# ------------------------------------------------------------ the kernels on the page
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.3, 0.5])
+def test_wanda_row_mask_is_the_mask_of_wanda_mask(sparsity):
+    w, x = _layer(3)
+    norms = x.norm(dim=0)
+    k = round(sparsity * w.shape[1])
+    assert torch.equal(lw.wanda_row_mask(w, norms, k), lw.wanda_mask(w, norms, sparsity))
+
+
+@pytest.mark.parametrize("pattern", [dict(sparsity=0.5, block_size=128),
+                                     dict(sparsity=0.6, block_size=5),
+                                     dict(n=2, m=4, block_size=8)])
+def test_sparsegpt_sweep_is_what_sparsegpt_computes(pattern):
+    w, x = _layer(4, inp=18)  # 18 inputs: the last 2:4 group is incomplete
+    H = lw.hessian(x)
+    new, mask = lw.sparsegpt(w, H, damping=0.0, **pattern)
+    n, m = pattern.get("n"), pattern.get("m")
+    choose = functools.partial(lw._obs_mask, sparsity=pattern.get("sparsity", 0.5),
+                               n=n, m=m)
+    W = w.double().clone()
+    kernel_mask = lw.sparsegpt_sweep(W, H, choose, m, pattern["block_size"])
+    assert torch.equal(W.float(), new)
+    assert torch.equal(kernel_mask.float(), mask)
+
+
+def test_sparsegpt_block_with_identity_factor_only_masks():
+    w, _ = _layer(5)
+    W1 = w.double().clone()
+    mask, errors = lw.sparsegpt_block(W1, torch.eye(16, dtype=torch.double),
+                                      lambda s: prune.nm_mask(s), 4)
+    assert torch.equal(mask, prune.nm_mask(w.double()))
+    assert torch.equal(W1, w.double() * mask)
+    assert torch.equal(errors, w.double() * (1 - mask))
+
+
+def test_nm_mask_kernel_keeps_the_n_highest_scores_of_each_group():
+    scores = torch.tensor([[0.1, 0.4, 0.3, 0.2, 5.0, 1.0, 1.0, 0.0]])
+    mask = prune.nm_mask_kernel(scores, 2, 4)  # a tie goes to the earlier input
+    assert mask.tolist() == [[0, 1, 1, 0, 1, 1, 0, 0]]
+    assert torch.equal(prune.nm_mask(scores), mask)
