@@ -170,7 +170,7 @@ def _obs_mask(saliency: torch.Tensor, *, sparsity: float, n: int | None,
 
 
 def sparsegpt_block(W1: torch.Tensor, U1: torch.Tensor, prune: Callable, group: int):
-    """Prune one block of columns left to right, each column's error spread on the rest.
+    """Prune a block of columns left to right, each column's error spread to its right.
 
     Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
     SparseGPT*. ``W1`` ``(out, b)`` is updated in place; ``U1`` ``(b, b)`` is the
@@ -201,6 +201,7 @@ def sparsegpt_sweep(W: torch.Tensor, H: torch.Tensor, prune: Callable,
     columns go through :func:`sparsegpt_block` (``group`` None: one mask per block);
     the columns after a block get its updates at once (Frantar & Alistarh, section 3).
     """
+    # U: the upper Cholesky factor of H⁻¹; its rows hold the OBS updates.
     U = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)),
                               upper=True)
     mask = torch.ones_like(W)
@@ -210,7 +211,7 @@ def sparsegpt_sweep(W: torch.Tensor, H: torch.Tensor, prune: Callable,
         mask[:, i1:i2], errors = sparsegpt_block(W1, U[i1:i2, i1:i2], prune,
                                                  group or i2 - i1)
         W[:, i1:i2] = W1
-        W[:, i2:] -= errors @ U[i1:i2, i2:]
+        W[:, i2:] -= errors @ U[i1:i2, i2:]  # the block's updates, at once
     return mask
 
 
