@@ -45,11 +45,12 @@ from torch import nn
 from ._checks import check_finite, check_nonnegative, check_positive_int, select_weights
 
 __all__ = [
-    "soft_threshold", "lambda_from_alpha", "alpha_from_lambda",
+    "soft_threshold", "prox_l1", "lambda_from_alpha", "alpha_from_lambda",
     "lasso_objective", "alpha_max", "duality_gap",
-    "LassoResult", "ista", "fista", "coordinate_descent", "LassoPath", "lasso_path",
+    "LassoResult", "ista_step", "ista", "fista", "coordinate_descent_epoch",
+    "coordinate_descent", "LassoPath", "lasso_path",
     "LassoCV", "lasso_cv",
-    "l1_penalty", "group_lasso_penalty", "prox_l1_step", "prox_group_step",
+    "l1_penalty", "group_lasso_penalty", "prox_l1_step", "prox_l1_weights", "prox_group_step",
     "ProximalL1", "ProximalGroupL1",
 ]
 
@@ -82,9 +83,25 @@ def soft_threshold(x: ArrayOrTensor | float, t: float) -> ArrayOrTensor:
     array([-2.,  0.,  1.])
     """
     t = check_nonnegative(t, "t")
+    if not isinstance(x, torch.Tensor):
+        x = np.asarray(x, dtype=np.float64)
+    return prox_l1(x, t)
+
+
+def prox_l1(x: ArrayOrTensor, t: float) -> ArrayOrTensor:
+    """Soft-thresholding ``S_t(x) = sign(x) max(|x| − t, 0)``, the prox of ``t‖·‖₁``.
+
+    Introduced in :doc:`l1-regularization`, section *Soft-thresholding*: the kernel of
+    :func:`soft_threshold`, which checks ``t >= 0`` and converts ``x``.
+
+    Parameters
+    ----------
+    x : ndarray or torch.Tensor
+    t : float
+        The threshold, ``t >= 0`` (not checked).
+    """
     if isinstance(x, torch.Tensor):
         return torch.sign(x) * torch.clamp(x.abs() - t, min=0)
-    x = np.asarray(x, dtype=np.float64)
     return np.sign(x) * np.maximum(np.abs(x) - t, 0.0)
 
 
@@ -464,6 +481,18 @@ def _setup(X, y, alpha, fit_intercept, tol, max_iter, w0, precompute):
 
 # --- ISTA and FISTA ----------------------------------------------------------------------
 
+def ista_step(w: np.ndarray, xt_residual: np.ndarray, step: float,
+              lam: float) -> np.ndarray:
+    """One proximal gradient (ISTA) step for ``½‖y − Xw‖² + λ‖w‖₁``.
+
+    Introduced in :doc:`l1-regularization`, section *Algorithms*. A gradient step on
+    the least-squares term, whose negative gradient is ``xt_residual = Xᵀ(y − Xw)``,
+    then soft-thresholding. With ``step = 1/‖X‖₂²`` and ``λ = nα`` it is the book's
+    ``S_{α/L}(w − ∇f(w)/L)``, ``L = ‖X‖₂²/n``. Returns the new ``w``, shape (p,).
+    """
+    return prox_l1(w + step * xt_residual, step * lam)
+
+
 def ista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
          max_iter: int = 10_000, w0=None, precompute="auto") -> LassoResult:
     """The iterative soft-thresholding algorithm (ISTA) for the Lasso.
@@ -507,7 +536,7 @@ def ista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
         return rec.result(w, 0, True, "ISTA")
     converged = False
     for k in range(1, max_iter + 1):
-        w = soft_threshold(w + step * XtR, step * rec.lam)
+        w = ista_step(w, XtR, step, rec.lam)
         XtR, R_norm2, Ry = problem.xt_residual(w)
         if rec.check(k, w, XtR, R_norm2, Ry):
             converged = True
@@ -540,7 +569,7 @@ def fista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
     z, XtR_z, t = w, XtR, 1.0
     converged = False
     for k in range(1, max_iter + 1):
-        w_new = soft_threshold(z + step * XtR_z, step * rec.lam)
+        w_new = ista_step(z, XtR_z, step, rec.lam)  # from z, not w
         t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
         z = w_new + ((t - 1.0) / t_new) * (w_new - w)
         w, t = w_new, t_new
@@ -555,40 +584,38 @@ def fista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
 
 # --- coordinate descent ---------------------------------------------------------------------
 
-def _soft(rho: float, lam: float) -> float:
-    if rho > lam:
-        return rho - lam
-    if rho < -lam:
-        return rho + lam
-    return 0.0
+def coordinate_descent_epoch(w: np.ndarray, state: np.ndarray, lam: float,
+                             col_sq: np.ndarray, features: Iterable[int], *,
+                             X: np.ndarray | None = None,
+                             gram: np.ndarray | None = None) -> float:
+    """One cyclic pass (epoch) of coordinate descent for ``½‖y − Xw‖² + λ‖w‖₁``.
 
-
-def _cd_epoch(problem: _Problem, w: np.ndarray, state: np.ndarray, lam: float,
-              features: Iterable[int]) -> float:
-    """One cyclic pass over ``features``; returns the largest change of a coefficient.
-
-    ``state`` is the residual ``y − Xw`` (naive updates) or, with a Gram matrix,
-    ``Xᵀ(y − Xw)`` (covariance updates, Friedman et al. 2010, section 2.2); either is
-    updated in place with one BLAS ``axpy`` per changed coefficient.
+    Introduced in :doc:`l1-regularization`, section *Algorithms*. In place, for each
+    ``j``: ``w_j ← S_λ(ρ)/‖X_j‖²``, ``ρ = X_jᵀr + ‖X_j‖² w_j`` (``col_sq[j] = ‖X_j‖²``).
+    ``state`` is ``r = y − Xw`` (give ``X``) or ``Xᵀr`` (give ``gram = XᵀX``: covariance
+    updates). Returns the largest change of a coefficient.
     """
-    col_sq, gram, X = problem.col_sq, problem.gram, problem.X
     d_max = 0.0
     for j in features:
         norm2 = col_sq[j]
         if norm2 == 0.0:
             continue
         old = w[j]
-        if gram is not None:
-            rho = state[j] + norm2 * old
-        else:
-            rho = X[:, j] @ state + norm2 * old
-        new = _soft(rho, lam) / norm2
-        if new != old:
+        rho = (state[j] if gram is not None else X[:, j] @ state) + norm2 * old
+        new = (rho - lam if rho > lam else rho + lam if rho < -lam else 0.0) / norm2
+        if new != old:  # state += (old − new) · (column j of X or of XᵀX)
             delta = old - new
             daxpy(gram[j] if gram is not None else X[:, j], state, a=delta)
             w[j] = new
             d_max = max(d_max, abs(delta))
     return d_max
+
+
+def _cd_epoch(problem: _Problem, w: np.ndarray, state: np.ndarray, lam: float,
+              features: Iterable[int]) -> float:
+    """:func:`coordinate_descent_epoch` on ``problem``'s data (residual or Gram state)."""
+    return coordinate_descent_epoch(w, state, lam, problem.col_sq, features,
+                                    X=problem.X, gram=problem.gram)
 
 
 #: With working sets, the duality gap is checked at least every this many epochs.
@@ -1008,8 +1035,20 @@ def prox_l1_step(model: nn.Module, threshold: float,
     tensor([[0.5000, 0.0000]])
     """
     threshold = check_nonnegative(threshold, "threshold")
-    for p in _select(model, params):
-        p.copy_(soft_threshold(p, threshold))
+    prox_l1_weights(_select(model, params), threshold)
+
+
+@torch.no_grad()
+def prox_l1_weights(weights: Iterable[torch.Tensor], threshold: float) -> None:
+    """The proximal step of ``λ‖w‖₁`` on a network: ``w ← S_τ(w)`` for each tensor.
+
+    Introduced in :doc:`l1-regularization`, section *L1 in a neural network*: run
+    after each optimiser step, with ``τ = λ ·`` the step, it is proximal gradient
+    descent on ``loss + λ Σ|w|``; every weight with ``|w| <= τ`` becomes exactly
+    zero. The kernel of :func:`prox_l1_step` (``threshold = τ >= 0``, not checked).
+    """
+    for w in weights:
+        w.copy_(prox_l1(w, threshold))
 
 
 @torch.no_grad()

@@ -64,6 +64,14 @@ def test_soft_threshold_torch_and_numpy_agree(x, t):
     assert np.array_equal(z_torch.numpy(), z_np)
 
 
+def test_prox_l1_hand_case_and_wrapper():
+    x = np.array([-3.0, -1.0, 0.5, 2.0])
+    assert np.array_equal(l1.prox_l1(x, 1.0), [-2.0, 0.0, 0.0, 1.0])
+    assert np.array_equal(l1.prox_l1(x, 1.0), l1.soft_threshold(x, 1.0))
+    assert torch.equal(l1.prox_l1(torch.from_numpy(x), 1.0),
+                       l1.soft_threshold(torch.from_numpy(x), 1.0))
+
+
 def test_soft_threshold_bad_threshold():
     with pytest.raises(ValueError, match="t must be a finite number >= 0"):
         l1.soft_threshold(np.ones(3), -0.5)
@@ -207,6 +215,43 @@ def test_coordinate_descent_variants_agree(precompute):
         assert np.allclose(result.coef, reference.coef_, atol=1e-5)
 
 
+def _centred_problem():
+    X, y, alpha = _problem("n>p")
+    return np.asfortranarray(X - X.mean(axis=0)), y - y.mean(), alpha
+
+
+def test_ista_steps_repeated_are_the_solver():
+    X, y, alpha = _centred_problem()
+    result = l1.ista(X, y, alpha, fit_intercept=False, precompute=False, tol=1e-8)
+    w, step, lam = np.zeros(X.shape[1]), 1.0 / np.linalg.norm(X, 2) ** 2, len(y) * alpha
+    for _ in range(result.n_iter):
+        w = l1.ista_step(w, X.T @ (y - X @ w), step, lam)
+    assert result.n_iter > 1 and np.array_equal(w, result.coef)
+
+
+@pytest.mark.parametrize("precompute", [True, False])
+def test_coordinate_descent_epochs_repeated_are_the_solver(precompute):
+    X, y, alpha = _centred_problem()
+    result = l1.coordinate_descent(X, y, alpha, fit_intercept=False, tol=1e-8,
+                                   precompute=precompute, working_set=False)
+    w, lam = np.zeros(X.shape[1]), len(y) * alpha
+    gram = X.T @ X if precompute else None
+    col_sq = np.diag(gram).copy() if precompute else np.einsum("ij,ij->j", X, X)
+    state = X.T @ y if precompute else y.copy()
+    for _ in range(result.n_iter):
+        l1.coordinate_descent_epoch(w, state, lam, col_sq, range(X.shape[1]), X=X,
+                                    gram=gram)
+    assert result.n_iter > 1 and np.array_equal(w, result.coef)
+
+
+def test_coordinate_descent_epoch_hand_case():
+    X, y = np.eye(2), np.array([1.0, -3.0])  # one epoch solves an orthogonal problem
+    w, residual = np.zeros(2), y.copy()
+    change = l1.coordinate_descent_epoch(w, residual, 0.5, np.ones(2), range(2), X=X)
+    assert np.array_equal(w, [0.5, -2.5]) and change == 2.5
+    assert np.array_equal(residual, y - X @ w)
+
+
 def test_warm_start_needs_fewer_iterations():
     X, y, alpha = _problem("correlated")
     cold = l1.coordinate_descent(X, y, alpha, tol=1e-10)
@@ -341,6 +386,15 @@ def test_proximal_steps():
     assert torch.allclose(rows[norms > t], norms[norms > t] - t)
     l1.ProximalGroupL1(strength=1e6, lr=1.0)(net)
     assert torch.count_nonzero(net[2].weight) == 0
+
+
+def test_prox_l1_weights_is_the_proximal_step():
+    net, reference = _net(), _net()
+    reference.load_state_dict(net.state_dict())
+    l1.prox_l1_weights([net[0].weight, net[2].weight], 0.2)
+    l1.prox_l1_step(reference, 0.2)
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), reference.parameters()))
+    assert torch.count_nonzero(net[0].weight) < net[0].weight.numel()
 
 
 def test_proximal_step_gives_exact_zeros_where_the_subgradient_penalty_does_not():
