@@ -11,8 +11,9 @@ This module finds the groups of a network by tracing it with ``torch.fx`` and
 following each layer's output channels through the operations that act channel by
 channel (BatchNorm, activations, pooling, Flatten) to the layers that read them; an
 addition merges the channels of its two inputs into one group. It removes a group's
-channels physically (:func:`remove_group`), with the same outputs as zeroing them
-(:func:`zero_group`). It is the teaching version of what the Torch-Pruning library
+channels physically (:func:`remove_group`, which slices every layer of the group with
+:func:`slice_group`), with the same outputs as zeroing them (:func:`zero_group`).
+It is the teaching version of what the Torch-Pruning library
 (``torch_pruning.DependencyGraph``) does for any model.
 
 Supported layers: ``nn.Conv2d`` (ungrouped) and ``nn.Linear`` produce and read
@@ -38,7 +39,7 @@ from torch.nn import functional as F
 from ._checks import check_amount, check_finite, check_fraction, check_plain_weights
 
 __all__ = ["DependencyGroup", "dependency_groups", "group_importance", "zero_group",
-           "remove_group", "prune_groups", "torch_pruning_importance"]
+           "slice_group", "remove_group", "prune_groups", "torch_pruning_importance"]
 
 _PRODUCERS = (nn.Conv2d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -273,11 +274,46 @@ def zero_group(model: nn.Module, group: DependencyGroup, indices: Sequence[int])
     return model
 
 
-def _slice(param, keep: torch.Tensor, dim: int):
-    if param is None:
+def _slice(tensor, keep: torch.Tensor, dim: int):
+    """The entries ``keep`` of ``tensor`` along ``dim``: a Parameter for a Parameter."""
+    if tensor is None:
         return None
-    return nn.Parameter(param.detach().index_select(dim, keep.to(param.device)).clone(),
-                        requires_grad=param.requires_grad)
+    out = tensor.detach().index_select(dim, keep.to(tensor.device)).clone()
+    if isinstance(tensor, nn.Parameter):
+        return nn.Parameter(out, requires_grad=tensor.requires_grad)
+    return out
+
+
+def _fit_sizes(module: nn.Module) -> None:
+    """Set a Conv2d's or Linear's size attributes from its (sliced) weight."""
+    if isinstance(module, nn.Conv2d):
+        module.out_channels, module.in_channels = module.weight.shape[:2]
+    else:
+        module.out_features, module.in_features = module.weight.shape
+
+
+def slice_group(layers: Mapping[str, nn.Module], group: DependencyGroup,
+                keep: torch.Tensor) -> None:
+    """Keep only the channels ``keep`` of ``group`` in every layer of it, in place.
+
+    Introduced in :doc:`residual-networks`, section *Dependency groups*. ``layers``
+    maps names to modules; ``keep`` holds the kept channels' indices, sorted.
+    """
+    for name in group.producers:  # the filter (row) and bias that write each channel
+        p = layers[name]
+        p.weight, p.bias = _slice(p.weight, keep, 0), _slice(p.bias, keep, 0)
+    for name in group.norms:  # each channel's γ, β and running statistics
+        bn = layers[name]
+        for attr in ("weight", "bias", "running_mean", "running_var"):
+            setattr(bn, attr, _slice(getattr(bn, attr), keep, 0))
+        bn.num_features = len(keep)
+    for name in group.consumers:  # the input columns that read each channel
+        c = layers[name]  # a Linear after a Flatten reads a block of columns per channel
+        per = 1 if isinstance(c, nn.Conv2d) else c.in_features // group.size
+        cols = (keep[:, None] * per + torch.arange(per)).reshape(-1)
+        c.weight = _slice(c.weight, cols, 1)
+    for name in group.producers + group.consumers:
+        _fit_sizes(layers[name])
 
 
 def remove_group(model: nn.Module, group: DependencyGroup,
@@ -296,33 +332,8 @@ def remove_group(model: nn.Module, group: DependencyGroup,
     new = copy.deepcopy(model)
     if not drop:
         return new
-    modules = dict(new.named_modules())
     keep = torch.tensor([i for i in range(group.size) if i not in drop], dtype=torch.long)
-    for name in group.producers:
-        p = modules[name]
-        p.weight, p.bias = _slice(p.weight, keep, 0), _slice(p.bias, keep, 0)
-        if isinstance(p, nn.Conv2d):
-            p.out_channels = len(keep)
-        else:
-            p.out_features = len(keep)
-    for name in group.norms:
-        bn = modules[name]
-        bn.weight, bn.bias = _slice(bn.weight, keep, 0), _slice(bn.bias, keep, 0)
-        for buf in ("running_mean", "running_var"):
-            if getattr(bn, buf) is not None:
-                setattr(bn, buf, getattr(bn, buf).index_select(
-                    0, keep.to(getattr(bn, buf).device)).clone())
-        bn.num_features = len(keep)
-    for name in group.consumers:
-        c = modules[name]
-        if isinstance(c, nn.Conv2d):
-            c.weight = _slice(c.weight, keep, 1)
-            c.in_channels = len(keep)
-        else:
-            per = c.in_features // group.size
-            cols = (keep[:, None] * per + torch.arange(per)).reshape(-1)
-            c.weight = _slice(c.weight, cols, 1)
-            c.in_features = len(cols)
+    slice_group(dict(new.named_modules()), group, keep)
     return new
 
 

@@ -73,6 +73,20 @@ def test_removal_equals_zeroing(net, which, indices):
     assert set(sizes.values()) == {group.size - len(indices)}
 
 
+def test_slice_group_keeps_the_given_channels_in_every_layer(net):
+    stream = dep.dependency_groups(net)[0]
+    small, keep = copy.deepcopy(net), torch.tensor([1, 4, 6])
+    dep.slice_group(dict(small.named_modules()), stream, keep)
+    assert torch.equal(small.stem.weight, net.stem.weight[keep])
+    assert torch.equal(small.stem_bn.running_var, net.stem_bn.running_var[keep])
+    assert "running_var" in dict(small.stem_bn.named_buffers())
+    assert torch.equal(small.blocks[1].conv1.weight, net.blocks[1].conv1.weight[:, keep])
+    assert (small.head.in_features, small.stem.out_channels) == (3, 3)
+    same = dep.remove_group(net, stream, [0, 2, 3, 5, 7])
+    x = torch.randn(3, 1, 8, 8)
+    assert torch.equal(small(x), same(x))
+
+
 def test_removal_leaves_the_model_unchanged(net):
     before = copy.deepcopy(net.state_dict())
     group = dep.dependency_groups(net)[0]
