@@ -91,7 +91,8 @@ class Runs:
 
 
 @experiment(cost=20)
-def training_runs(seeds: tuple[int, ...] = (0, 1, 2, 3, 4), amount: float = 0.9) -> Runs:
+def training_runs(seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
+                  amount: float = 0.9) -> Runs:
     """Train the baseline, its pruned copy and the dense control of equal budget.
 
     Introduced in :doc:`background`, sections *Measuring the baseline*, *Storage
@@ -121,7 +122,8 @@ def training_runs(seeds: tuple[int, ...] = (0, 1, 2, 3, 4), amount: float = 0.9)
     baselines, histories = zip(*(_baseline(digits, seed) for seed in seeds))
     pruned = tuple(_prune_and_finetune(net, digits, seed, amount)
                    for net, seed in zip(baselines, seeds))
-    dense = tuple(_same_budget(net, digits, seed) for net, seed in zip(baselines, seeds))
+    dense = tuple(_same_budget(net, digits, seed)
+                  for net, seed in zip(baselines, seeds))
     correct = {key: np.stack([train.correct(net, X_test, y_test) for net in nets])
                for key, nets in (("baseline", baselines), ("dense", dense),
                                  ("pruned", pruned))}
@@ -147,8 +149,8 @@ class Speed:
         ``"bg_baseline"``, ``"bg_pruned"``, ``"bg_int8"``: the latency of one test digit
         and of the whole test split.
     int8_one, int8_split, pruned_split : helpers.stats.Comparison
-        Speed-ups over the baseline (``helpers.stats.latency_ratio``) of the int8 model
-        for one digit and for the test split, and of the pruned model for the test split.
+        Speed-ups over the baseline (``helpers.stats.latency_ratio``): of the int8
+        model for one digit and for the test split, of the pruned one for the split.
     """
 
     one_digit: dict[str, metrics.Latency]
@@ -189,7 +191,8 @@ def speed(rounds: int = 5, repeats: int = 10) -> Speed:
     split = metrics.compare_latency(nets, X_test, number=5, **timing)
 
     def ratio(latency, key):
-        return stats.latency_ratio(latency[key].times_ms, latency["bg_baseline"].times_ms,
+        return stats.latency_ratio(latency[key].times_ms,
+                                   latency["bg_baseline"].times_ms,
                                    names=(key, "bg_baseline"))
 
     return Speed(one, split, ratio(one, "bg_int8"), ratio(split, "bg_int8"),
