@@ -149,6 +149,27 @@ class Comparison:
         null = 0.0 if self.kind == "difference" else 1.0
         return (self.estimate > null) == self.higher_is_better
 
+    def named(self, lang: str) -> "Comparison":
+        """The comparison with its names in ``lang``: a name that is a key of
+        :data:`helpers.i18n.TEXT` becomes that key's text, any other stays as it is.
+
+        An experiment (:mod:`helpers.experiments`) computes its comparisons once for
+        every edition and names the sides by keys; a page reads them in its language.
+
+        Examples
+        --------
+        >>> c = Comparison(("dense", "L1"), 1.0, 0.5, 1.5, 0.95, 0.01, "t", "pp")
+        >>> c.named("zh").names
+        ('稠密', 'L1')
+        """
+        check_language(lang)
+        from dataclasses import replace
+
+        from .i18n import TEXT
+
+        return replace(self, names=tuple(TEXT[n][lang] if n in TEXT else n
+                                         for n in self.names))
+
     def word(self, lang: str) -> str:
         """A short verdict word: "ahead", "behind", "faster", "slower" or "no detectable difference"."""
         check_language(lang)

@@ -282,3 +282,12 @@ def test_train_correct_feeds_compare_accuracy():
     assert torch.equal(train.predictions(model, X, batch_size=7), model(X).argmax(1))
     result = stats.compare_accuracy(right, np.ones(50, dtype=bool), names=NAMES)
     assert result.estimate == pytest.approx(-10.0)
+
+
+def test_named_translates_keys_and_keeps_other_names():
+    c = stats.Comparison(("dense", "my model"), 1.0, 0.5, 1.5, 0.95, 0.01, "t", "pp")
+    assert c.named("en").names == ("dense", "my model")
+    assert c.named("zh").names == ("稠密", "my model")
+    assert c.named("zh").estimate == c.estimate and c.names == ("dense", "my model")
+    with pytest.raises(ValueError):
+        c.named("fr")
