@@ -33,11 +33,12 @@ from .data import ClassificationData
 from .train import evaluate, fit
 
 __all__ = [
-    "Masks", "magnitude_mask", "prunable_parameters", "layerwise_masks", "global_masks",
-    "random_masks", "threshold_masks", "masks_sparsity", "apply_masks", "MaskEnforcer",
-    "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
-    "cubic_schedule", "GradualPruner", "GradualResult", "gradual_prune",
-    "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_masks",
+    "Masks", "lowest_mask", "magnitude_mask", "prunable_parameters", "layerwise_masks",
+    "global_masks", "random_masks", "threshold_masks", "masks_sparsity", "apply_masks",
+    "MaskEnforcer", "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
+    "cubic_schedule", "cubic_sparsity", "GradualPruner", "GradualResult", "gradual_prune",
+    "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_mask_kernel",
+    "nm_masks",
 ]
 
 #: Parameter name → mask (1 = kept, 0 = pruned).
@@ -49,11 +50,12 @@ _SCOPES = ("layer", "global")
 # --------------------------------------------------------------------------- masks
 
 
-def _mask_from_scores(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
-    """Mask (same shape and dtype as ``scores``) that zeroes the ``n_prune`` lowest scores.
+def lowest_mask(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
+    """The mask that prunes the ``n_prune`` lowest scores: 0 there, 1 elsewhere.
 
-    Ties are broken by position: among equal scores, the one with the smaller
-    flat (row-major) index is pruned first (a stable sort).
+    Introduced in :doc:`pruning`, section *Magnitude pruning* (scores ``|W|``).
+    Among equal scores the smaller row-major index goes first (a stable sort).
+    No checks: :func:`magnitude_mask` validates its arguments and calls it.
     """
     flat = scores.reshape(-1)
     order = torch.sort(flat, stable=True).indices
@@ -62,11 +64,14 @@ def _mask_from_scores(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
     return mask.reshape(scores.shape)
 
 
+_mask_from_scores = lowest_mask  # the name helpers.layerwise imports
+
+
 def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.Tensor],
                  amount: float | int) -> dict[str, torch.Tensor]:
     """Masks removing the ``amount`` lowest scores across all tensors, split per tensor."""
     n_prune = check_amount(amount, sum(s.numel() for s in scores.values()))
-    flat = _mask_from_scores(torch.cat([s.reshape(-1) for s in scores.values()]), n_prune)
+    flat = lowest_mask(torch.cat([s.reshape(-1) for s in scores.values()]), n_prune)
     masks, start = {}, 0
     for n, p in params.items():
         masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
@@ -110,7 +115,7 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     tensor = check_float_tensor(tensor, "tensor")
     n_prune = check_amount(amount, tensor.numel())
     with torch.no_grad():
-        return _mask_from_scores(tensor.detach().abs(), n_prune)
+        return lowest_mask(tensor.detach().abs(), n_prune)
 
 
 def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
@@ -163,13 +168,24 @@ def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
         if scores.shape != weight.shape:
             raise ValueError(f"scores has shape {tuple(scores.shape)} but weight has "
                              f"shape {tuple(weight.shape)}")
+    return nm_mask_kernel(scores, n, m).to(dtype=weight.dtype).contiguous()
+
+
+def nm_mask_kernel(scores: torch.Tensor, n: int, m: int) -> torch.Tensor:
+    """Keep the ``n`` highest ``scores`` of every ``m`` consecutive ones along dim 1.
+
+    Introduced in :doc:`faq`, section *N:M sparsity in hardware*. ``scores`` has shape
+    ``(out, in, ...)``, ``in`` a multiple of ``m``; the mask has its shape and dtype
+    (1 kept, 0 pruned), ties go to the earlier input. No checks: :func:`nm_mask`
+    validates its arguments and calls it.
+    """
     # Move the input dimension last and cut it into groups of m.
     moved = scores.movedim(1, -1)
     groups = moved.reshape(-1, m)
     order = torch.sort(groups, dim=1, descending=True, stable=True).indices
     mask = torch.zeros_like(groups)
     mask.scatter_(1, order[:, :n], 1.0)
-    return mask.reshape(moved.shape).movedim(-1, 1).to(dtype=weight.dtype).contiguous()
+    return mask.reshape(moved.shape).movedim(-1, 1)
 
 
 def nm_masks(model: nn.Module, n: int = 2, m: int = 4, *,
@@ -314,7 +330,7 @@ def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed:
     masks = {}
     for n, p in params.items():
         scores = torch.rand(p.shape, generator=generator)
-        masks[n] = _mask_from_scores(scores, counts[n]).to(
+        masks[n] = lowest_mask(scores, counts[n]).to(
             device=p.device, dtype=p.dtype)
     return masks
 
@@ -518,7 +534,7 @@ def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
             scores = {n: torch.where(previous[n].to(s.device) == 0, -torch.ones_like(s), s)
                       for n, s in scores.items()}
         if scope == "layer":
-            return {n: _mask_from_scores(s, round(sparsity * s.numel())).to(params[n].dtype)
+            return {n: lowest_mask(s, round(sparsity * s.numel())).to(params[n].dtype)
                     for n, s in scores.items()}
         return _global_mask(scores, params, sparsity)
 
@@ -631,7 +647,17 @@ def cubic_schedule(step: int, final_sparsity: float, *, initial_sparsity: float 
     t0 = check_positive_int(begin_step, "begin_step", allow_zero=True)
     n = check_positive_int(n_pruning_steps, "n_pruning_steps")
     dt = check_positive_int(frequency, "frequency")
-    k = min(max((step - t0) // dt, 0), n)
+    return cubic_sparsity(step, s_f, s_i, t0, n, dt)
+
+
+def cubic_sparsity(t: int, s_f: float, s_i: float, t0: int, n: int, dt: int) -> float:
+    """Zhu & Gupta's sparsity at step ``t``: from ``s_i`` to ``s_f`` in ``n`` steps.
+
+    Introduced in :doc:`pruning`, section *Gradual pruning*. The sparsity moves only
+    at the pruning steps ``t0 + k·dt``, ``k`` clipped to ``0 … n``. No checks:
+    :func:`cubic_schedule` validates its arguments and calls it.
+    """
+    k = min(max((t - t0) // dt, 0), n)
     return s_f + (s_i - s_f) * (1 - k / n) ** 3
 
 

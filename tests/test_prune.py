@@ -147,6 +147,19 @@ def test_cubic_schedule_formula_and_front_loading():
     assert increments == sorted(increments, reverse=True)  # fastest at the start
 
 
+def test_cubic_sparsity_is_the_kernel_of_cubic_schedule():
+    kw = dict(initial_sparsity=0.1, begin_step=3, n_pruning_steps=5, frequency=2)
+    for t in range(20):
+        assert prune.cubic_sparsity(t, 0.8, 0.1, 3, 5, 2) == prune.cubic_schedule(t, 0.8, **kw)
+
+
+def test_lowest_mask_hand_case_and_magnitude_mask():
+    scores = torch.tensor([[0.3, 0.1], [0.1, 2.0]])  # a tie: the first 0.1 goes first
+    assert torch.equal(prune.lowest_mask(scores, 1), torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
+    w = torch.randn(6, 5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(prune.lowest_mask(w.abs(), 12), prune.magnitude_mask(w, 0.4))
+
+
 # ---------------------------------------------------------------- fine-tuning
 
 
