@@ -97,8 +97,9 @@ class CriteriaRuns:
         its one value is repeated for every seed.
     comparisons : dict
         ``(pattern, a, b) ->`` :class:`helpers.stats.Comparison` of criterion ``a``
-        with ``b`` (paired over the seeds, lower perplexity better); its ``names``
-        are the criteria, its unit ``"perplexity"``: the page names them.
+        with ``b`` (paired over the seeds, lower perplexity better), named by keys
+        of :data:`helpers.i18n.TEXT` (:meth:`helpers.stats.Comparison.named`); its
+        unit is the key ``"lm_perplexity"``.
     curve : dict
         ``criterion ->`` tuple of test perplexities at each of ``levels``
         (unstructured, calibration seed 0).
@@ -150,8 +151,9 @@ def compare_criteria(n_cal: int = 32, n_seeds: int = 5,
             values = tuple(test_ppl(criterion, s, **kwargs) for s in samples)
             ppl[pattern, criterion] = values * (n_seeds // len(values))
     comparisons = {
-        (p, a, b): stats.compare_paired(ppl[p, a], ppl[p, b], names=(a, b),
-                                        unit="perplexity", higher_is_better=False)
+        (p, a, b): stats.compare_paired(ppl[p, a], ppl[p, b],
+                                        names=(f"lm_{a}", f"lm_{b}"),
+                                        unit="lm_perplexity", higher_is_better=False)
         for p in PATTERNS for a, b in PAIRS}
     # The curve at 50% is the first sample of the grid.
     curve = {c: tuple(ppl["unstructured", c][0] if s == 0.5 else
