@@ -150,8 +150,9 @@ class Comparison:
         return (self.estimate > null) == self.higher_is_better
 
     def named(self, lang: str) -> "Comparison":
-        """The comparison with its names in ``lang``: a name that is a key of
-        :data:`helpers.i18n.TEXT` becomes that key's text, any other stays as it is.
+        """The comparison with its names and unit in ``lang``: a name (or the unit)
+        that is a key of :data:`helpers.i18n.TEXT` becomes that key's text, any other
+        stays as it is.
 
         An experiment (:mod:`helpers.experiments`) computes its comparisons once for
         every edition and names the sides by keys; a page reads them in its language.
@@ -167,8 +168,10 @@ class Comparison:
 
         from .i18n import TEXT
 
-        return replace(self, names=tuple(TEXT[n][lang] if n in TEXT else n
-                                         for n in self.names))
+        def read(text: str) -> str:
+            return TEXT[text][lang] if text in TEXT else text
+
+        return replace(self, names=tuple(map(read, self.names)), unit=read(self.unit))
 
     def word(self, lang: str) -> str:
         """A short verdict word: "ahead", "behind", "faster", "slower" or "no detectable difference"."""

@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy.special import comb
 
+import helpers
 from helpers import stats, train
 
 NAMES = ("A", "B")
@@ -291,3 +292,6 @@ def test_named_translates_keys_and_keeps_other_names():
     assert c.named("zh").estimate == c.estimate and c.names == ("dense", "my model")
     with pytest.raises(ValueError):
         c.named("fr")
+    perplexity = stats.Comparison(("dense", "L1"), 1.0, 0.5, 1.5, 0.95, None, "t",
+                                  "lm_perplexity")
+    assert perplexity.named("zh").unit == helpers.i18n.tr("lm_perplexity", "zh")
