@@ -17,7 +17,7 @@ experiment is one call and one table row:
     int8 quantisation of the weights, then accuracy, nonzero parameters, storage in
     bytes, MACs and measured latency;
 ``run_pipeline``
-    all of the above, one row;
+    all of the above, one row (the stages chained: ``pipeline_stages``);
 ``choose_largest_within``
     choosing a level on the validation split (results over seeds are reported with
     :func:`helpers.stats.format_mean_std`).
@@ -26,6 +26,7 @@ experiment is one call and one table row:
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
@@ -52,7 +53,8 @@ from .train import History, evaluate, fit, seed_everything
 
 __all__ = ["REGULARISERS", "MASK_CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
            "train_model", "prune_copy", "prune_finetune", "slim_channels", "slim_finetune",
-           "storage_scheme", "summarise", "run_pipeline", "choose_largest_within"]
+           "storage_scheme", "summarise", "run_pipeline", "pipeline_stages",
+           "choose_largest_within"]
 
 #: The regularisers of :func:`train_model`: none, proximal L1 on the weights of the
 #: Linear/Conv layers, L2 as weight decay, L1 on the BatchNorm scales (Network Slimming).
@@ -447,25 +449,47 @@ def run_pipeline(build: Callable[[], nn.Module], data: ClassificationData, *,
     """
     if sparsity is not None and channels is not None:
         raise ValueError("give at most one of sparsity and channels")
-    model, _ = train_model(build, data, regulariser=regulariser, strength=strength,
-                           epochs=train_epochs, lr=lr, batch_size=batch_size,
-                           optimizer=optimizer, seed=seed)
-    val_trained = evaluate(model, data, "val")
-    kw = dict(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size,
-              patience=patience, seed=seed)
     if sparsity is not None:
-        result = prune_finetune(model, data, sparsity, **kw)
+        prune = functools.partial(prune_finetune, sparsity=sparsity)
     elif channels is not None:
-        result = slim_finetune(model, data, channels, **kw)
+        prune = functools.partial(slim_finetune, fraction=channels)
     else:
-        val, test = _accuracies(model, data)
-        result = PruneResult(model, 0.0, val, test, val, test, History())
+        prune = _no_pruning
+    train = dict(regulariser=regulariser, strength=strength, epochs=train_epochs, lr=lr,
+                 batch_size=batch_size, optimizer=optimizer, seed=seed)
+    finetune = dict(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size,
+                    patience=patience, seed=seed)
+    model, result, measured = pipeline_stages(build, data, prune, train=train,
+                                              finetune=finetune, repeats=latency_repeats)
     row = {"regulariser": regulariser, "strength": strength, "seed": seed,
-           "amount": result.amount, "val_trained": val_trained,
+           "amount": result.amount, "val_trained": evaluate(model, data, "val"),
            "val_pruned": result.val_pruned, "test_pruned": result.test_pruned,
            "val_finetuned": result.val_finetuned}
-    row.update(summarise(result.model, data, reference=model, repeats=latency_repeats))
+    row.update(measured)
     return row
+
+
+def pipeline_stages(build: Callable[[], nn.Module], data: ClassificationData,
+                    prune: Callable[..., PruneResult], *, train: dict, finetune: dict,
+                    repeats: int = 20) -> tuple[nn.Module, PruneResult, dict]:
+    """The stages of the chapter's pipeline, one after the other, for one network.
+
+    Introduced in :doc:`pipeline`, section *The experiment*. ``train`` goes to
+    :func:`train_model`, ``finetune`` to ``prune`` (e.g. :func:`prune_finetune` with
+    its sparsity); :func:`summarise` quantises and measures. Returns the trained
+    model, the pruned and fine-tuned :class:`PruneResult` and the measurements.
+    """
+    model, _ = train_model(build, data, **train)  # 1. train with a regulariser
+    result = prune(model, data, **finetune)  # 2.-3. prune, fine-tune under the mask
+    # 4.-5. int8 weights; storage (dense or CSR), accuracy, MACs, latency
+    measured = summarise(result.model, data, reference=model, repeats=repeats)
+    return model, result, measured
+
+
+def _no_pruning(model: nn.Module, data: ClassificationData, **_) -> PruneResult:
+    """The pruning step of the dense baseline: the trained model, as it is."""
+    val, test = _accuracies(model, data)
+    return PruneResult(model, 0.0, val, test, val, test, History())
 
 
 def choose_largest_within(levels: Sequence[float], val_accuracy: Sequence[float], *,

@@ -2,7 +2,7 @@
 
 ``quantize`` / ``dequantize``
     uniform integer quantisation, symmetric or affine (with a zero point), per tensor
-    or per output channel;
+    or per output channel (its arithmetic: ``scale_and_round``);
 ``quantize_model_weights``
     a copy of a model whose layer weights are rounded to that grid ("fake"
     quantisation: the values are quantised, the arithmetic stays fp32);
@@ -10,7 +10,8 @@
     PyTorch's own post-training dynamic int8 quantisation of Linear layers (int8
     weights and int8 matrix kernels);
 ``kmeans_share`` / ``kmeans_share_model``
-    weight sharing by k-means as in Deep Compression (Han et al. 2016);
+    weight sharing by k-means as in Deep Compression (Han et al. 2016; one iteration:
+    ``lloyd_step``);
 ``CentroidFineTuning``
     fine-tuning of the shared values, Deep Compression's trained quantisation;
 ``huffman_code_lengths`` / ``huffman_bits`` / ``entropy_bits`` / ``huffman_storage_bits``
@@ -35,8 +36,9 @@ from ._checks import (
 )
 from .metrics import relative_index_stream
 
-__all__ = ["SCHEMES", "QuantizedTensor", "quantize", "dequantize", "quantize_model_weights",
-           "dynamic_quantize", "SharedWeights", "kmeans_share", "kmeans_share_model",
+__all__ = ["SCHEMES", "QuantizedTensor", "quantize", "scale_and_round", "dequantize",
+           "quantize_model_weights", "dynamic_quantize", "SharedWeights", "lloyd_step",
+           "kmeans_share", "kmeans_share_model",
            "CentroidFineTuning", "huffman_code_lengths", "huffman_bits", "entropy_bits",
            "huffman_storage_bits"]
 
@@ -142,22 +144,32 @@ def quantize(x: torch.Tensor, bits: int = 8, scheme: str = "symmetric", *,
         lo, hi = lo.reshape(shape), hi.reshape(shape)
     else:
         lo, hi = (xd.min(), xd.max()) if x.numel() else (xd.new_zeros(()), xd.new_zeros(()))
-    if scheme == "symmetric":
-        qmax = 2 ** (bits - 1) - 1
-        qmin = -qmax
+    q, scale, zero_point = scale_and_round(xd, lo, hi, bits, scheme)
+    return QuantizedTensor(q.to(torch.int32), scale, zero_point.to(torch.int32), bits, scheme,
+                           per_channel, x.dtype)
+
+
+def scale_and_round(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bits: int,
+                    scheme: str = "symmetric"):
+    """Uniform quantisation of ``x`` to ``bits``-bit integers, given its range.
+
+    Introduced in :doc:`pipeline`, section *Quantisation in brief*. ``lo``, ``hi``: the
+    smallest and largest value (per tensor, or per channel shaped to broadcast).
+    Returns ``q = clamp(round(x / s) + z)``, the scale ``s`` and the zero point ``z``
+    (floats); :func:`quantize` checks the arguments and stores ``q`` as integers.
+    """
+    if scheme == "symmetric":  # z = 0, s = max|x| / (2^(b-1) - 1)
+        qmin, qmax = -(2 ** (bits - 1) - 1), 2 ** (bits - 1) - 1
         scale = torch.maximum(hi.abs(), lo.abs()) / qmax
-    else:
+    else:  # affine: [min(x, 0), max(x, 0)] in 2^b - 1 steps
         qmin, qmax = 0, 2 ** bits - 1
         lo, hi = lo.clamp(max=0), hi.clamp(min=0)
         scale = (hi - lo) / qmax
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    if scheme == "symmetric":
-        zero_point = torch.zeros_like(scale)
-    else:
-        zero_point = torch.round(-lo / scale).clamp(qmin, qmax)
-    q = torch.clamp(torch.round(xd / scale) + zero_point, qmin, qmax)
-    return QuantizedTensor(q.to(torch.int32), scale, zero_point.to(torch.int32), bits, scheme,
-                           per_channel, x.dtype)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # all zero: s = 1
+    zero_point = (torch.zeros_like(scale) if scheme == "symmetric"
+                  else torch.round(-lo / scale).clamp(qmin, qmax))
+    q = torch.clamp(torch.round(x / scale) + zero_point, qmin, qmax)
+    return q, scale, zero_point
 
 
 def dequantize(qt: QuantizedTensor) -> torch.Tensor:
@@ -271,6 +283,24 @@ def _assign(values: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(midpoints, values)
 
 
+def lloyd_step(values: torch.Tensor, labels: torch.Tensor,
+               centroids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One iteration of one-dimensional k-means: update the centroids, then assign.
+
+    Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. Each of
+    the sorted ``centroids`` (k,) moves to the mean of its ``values`` (n,) (``labels``,
+    int64 in [0, k)); one without values stays. Returns the sorted centroids and the
+    index of each value's nearest centroid.
+    """
+    k = len(centroids)
+    sums = torch.zeros(k, dtype=values.dtype, device=values.device).index_add_(
+        0, labels, values)
+    counts = torch.bincount(labels, minlength=k)
+    centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
+    centroids = torch.sort(centroids).values
+    return centroids, _assign(values, centroids)
+
+
 def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> SharedWeights:
     """Weight sharing by one-dimensional k-means, as in Deep Compression.
 
@@ -325,12 +355,7 @@ def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> Shar
     labels = _assign(values, centroids)
     iterations = 0
     for iterations in range(1, max_iter + 1):
-        sums = torch.zeros(k, dtype=torch.float64, device=values.device).index_add_(
-            0, labels, values)
-        counts = torch.bincount(labels, minlength=k)
-        centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
-        centroids = torch.sort(centroids).values
-        new_labels = _assign(values, centroids)
+        centroids, new_labels = lloyd_step(values, labels, centroids)
         if torch.equal(new_labels, labels):
             break
         labels = new_labels

@@ -318,6 +318,19 @@ def test_run_pipeline_without_pruning_is_the_dense_baseline(digits):
     assert row["nonzero"] == row["parameters"] == metrics.count_parameters(_mlp())
 
 
+def test_pipeline_stages_chain_the_steps(digits):
+    train = dict(regulariser="l1", strength=0.3, epochs=2, lr=1e-2, seed=0)
+    finetune = dict(epochs=1, lr=1e-2, seed=0)
+    model, result, row = pipeline.pipeline_stages(
+        _mlp, digits, lambda m, d, **kw: pipeline.prune_finetune(m, d, 0.8, **kw),
+        train=train, finetune=finetune, repeats=0)
+    alone, _ = pipeline.train_model(_mlp, digits, **train)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), alone.parameters()))
+    assert result.amount == pytest.approx(0.8, abs=1e-2)
+    assert row == {**pipeline.summarise(result.model, digits, reference=model, repeats=0),
+                   "latency_ms": row["latency_ms"], "latency_iqr_ms": row["latency_iqr_ms"]}
+
+
 def test_run_pipeline_takes_at_most_one_level(digits):
     with pytest.raises(ValueError, match="at most one of sparsity and channels"):
         pipeline.run_pipeline(_mlp, digits, sparsity=0.5, channels=0.5, train_epochs=1)

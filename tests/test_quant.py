@@ -203,6 +203,32 @@ def test_kmeans_recovers_clusters_exactly():
     assert torch.equal(shared.weight, w)
 
 
+def test_lloyd_step_by_hand():
+    values = torch.tensor([0.0, 1.0, 3.0, 4.0], dtype=torch.float64)
+    labels = torch.tensor([0, 0, 0, 1])  # 3.0 starts in the wrong cluster
+    centroids, labels = quant.lloyd_step(values, labels,
+                                         torch.tensor([0.0, 4.0], dtype=torch.float64))
+    assert centroids.tolist() == [4 / 3, 4.0] and labels.tolist() == [0, 0, 1, 1]
+    centroids, labels = quant.lloyd_step(values, labels, centroids)
+    assert centroids.tolist() == [0.5, 3.5] and labels.tolist() == [0, 0, 1, 1]
+    # a centroid without values stays where it is
+    empty = quant.lloyd_step(values, torch.zeros(4, dtype=torch.int64),
+                             torch.tensor([1.0, 9.0], dtype=torch.float64))[0]
+    assert empty.tolist() == [2.0, 9.0]
+
+
+def test_scale_and_round_is_quantize_arithmetic():
+    x = torch.tensor([[-1.5, 0.0, 0.3], [2.0, 0.7, 0.1]], dtype=torch.float64)
+    for scheme in quant.SCHEMES:
+        lo, hi = x.min(dim=1, keepdim=True).values, x.max(dim=1, keepdim=True).values
+        q, scale, zero = quant.scale_and_round(x, lo, hi, 8, scheme)
+        qt = quant.quantize(x, 8, scheme, per_channel=True)
+        assert torch.equal(q.to(torch.int32), qt.q) and torch.equal(scale, qt.scale)
+        assert torch.equal(zero.to(torch.int32), qt.zero_point)
+    q, scale, _ = quant.scale_and_round(x, x.min(), x.max(), 8)
+    assert scale == 2.0 / 127 and q.abs().max() == 127 and q[0, 1] == 0
+
+
 def test_kmeans_share_model_and_errors():
     torch.manual_seed(0)
     model = models.mlp([20, 30, 4])
