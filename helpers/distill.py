@@ -10,6 +10,8 @@ keep their size when ``T`` changes (Hinton et al., section 2).
     the loss itself, for logits already computed;
 ``soft_target_loss``
     its soft part alone (``T²`` times the Kullback–Leibler divergence);
+``distillation_kernel`` / ``soft_target_kernel``
+    the same two formulas without argument checks, as the book shows them;
 ``DistillationPenalty`` / ``fit_student``
     train a student with that loss through :func:`helpers.train.fit`, whose
     ``penalty`` hook adds the teacher's term to fit's cross-entropy.
@@ -30,7 +32,8 @@ from ._checks import check_fraction, evaluation_mode
 from .data import ClassificationData
 from .train import History, fit
 
-__all__ = ["distillation_loss", "soft_target_loss", "DistillationPenalty", "fit_student"]
+__all__ = ["distillation_loss", "soft_target_loss", "distillation_kernel",
+           "soft_target_kernel", "DistillationPenalty", "fit_student"]
 
 
 def _check_temperature(temperature) -> float:
@@ -80,11 +83,8 @@ def soft_target_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
         A scalar.
     """
     _check_logits(student_logits, teacher_logits)
-    T = _check_temperature(temperature)
-    log_p_student = F.log_softmax(student_logits / T, dim=1)
-    log_p_teacher = F.log_softmax(teacher_logits / T, dim=1)
-    kl = F.kl_div(log_p_student, log_p_teacher, reduction="batchmean", log_target=True)
-    return T * T * kl
+    return soft_target_kernel(student_logits, teacher_logits,
+                              _check_temperature(temperature))
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
@@ -125,9 +125,35 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
         raise ValueError(f"labels must hold one label per row of the logits: "
                          f"{tuple(labels.shape)} for logits {tuple(student_logits.shape)}")
     alpha = check_fraction(alpha, "alpha")
+    return distillation_kernel(student_logits, teacher_logits, labels,
+                               _check_temperature(temperature), alpha)
+
+
+def soft_target_kernel(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
+                       T: float) -> torch.Tensor:
+    """``T² · KL(softmax(z_t / T) ‖ softmax(z_s / T))``, averaged over the batch.
+
+    Introduced in :doc:`faq`, section *Pruning or distillation?*. Logits of shape
+    ``(examples, classes)``; a scalar. No checks: :func:`soft_target_loss` validates
+    its arguments and calls it.
+    """
+    log_p_student = F.log_softmax(student_logits / T, dim=1)
+    log_p_teacher = F.log_softmax(teacher_logits / T, dim=1)
+    kl = F.kl_div(log_p_student, log_p_teacher, reduction="batchmean", log_target=True)
+    return T * T * kl
+
+
+def distillation_kernel(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
+                        labels: torch.Tensor, T: float, alpha: float) -> torch.Tensor:
+    """``(1 − α) · CE(z_s, y) + α · T² · KL``: Hinton et al.'s loss, batch-averaged.
+
+    Introduced in :doc:`faq`, section *Pruning or distillation?*. Logits of shape
+    ``(examples, classes)``, integer ``labels`` of shape ``(examples,)``; a scalar.
+    No checks: :func:`distillation_loss` validates its arguments and calls it.
+    """
     hard = F.cross_entropy(student_logits, labels)
-    return (1 - alpha) * hard + alpha * soft_target_loss(student_logits, teacher_logits,
-                                                         temperature)
+    soft = soft_target_kernel(student_logits, teacher_logits, T)
+    return (1 - alpha) * hard + alpha * soft
 
 
 class DistillationPenalty:

@@ -261,3 +261,12 @@ def test_fit_student_rejects_bad_arguments(digits, teacher, kwargs, error, match
     with pytest.raises(error, match=match):
         distill.fit_student(args.pop("student"), args.pop("teacher"), args.pop("data"),
                             epochs=1, progress=False, **args)
+
+
+def test_kernels_are_the_checked_losses():
+    torch.manual_seed(0)
+    s, t, y = torch.randn(8, 5), torch.randn(8, 5), torch.randint(0, 5, (8,))
+    assert torch.equal(distill.distillation_kernel(s, t, y, 3.0, 0.7),
+                       distill.distillation_loss(s, t, y, 3.0, 0.7))
+    assert torch.equal(distill.soft_target_kernel(s, t, 3.0),
+                       distill.soft_target_loss(s, t, 3.0))

@@ -49,7 +49,7 @@ NONDETERMINISTIC = {
     "background": ("bg_int8_speedup_*", "bg_pruned_speedup"),
     "pruning": ("pr_csr_*", "pr_speed_*"),
     "pipeline": ("pipe_ms_*", "pipe_q2_ms_*", "pipe_slim_speedup", "pipe_mlp_time_ratio"),
-    "faq": ("faq_speed_*",),
+    "faq": ("faq_speed_*", "faq_layer_*_verdict"),
 }
 
 
