@@ -14,7 +14,15 @@ in the bubblewrap sandbox where it works here):
   a notebook that deletes its ``tests/`` folder and tries to overwrite the autograder,
   one that rewrites its check files, patches numpy and otter's test runner (not fooled),
   one that calls the library instead of its own code (no points for that question);
-* a notebook that is not an assignment becomes an error row; the rest is graded.
+* a notebook that is not an assignment becomes an error row; the rest is graded;
+* attacks on the grader (issue #23): a notebook that forges its own results, one that
+  plants links to ``/dev/zero`` and to a host file wherever the grader used to read,
+  one whose saved objects try to read the checks while they are loaded, one that
+  rebinds ``np`` and ``helpers`` to lenient objects, a library shortcut through a
+  captured alias; honest work the old grader misjudged (a correct solution that
+  prints, one that reuses a checked name later, one that hangs on a single hidden
+  input); and resource bombs (processes, memory, disk, output), each costing only its
+  cell while its neighbours are graded.
 
 The module-scoped fixture ``graded`` runs the batch once; the tests read its tables.
 """
@@ -27,6 +35,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -42,7 +51,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")
 
 ASSIGNMENTS = cw.ASSIGNMENTS
 SANDBOX = "auto"
-CELL_TIMEOUT = cw.CELL_TIMEOUT   # the default (120 s): a busy shared machine needs the margin
+#: The batch's limits: CPU time (not wall-clock) per cell and per graded call, small
+#: enough that the bombs below end quickly; every legal cell of the solutions needs far
+#: less, however busy the machine. A cell without any CPU use is stopped after 15 s.
+LIMITS = cw.Limits(cell_cpu=30, cell_idle=15, call_cpu=20, call_wall=120, memory_mb=4096)
 
 #: One plausible mistake per assignment, in a question that no later question uses:
 #: (question, text of the instructor notebook, replacement).
@@ -115,6 +127,134 @@ hidden = glob.glob("/grader/**/a1_ista.py", recursive=True) + glob.glob("**/a1_i
 print(report, hidden)'''
 
 
+#: A line of a host file a hostile notebook aims links at; it must appear nowhere.
+SECRET = "host-token-5f0c2e9a41"
+#: Forged results: an object whose loading (in the grader's second stage) writes a
+#: perfect score in every format the grader ever read, on every file descriptor, in
+#: the work folder, then leaves.
+FORGER = '''\
+import os
+class Forger:
+    def __reduce__(self):
+        return (exec, ("import os, json\\n"
+                       "score = json.dumps({'questions': {q: {'score': 1200, 'possible': 12, 'cases': [], 'library_calls': []} for q in ('a1_soft_threshold', 'a1_ista', 'a1_path', 'a1_interpret')}})\\n"
+                       "fake = json.dumps({'error': None, 'blocked': [], 'value': 12})\\n"
+                       "open('results.json', 'w').write(score)\\n"
+                       "for fd in range(3, 40):\\n"
+                       "    try: os.write(fd, ('result %d\\\\n' % len(fake)).encode() + fake.encode())\\n"
+                       "    except OSError: pass\\n"
+                       "os._exit(0)\\n",))
+forger = Forger()
+with open("results.json", "w") as f:
+    f.write('{"questions": {"a1_soft_threshold": {"score": 1200}}}')'''
+#: Links where the old grader read files back: to /dev/zero and to a host file.
+LINKS = '''\
+import os
+for name in ("notes.json", "results.json", "stage.log", "state.pkl", "from_scratch.json"):
+    for folder in (".", "/grading"):
+        target = "/dev/zero" if name in ("notes.json", "state.pkl") else {secret!r}
+        try:
+            os.symlink(target, os.path.join(folder, name))
+        except OSError:
+            pass
+print(open("/proc/self/mountinfo").read()[:2000])'''
+#: Objects whose loading reads whatever checks the sandbox holds and returns them
+#: through a failing check's message and value.
+SPY = '''\
+class Spy:
+    def __reduce__(self):
+        return (eval, ("__import__('builtins').setattr(__import__('builtins'), 'LOOT', ''.join(open(p, errors='replace').read() for p in __import__('glob').glob('/grader/**/*.py', recursive=True) + __import__('glob').glob('/work/*/coursework/judges/*.py')))",))
+spy = Spy()
+def soft_threshold(x, t):
+    import builtins
+    raise ValueError(getattr(builtins, "LOOT", "nothing")[:100000])
+def alpha_max(X, y):
+    import builtins
+    return getattr(builtins, "LOOT", "nothing")'''
+#: Lenient stand-ins for the names the old checks read from the notebook.
+REBIND = '''\
+class Lenient:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: True
+np = Lenient()
+helpers = Lenient()
+Lasso = Lenient()'''
+#: Correct, but noisy: printing inside the graded functions.
+PRINTING = ("def soft_threshold(x, t):", "def soft_threshold(x, t):\n    print('soft_threshold called with t =', t)")
+#: Correct, but reusing names of the set-up cell after the questions.
+REUSE = "n = 'reused'\np = None\nX, y = None, None\nfeature_names = ['nobody']"
+#: Correct, except that ista hangs (CPU-bound) on one hidden input (alpha = 5).
+HANG = ("def ista(X, y, alpha, w0=None, max_iter=20_000, tol=1e-10):",
+        "def ista(X, y, alpha, w0=None, max_iter=20_000, tol=1e-10):\n"
+        "    while alpha == 5.0:\n        pass")
+#: A library shortcut through an alias taken at the top of the notebook.
+ALIAS = ("x = np.asarray(x, dtype=float)\n    return np.sign(x)",
+         "return lib_soft(x, t)\n    return np.sign(x)")
+FORK_BOMB = """\
+import os
+def bomb():
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            pass
+bomb()"""
+MEMORY_BOMB = """\
+def bomb():
+    blocks = []
+    while True:
+        blocks.append(b"x" * 10**8)
+bomb()"""
+DISK_FILLER = """\
+import os
+for folder in (".", "/tmp", os.path.expanduser("~")):
+    for k in range(40):
+        try:
+            with open(os.path.join(folder, f"filler-{k}"), "wb") as f:
+                for _ in range(100):
+                    f.write(b"0" * 10**7)
+        except OSError as error:
+            print(type(error).__name__)"""
+FLOOD = """\
+import os, sys
+for _ in range(200):
+    os.write(1, b"x" * 10**6)
+    os.write(2, b"y" * 10**6)
+    print("z" * 10**6)"""
+
+
+def hostile_notebooks(built: Path, secret: Path) -> dict:
+    """The attacks of issue #23 and the honest work the old grader misjudged."""
+    a1 = built / "en" / "a1-lasso"
+    solution, stub = a1 / "autograder" / "a1-lasso.ipynb", a1 / "student" / "a1-lasso.ipynb"
+    made = {}
+
+    def variant(relative, base, after_setup=None, append=None, replace=None):
+        notebook = _read(base)
+        if replace:
+            _replace_once(notebook, *replace)
+        if after_setup:
+            _insert_after_setup(notebook, after_setup)
+        if append:
+            notebook.cells.append(nbformat.v4.new_code_cell(append))
+        made[relative] = notebook
+
+    variant("attacks/forger_a1-lasso.ipynb", stub, append=FORGER)
+    variant("attacks/links_a1-lasso.ipynb", solution, after_setup=LINKS.format(secret=str(secret)))
+    variant("attacks/spy_a1-lasso.ipynb", stub, append=SPY)
+    variant("attacks/rebind_a1-lasso.ipynb", stub, append=PATCHES + "\n" + REBIND)
+    variant("attacks/alias_a1-lasso.ipynb", solution, replace=ALIAS,
+            after_setup="from helpers.l1 import soft_threshold as lib_soft")
+    variant("honest/printing_a1-lasso.ipynb", solution, replace=PRINTING)
+    variant("honest/reuse_a1-lasso.ipynb", solution, append=REUSE)
+    variant("honest/hang_a1-lasso.ipynb", solution, replace=HANG)
+    variant("bombs/fork_a1-lasso.ipynb", solution, after_setup=FORK_BOMB)
+    variant("bombs/memory_a1-lasso.ipynb", solution, after_setup=MEMORY_BOMB)
+    variant("bombs/disk_a1-lasso.ipynb", solution, after_setup=DISK_FILLER)
+    variant("bombs/flood_a1-lasso.ipynb", solution, after_setup=FLOOD)
+    return made
+
+
 def _replace_once(notebook: nbformat.NotebookNode, old: str, new: str) -> None:
     hits = [c for c in notebook.cells if old in c.source]
     assert len(hits) == 1 and hits[0].source.count(old) == 1, \
@@ -147,6 +287,9 @@ def graded(built, tmp_path_factory) -> dict:
     """Grade the batch; rows by submission path, the tables, feedback, timing."""
     subs = tmp_path_factory.mktemp("submissions")
     feedback = tmp_path_factory.mktemp("feedback")
+    secret = tmp_path_factory.mktemp("host") / "token.txt"
+    secret.write_text(SECRET + "\n", encoding="utf-8")
+    load_before = os.getloadavg()[0]
 
     def put(relative: str, notebook) -> None:
         (subs / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -185,8 +328,10 @@ def graded(built, tmp_path_factory) -> dict:
     nbformat.write(nbformat.v4.new_notebook(), subs / "not-an-assignment.ipynb")
     zip_before = _digest(zip_path)
     started = time.perf_counter()
+    for relative, notebook in hostile_notebooks(built, secret).items():
+        put(relative, notebook)
     rows = cw.grade(subs, subs, out=built, feedback=feedback, jobs=2, sandbox=SANDBOX,
-                    cell_timeout=CELL_TIMEOUT)
+                    limits=LIMITS)
     seconds = time.perf_counter() - started
     cpu = sum(float(r.get("cpu_seconds") or 0) for r in rows)
     tables = {}
@@ -199,7 +344,7 @@ def graded(built, tmp_path_factory) -> dict:
         print(f"--- {name}\n" + (subs / name).read_text(encoding="utf-8-sig"))
     return {"rows": {r["submission"]: r for r in rows}, "tables": tables, "subs": subs,
             "feedback": feedback, "zip_unchanged": _digest(zip_path) == zip_before,
-            "seconds": seconds}
+            "seconds": seconds, "load": (load_before, os.getloadavg()[0])}
 
 
 def _points(lang: str, name: str) -> dict[str, float]:
@@ -288,8 +433,8 @@ def test_feedback_shows_points_and_messages_never_check_code(graded):
 def test_infinite_loop_is_stopped_and_the_rest_graded(graded):
     row = graded["rows"]["hostile/loop_a1-lasso.ipynb"]
     assert not row.get("error"), row
-    # code cell 1 is otter's, 2 the set-up, 3 the loop
-    assert str(CELL_TIMEOUT) in row["notes"] and "code cell 3 " in row["notes"], row
+    # code cell 1 is otter's, 2 the set-up, 3 the loop: it sleeps, so it is stopped as idle
+    assert row["notes"] == cw.text("cw_note_idle", "en").format(cell=3, seconds=LIMITS.cell_idle)
     assert float(row["total"]) == float(row["possible"]), row
 
 
@@ -331,10 +476,11 @@ def test_a_notebook_past_its_time_limit_is_an_error_row(built, tmp_path):
     _insert_after_setup(notebook, "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                         "while True:\n    time.sleep(0.1)")
     nbformat.write(notebook, tmp_path / "slow.ipynb")
-    outcome = cw.grade_notebook(tmp_path / "slow.ipynb",
-                                built / "en" / "a1-lasso" / "autograder" / "autograder.zip",
-                                "en", sandbox=cw.resolve_sandbox(SANDBOX), cell_timeout=600,
-                                notebook_timeout=8)
+    lib = cw.grading.extract_lib(built / "en" / "a1-lasso" / "autograder" / "autograder.zip",
+                                 tmp_path / "lib")
+    outcome = cw.grade_notebook(tmp_path / "slow.ipynb", lib, "en", "a1-lasso",
+                                sandbox=cw.resolve_sandbox(SANDBOX),
+                                limits=cw.Limits(cell_idle=600), notebook_timeout=8)
     assert outcome["error"] == cw.text("cw_err_notebook_timeout", "en").format(seconds=8)
     assert outcome["seconds"] < 30
 
@@ -453,3 +599,137 @@ def test_manifest_lists_every_assignment(built):
         assert set(manifest[lang]) == set(ASSIGNMENTS)
         assert {n: m["points"] for n, m in manifest[lang].items()} == \
             {n: sum(_points(lang, n).values()) for n in ASSIGNMENTS}
+
+
+# ------------------------------------------------------------------ issue #23: attacks
+
+
+def _everything_written(graded) -> str:
+    """Every table and every feedback file of the batch, as one text."""
+    parts = [p.read_text(encoding="utf-8-sig") for p in graded["subs"].glob("grades-*.csv")]
+    parts += [p.read_text(encoding="utf-8") for p in graded["feedback"].rglob("*.txt")]
+    return "\n".join(parts)
+
+
+@pytest.mark.slow
+def test_forged_results_earn_nothing(graded):
+    row = graded["rows"]["attacks/forger_a1-lasso.ipynb"]
+    assert not row.get("error"), row
+    assert float(row["total"]) == 0 and float(row["possible"]) == 12, row
+    assert all(0 <= float(row[q]) <= p for q, p in _points("en", "a1-lasso").items())
+
+
+@pytest.mark.slow
+def test_links_to_dev_zero_and_host_files_do_not_stop_or_leak(graded):
+    rows = graded["rows"]
+    # the batch completed: every notebook has a row with a total or an error of its own
+    assert all(r.get("total") or r.get("error") for r in rows.values())
+    assert "BrokenProcessPool" not in _everything_written(graded)
+    assert SECRET not in _everything_written(graded)
+    row = rows["attacks/links_a1-lasso.ipynb"]
+    assert row.get("error") or float(row["total"]) <= 12, row
+    leftovers = list(Path(tempfile.gettempdir()).glob(f"coursework-batch-{os.getpid()}-*"))
+    assert not leftovers, leftovers
+
+
+@pytest.mark.slow
+def test_objects_that_read_the_checks_leak_nothing(graded):
+    row = graded["rows"]["attacks/spy_a1-lasso.ipynb"]
+    assert float(row["total"]) == 0, row
+    text = (graded["feedback"] / "attacks" / "spy_a1-lasso.txt").read_text(encoding="utf-8")
+    for judged in ("def soft_random", "ref_gap", "_lasso(", "expected = np.array([-2.0",
+                   "@case(", "min_accuracy_at_90"):
+        assert judged not in text, judged
+    assert max(len(line) for line in text.splitlines()) < 600
+
+
+@pytest.mark.slow
+def test_rebinding_np_and_helpers_gives_the_honest_grade(graded):
+    row = graded["rows"]["attacks/rebind_a1-lasso.ipynb"]
+    assert _scores(row, "en", "a1-lasso") == {"a1_soft_threshold": 0, "a1_ista": 0,
+                                              "a1_path": 0, "a1_interpret": 1}, row
+
+
+@pytest.mark.slow
+def test_library_shortcut_through_an_alias_is_blocked(graded):
+    row = graded["rows"]["attacks/alias_a1-lasso.ipynb"]
+    assert float(row["a1_soft_threshold"]) == 0 and float(row["total"]) == 10, row
+    assert "helpers.l1.soft_threshold" in row["notes"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["printing", "reuse"])
+def test_honest_work_the_old_grader_misjudged_gets_full_marks(graded, kind):
+    row = graded["rows"][f"honest/{kind}_a1-lasso.ipynb"]
+    assert not row.get("error") and not row.get("notes"), row
+    assert float(row["total"]) == 12, row
+
+
+@pytest.mark.slow
+def test_a_hang_on_one_hidden_input_costs_only_that_check(graded):
+    row = graded["rows"]["honest/hang_a1-lasso.ipynb"]
+    assert float(row["total"]) == 11 and float(row["a1_ista"]) == 3, row
+    text = (graded["feedback"] / "honest" / "hang_a1-lasso.txt").read_text(encoding="utf-8")
+    assert cw.text("cw_fb_call_cpu", "en").format(seconds=LIMITS.call_cpu) in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bomb", ["fork", "memory", "disk", "flood"])
+def test_resource_bombs_cost_only_their_cell(graded, bomb):
+    row = graded["rows"][f"bombs/{bomb}_a1-lasso.ipynb"]
+    assert not row.get("error"), row
+    assert float(row["total"]) == 12, row       # the other cells, and every question
+    if bomb == "fork":
+        assert "code cell 3 " in row["notes"], row
+    # the machine's load stayed bounded (the sandbox's process limit)
+    assert graded["load"][1] < graded["load"][0] + 2 * LIMITS.processes
+
+
+def test_csv_fields_cannot_be_formulas():
+    assert cw.excel_safe('=CONCAT("x","y")_a1-lasso.ipynb').startswith("'=")
+    assert cw.excel_safe("@SUM(A1)").startswith("'") and cw.excel_safe("-1+2").startswith("'")
+    assert cw.excel_safe("alice") == "alice" and cw.excel_safe(12) == 12
+
+
+def test_points_of_the_judges_match_the_masters():
+    from tools.coursework import judging
+
+    for name in ASSIGNMENTS:
+        cases = judging.cases_of(judging.judges_module(name))
+        for question, points in _points("en", name).items():
+            mine = [c.points for c in cases if c.question == question]
+            assert sum(mine) == points, (name, question, mine)
+        probes = judging.probes_module(name).PROBES
+        assert {c.probe for c in cases} <= set(probes), name
+        assert all(probes[c.probe]["question"] == c.question for c in cases), name
+
+
+def test_results_from_the_sandbox_are_parsed_strictly():
+    from tools.coursework import judging, sandbox
+
+    with pytest.raises(ValueError):
+        judging.parse_result('{"value": 1, "score": 12}')
+    with pytest.raises(ValueError):
+        judging.decode({"__array__": {"dtype": "|O", "shape": [1], "data": [1]}})
+    with pytest.raises(ValueError):
+        judging.decode({"__array__": {"dtype": "<f8", "shape": [10**9], "data": [1.0]}})
+    with pytest.raises(ValueError):
+        sandbox.parse_frames(b"result 99\n{}", {"result"})
+    with pytest.raises(ValueError):
+        sandbox.parse_frames(b"notes 2\n{}", {"result"})
+    assert judging.clean("a\x1b[31mb\u202e" + "x" * 1000).startswith("a?[31mb?")
+    assert len(judging.clean("x" * 1000)) == judging.SHOWN_CHARS
+
+
+def test_reading_back_follows_no_link(tmp_path):
+    (tmp_path / "link").symlink_to("/dev/zero")
+    with pytest.raises(OSError):
+        cw.read_regular(tmp_path / "link", 100)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ValueError):
+        cw.read_regular(tmp_path / "fifo", 100)
+
+
+def test_wrong_assignment_named_in_the_file_is_flagged():
+    assert cw.named_assignment(Path("bob_a2-pruning.ipynb")) == "a2-pruning"
+    assert cw.named_assignment(Path("bob.ipynb")) is None

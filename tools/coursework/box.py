@@ -54,8 +54,14 @@ KERNEL_NAMES = ("In", "Out", "get_ipython", "exit", "quit", "open", "grader")
 
 SAVE_STATE_CELL = '''\
 def _coursework_save_state(path="state.pkl"):
-    import pickle, sys, types
+    import os, pickle, shutil, sys, types
     import dill
+    for entry in os.listdir("."):   # the notebook's files are not graded: room for the state
+        if entry != ".jupyter":
+            if os.path.isdir(entry) and not os.path.islink(entry):
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                os.unlink(entry)
     state = {"modules": sorted(m for m in list(sys.modules) if m.split(".")[0] == "helpers"),
              "variables": {}, "unsaved": []}
     for key, value in list(globals().items()):
@@ -501,6 +507,7 @@ def probe(state: str, probes_path: str, plan: list[str], blocked: dict[str, list
         if child == 0:     # the student's code runs only here
             try:
                 os.close(read_end)
+                channel.close()      # the grader's channel is not the child's
                 result = _run_probe(probe_, module, state_bytes,
                                     blocked.get(probe_["question"], []), call_cpu)
                 payload = json.dumps(result, allow_nan=True).encode("utf-8")

@@ -1,12 +1,4 @@
-"""Coursework: build the assignments' student and instructor versions, and grade submissions.
-
-Usage (``make coursework`` and ``make grade SUBMISSIONS=folder`` run these inside the
-project's virtual environment)::
-
-    python -m tools.coursework generate                  # every assignment, every language
-    python -m tools.coursework generate --lang en --assignment a1-lasso
-    python -m tools.coursework grade SUBMISSIONS         # -> SUBMISSIONS/grades-<name>.csv
-    python -m tools.coursework grade SUBMISSIONS --feedback feedback/ --jobs 2 --sandbox bwrap
+"""The masters of the assignments and the versions built from them (``generate``).
 
 The assignments are MyST-Markdown *masters* in ``coursework/<lang>/<name>.md``: a
 notebook whose raw cells carry otter-grader's markers (``# BEGIN QUESTION``,
@@ -20,15 +12,11 @@ reads a master with jupytext, fills in the settings of ``coursework/targets.toml
     student/<name>.ipynb         hand this out (public checks inside the notebook)
     colab/<name>-colab.ipynb     the same for Google Colab (installs what it needs)
     autograder/<name>.ipynb      the instructor version: solutions and all checks
-    autograder/autograder.zip    all checks, the environment and ``helpers`` (Gradescope-ready)
+    autograder/autograder.zip    otter's autograder (Gradescope-ready) with ``helpers``
 
-``grade`` grades every ``*.ipynb`` under a folder with the autograder zip of its
-assignment (found from the notebook's otter metadata; the language from its
-``LANG = ...`` line): each notebook in a fresh copy of the zip, in two processes (run
-the notebook, then run the checks on its saved variables), inside a bubblewrap sandbox
-where one works, with time limits per cell and per notebook. It writes one grades table
-per assignment as each notebook finishes, and feedback students may read. The
-instructor guide (``book/en/coursework.md``) says what is contained in each mode.
+Grading (:mod:`tools.coursework.grading`) takes ``helpers`` from the zip and judges with
+``coursework/probes`` and ``coursework/judges``; the masters' checks are what students
+run in their notebook (``grader.check``) and document the hidden ones.
 """
 
 from __future__ import annotations
@@ -351,6 +339,7 @@ def generate_one(lang: str, name: str, out: Path = DEFAULT_OUT, *,
     student_path = target / "student" / f"{name}.ipynb"
     student = nbformat.read(student_path, as_version=4)
     _set_init_cell(student, init_cell(name))
+    _state_limits(student, lang)
     for cell in student.cells:   # written answers are typed in place, also inside a question
         if "answer" in cell.metadata.get("tags", []):
             cell.metadata.update(editable=True, deletable=False)
@@ -358,6 +347,18 @@ def generate_one(lang: str, name: str, out: Path = DEFAULT_OUT, *,
     (target / "colab").mkdir()
     nbformat.write(colab_variant(student, lang), target / "colab" / f"{name}-colab.ipynb")
     return target
+
+
+def _state_limits(notebook: nbformat.NotebookNode, lang: str) -> None:
+    """Tell students the limits their notebook is graded under (a Markdown cell after
+    the first one, the assignment's introduction)."""
+    from .sandbox import Limits
+
+    cell = nbformat.v4.new_markdown_cell(text("cw_notebook_limits", lang).format(
+        **Limits().describe()))
+    cell.metadata["tags"] = ["grading-limits"]
+    first = next(k for k, c in enumerate(notebook.cells) if c.cell_type == "markdown")
+    notebook.cells.insert(first + 1, cell)
 
 
 def generate(out: Path = DEFAULT_OUT, langs=LANGUAGES, names=ASSIGNMENTS, *,
