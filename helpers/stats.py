@@ -195,7 +195,9 @@ class Comparison:
         difference … the same test examples" instead of a zero-width interval. Other
         units give the signed difference A − B: ``"A behind B: difference in test
         perplexity 0.03 (95% CI 0.01 to 0.05)"``.
-        ``digits`` defaults to 1 for differences and 2 for ratios.
+        ``digits`` defaults to 1 for differences and 2 for ratios. Names and a unit
+        given as keys of :data:`helpers.i18n.TEXT` are read in ``lang`` (:meth:`named`),
+        so one comparison, computed once, serves every edition.
         """
         check_language(lang)
         from .i18n import tr
@@ -203,12 +205,13 @@ class Comparison:
         if digits is None:
             digits = 2 if self.kind == "ratio" else 1
         check_positive_int(digits, "digits", allow_zero=True)
-        a, b = self.names
+        here = self.named(lang)
+        a, b = here.names
         fields = dict(a=a, b=b, conf=f"{100 * self.confidence:g}%",
                       est=_number(self.estimate, digits),
                       abs=_number(abs(self.estimate), digits),
                       low=_number(self.low, digits), high=_number(self.high, digits),
-                      unit=self.unit)
+                      unit=here.unit)
         better = self.favours_a
         if self.kind == "ratio":
             key = {True: "stats_faster", False: "stats_slower", None: "stats_same_speed"}[better]

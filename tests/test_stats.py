@@ -295,3 +295,10 @@ def test_named_translates_keys_and_keeps_other_names():
     perplexity = stats.Comparison(("dense", "L1"), 1.0, 0.5, 1.5, 0.95, None, "t",
                                   "lm_perplexity")
     assert perplexity.named("zh").unit == helpers.i18n.tr("lm_perplexity", "zh")
+
+
+def test_verdict_reads_names_given_as_keys_in_the_language():
+    c = stats.Comparison(("dense", "my model"), 1.0, 0.5, 1.5, 0.95, 0.01, "t", "pp")
+    assert c.verdict("zh") == c.named("zh").verdict("zh")
+    assert c.verdict("zh").startswith(helpers.i18n.tr("dense", "zh"))
+    assert c.verdict("en").startswith("dense ahead of my model")
