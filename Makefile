@@ -66,11 +66,12 @@ budget: $(STAMP)
 # Coursework (the book's page "Teaching with this book", book/*/coursework.md):
 #   make coursework                  student, Colab and instructor (autograder) versions
 #                                    of every assignment -> _build/coursework/{en,zh}/
-#   make grade SUBMISSIONS=folder    grade every notebook below folder with otter-grader's
-#                                    checks -> folder/grades-<assignment>.csv and
-#                                    folder/feedback/; JOBS=2 grades two notebooks at a
+#   make grade SUBMISSIONS=folder    grade every notebook below folder (run and call in
+#                                    a sandbox, judge outside) -> folder/grades-<assignment>.csv
+#                                    and folder/feedback/; JOBS=2 grades two notebooks at a
 #                                    time; SANDBOX=auto|bwrap|none (auto: bubblewrap where
-#                                    it works)
+#                                    it works); exits 0 after a complete batch, error rows
+#                                    are in the tables and the summary
 .PHONY: coursework grade
 JOBS ?= 1
 SANDBOX ?= auto

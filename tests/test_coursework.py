@@ -53,8 +53,8 @@ ASSIGNMENTS = cw.ASSIGNMENTS
 SANDBOX = "auto"
 #: The batch's limits: CPU time (not wall-clock) per cell and per graded call, small
 #: enough that the bombs below end quickly; every legal cell of the solutions needs far
-#: less, however busy the machine. A cell without any CPU use is stopped after 15 s.
-LIMITS = cw.Limits(cell_cpu=30, cell_idle=15, call_cpu=20, call_wall=120, memory_mb=4096)
+#: less, however busy the machine. A cell without any CPU use is stopped after 10 s.
+LIMITS = cw.Limits(cell_cpu=20, cell_idle=10, call_cpu=10, call_wall=120, memory_mb=4096)
 
 #: One plausible mistake per assignment, in a question that no later question uses:
 #: (question, text of the instructor notebook, replacement).
@@ -733,3 +733,42 @@ def test_reading_back_follows_no_link(tmp_path):
 def test_wrong_assignment_named_in_the_file_is_flagged():
     assert cw.named_assignment(Path("bob_a2-pruning.ipynb")) == "a2-pruning"
     assert cw.named_assignment(Path("bob.ipynb")) is None
+
+
+LONG_CELL = """\
+import time
+start = time.process_time()
+while time.process_time() - start < 6:      # a legal cell: 6 s of CPU time
+    pass"""
+
+
+@pytest.mark.slow
+def test_a_long_legal_cell_gets_the_same_grade_on_a_starved_machine(built, tmp_path):
+    """CPU time decides a cell's fate: 6 s of CPU under a 10 s limit passes whether the
+    grading gets a whole core or a third of one (two busy loops on the same core)."""
+    notebook = _read(built / "en" / "a1-lasso" / "autograder" / "a1-lasso.ipynb")
+    _insert_after_setup(notebook, LONG_CELL)
+    nbformat.write(notebook, tmp_path / "long.ipynb")
+    lib = cw.grading.extract_lib(built / "en" / "a1-lasso" / "autograder" / "autograder.zip",
+                                 tmp_path / "lib")
+    limits = cw.Limits(cell_cpu=10, cell_idle=10, call_cpu=10)
+    kwargs = dict(sandbox=cw.resolve_sandbox(SANDBOX), limits=limits,
+                  from_scratch=cw.load_settings()["a1-lasso"]["from_scratch"])
+    idle = cw.grade_notebook(tmp_path / "long.ipynb", lib, "en", "a1-lasso", **kwargs)
+    core = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                             preexec_fn=lambda: os.sched_setaffinity(0, {core}))
+            for _ in range(2)]
+    try:
+        os.sched_setaffinity(0, {core})     # the grader and the sandbox inherit it
+        starved = cw.grade_notebook(tmp_path / "long.ipynb", lib, "en", "a1-lasso", **kwargs)
+    finally:
+        os.sched_setaffinity(0, before)
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    for outcome in (idle, starved):
+        assert not outcome["error"] and not outcome["notes"], outcome["notes"]
+        assert sum(q["score"] for q in outcome["questions"].values()) == 12
+    assert starved["seconds"] > idle["seconds"]

@@ -56,7 +56,7 @@ class Limits:
     memory_mb: int = 6144        #: address space of each process
     file_mb: int = 256           #: largest file a process may write
     disk_mb: int = 512           #: the sandbox's work folder (tmpfs); /tmp gets 64 MB
-    processes: int = 96          #: processes and threads of the sandbox's user
+    processes: int = 32          #: processes and threads of the sandbox's user
     open_files: int = 512
     output_kb: int = 4           #: of stdout/stderr, the grader keeps the last KB
 
