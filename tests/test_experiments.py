@@ -54,6 +54,15 @@ def test_a_second_call_with_the_same_arguments_reads_the_cache(cache):
     assert (cache / experiments.fingerprint()).is_dir()
 
 
+def test_a_cached_call_is_known_without_running_it(cache):
+    registered = experiments._REGISTRY["test_experiments.square"]
+    assert not registered.is_cached()
+    square()
+    assert registered.is_cached() and CALLS == [(3, 0)]
+    square(5)  # other arguments: the default call is what is_cached looks at
+    assert registered.is_cached()
+
+
 def test_two_callers_at_once_compute_once(cache):
     results = []
     threads = [threading.Thread(target=lambda: results.append(slow(7))) for _ in range(2)]

@@ -115,6 +115,19 @@ class Experiment:
     cost: float
     timed: bool
 
+    def is_cached(self) -> bool:
+        """Whether its call with the default arguments is in the cache already
+        (without loading the results)."""
+        folder = cache_dir()
+        return folder is not None and _memorized(
+            self.function.__wrapped__, folder).check_call_in_cache()
+
+
+def _memorized(function: Callable[..., Any], folder: Path):
+    import joblib
+
+    return joblib.Memory(folder, verbose=0).cache(function)
+
 
 _REGISTRY: dict[str, Experiment] = {}
 
@@ -156,8 +169,7 @@ def experiment(*, cost: float, timed: bool = False):
             import joblib
             from filelock import FileLock
 
-            memory = joblib.Memory(folder, verbose=0)
-            stored = memory.cache(function)
+            stored = _memorized(function, folder)
             key = joblib.hash((name, args, sorted(kwargs.items())))
             (folder / "locks").mkdir(exist_ok=True)
             with FileLock(folder / "locks" / f"{name}-{key}.lock"):
@@ -203,7 +215,8 @@ def compute_all(chapters: Sequence[str] = CHAPTERS, jobs: int | None = None,
     Returns
     -------
     dict
-        Seconds each experiment took (about 0 when it was cached already).
+        Seconds each experiment took; those in the cache already are left out
+        (and their results are not loaded).
 
     Raises
     ------
@@ -217,6 +230,7 @@ def compute_all(chapters: Sequence[str] = CHAPTERS, jobs: int | None = None,
                            "experiments ahead of the pages keeps nothing")
     experiments = registered(chapters)
     jobs = jobs or os.cpu_count() or 1
+    experiments = [e for e in experiments if not e.is_cached()]
     untimed = sorted((e for e in experiments if not e.timed), key=lambda e: -e.cost)
     timed = [e for e in experiments if e.timed]
     seconds: dict[str, float] = {}

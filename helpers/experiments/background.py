@@ -90,7 +90,7 @@ class Runs:
     one_seed: stats.Comparison
 
 
-@experiment(cost=20)
+@experiment(cost=12)
 def training_runs(seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
                   amount: float = 0.9) -> Runs:
     """Train the baseline, its pruned copy and the dense control of equal budget.

@@ -94,7 +94,7 @@ def _networks(seeds, amount, finetune_epochs) -> Networks:
     return Networks(tuple(teachers), tuple(pruned), tuple(budget))
 
 
-@experiment(cost=12)
+@experiment(cost=2)
 def networks(seeds: tuple = SEEDS, amount: float = 0.9,
              finetune_epochs: int = 10) -> Networks:
     """Train a teacher per seed, prune ``amount`` of each layer and fine-tune it.
@@ -148,7 +148,7 @@ def _l1_networks(seeds, strength) -> tuple[nn.Module, ...]:
                  for seed in seeds)
 
 
-@experiment(cost=4)
+@experiment(cost=2)
 def l1_networks(seeds: tuple = SEEDS, strength: float = 3e-3) -> tuple[nn.Module, ...]:
     """The teachers of :func:`networks` trained again with ``strength · Σ|w|`` added.
 
@@ -335,7 +335,7 @@ def noise_robustness(sigmas: tuple = (0.0, 0.5, 1.0), seed: int = 0) -> dict:
 
 # ------------------------------------------------------------------ distillation
 
-@experiment(cost=7)
+@experiment(cost=3)
 def distillation(temperature: float = 4.0, alpha: float = 0.9) -> dict:
     """Students with the nonzero parameters of the pruned teacher, alone and distilled.
 

@@ -207,7 +207,7 @@ def _names(*methods: str) -> tuple[str, ...]:
     return tuple(f"l1_short_{m}" for m in methods)
 
 
-@experiment(cost=11)
+@experiment(cost=2)
 def network_l1(lam: float = 0.003, epochs: int = 5, seeds: int = 5,
                optimisers: tuple = OPTIMISERS) -> NetworkL1:
     """Train the digits MLP with the L1 penalty in the loss, with the proximal step, and

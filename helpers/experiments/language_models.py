@@ -117,7 +117,7 @@ class CriteriaRuns:
     n_seeds: int
 
 
-@experiment(cost=40)
+@experiment(cost=34)
 def compare_criteria(n_cal: int = 32, n_seeds: int = 5,
                      levels: tuple[float, ...] = (0.3, 0.5, 0.7)) -> CriteriaRuns:
     """Prune :func:`tiny_transformer`'s model three ways, once per calibration sample.

@@ -241,7 +241,7 @@ def _choose(levels, results, reference: float, tol: float) -> dict:
         reference=reference, tolerance=tol) for reg in results}
 
 
-@experiment(cost=8)
+@experiment(cost=12)
 def sparsity_sweep(levels: tuple[float, ...] = LEVELS, tol: float = TOL) -> Sweep:
     """Train with L1 and L2 (λ of :func:`lambda_search`), prune at every level, fine-tune.
 
@@ -302,7 +302,7 @@ class Slimming(Sweep):
     gamma: dict
 
 
-@experiment(cost=16)
+@experiment(cost=14)
 def network_slimming(channels: tuple[float, ...] = CHANNELS, grid: tuple = CNN_GRID,
                      c_ref: float = C_REF, seeds: tuple[int, ...] = SEEDS,
                      tol: float = TOL, tune_seed: int = TUNE_SEED) -> Slimming:

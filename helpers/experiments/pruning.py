@@ -165,7 +165,7 @@ def _test_rows(models_: Sequence[nn.Module], X: torch.Tensor | None = None) -> n
                      for m in models_])
 
 
-@experiment(cost=4)
+@experiment(cost=2)
 def dense_mlps(seeds: Sequence[int] = SEEDS) -> dict[int, nn.Module]:
     """The dense digits MLPs of the chapter, one per seed (:func:`train_dense`).
 
@@ -215,7 +215,7 @@ class SparsityRuns:
                          for s in sorted(self.same_budget)])
 
 
-@experiment(cost=17)
+@experiment(cost=6)
 def accuracy_vs_sparsity(sparsities: Sequence[float] = (0.5, 0.8, 0.9, 0.95, 0.98),
                          seeds: Sequence[int] = SEEDS, epochs: int = 2,
                          tol: float = 0.01) -> SparsityRuns:
@@ -290,7 +290,7 @@ class Schedules:
     comparisons: dict
 
 
-@experiment(cost=18)
+@experiment(cost=16)
 def schedules(targets: Sequence[float] = (0.95, 0.98), seeds: Sequence[int] = SEEDS,
               rounds: int = 4, round_epochs: int = 2, pruning_epochs: int = 6,
               finetune_epochs: int = 2, n_pruning_steps: int = 10,
@@ -377,7 +377,7 @@ class NeuronRemoval:
     comparisons: dict
 
 
-@experiment(cost=7)
+@experiment(cost=2)
 def neuron_removal(removed: Sequence[float] = (0.25, 0.5, 0.75, 0.9),
                    criteria: Sequence[str] = ("l2", "l2_out", "activation", "taylor",
                                               "random"),
@@ -460,7 +460,7 @@ class ChannelPruning:
                               if a == amount]))
 
 
-@experiment(cost=10)
+@experiment(cost=13)
 def channel_pruning(amounts: Sequence[float] = (0.0, 0.25, 0.5, 0.75),
                     seeds: Sequence[int] = SEEDS, widths: Sequence[int] = (16, 32),
                     epochs: int = 10, finetune_epochs: int = 3,

@@ -155,7 +155,7 @@ class Finetuned:
     versus: stats.Comparison
 
 
-@experiment(cost=12)
+@experiment(cost=14)
 def finetuning(amount: float = AMOUNT) -> Finetuned:
     """Fine-tune the pruned networks and the dense ones for the same epochs.
 
