@@ -22,7 +22,9 @@ in the bubblewrap sandbox where it works here):
   captured alias; honest work the old grader misjudged (a correct solution that
   prints, one that reuses a checked name later, one that hangs on a single hidden
   input); and resource bombs (processes, memory, disk, output), each costing only its
-  cell while its neighbours are graded.
+  cell while its neighbours are graded; a long legal cell on a CPU-starved run (the
+  same grade as idle); and the autograder zip's own entry point, run where Gradescope
+  runs it, on the attack hand-ins (the grades of ``make grade``).
 
 The module-scoped fixture ``graded`` runs the batch once; the tests read its tables.
 """
@@ -536,6 +538,10 @@ def test_autograder_zip_is_ready_for_gradescope(built):
         environment = z.read("environment.yml").decode()
     assert {"run_autograder", "setup.sh", "environment.yml", "otter_config.json"} <= names
     assert "files/helpers/__init__.py" in names and "files/helpers/prune.py" in names
+    # the grader of `make grade`, with this assignment's probes and judges
+    assert {"tools/coursework/box.py", "tools/coursework/gradescope.py",
+            "coursework/probes/a2-pruning.py", "coursework/judges/a2-pruning.py",
+            "coursework/text.toml"} <= names
     pins = cw._pins()
     for package in ("torch", "numpy", "scikit-learn", "matplotlib", "otter-grader"):
         assert f"{package}=={pins[package]}" in environment or \
@@ -679,7 +685,7 @@ def test_resource_bombs_cost_only_their_cell(graded, bomb):
     row = graded["rows"][f"bombs/{bomb}_a1-lasso.ipynb"]
     assert not row.get("error"), row
     assert float(row["total"]) == 12, row       # the other cells, and every question
-    if bomb == "fork":
+    if bomb in ("fork", "memory"):
         assert "code cell 3 " in row["notes"], row
     # the machine's load stayed bounded (the sandbox's process limit)
     assert graded["load"][1] < graded["load"][0] + 2 * LIMITS.processes
@@ -772,3 +778,29 @@ def test_a_long_legal_cell_gets_the_same_grade_on_a_starved_machine(built, tmp_p
         assert not outcome["error"] and not outcome["notes"], outcome["notes"]
         assert sum(q["score"] for q in outcome["questions"].values()) == 12
     assert starved["seconds"] > idle["seconds"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("submission", ["hostile/library_a1-lasso.ipynb",
+                                        "hostile/patcher_a1-lasso.ipynb",
+                                        "attacks/rebind_a1-lasso.ipynb",
+                                        "attacks/forger_a1-lasso.ipynb"])
+def test_the_autograder_zip_grades_as_make_grade(graded, built, tmp_path, submission):
+    """The zip's own entry point, run where Gradescope runs it (``/autograder``, bound
+    with bubblewrap), gives the scores of ``make grade``."""
+    if not cw.bwrap_works():
+        pytest.skip("bubblewrap is needed to show the folder at /autograder")
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    with zipfile.ZipFile(built / "en" / "a1-lasso" / "autograder" / "autograder.zip") as z:
+        z.extractall(root / "source")
+    (root / "submission" / Path(submission).name).write_bytes(
+        (graded["subs"] / submission).read_bytes())
+    done = subprocess.run(["bwrap", "--dev-bind", "/", "/", "--bind", str(root), "/autograder",
+                           sys.executable, "/autograder/source/run_otter.py"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    row = graded["rows"][submission]
+    assert results["score"] == float(row["total"]), (results, row)
+    assert {t["name"]: t["score"] for t in results["tests"]} == _scores(row, "en", "a1-lasso")

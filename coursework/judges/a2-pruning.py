@@ -15,9 +15,6 @@ from torch.nn.utils import prune as torch_prune
 import helpers
 from tools.coursework.judging import TensorData, case
 
-MIN_ACCURACY_AT_90 = None   # read from targets.toml below
-
-
 def _target():
     from tools.coursework.build import load_settings
 

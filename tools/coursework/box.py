@@ -186,8 +186,14 @@ def execute(notebook: str, work: str, cell_cpu: float, cell_idle: float,
 
     channel = _channel()
 
+    out_of_memory = []
+
     class Client(NotebookClient):
         def output(self, outs, msg, display_id, cell_index):   # outputs are not kept
+            if msg["msg_type"] == "error" and msg["content"].get("ename") == "MemoryError":
+                number = self.nb.cells[cell_index].metadata.get("coursework_cell")
+                if number not in out_of_memory:
+                    out_of_memory.append(number)
             return None
 
     nb = nbformat.reads(_read_regular(notebook, 64 * 1024 * 1024).decode("utf-8"),
@@ -237,7 +243,8 @@ def execute(notebook: str, work: str, cell_cpu: float, cell_idle: float,
             watcher.cell_start = None
         break
     usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    notes = {**lost, "cpu_seconds": sum(u.ru_utime + u.ru_stime for u in usage)}
+    notes = {**lost, "memory": out_of_memory,
+             "cpu_seconds": sum(u.ru_utime + u.ru_stime for u in usage)}
     try:
         state = _read_regular(os.path.join(work, "state.pkl"), STATE_CAP)
     except (OSError, ValueError) as error:

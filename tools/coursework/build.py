@@ -21,9 +21,7 @@ run in their notebook (``grader.check``) and document the hidden ones.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import csv
 import functools
 import io
 import json
@@ -332,6 +330,9 @@ def generate_one(lang: str, name: str, out: Path = DEFAULT_OUT, *,
     if len(zips) != 1:
         raise RuntimeError(f"otter assign wrote {len(zips)} autograder zips for {lang}/{name}")
     zips[0].rename(target / "autograder" / "autograder.zip")
+    from .gradescope import add_to_zip
+
+    add_to_zip(target / "autograder" / "autograder.zip", name)
     for path in (target / "autograder" / f"{name}.ipynb", target / "student" / f"{name}.ipynb"):
         version = nbformat.read(path, as_version=4)
         _translate_check_all(version, lang)

@@ -24,7 +24,6 @@ import re
 import shutil
 import signal
 import stat
-import sys
 import tempfile
 import time
 import zipfile
@@ -107,7 +106,7 @@ def named_assignment(relative: Path) -> str | None:
 def _parse_notes(raw: bytes) -> dict:
     notes = json.loads(raw.decode("utf-8"))
     out = {"cpu_seconds": float(notes.get("cpu_seconds", 0.0))}
-    for key in ("cpu", "idle", "wall", "crashed"):
+    for key in ("cpu", "idle", "wall", "crashed", "memory"):
         cells = notes.get(key, [])
         if not isinstance(cells, list) or not all(isinstance(c, int) for c in cells):
             raise ValueError("malformed notes")
@@ -195,6 +194,9 @@ def _grade_in(tmp, path, lib, lang, assignment, sandbox, limits, deadline, noteb
             outcome["notes"].append(text(f"cw_note_{key}", lang).format(cell=cell, seconds=seconds))
     for cell in notes["crashed"]:
         outcome["notes"].append(text("cw_note_crash", lang).format(cell=cell))
+    for cell in notes["memory"]:
+        outcome["notes"].append(text("cw_note_memory", lang).format(cell=cell,
+                                                                    memory_mb=limits.memory_mb))
 
     # stage 2: a fresh inbox with the saved variables only
     shutil.rmtree(inbox)
