@@ -24,7 +24,7 @@ in the bubblewrap sandbox where it works here):
   input); and resource bombs (processes, memory, disk, output), each costing only its
   cell while its neighbours are graded; a long legal cell on a CPU-starved run (the
   same grade as idle); and the autograder zip's own entry point, run where Gradescope
-  runs it, on the attack hand-ins (the grades of ``make grade``).
+  runs it, on a library shortcut and a numpy patcher (the grades of ``make grade``).
 
 The module-scoped fixture ``graded`` runs the batch once; the tests read its tables.
 """
@@ -56,7 +56,7 @@ SANDBOX = "auto"
 #: The batch's limits: CPU time (not wall-clock) per cell and per graded call, small
 #: enough that the bombs below end quickly; every legal cell of the solutions needs far
 #: less, however busy the machine. A cell without any CPU use is stopped after 10 s.
-LIMITS = cw.Limits(cell_cpu=20, cell_idle=10, call_cpu=10, call_wall=120, memory_mb=4096)
+LIMITS = cw.Limits(cell_cpu=12, cell_idle=10, call_cpu=10, call_wall=120, memory_mb=4096)
 
 #: One plausible mistake per assignment, in a question that no later question uses:
 #: (question, text of the instructor notebook, replacement).
@@ -219,7 +219,7 @@ for folder in (".", "/tmp", os.path.expanduser("~")):
             print(type(error).__name__)"""
 FLOOD = """\
 import os, sys
-for _ in range(200):
+for _ in range(100):
     os.write(1, b"x" * 10**6)
     os.write(2, b"y" * 10**6)
     print("z" * 10**6)"""
@@ -247,8 +247,7 @@ def hostile_notebooks(built: Path, secret: Path) -> dict:
     variant("attacks/rebind_a1-lasso.ipynb", stub, append=PATCHES + "\n" + REBIND)
     variant("attacks/alias_a1-lasso.ipynb", solution, replace=ALIAS,
             after_setup="from helpers.l1 import soft_threshold as lib_soft")
-    variant("honest/printing_a1-lasso.ipynb", solution, replace=PRINTING)
-    variant("honest/reuse_a1-lasso.ipynb", solution, append=REUSE)
+    variant("honest/printing_reuse_a1-lasso.ipynb", solution, replace=PRINTING, append=REUSE)
     variant("honest/hang_a1-lasso.ipynb", solution, replace=HANG)
     variant("bombs/fork_a1-lasso.ipynb", solution, after_setup=FORK_BOMB)
     variant("bombs/memory_a1-lasso.ipynb", solution, after_setup=MEMORY_BOMB)
@@ -664,9 +663,10 @@ def test_library_shortcut_through_an_alias_is_blocked(graded):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["printing", "reuse"])
-def test_honest_work_the_old_grader_misjudged_gets_full_marks(graded, kind):
-    row = graded["rows"][f"honest/{kind}_a1-lasso.ipynb"]
+def test_honest_work_the_old_grader_misjudged_gets_full_marks(graded):
+    """A correct solution that prints inside its graded functions and reuses the set-up
+    cell's names (``n``, ``X``, …) after the questions."""
+    row = graded["rows"]["honest/printing_reuse_a1-lasso.ipynb"]
     assert not row.get("error") and not row.get("notes"), row
     assert float(row["total"]) == 12, row
 
@@ -744,20 +744,21 @@ def test_wrong_assignment_named_in_the_file_is_flagged():
 LONG_CELL = """\
 import time
 start = time.process_time()
-while time.process_time() - start < 6:      # a legal cell: 6 s of CPU time
+while time.process_time() - start < 4:      # a legal cell: 4 s of CPU time
     pass"""
 
 
 @pytest.mark.slow
 def test_a_long_legal_cell_gets_the_same_grade_on_a_starved_machine(built, tmp_path):
-    """CPU time decides a cell's fate: 6 s of CPU under a 10 s limit passes whether the
-    grading gets a whole core or a third of one (two busy loops on the same core)."""
+    """CPU time decides a cell's fate: 4 s of CPU under a 6 s limit passes whether the
+    grading gets a whole core or a third of one (two busy loops on the same core), where
+    it takes about 12 s of wall-clock time."""
     notebook = _read(built / "en" / "a1-lasso" / "autograder" / "a1-lasso.ipynb")
     _insert_after_setup(notebook, LONG_CELL)
     nbformat.write(notebook, tmp_path / "long.ipynb")
     lib = cw.grading.extract_lib(built / "en" / "a1-lasso" / "autograder" / "autograder.zip",
                                  tmp_path / "lib")
-    limits = cw.Limits(cell_cpu=10, cell_idle=10, call_cpu=10)
+    limits = cw.Limits(cell_cpu=6, cell_idle=10, call_cpu=10)
     kwargs = dict(sandbox=cw.resolve_sandbox(SANDBOX), limits=limits,
                   from_scratch=cw.load_settings()["a1-lasso"]["from_scratch"])
     idle = cw.grade_notebook(tmp_path / "long.ipynb", lib, "en", "a1-lasso", **kwargs)
@@ -782,9 +783,7 @@ def test_a_long_legal_cell_gets_the_same_grade_on_a_starved_machine(built, tmp_p
 
 @pytest.mark.slow
 @pytest.mark.parametrize("submission", ["hostile/library_a1-lasso.ipynb",
-                                        "hostile/patcher_a1-lasso.ipynb",
-                                        "attacks/rebind_a1-lasso.ipynb",
-                                        "attacks/forger_a1-lasso.ipynb"])
+                                        "hostile/patcher_a1-lasso.ipynb"])
 def test_the_autograder_zip_grades_as_make_grade(graded, built, tmp_path, submission):
     """The zip's own entry point, run where Gradescope runs it (``/autograder``, bound
     with bubblewrap), gives the scores of ``make grade``."""
