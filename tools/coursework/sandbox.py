@@ -2,9 +2,10 @@
 
 A stage (``box.py execute`` or ``box.py probe``) runs
 
-* with ``bwrap``: in bubblewrap, as an unprivileged user of its own (``setpriv``: uid
-  ``100000 + pid`` of the grading process, so that two notebooks graded at once do not
-  share a process count; no capabilities), in new PID, network, IPC and UTS namespaces,
+* with ``bwrap``: in bubblewrap, as an unprivileged user of its own when the grader is
+  root (``setpriv``: uid ``100000 + pid`` of the grading process, so that two notebooks
+  graded at once do not share a process count; no capabilities), else in bubblewrap's
+  user namespace as the grading user; in new PID, network, IPC and UTS namespaces,
   seeing read-only the system's ``/usr``, Python, the autograder's ``helpers``
   (``/grader/lib``), ``box.py`` and, in stage 2 only, the assignment's probes; its only
   writable places are size-capped tmpfs (``/grading``, its work folder, and ``/tmp``);
@@ -64,8 +65,8 @@ class Limits:
 
 
 def bwrap_works() -> bool:
-    """Whether bubblewrap and setpriv are installed and may create namespaces here."""
-    if not (shutil.which("bwrap") and shutil.which("setpriv")):
+    """Whether bubblewrap (and, as root, setpriv) is installed and may create namespaces."""
+    if not shutil.which("bwrap") or (os.geteuid() == 0 and not shutil.which("setpriv")):
         return False
     try:
         return subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-pid",
@@ -127,14 +128,32 @@ def _system_mounts() -> list[str]:
     return args
 
 
+def _own_tasks() -> int:
+    """Processes and threads of this user now (what ``RLIMIT_NPROC`` counts)."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry}/task"))
+            except OSError:
+                continue
+    return count
+
+
 def _limits_preexec(limits: Limits, nice: int = 5):
+    # As root the sandbox runs as a user of its own, so the process limit is the
+    # sandbox's alone; as another user it counts all of that user's processes, so the
+    # sandbox gets that many more than there are now.
+    processes = limits.processes if os.geteuid() == 0 else _own_tasks() + limits.processes
+
     def apply():
         os.setsid()
         mb = 1024 * 1024
         for which, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
                              (resource.RLIMIT_FSIZE, limits.file_mb * mb),
                              (resource.RLIMIT_NOFILE, limits.open_files),
-                             (resource.RLIMIT_NPROC, limits.processes),
+                             (resource.RLIMIT_NPROC, processes),
                              (resource.RLIMIT_CORE, 0),
                              (resource.RLIMIT_CPU, int(limits.stage_cpu))):
             resource.setrlimit(which, (value, value))
@@ -166,7 +185,11 @@ def stage_command(box_args: list[str], *, sandbox: str, lib: Path, inbox: Path, 
         return ["env", "-i", *[f"{k}={v}" for k, v in env.items()], python, str(BOX),
                 *[local(a) for a in box_args]]
     uid = 100_000 + os.getpid()
-    cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+    # root: bwrap mounts, then setpriv drops to a user of its own with no capabilities;
+    # another user: bwrap's user namespace (it maps the sandbox to that user)
+    as_root = os.geteuid() == 0
+    cmd = ["bwrap", *([] if as_root else ["--unshare-user"]),
+           "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
            "--proc", "/proc", "--dev", "/dev", *_system_mounts(),
            "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/tmp",
@@ -180,6 +203,8 @@ def stage_command(box_args: list[str], *, sandbox: str, lib: Path, inbox: Path, 
         cmd += ["--ro-bind", str(probes), BOX_PROBES]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
+    if not as_root:
+        return [*cmd, "--cap-drop", "ALL", python, BOX_TOOL, *box_args]
     return [*cmd, shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}",
             f"--regid={uid}", "--clear-groups", "--bounding-set=-all", "--inh-caps=-all",
             "--", python, BOX_TOOL, *box_args]
