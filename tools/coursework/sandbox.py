@@ -191,9 +191,12 @@ def stage_command(box_args: list[str], *, sandbox: str, lib: Path, inbox: Path, 
     cmd = ["bwrap", *([] if as_root else ["--unshare-user"]),
            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-           "--proc", "/proc", "--dev", "/dev", *_system_mounts(),
+           "--proc", "/proc", "--dev", "/dev",
+           # the scratch folders first: a Python environment below /tmp (a clone in a
+           # temporary folder, as CI has) is then mounted over them, not hidden by them
            "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/tmp",
            "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm",
+           *_system_mounts(),
            "--perms", "0755", "--dir", "/grader",
            "--ro-bind", str(lib), BOX_LIB, "--ro-bind", str(BOX), BOX_TOOL,
            "--ro-bind", str(inbox), BOX_IN,
