@@ -87,6 +87,7 @@ def page_values(path: Path, timeout: int = 900) -> dict[str, str]:
     values = {}
     try:
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       shutdown_kernel="immediate",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as err:
         lines = [line for line in str(err).strip().splitlines() if line.strip()]
