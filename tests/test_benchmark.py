@@ -282,17 +282,19 @@ def test_budget_report_marks_pages_over_budget():
                                            "OVER BUDGET, stderr output"]
     report = notebook_budget.format_report(results)
     assert "pages over budget (60 s, 2048 MB): zh/slow, zh/big" in report
-    assert "book     85.0 s wall-clock with 1 edition(s) at a time (budget 300 s): ok" in report
+    assert "book     85.0 s wall-clock with 1 edition(s) at a time (budget 150 s): ok" in report
 
 
 def test_budget_judges_the_whole_book_by_its_wall_clock_time():
-    results = [notebook_budget.PageResult(lang, "page", 3, 200.0, 1.0, 300.0)
+    results = [notebook_budget.PageResult(lang, "page", 3, 60.0, 1.0, 300.0)
                for lang in ("en", "zh")]
-    parallel = notebook_budget.format_report(results, wall_seconds=210.0, jobs=2)
-    assert "210.0 s wall-clock with 2 edition(s) at a time (budget 300 s): ok" in parallel
-    assert "the pages' times add up to 400.0 s" in parallel
-    serial = notebook_budget.format_report(results, wall_seconds=405.0, jobs=1)
-    assert "(budget 300 s): OVER BUDGET" in serial
+    parallel = notebook_budget.format_report(results, wall_seconds=140.0, jobs=2,
+                                             experiments_seconds=70.0)
+    assert "140.0 s wall-clock with 2 edition(s) at a time (budget 150 s): ok" in parallel
+    assert "the pages' times add up to 120.0 s" in parallel
+    assert "experiments 70.0 s wall-clock, once for every edition" in parallel
+    serial = notebook_budget.format_report(results, wall_seconds=190.0, jobs=1)
+    assert "(budget 150 s): OVER BUDGET" in serial
     timed = notebook_budget.format_report(results, 210.0, 2, speed_ms=(1.6, 2.05))
     assert timed.endswith("machine speed (reference forward pass, lower is faster): "
                           "1.60 ms before, 2.05 ms after")
