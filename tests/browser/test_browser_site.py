@@ -482,4 +482,5 @@ def test_theme_texts_speak_the_edition_language(reader, lang):
         html = reader.page.content()
         left = [text for text in REGISTRY[lang].interface if f'="{text}"' in html]
         assert not left, f"{page_id}: untranslated theme texts {left}"
-        assert REGISTRY[lang].author in reader.page.locator("footer").inner_text()
+        footer = reader.page.locator("footer.bd-footer-content").inner_text()
+        assert REGISTRY[lang].author in footer, f"{page_id}: footer reads {footer!r}"
