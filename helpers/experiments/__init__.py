@@ -205,12 +205,15 @@ def _run(name: str) -> tuple[str, float]:
 
 
 def compute_all(chapters: Sequence[str] = CHAPTERS, jobs: int | None = None,
-                log: Callable[[str], None] | None = print) -> dict[str, float]:
+                log: Callable[[str], None] | None = print,
+                timed: bool = True) -> dict[str, float]:
     """Compute (or find in the cache) every experiment of ``chapters``.
 
     The untimed experiments run on ``jobs`` processes (default: every core), the
     longest first; then the timed ones one after the other in this process, with
     nothing else of the build running beside them. Needs caching on (``ENV``).
+    ``timed=False`` leaves the timed ones out (their pages compute them when they
+    first call them).
 
     Returns
     -------
@@ -232,7 +235,7 @@ def compute_all(chapters: Sequence[str] = CHAPTERS, jobs: int | None = None,
     jobs = jobs or os.cpu_count() or 1
     experiments = [e for e in experiments if not e.is_cached()]
     untimed = sorted((e for e in experiments if not e.timed), key=lambda e: -e.cost)
-    timed = [e for e in experiments if e.timed]
+    timed = [e for e in experiments if e.timed] if timed else []
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     if untimed:
@@ -267,13 +270,15 @@ def __getattr__(name: str):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m helpers.experiments [CHAPTER ...] [--jobs N]``."""
+    """``python -m helpers.experiments [CHAPTER ...] [--jobs N] [--untimed]``."""
     import argparse
 
     parser = argparse.ArgumentParser(description="compute the book's experiments once")
     parser.add_argument("chapters", nargs="*", metavar="CHAPTER",
                         help=f"default: all of {', '.join(CHAPTERS)}")
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--untimed", action="store_true",
+                        help="leave out the timed experiments (latency rounds)")
     args = parser.parse_args(argv)
-    compute_all(args.chapters or CHAPTERS, args.jobs)
+    compute_all(args.chapters or CHAPTERS, args.jobs, timed=not args.untimed)
     return 0
