@@ -11,21 +11,15 @@ and also when it writes to stderr: a warning (a missing glyph in a figure, a
 deprecation) or a progress bar on stderr is a defect of the page, exactly as in the
 strict book build (myst-nb's ``execute.stderr_output: warn`` with ``-W``).
 
-The pages' experiments (``helpers.experiments``) are computed once, into the cache the
-book's build uses (``_build/.experiments``, or ``$BOOK_EXPERIMENT_CACHE``); the pages of
-both editions then read their results, and so does a later ``make book`` with the same
-code. When other tests run before the pages (``make test``), the untimed experiments
-are computed by one process in the background while they run, on the core they leave
-free, and the first page waits for it; the timed ones are then measured by the pages
-that call them, with nothing else running. When the pages come first, everything is
-computed before them on every core (:func:`helpers.experiments.compute_all`).
+The pages' experiments (``helpers.experiments``) are computed once, before the first
+page runs, on every core, into the cache the book's build uses
+(``_build/.experiments``, or ``$BOOK_EXPERIMENT_CACHE``); the pages of both editions
+then read their results, and so does a later ``make book`` with the same code.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from unittest import mock
 
@@ -79,36 +73,12 @@ def pytest_configure(config):
         os.environ.setdefault(experiments.ENV, str(root / "_build" / ".experiments"))
 
 
-_BACKGROUND: list[subprocess.Popen] = []
-
-
 def pytest_collection_finish(session):
-    """Compute the experiments of the collected pages (see the module's text)."""
+    """Compute the experiments of the collected pages before the first cell runs."""
     from helpers import experiments
 
     pages = {item.path.stem for item in session.items if isinstance(item, StrictCell)}
     chapters = experiments.chapters_of(sorted(pages))
     listing = session.config.option.collectonly
-    if not chapters or not os.environ.get(experiments.ENV) or listing:
-        return
-    if isinstance(session.items[0], StrictCell):
+    if chapters and os.environ.get(experiments.ENV) and not listing:
         experiments.compute_all(chapters, log=None)
-        return
-    # a process of its own: experiments seed torch's global generator
-    _BACKGROUND.append(subprocess.Popen(
-        [sys.executable, "-m", "helpers.experiments", *chapters, "--jobs", "1",
-         "--untimed"], stdout=subprocess.DEVNULL))
-
-
-def pytest_runtest_setup(item):
-    """The first page waits for the experiments computed in the background."""
-    if isinstance(item, StrictCell) and _BACKGROUND:
-        process = _BACKGROUND.pop()
-        if process.wait() != 0:  # the pages compute what is missing, and show the error
-            print(f"\n[experiments] the background computation exited with "
-                  f"{process.returncode}", file=sys.stderr)
-
-
-def pytest_unconfigure(config):
-    for process in _BACKGROUND:
-        process.kill()

@@ -205,15 +205,12 @@ def _run(name: str) -> tuple[str, float]:
 
 
 def compute_all(chapters: Sequence[str] = CHAPTERS, jobs: int | None = None,
-                log: Callable[[str], None] | None = print,
-                timed: bool = True) -> dict[str, float]:
+                log: Callable[[str], None] | None = print) -> dict[str, float]:
     """Compute (or find in the cache) every experiment of ``chapters``.
 
     The untimed experiments run on ``jobs`` processes (default: every core), the
     longest first; then the timed ones one after the other in this process, with
     nothing else of the build running beside them. Needs caching on (``ENV``).
-    ``timed=False`` leaves the timed ones out (their pages compute them when they
-    first call them).
 
     Returns
     -------
@@ -235,7 +232,7 @@ def compute_all(chapters: Sequence[str] = CHAPTERS, jobs: int | None = None,
     jobs = jobs or os.cpu_count() or 1
     experiments = [e for e in experiments if not e.is_cached()]
     untimed = sorted((e for e in experiments if not e.timed), key=lambda e: -e.cost)
-    timed = [e for e in experiments if e.timed] if timed else []
+    timed = [e for e in experiments if e.timed]
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     if untimed:
@@ -270,15 +267,13 @@ def __getattr__(name: str):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m helpers.experiments [CHAPTER ...] [--jobs N] [--untimed]``."""
+    """``python -m helpers.experiments [CHAPTER ...] [--jobs N]``."""
     import argparse
 
     parser = argparse.ArgumentParser(description="compute the book's experiments once")
     parser.add_argument("chapters", nargs="*", metavar="CHAPTER",
                         help=f"default: all of {', '.join(CHAPTERS)}")
     parser.add_argument("--jobs", type=int, default=None)
-    parser.add_argument("--untimed", action="store_true",
-                        help="leave out the timed experiments (latency rounds)")
     args = parser.parse_args(argv)
-    compute_all(args.chapters or CHAPTERS, args.jobs, timed=not args.untimed)
+    compute_all(args.chapters or CHAPTERS, args.jobs)
     return 0
