@@ -264,7 +264,7 @@ def publish_bundles(langs) -> None:
             print(f"[build_book] notebooks bundle: {path}")
 
 
-# --- coursework: downloadable student notebooks (tools/coursework.py) ---
+# --- coursework: downloadable student notebooks (the tools.coursework package) ---
 def publish_coursework(langs) -> None:
     """Generate the assignments and copy the student notebooks into each edition.
 
