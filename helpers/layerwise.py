@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ._checks import check_finite, check_fraction, check_plain_weights, check_positive_int
-from .prune import _mask_from_scores, magnitude_mask, nm_mask
+from .prune import lowest_mask, magnitude_mask, nm_mask
 
 __all__ = ["CRITERIA", "wanda_scores", "wanda_row_mask", "wanda_mask", "hessian",
            "sparsegpt_block", "sparsegpt_sweep", "sparsegpt", "reconstruction_error",
@@ -100,7 +100,7 @@ def wanda_row_mask(weight: torch.Tensor, input_norms: torch.Tensor,
     """
     scores = weight.abs() * input_norms[None, :]
     # Each output row is compared with itself, not with the whole layer.
-    rows = [_mask_from_scores(row, k) for row in scores]
+    rows = [lowest_mask(row, k) for row in scores]
     return torch.stack(rows).to(weight.dtype)
 
 
@@ -163,7 +163,7 @@ def _obs_mask(saliency: torch.Tensor, *, sparsity: float, n: int | None,
     (fewer than ``m`` columns) is kept whole.
     """
     if n is None:
-        return _mask_from_scores(saliency, round(sparsity * saliency.numel()))
+        return lowest_mask(saliency, round(sparsity * saliency.numel()))
     if saliency.shape[1] == m:
         return nm_mask(saliency, n, m)
     return torch.ones_like(saliency)

@@ -64,7 +64,6 @@ def lowest_mask(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
     return mask.reshape(scores.shape)
 
 
-_mask_from_scores = lowest_mask  # the name helpers.layerwise imports
 
 
 def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.Tensor],
