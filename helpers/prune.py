@@ -64,8 +64,6 @@ def lowest_mask(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
     return mask.reshape(scores.shape)
 
 
-
-
 def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.Tensor],
                  amount: float | int) -> dict[str, torch.Tensor]:
     """Masks removing the ``amount`` lowest scores across all tensors, split per tensor."""
