@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -9,6 +10,25 @@ import numpy as np
 import torch
 
 from .languages import LANGUAGES
+
+
+def checked(check):
+    """Decorate a kernel so that ``check(*args, **kwargs)`` validates its arguments first.
+
+    A kernel is the few lines of an algorithm that a chapter shows (``{literalinclude}``);
+    its body stays the lesson, and the decorator line says that its arguments are checked.
+    ``check`` takes the kernel's arguments and raises ``TypeError``/``ValueError`` naming
+    the problem and the fix. ``kernel.unchecked`` is the bare function, for a caller that
+    has validated the same arguments already (an inner loop).
+    """
+    def decorate(kernel):
+        @functools.wraps(kernel)
+        def run(*args, **kwargs):
+            check(*args, **kwargs)
+            return kernel(*args, **kwargs)
+        run.unchecked = kernel
+        return run
+    return decorate
 
 
 def check_language(lang: str) -> str:

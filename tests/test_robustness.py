@@ -702,3 +702,25 @@ def test_other_inputs_are_rejected_with_the_fix(X, y, error, match):
                  lambda: l1.alpha_max(X, y)):
         with pytest.raises(error, match=match):
             call()
+
+
+def test_a_checked_kernel_validates_first_and_keeps_its_bare_form():
+    from helpers._checks import checked
+
+    calls = []
+
+    def positive(x):
+        if x < 0:
+            raise ValueError("x must be >= 0; pass its absolute value")
+
+    @checked(positive)
+    def double(x):
+        """Twice x."""
+        calls.append(x)
+        return 2 * x
+
+    assert double(3) == 6 and double.__doc__ == "Twice x." and double.__name__ == "double"
+    with pytest.raises(ValueError, match="x must be >= 0"):
+        double(-1)
+    assert calls == [3]                 # the kernel never ran on the bad input
+    assert double.unchecked(-1) == -2
