@@ -7,19 +7,37 @@ breaks every other layer that reads or writes the same stream. Fang et al. (*Dep
 Towards Any Structural Pruning*, CVPR 2023) call the layers coupled in this way a
 *dependency group*: its channels can be removed only together, everywhere at once.
 
-This module finds the groups of a network by tracing it with ``torch.fx`` and
-following each layer's output channels through the operations that act channel by
-channel (BatchNorm, activations, pooling, Flatten) to the layers that read them; an
-addition merges the channels of its two inputs into one group. It removes a group's
-channels physically (:func:`remove_group`, which slices every layer of the group with
-:func:`slice_group`), with the same outputs as zeroing them (:func:`zero_group`).
-It is the teaching version of what the Torch-Pruning library
+This module finds the groups of a network by tracing it with ``torch.fx``. Every
+index of a layer's parameters (an output channel: a filter or a row and its bias; an
+input channel: a column; a BatchNorm entry) is followed through the graph, and
+indices that must go together are merged into one *channel*: an addition or an
+elementwise product pairs the channels of its inputs, a depthwise convolution pairs
+each output channel with its input channel, a concatenation puts channels side by
+side, a layer applied twice or a weight shared by two layers is the same index
+everywhere. The channels written by the same layers form a group. It removes a
+group's channels physically (:func:`remove_group`, which slices every layer of the
+group with :func:`slice_group`), with the same outputs as zeroing them
+(:func:`zero_group`). It is the teaching version of what the Torch-Pruning library
 (``torch_pruning.DependencyGraph``) does for any model.
 
-Supported layers: ``nn.Conv2d`` (ungrouped) and ``nn.Linear`` produce and read
-channels; ``nn.BatchNorm1d/2d`` follow them; ReLU, LeakyReLU, GELU, Tanh, Dropout,
-Identity, max/average pooling and Flatten pass them through; ``+`` (``operator.add``,
-``torch.add``) couples them. Anything else raises ``TypeError``.
+Supported layers: ``nn.Conv2d`` (also grouped and depthwise) and ``nn.Linear``
+produce and read channels; ``nn.BatchNorm1d/2d`` with affine parameters follow them;
+activations with f(0) = 0 (ReLU, ReLU6, LeakyReLU, ELU, GELU, SiLU, Hardswish, Mish,
+Tanh), Dropout, Identity, 2-D max/average pooling, ``mean`` over positions and
+``flatten(1)`` pass them through; Sigmoid and Hardsigmoid only where a removed channel
+is multiplied by zero afterwards (a squeeze-and-excitation gate). Operations: ``+``,
+``-``, ``*`` (also with a per-channel gate broadcast over positions), division by a
+number, ``torch.cat`` (index offsets), ``chunk`` along the channels (each chunk keeps
+the same channels), ``split``/``chunk`` along other axes, ``view``/``reshape`` to
+``(N, -1)``. A layer may be applied more than once, and Conv2d/Linear/BatchNorm
+layers may share parameters (tied weights: pruned as one, and still shared after).
+Anything else raises ``TypeError`` naming the layer and the operation.
+
+Layouts (one rule, shared with :mod:`helpers.structured`): a Conv2d's channels are
+axis 1 of ``(N, C, H, W)``; a Linear layer's units are the *last* axis of its output,
+also when it is applied per position to ``(N, …, features)``. A ``flatten(1)`` then
+gives each channel several columns: after a Conv the block ``c·HW … c·HW + HW − 1``,
+after a per-position Linear the columns ``u, u + units, u + 2·units, …``.
 
 Introduced in :doc:`residual-networks`.
 """
@@ -30,26 +48,40 @@ import copy
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Number
 
 import torch
 from torch import fx, nn
 from torch.nn import functional as F
 
-from ._checks import check_amount, check_finite, check_fraction, check_plain_weights
+from ._checks import (
+    check_amount, check_finite, check_fraction, check_model, check_plain_weights, checked,
+)
 
 __all__ = ["DependencyGroup", "dependency_groups", "group_importance", "zero_group",
            "slice_group", "remove_group", "prune_groups", "torch_pruning_importance"]
 
 _PRODUCERS = (nn.Conv2d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
-_PASS_MODULES = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.Tanh, nn.Dropout, nn.Dropout2d,
-                 nn.Identity, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
-                 nn.AdaptiveMaxPool2d, nn.Flatten)
-_PASS_FUNCTIONS = (F.relu, torch.relu, torch.flatten, F.adaptive_avg_pool2d,
-                   F.max_pool2d, F.avg_pool2d)
-_ADD_FUNCTIONS = (operator.add, torch.add, operator.iadd)
-_INPUT, _OUTPUT = "<input>", "<output>"
+# Channel by channel, and a zero channel stays zero.
+_ELEMENTWISE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Hardswish,
+                nn.Mish, nn.Tanh, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)
+_ELEMENTWISE_FUNCTIONS = (F.relu, torch.relu, F.relu6, F.leaky_relu, F.elu, F.gelu, F.silu,
+                          F.hardswish, F.mish, torch.tanh, F.dropout, F.dropout2d, torch.neg,
+                          operator.neg)
+_ELEMENTWISE_METHODS = ("relu", "relu_", "tanh", "neg", "contiguous", "clone")
+_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_POOL_FUNCTIONS = (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d, F.adaptive_max_pool2d)
+# Channel by channel, but a zero channel becomes f(0) ≠ 0: only as a gate.
+_GATES = (nn.Sigmoid, nn.Hardsigmoid)
+_GATE_FUNCTIONS = (torch.sigmoid, F.sigmoid, F.hardsigmoid)
+_ADD = (operator.add, operator.iadd, torch.add, operator.sub, operator.isub, torch.sub)
+_MUL = (operator.mul, operator.imul, torch.mul)
+_CAT = (torch.cat, torch.concat, torch.concatenate)
+_SYMBOLS = {operator.add: "+", operator.iadd: "+=", operator.sub: "-", operator.isub: "-=",
+            operator.mul: "*", operator.imul: "*=", operator.truediv: "/",
+            operator.getitem: "indexing [...]", operator.matmul: "@"}
+_BLOCKED = 0  # the atom of the model's input and outputs: never removed
 
 
 @dataclass(frozen=True)
@@ -62,164 +94,605 @@ class DependencyGroup:
     ----------
     producers : tuple of str
         Names of the Conv2d/Linear layers whose output channels (rows, filters and
-        biases) form the group; their outputs are added to each other, or there is
-        one producer.
+        biases) form the group: their outputs are added or multiplied to each other,
+        pass through a depthwise convolution, or there is one producer.
     norms : tuple of str
         BatchNorm layers that normalise these channels (γ, β and running statistics).
     consumers : tuple of str
         Conv2d/Linear layers that read these channels (their input columns).
     size : int
         Number of channels in the group.
+    layout : tuple of (str, str, tuple of int)
+        ``(layer, axis, owner)`` for every layer whose indices along ``axis``
+        (``"out"``: rows or filters and biases, ``"norm"``: BatchNorm entries,
+        ``"in"``: input columns) are not the group's channels one to one: ``owner[i]``
+        is the channel that index ``i`` belongs to, or -1 for an index of another
+        group or of none (after a concatenation, a Flatten, a grouped convolution).
+        Layers not listed have index ``c`` for channel ``c``.
     """
 
     producers: tuple[str, ...]
     norms: tuple[str, ...]
     consumers: tuple[str, ...]
     size: int
+    layout: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
+
+    def owner(self, name: str, axis: str) -> torch.Tensor:
+        """The channel of each index of layer ``name`` along ``axis`` (-1: not in the group)."""
+        for layer, role, owner in self.layout:
+            if (layer, role) == (name, axis):
+                return torch.tensor(owner, dtype=torch.long)
+        return torch.arange(self.size)
+
+    def kept(self, name: str, axis: str, keep: torch.Tensor) -> torch.Tensor:
+        """Indices of layer ``name`` along ``axis`` that remain when the group keeps ``keep``."""
+        owner = self.owner(name, axis)
+        gone = (owner >= 0) & ~torch.isin(owner, keep.cpu())
+        return torch.nonzero(~gone).reshape(-1)
 
 
-class _UnionFind:
-    def __init__(self):
-        self.parent: dict[str, str] = {}
+# --- the layout rule -------------------------------------------------------------------
 
-    def find(self, key: str) -> str:
-        self.parent.setdefault(key, key)
-        while self.parent[key] != key:
-            self.parent[key] = self.parent[self.parent[key]]
-            key = self.parent[key]
-        return key
+def _unit_of_column(width: int, units: int, channels_last: bool) -> torch.Tensor:
+    """Which of ``units`` units each of ``width`` columns of a flattened activation holds.
 
-    def union(self, a: str, b: str) -> None:
-        self.parent[self.find(a)] = self.find(b)
+    The one layout rule of :mod:`helpers.dependency` and :mod:`helpers.structured`:
+    after ``flatten(1)`` of ``(N, C, positions…)`` channel ``c`` is the block of
+    columns ``c·P … c·P + P − 1``; of ``(N, positions…, units)`` (a Linear applied per
+    position) unit ``u`` is read at ``u, u + units, u + 2·units, …``. Without positions
+    (``width == units``) both are column ``u`` for unit ``u``.
+    """
+    if width % units:
+        raise ValueError(f"{width} columns are not a multiple of the {units} channels "
+                         f"they are flattened from")
+    columns = torch.arange(width)
+    return columns % units if channels_last else columns // (width // units)
 
 
-def _tensor_args(node: fx.Node) -> list[fx.Node]:
-    return [a for a in node.args if isinstance(a, fx.Node)]
+def _check_affine(name: str, norm: nn.Module, layer: str) -> None:
+    """A BatchNorm without γ and β maps a silenced channel to −mean/std, not to zero."""
+    if not norm.affine:
+        raise ValueError(f"BatchNorm {name!r} has no affine parameters, so a silenced "
+                         f"channel of {layer!r} would still output -mean/std; use "
+                         f"BatchNorm with affine=True")
 
 
-def _trace(model: nn.Module):
-    """Channel spaces of the traced graph: who produces, normalises and reads each."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_plain_weights(model, "dependency groups")
-    try:
-        graph = fx.symbolic_trace(model).graph
-    except Exception as err:  # fx raises many kinds of errors for untraceable code
-        raise TypeError(f"cannot trace {type(model).__name__} with torch.fx: {err}") from err
-    modules = dict(model.named_modules())
-    space: dict[fx.Node, str] = {}
-    sets = _UnionFind()
-    norms: list[tuple[str, str]] = []        # (space, BatchNorm name)
-    consumers: list[tuple[str, str]] = []    # (space, layer name)
-    for node in graph.nodes:
-        if node.op == "placeholder":
-            space[node] = sets.find(_INPUT)
-        elif node.op == "output":
-            for arg in _tensor_args(node):
-                sets.union(space[arg], _OUTPUT)
-        elif node.op == "get_attr":
-            raise TypeError(f"the model reads the tensor {node.target!r} directly; only "
-                            f"layers and additions are supported")
-        elif node.op == "call_module":
-            module = modules[node.target]
-            (arg,) = _tensor_args(node)
-            if isinstance(module, _PRODUCERS):
-                if isinstance(module, nn.Conv2d) and module.groups != 1:
-                    raise TypeError(f"grouped convolution {node.target!r} is not supported")
-                consumers.append((space[arg], node.target))
-                space[node] = sets.find(node.target)
-            elif isinstance(module, _NORMS):
-                norms.append((space[arg], node.target))
-                space[node] = space[arg]
-            elif isinstance(module, _PASS_MODULES):
-                space[node] = space[arg]
-            else:
-                raise TypeError(f"unsupported layer {node.target!r} of type "
-                                f"{type(module).__name__}")
-        elif node.op == "call_function" and node.target in _ADD_FUNCTIONS:
-            a, b = _tensor_args(node)
-            sets.union(space[a], space[b])
-            space[node] = space[a]
-        elif (node.op == "call_function" and node.target in _PASS_FUNCTIONS) or (
-                node.op == "call_method" and node.target in ("relu", "flatten")):
-            space[node] = space[_tensor_args(node)[0]]
-        elif node.op == "call_method" and node.target == "add":
-            a, b = _tensor_args(node)
-            sets.union(space[a], space[b])
-            space[node] = space[a]
+# --- tracing: which indices go together ------------------------------------------------
+
+@dataclass(frozen=True)
+class _Flow:
+    """A traced tensor: the atom (merged index) at each position of its channel axis."""
+
+    atoms: tuple[int, ...]
+    last: bool                   # channels on the last axis (a Linear's units), else axis 1
+    rank: int | None             # number of dimensions, when known
+    origin: str                  # the layer that wrote the channels, for messages
+    flat: bool = False           # flatten(1) of positions: several columns per channel
+    lit: tuple[str, ...] = ()    # per position, what makes a zeroed channel nonzero there
+
+    def live(self, position: int) -> str:
+        return self.lit[position] if self.lit else ""
+
+    def but(self, **changes) -> _Flow:
+        return _Flow(**{**self.__dict__, **changes})
+
+    def axis(self) -> str:
+        """Where the channels lie, in words that compare equal for equal layouts."""
+        if self.flat:
+            return "flattened, last" if self.last else "flattened, axis 1"
+        return "axis 1" if self.rank == 2 or not self.last else "last axis"
+
+    def is_channel_dim(self, dim) -> bool:
+        if not isinstance(dim, Integral) or self.flat:
+            return False
+        if not self.last or self.rank == 2:
+            return dim == 1 or (self.rank is not None and dim == 1 - self.rank)
+        return dim == -1 or (self.rank is not None and dim == self.rank - 1)
+
+
+class _Same:
+    """The parts of a tensor split along an axis other than the channels."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+_META = object()  # a value that is not a tensor of channels (a shape, a size)
+
+
+def _width(module: nn.Module, axis: str) -> int:
+    if axis == "norm":
+        return module.num_features
+    return module.weight.shape[0 if axis == "out" else 1]
+
+
+def _describe(node: fx.Node, modules: Mapping[str, nn.Module]) -> str:
+    """The operation of a traced node, as the model's code writes it."""
+    if node.op == "call_module":
+        return f"layer {node.target!r} ({type(modules[node.target]).__name__})"
+    if node.op == "call_method":
+        return f"the tensor method .{node.target}()"
+    if node.target is getattr:
+        return f"the attribute .{node.args[1]}"
+    if node.target in _SYMBOLS:
+        return f"the operation {_SYMBOLS[node.target]}"
+    module = getattr(node.target, "__module__", None) or "torch"
+    return f"{module}.{getattr(node.target, '__name__', node.target)}"
+
+
+def _flows(value) -> list[_Flow]:
+    if isinstance(value, _Flow):
+        return [value]
+    if isinstance(value, _Same):
+        return _flows(value.value)
+    if isinstance(value, (tuple, list)):
+        return [f for v in value for f in _flows(v)]
+    if isinstance(value, dict):
+        return [f for v in value.values() for f in _flows(v)]
+    return []
+
+
+class _Tracer:
+    """Follows every index of a model's layers through its ``torch.fx`` graph."""
+
+    def __init__(self, model: nn.Module):
+        try:
+            graph = fx.symbolic_trace(model).graph
+        except Exception as err:  # fx raises many kinds of errors for untraceable code
+            raise TypeError(f"cannot trace {type(model).__name__} with torch.fx: "
+                            f"{err}") from err
+        self.modules = dict(model.named_modules())
+        self.parent = [_BLOCKED]
+        self.members: dict[tuple[str, str], range] = {}
+        values: dict[fx.Node, object] = {}
+        for node in graph.nodes:
+            self.node = node
+            args = fx.node.map_arg(node.args, values.__getitem__)
+            kwargs = fx.node.map_arg(node.kwargs, values.__getitem__)
+            values[node] = self.step(node, args, kwargs)
+        self.tie()
+
+    # --- atoms: one per index, merged when indices must go together
+    def find(self, a: int) -> int:
+        parent = self.parent
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(self, a: int, b: int) -> None:
+        a, b = self.find(a), self.find(b)
+        self.parent[max(a, b)] = min(a, b)  # the blocked atom 0 stays a root
+
+    def block(self, value) -> None:
+        for flow in _flows(value):
+            for a in flow.atoms:
+                self.union(a, _BLOCKED)
+
+    def member(self, name: str, axis: str) -> range:
+        """The atoms of the indices of layer ``name`` along ``axis``, created once."""
+        if (name, axis) not in self.members:
+            start = len(self.parent)
+            width = _width(self.modules[name], axis)
+            self.parent.extend(range(start, start + width))
+            self.members[name, axis] = range(start, start + width)
+        return self.members[name, axis]
+
+    def unsupported(self, why: str = "", args=()) -> TypeError:
+        after = _flows(args)
+        where = f" on the channels of layer {after[0].origin!r}" if after else ""
+        return TypeError(f"unsupported: {_describe(self.node, self.modules)}{where} (traced "
+                         f"node {self.node.name!r}){': ' + why if why else ''}; "
+                         f"helpers.dependency handles the layers and operations listed in "
+                         f"its module docstring")
+
+    def read(self, name: str, axis: str, x: _Flow | None, *, zeroed: bool = False) -> None:
+        """Layer ``name`` reads the channels of ``x`` at its indices along ``axis``."""
+        indices = self.member(name, axis)
+        if x is None:  # the model's input: these indices stay
+            for index in indices:
+                self.union(index, _BLOCKED)
+            return
+        if x.flat:
+            units = _unit_of_column(len(indices), len(x.atoms), x.last).tolist()
+        elif len(indices) == len(x.atoms):
+            units = range(len(indices))
         else:
-            raise TypeError(f"unsupported operation {node.op} {node.target!r}; supported: "
-                            f"Conv2d, Linear, BatchNorm, activations, pooling, Flatten "
-                            f"and additions")
-    return modules, sets, norms, consumers
+            raise ValueError(f"layer {name!r} reads {len(indices)} channels but receives "
+                             f"the {len(x.atoms)} channels of {x.origin!r}")
+        for index, unit in zip(indices, units):
+            if x.live(unit) and not zeroed:
+                raise TypeError(f"layer {name!r} reads the channels of {x.origin!r} after "
+                                f"{x.live(unit)}, which makes a removed (zeroed) channel "
+                                f"nonzero: removing it would change the outputs")
+            self.union(index, x.atoms[unit])
+
+    # --- one node of the graph
+    def step(self, node: fx.Node, args, kwargs):
+        if node.op == "placeholder":
+            return None  # the model's input: its channels are never removed
+        if node.op == "output":
+            self.block(args)
+            return None
+        if node.op == "get_attr":
+            raise TypeError(f"unsupported: the model reads the tensor {node.target!r} "
+                            f"directly, not through a layer (a class token, a positional "
+                            f"embedding, a layer scale); helpers.dependency cannot slice it")
+        if node.op == "call_module":
+            return self.call_module(node.target, args, kwargs)
+        return self.call(node.target, args, kwargs)
+
+    def call_module(self, name: str, args, kwargs):
+        module = self.modules[name]
+        if isinstance(module, nn.MultiheadAttention):
+            raise TypeError(f"unsupported: layer {name!r} is an nn.MultiheadAttention, whose "
+                            f"heads couple the channels of its query, key and value "
+                            f"projections; helpers.dependency does not prune attention "
+                            f"(Torch-Pruning does)")
+        if isinstance(module, (nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)):
+            raise TypeError(f"unsupported: layer {name!r} ({type(module).__name__}) "
+                            f"normalises several channels together, so removing one changes "
+                            f"the others and removal cannot equal zeroing")
+        if len(args) != 1 or kwargs:
+            raise self.unsupported("a layer called with more than one tensor", args)
+        (x,) = args
+        if isinstance(module, nn.Conv2d):
+            return self.conv(name, module, x)
+        if isinstance(module, nn.Linear):
+            if x is not None and x.axis() == "axis 1" and x.rank != 2:
+                raise TypeError(f"layer {name!r} (Linear) reads the last axis, but the "
+                                f"channels of {x.origin!r} are axis 1 of a "
+                                f"{x.rank or 'multi'}-D tensor; flatten or average them first")
+            self.read(name, "in", x)
+            out = self.member(name, "out")
+            return _Flow(tuple(out), last=True, rank=None if x is None else x.rank,
+                         origin=name)
+        if isinstance(module, _NORMS):
+            if x is None:
+                self.read(name, "norm", None)
+                return None
+            _check_affine(name, module, x.origin)
+            two_d = isinstance(module, nn.BatchNorm2d)
+            if (two_d and x.axis() != "axis 1") or (
+                    x.axis() == "last axis" and x.rank is not None):
+                raise TypeError(f"{type(module).__name__} {name!r} normalises axis 1, but the "
+                                f"channels of {x.origin!r} lie on the {x.axis()} of a "
+                                f"{x.rank}-D tensor")
+            self.read(name, "norm", x, zeroed=True)  # γ = β = 0: the channel is 0 after it
+            return x.but(lit=())
+        if isinstance(module, _ELEMENTWISE):
+            return x
+        if isinstance(module, _POOLS):
+            return self.pool(x, args)
+        if isinstance(module, _GATES):
+            return self.gate(x, f"{type(module).__name__} {name!r}")
+        if isinstance(module, nn.Flatten):
+            return self.flatten(x, module.start_dim, module.end_dim, args)
+        raise TypeError(f"unsupported layer {name!r} of type {type(module).__name__}; "
+                        f"helpers.dependency handles the layers listed in its module "
+                        f"docstring")
+
+    def conv(self, name: str, conv: nn.Conv2d, x: _Flow | None) -> _Flow:
+        if x is not None and x.axis() != "axis 1":
+            raise TypeError(f"layer {name!r} (Conv2d) reads axis 1, but the channels of "
+                            f"{x.origin!r} lie on the {x.axis()}")
+        if x is not None and len(x.atoms) != conv.in_channels:
+            raise ValueError(f"layer {name!r} reads {conv.in_channels} channels but receives "
+                             f"the {len(x.atoms)} channels of {x.origin!r}")
+        out = self.member(name, "out")
+        if conv.groups == 1:
+            self.read(name, "in", x)
+        elif conv.groups == conv.in_channels:  # depthwise: output o filters input o // k
+            multiplier = conv.out_channels // conv.groups
+            for o, atom in enumerate(out):
+                self.union(atom, _BLOCKED if x is None else x.atoms[o // multiplier])
+        else:  # grouped: input column j of every group, output j of every group, together
+            width, per_out = conv.in_channels // conv.groups, conv.out_channels // conv.groups
+            columns = self.member(name, "in")
+            if x is None:
+                self.read(name, "in", None)
+            for j, atom in enumerate(() if x is None else x.atoms):
+                if x.live(j):
+                    raise TypeError(f"layer {name!r} reads the channels of {x.origin!r} "
+                                    f"after {x.live(j)}, which makes a removed channel "
+                                    f"nonzero")
+                self.union(columns[j % width], atom)
+            for o, atom in enumerate(out):
+                self.union(atom, out[o % per_out])
+        return _Flow(tuple(out), last=False, rank=4, origin=name)
+
+    def pool(self, x, args):
+        if x is not None and x.axis() != "axis 1":
+            raise self.unsupported(f"pooling over positions after {x.origin!r}, whose "
+                                   f"channels lie on the {x.axis()}, pools across channels",
+                                   args)
+        return x
+
+    def gate(self, x, what: str):
+        return None if x is None else x.but(lit=(f"{what} (f(0) ≠ 0)",) * len(x.atoms))
+
+    def flatten(self, x, start, end, args):
+        if x is None:
+            return None
+        rank = x.rank
+        start = start + rank if rank is not None and start < 0 else start
+        end = end + rank if rank is not None and end < 0 else end
+        if not x.last and not x.flat and rank is not None and 2 <= start <= end < rank:
+            return x.but(rank=rank - (end - start))  # positions merged; channels stay axis 1
+        if start != 1 or end not in (-1, None if rank is None else rank - 1):
+            raise self.unsupported(f"flatten(start_dim={start}, end_dim={end}) mixes the "
+                                   f"channels with other axes; only flatten(1) keeps them",
+                                   args)
+        return x.but(rank=2) if x.flat or rank == 2 else x.but(flat=True, rank=2)
+
+    def pair(self, a, b, product: bool, args):
+        """``a + b`` or ``a * b``: channel ``c`` of one meets channel ``c`` of the other."""
+        if a is None or b is None:  # with the model's input: its channels stay
+            self.block((a, b))
+            return a if b is None else b
+        if a.axis() != b.axis() or (a.rank and b.rank and a.rank != b.rank):
+            raise self.unsupported(f"the channels of {a.origin!r} ({a.axis()}) and of "
+                                   f"{b.origin!r} ({b.axis()}) do not line up", args)
+        if len(a.atoms) == len(b.atoms):
+            for p, q in zip(a.atoms, b.atoms):
+                self.union(p, q)
+            lit = tuple((a.live(i) and b.live(i)) if product else (a.live(i) or b.live(i))
+                        for i in range(len(a.atoms)))
+            return a.but(lit=lit if any(lit) else ())
+        if 1 in (len(a.atoms), len(b.atoms)):  # one channel broadcast over all
+            one, many = (a, b) if len(a.atoms) == 1 else (b, a)
+            self.block(one)
+            lit = many.lit if product else (f"adding the one channel of {one.origin!r}",
+                                            ) * len(many.atoms)
+            return many.but(lit=lit)
+        raise ValueError(f"{_describe(self.node, self.modules)} combines the "
+                         f"{len(a.atoms)} channels of {a.origin!r} with the "
+                         f"{len(b.atoms)} of {b.origin!r}")
+
+    def call(self, target, args, kwargs):
+        method = isinstance(target, str)
+
+        def is_(functions=(), methods=()):
+            return target in methods if method else any(target is f for f in functions)
+
+        x = args[0] if args else None
+        if is_((getattr,)):
+            if args[1] in ("shape", "dtype", "device", "ndim", "is_cuda"):
+                return _META
+            raise self.unsupported("", args)
+        if is_((len,), ("size", "dim")):
+            return _META
+        if x is _META or (isinstance(x, Number) and not _flows(args)):
+            return _META  # arithmetic on shapes
+        if is_((operator.getitem,)):
+            if isinstance(x, _Same):
+                return x.value
+            if isinstance(x, tuple):
+                return x[args[1]]
+            if x is None:
+                return None
+            raise self.unsupported("indexing into the channels", args)
+        if is_(_ELEMENTWISE_FUNCTIONS, _ELEMENTWISE_METHODS):
+            return x
+        if is_(_POOL_FUNCTIONS):
+            return self.pool(x, args)
+        if is_(_GATE_FUNCTIONS, ("sigmoid", "sigmoid_")):
+            return self.gate(x, _describe(self.node, self.modules))
+        if is_((torch.flatten,), ("flatten",)):
+            start = _arg(args, kwargs, 1, "start_dim", 0)
+            return self.flatten(x, start, _arg(args, kwargs, 2, "end_dim", -1), args)
+        if is_((torch.reshape,), ("view", "reshape")):
+            shape = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) \
+                else args[1:]
+            if len(shape) == 2 and shape[1] == -1 and not _flows(shape):
+                return self.flatten(x, 1, -1, args)
+            raise self.unsupported("only a view or reshape to (batch, -1) is handled", args)
+        if is_(_ADD, ("add", "add_", "sub", "sub_")) or is_(_MUL, ("mul", "mul_")):
+            product = is_(_MUL, ("mul", "mul_"))
+            a, b = args[0], args[1]
+            if isinstance(b, Number) or isinstance(a, Number):
+                x, c = (a, b) if isinstance(b, Number) else (b, a)
+                if x is None or product or c == 0:
+                    return x
+                return x.but(lit=(f"adding the constant {c}",) * len(x.atoms))
+            return self.pair(a, b, product, args)
+        if is_((operator.truediv,), ("div", "div_")) and isinstance(args[1], Number):
+            return x
+        if is_(_CAT):
+            return self.cat(list(x), _arg(args, kwargs, 1, "dim", 0), args)
+        if is_((torch.chunk, torch.split), ("chunk", "split")):
+            how = _arg(args, kwargs, 1, "chunks" if "chunk" in str(target) else
+                       "split_size_or_sections")
+            dim = _arg(args, kwargs, 2, "dim", 0)
+            return self.split(x, how, dim, "chunk" in getattr(target, "__name__", target))
+        if is_((torch.mean,), ("mean",)):
+            return self.mean(x, _arg(args, kwargs, 1, "dim"),
+                             _arg(args, kwargs, 2, "keepdim", False), args)
+        raise self.unsupported("", args)
+
+    def cat(self, parts, dim, args):
+        if any(p is None for p in parts):  # with the model's input: offsets unknown
+            self.block(parts)
+            return None
+        first = parts[0]
+        if any(p.axis() != first.axis() for p in parts):
+            raise self.unsupported("the parts' channels do not lie on the same axis", args)
+        if first.is_channel_dim(dim):  # side by side: offsets
+            lit = tuple(p.live(i) for p in parts for i in range(len(p.atoms)))
+            return first.but(atoms=sum((p.atoms for p in parts), ()),
+                             lit=lit if any(lit) else (), origin="+".join(
+                                 dict.fromkeys(p.origin for p in parts)))
+        if first.flat:
+            raise self.unsupported("concatenating flattened channels", args)
+        result = first
+        for part in parts[1:]:  # along another axis: the same channels everywhere
+            result = self.pair(result, part, False, args)
+        return result
+
+    def split(self, x, how, dim, chunk: bool):
+        if x is None:
+            return _Same(None)
+        if not x.is_channel_dim(dim):
+            return _Same(x)
+        positions = torch.arange(len(x.atoms))
+        pieces = positions.chunk(how) if chunk else positions.split(how)
+        if chunk and len(pieces) == how and len({len(p) for p in pieces}) == 1:
+            for piece in pieces[1:]:  # equal chunks stay equal: position i of each together
+                for i, j in zip(pieces[0].tolist(), piece.tolist()):
+                    self.union(x.atoms[i], x.atoms[j])
+        else:  # sizes written in the model's code cannot change: these channels stay
+            self.block(x)
+        return tuple(x.but(atoms=tuple(x.atoms[i] for i in p.tolist()),
+                           lit=tuple(x.live(i) for i in p.tolist()) if x.lit else ())
+                     for p in pieces)
+
+    def mean(self, x, dim, keepdim, args):
+        if x is None:
+            return None
+        dims = (dim,) if isinstance(dim, Integral) else tuple(dim or ())
+        if x.rank is None or not dims or x.flat:
+            raise self.unsupported("a mean over axes that may hold the channels", args)
+        dims = {d % x.rank for d in dims}
+        channel = 1 if x.axis() == "axis 1" else x.rank - 1
+        if channel in dims or 0 in dims:
+            raise self.unsupported("a mean over the channels or the batch", args)
+        return x.but(rank=x.rank if keepdim else x.rank - len(dims))
+
+    # --- shared parameters
+    def tie(self) -> None:
+        """Layers that share a parameter share its indices: merge them."""
+        owners: dict[int, list[tuple[str, str]]] = {}
+        for name, module in self.modules.items():
+            for attr, p in module.named_parameters(recurse=False):
+                owners.setdefault(id(p), []).append((name, attr))
+        for shared in owners.values():
+            names = [name for name, _ in shared]
+            if len(shared) < 2 or not any((name, axis) in self.members for name in names
+                                         for axis in ("out", "in", "norm")):
+                continue
+            kinds = {(type(self.modules[n]), attr, getattr(self.modules[n], "groups", 1))
+                     for n, attr in shared}
+            first = self.modules[names[0]]
+            if len(kinds) > 1 or not isinstance(first, _PRODUCERS + _NORMS):
+                raise TypeError(f"unsupported: layers {names} share a parameter; "
+                                f"helpers.dependency prunes shared parameters only between "
+                                f"layers of the same kind (Conv2d, Linear, BatchNorm)")
+            attr = shared[0][1]
+            axes = ("norm",) if isinstance(first, _NORMS) else \
+                ("out", "in") if attr == "weight" else ("out",)
+            for axis in axes:
+                for other in names[1:]:
+                    for a, b in zip(self.member(names[0], axis), self.member(other, axis)):
+                        self.union(a, b)
+
+    # --- the groups
+    def groups(self) -> list[DependencyGroup]:
+        blocked = self.find(_BLOCKED)
+        order = {name: k for k, name in enumerate(self.modules)}
+        classes: dict[int, list[tuple[str, str, int]]] = {}
+        for (name, axis), atoms in self.members.items():
+            for i, atom in enumerate(atoms):
+                root = self.find(atom)
+                if root != blocked:
+                    classes.setdefault(root, []).append((name, axis, i))
+        link: dict[int, int] = {}  # channels written by the same layer: one group
+
+        def find(c):
+            while link.get(c, c) != c:
+                c = link[c]
+            return c
+
+        for (name, axis), atoms in self.members.items():
+            if axis == "out":
+                roots = [find(self.find(a)) for a in atoms if self.find(a) != blocked]
+                for r in roots[1:]:
+                    if r != find(roots[0]):
+                        link[r] = find(roots[0])
+        components: dict[int, list[int]] = {}
+        for root, entries in classes.items():
+            if any(axis == "out" for _, axis, _ in entries):
+                components.setdefault(find(root), []).append(root)
+
+        def first_row(root):
+            return min((order[name], i) for name, axis, i in classes[root] if axis == "out")
+
+        out = []
+        for channels in components.values():
+            channels.sort(key=first_row)
+            owners: dict[tuple[str, str], list[int]] = {}
+            for k, root in enumerate(channels):
+                for name, axis, i in classes[root]:
+                    owners.setdefault((name, axis), [-1] * len(self.members[name, axis]))[i] = k
+            keys = sorted(owners, key=lambda key: (order[key[0]], key[1]))
+            names = {axis: tuple(n for n, a in keys if a == axis) for axis in ("out", "norm", "in")}
+            identity = list(range(len(channels)))
+            layout = tuple((n, a, tuple(owners[n, a])) for n, a in keys
+                           if owners[n, a] != identity)
+            out.append((first_row(channels[0]), DependencyGroup(
+                names["out"], names["norm"], names["in"], len(channels), layout)))
+        return [group for _, group in sorted(out, key=lambda item: item[0])]
 
 
-def _size(module: nn.Module) -> int:
-    return module.out_channels if isinstance(module, nn.Conv2d) else module.out_features
+def _arg(args, kwargs, index: int, name: str, default=None):
+    return args[index] if len(args) > index else kwargs.get(name, default)
 
 
 def dependency_groups(model: nn.Module) -> list[DependencyGroup]:
     """The prunable dependency groups of ``model``, in the order of their first layer.
 
     Introduced in :doc:`residual-networks`, section *Dependency groups*. The model is
-    traced with ``torch.fx`` (not run). Groups that reach the model's input or output
-    (the logits) are not prunable and are left out.
+    traced with ``torch.fx`` (not run). Channels that reach the model's input or
+    output (the logits), or whose number is written in the model's code (``split``
+    sizes), are not prunable and are left out.
 
     Raises
     ------
     TypeError
-        For a model that cannot be traced or uses an unsupported layer or operation.
+        For a model that cannot be traced, or an unsupported layer or operation (the
+        message names it and the traced node).
     ValueError
-        If the layers of a group disagree on its number of channels.
+        If layers that are coupled disagree on a number of channels, or for a
+        BatchNorm without affine parameters.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from helpers.dependency import dependency_groups
+    >>> model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    >>> dependency_groups(model)
+    [DependencyGroup(producers=('0',), norms=(), consumers=('2',), size=6, layout=())]
     """
-    modules, sets, norms, consumers = _trace(model)
-    blocked = {sets.find(_INPUT), sets.find(_OUTPUT)}
-    order = [name for name, m in modules.items() if isinstance(m, _PRODUCERS)]
-    groups: dict[str, dict[str, list[str]]] = {}
-    for name in order:
-        root = sets.find(name)
-        if root in blocked or name not in sets.parent:
-            continue
-        groups.setdefault(root, {"producers": [], "norms": [], "consumers": []})
-        groups[root]["producers"].append(name)
-    for key, kind in ((norms, "norms"), (consumers, "consumers")):
-        for space, name in key:
-            root = sets.find(space)
-            if root in groups:
-                groups[root][kind].append(name)
-    out = []
-    for parts in groups.values():
-        sizes = {_size(modules[p]) for p in parts["producers"]}
-        sizes |= {modules[b].num_features for b in parts["norms"]}
-        if len(sizes) != 1:
-            raise ValueError(f"layers {parts['producers'] + parts['norms']} are coupled but "
-                             f"have different numbers of channels {sorted(sizes)}")
-        size = sizes.pop()
-        for c in parts["consumers"]:
-            mod = modules[c]
-            width = mod.in_channels if isinstance(mod, nn.Conv2d) else mod.in_features
-            if width % size:
-                raise ValueError(f"layer {c!r} reads {width} inputs, not a multiple of the "
-                                 f"{size} channels of its group")
-        out.append(DependencyGroup(tuple(parts["producers"]), tuple(parts["norms"]),
-                                   tuple(dict.fromkeys(parts["consumers"])), size))
-    return out
+    check_plain_weights(check_model(model), "dependency groups")
+    return _Tracer(model).groups()
 
 
-def _check_group(model: nn.Module, group) -> dict[str, nn.Module]:
+def _check_layers(layers: Mapping[str, nn.Module], group) -> None:
+    """The layers of ``group`` are in ``layers``, of the right kind and size."""
     if not isinstance(group, DependencyGroup):
         raise TypeError(f"group must be a DependencyGroup (from dependency_groups), got "
                         f"{type(group).__name__}")
-    check_plain_weights(model, "dependency groups")
-    modules = dict(model.named_modules())
-    for name in group.producers + group.norms + group.consumers:
-        if name not in modules:
-            raise ValueError(f"the model has no layer {name!r}: the group belongs to "
-                             f"another model; call dependency_groups(model) again")
-    if any(_size(modules[p]) != group.size for p in group.producers):
-        raise ValueError("the group's size no longer matches the model (it was pruned "
-                         "since); call dependency_groups(model) again")
-    return modules
+    for names, axis, kinds in ((group.producers, "out", _PRODUCERS),
+                               (group.norms, "norm", _NORMS),
+                               (group.consumers, "in", _PRODUCERS)):
+        for name in names:
+            if name not in layers:
+                raise ValueError(f"the model has no layer {name!r}: the group belongs to "
+                                 f"another model; call dependency_groups(model) again")
+            if not isinstance(layers[name], kinds):
+                raise TypeError(f"layer {name!r} is a {type(layers[name]).__name__}, not "
+                                f"one of {[k.__name__ for k in kinds]}")
+            if _width(layers[name], axis) != len(group.owner(name, axis)):
+                raise ValueError("the group's size no longer matches the model (it was "
+                                 "pruned since); call dependency_groups(model) again")
+    for name in group.norms:
+        _check_affine(name, layers[name], group.producers[0] if group.producers else name)
+
+
+def _check_group(model: nn.Module, group) -> dict[str, nn.Module]:
+    check_plain_weights(check_model(model), "dependency groups")
+    layers = dict(model.named_modules())
+    _check_layers(layers, group)
+    return layers
 
 
 def group_importance(model: nn.Module, group: DependencyGroup) -> torch.Tensor:
@@ -228,34 +701,56 @@ def group_importance(model: nn.Module, group: DependencyGroup) -> torch.Tensor:
     Introduced in :doc:`residual-networks`, section *Dependency groups*. Channel
     ``c`` scores ``sqrt(Σ_producers ‖W_p[c]‖²)``: the filters (or rows) that write
     channel ``c`` anywhere in the group, the criterion of Li et al. (2017) extended
-    to a group. Shape ``(group.size,)``, on the CPU.
+    to a group; a weight shared by several layers counts once. Shape
+    ``(group.size,)``, on the CPU.
     """
-    modules = _check_group(model, group)
+    layers = _check_group(model, group)
     total = torch.zeros(group.size, dtype=torch.float64)
+    seen = set()
     for name in group.producers:
-        w = modules[name].weight.detach()
-        check_finite(w, f"weight of {name!r}")
-        total += w.flatten(1).double().pow(2).sum(dim=1).cpu()
+        w = layers[name].weight
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        check_finite(w.detach(), f"weight of {name!r}")
+        owner = group.owner(name, "out")
+        rows = w.detach().flatten(1).double().pow(2).sum(dim=1).cpu()
+        total.index_add_(0, owner[owner >= 0], rows[owner >= 0])
     return total.sqrt().float()
 
 
-def _check_indices(indices, size: int) -> list[int]:
+def _check_indices(indices, size: int, owner: str = "a group",
+                   unit: str = "channels") -> list[int]:
+    """``indices`` as a sorted list of distinct ints in 0..size-1, not all of them."""
     if isinstance(indices, torch.Tensor):
         indices = indices.tolist()
     indices = list(indices)
-    if any(isinstance(i, bool) or not isinstance(i, int) for i in indices):
+    if any(isinstance(i, bool) or not isinstance(i, Integral) for i in indices):
         raise TypeError("indices must be integers")
     bad = [i for i in indices if not 0 <= i < size]
     if bad:
-        raise ValueError(f"indices {bad} out of range for a group of {size} channels")
+        raise ValueError(f"indices {bad} out of range for {owner} with {size} {unit}")
     if len(set(indices)) != len(indices):
         raise ValueError("indices contain duplicates")
     if len(indices) == size:
-        raise ValueError(f"cannot remove all {size} channels of a group")
-    return sorted(indices)
+        raise ValueError(f"cannot remove all {size} {unit} of {owner}")
+    return sorted(int(i) for i in indices)
 
 
 @torch.no_grad()
+def _zero(layers: Mapping[str, nn.Module], group: DependencyGroup, drop: list[int]) -> None:
+    """Zero the rows (and biases) of the channels ``drop`` in producers and BatchNorms."""
+    drop = torch.tensor(drop, dtype=torch.long)
+    for names, axis in ((group.producers, "out"), (group.norms, "norm")):
+        for name in names:
+            module = layers[name]
+            rows = torch.nonzero(torch.isin(group.owner(name, axis), drop)).reshape(-1)
+            rows = rows.to(module.weight.device)
+            module.weight[rows] = 0
+            if module.bias is not None:
+                module.bias[rows] = 0
+
+
 def zero_group(model: nn.Module, group: DependencyGroup, indices: Sequence[int]) -> nn.Module:
     """Set channels of a group to zero everywhere, in place; return ``model``.
 
@@ -264,13 +759,8 @@ def zero_group(model: nn.Module, group: DependencyGroup, indices: Sequence[int])
     (in evaluation mode) the channels are 0 wherever they appear: the structured mask
     that :func:`remove_group` turns into a smaller network.
     """
-    modules = _check_group(model, group)
-    idx = _check_indices(indices, group.size)
-    for name in group.producers + group.norms:
-        module = modules[name]
-        module.weight[idx] = 0
-        if module.bias is not None:
-            module.bias[idx] = 0
+    layers = _check_group(model, group)
+    _zero(layers, group, _check_indices(indices, group.size))
     return model
 
 
@@ -287,33 +777,95 @@ def _slice(tensor, keep: torch.Tensor, dim: int):
 def _fit_sizes(module: nn.Module) -> None:
     """Set a Conv2d's or Linear's size attributes from its (sliced) weight."""
     if isinstance(module, nn.Conv2d):
-        module.out_channels, module.in_channels = module.weight.shape[:2]
+        out, per_group = module.weight.shape[:2]
+        if module.groups > 1 and module.groups == module.in_channels:  # depthwise
+            module.groups = out // (module.out_channels // module.groups)
+        module.out_channels, module.in_channels = out, per_group * module.groups
     else:
         module.out_features, module.in_features = module.weight.shape
 
 
+def _check_slice(layers, group, keep) -> None:
+    if not isinstance(layers, Mapping):
+        raise TypeError(f"layers must map layer names to modules (e.g. "
+                        f"dict(model.named_modules())), got {type(layers).__name__}")
+    _check_layers(layers, group)
+    if not isinstance(keep, torch.Tensor) or keep.dtype != torch.long or keep.dim() != 1:
+        raise TypeError("keep must be a one-dimensional torch.long tensor of the indices "
+                        "of the channels to keep")
+    if len(keep) == 0:
+        raise ValueError("keep is empty: a group keeps at least one channel")
+    if bool((keep[1:] <= keep[:-1]).any()) or keep.min() < 0 or keep.max() >= group.size:
+        raise ValueError(f"keep must hold sorted, distinct indices in 0..{group.size - 1}")
+
+
+@checked(_check_slice)
 def slice_group(layers: Mapping[str, nn.Module], group: DependencyGroup,
                 keep: torch.Tensor) -> None:
     """Keep only the channels ``keep`` of ``group`` in every layer of it, in place.
 
     Introduced in :doc:`residual-networks`, section *Dependency groups*. ``layers``
     maps names to modules; ``keep`` holds the kept channels' indices, sorted.
+    ``group.kept(name, axis, keep)`` gives a layer's indices that stay: index ``c``
+    for channel ``c``, or as the group's ``layout`` says (offsets, flattened columns).
     """
     for name in group.producers:  # the filter (row) and bias that write each channel
         p = layers[name]
-        p.weight, p.bias = _slice(p.weight, keep, 0), _slice(p.bias, keep, 0)
+        rows = group.kept(name, "out", keep)
+        p.weight, p.bias = _slice(p.weight, rows, 0), _slice(p.bias, rows, 0)
     for name in group.norms:  # each channel's γ, β and running statistics
         bn = layers[name]
+        rows = group.kept(name, "norm", keep)
         for attr in ("weight", "bias", "running_mean", "running_var"):
-            setattr(bn, attr, _slice(getattr(bn, attr), keep, 0))
-        bn.num_features = len(keep)
+            setattr(bn, attr, _slice(getattr(bn, attr), rows, 0))
+        bn.num_features = len(rows)
     for name in group.consumers:  # the input columns that read each channel
-        c = layers[name]  # a Linear after a Flatten reads a block of columns per channel
-        per = 1 if isinstance(c, nn.Conv2d) else c.in_features // group.size
-        cols = (keep[:, None] * per + torch.arange(per)).reshape(-1)
-        c.weight = _slice(c.weight, cols, 1)
-    for name in group.producers + group.consumers:
+        c = layers[name]
+        c.weight = _slice(c.weight, group.kept(name, "in", keep), 1)
+    for name in dict.fromkeys(group.producers + group.consumers):
         _fit_sizes(layers[name])
+
+
+def _merge(chosen: Sequence[tuple[DependencyGroup, list[int]]]):
+    """One group of all the groups' channels, and the channels it keeps."""
+    owners: dict[tuple[str, str], torch.Tensor] = {}
+    keep, offset = [], 0
+    for group, drop in chosen:
+        for names, axis in ((group.producers, "out"), (group.norms, "norm"),
+                            (group.consumers, "in")):
+            for name in names:
+                owner = group.owner(name, axis)
+                owner = torch.where(owner >= 0, owner + offset, -1)
+                previous = owners.get((name, axis))
+                owners[name, axis] = owner if previous is None else torch.where(
+                    previous >= 0, previous, owner)
+        dropped = set(drop)
+        keep += [offset + k for k in range(group.size) if k not in dropped]
+        offset += group.size
+    names = {axis: tuple(n for n, a in owners if a == axis) for axis in ("out", "norm", "in")}
+    layout = tuple((n, a, tuple(o.tolist())) for (n, a), o in owners.items())
+    return (DependencyGroup(names["out"], names["norm"], names["in"], offset, layout),
+            torch.tensor(keep, dtype=torch.long))
+
+
+def _remove(model: nn.Module, chosen) -> nn.Module:
+    """A copy of ``model`` without the channels ``drop`` of each ``(group, drop)``."""
+    new = copy.deepcopy(model)
+    chosen = [(group, drop) for group, drop in chosen if drop]
+    if not chosen:
+        return new
+    shared: dict[int, tuple[nn.Module, str]] = {}
+    ties = []  # (module, attr) that share the parameter of (module, attr) before them
+    for module in new.modules():
+        for attr, p in module.named_parameters(recurse=False):
+            if id(p) in shared:
+                ties.append((module, attr, *shared[id(p)]))
+            shared.setdefault(id(p), (module, attr))
+    group, keep = _merge(chosen)
+    slice_group.unchecked(dict(new.named_modules()), group, keep)
+    for module, attr, source, source_attr in ties:  # still shared, not two copies
+        setattr(module, attr, getattr(source, source_attr))
+    return new
 
 
 def remove_group(model: nn.Module, group: DependencyGroup,
@@ -323,18 +875,30 @@ def remove_group(model: nn.Module, group: DependencyGroup,
     Introduced in :doc:`residual-networks`, section *Dependency groups*. Deletes the
     channels' filters (and biases) in every producer, their BatchNorm entries (γ, β,
     running mean and variance), and the input columns that read them in every
-    consumer (for a Linear after a Flatten, the block of columns of each channel).
-    ``model`` is not changed; in evaluation mode the copy computes the same outputs as
-    ``zero_group(copy.deepcopy(model), group, indices)``.
+    consumer (after a Flatten, every column of the channel). Parameters shared by
+    several layers stay shared. ``model`` is not changed; in evaluation mode the copy
+    computes the same outputs as ``zero_group(copy.deepcopy(model), group, indices)``.
     """
     _check_group(model, group)
-    drop = set(_check_indices(indices, group.size))
-    new = copy.deepcopy(model)
-    if not drop:
-        return new
-    keep = torch.tensor([i for i in range(group.size) if i not in drop], dtype=torch.long)
-    slice_group(dict(new.named_modules()), group, keep)
-    return new
+    return _remove(model, [(group, _check_indices(indices, group.size))])
+
+
+def _n_removed(amount, size: int) -> int:
+    """How many of a group's ``size`` channels ``amount`` removes, as Torch-Pruning does.
+
+    An int is a count; a fraction keeps ``int(size · (1 − amount))`` channels (the
+    rule of ``torch_pruning``'s pruners: 0.3 of 64 removes 20, where
+    ``round(0.3 · 64)`` would remove 19). Every group keeps one channel.
+    """
+    if isinstance(amount, Integral):
+        return check_amount(amount, size, allow_all=False)
+    fraction = check_fraction(amount, "amount", inclusive_high=False)
+    removed = size - int(size * (1 - fraction))
+    if removed >= size:
+        raise ValueError(f"amount={fraction} would remove all {size} channels of a group "
+                         f"(Torch-Pruning keeps int({size}·(1 − amount)) = 0); pass a "
+                         f"smaller amount")
+    return removed
 
 
 def prune_groups(model: nn.Module, amount: float, *,
@@ -342,23 +906,25 @@ def prune_groups(model: nn.Module, amount: float, *,
     """A smaller copy of ``model`` with the lowest-scoring channels of every group removed.
 
     Introduced in :doc:`residual-networks`, section *Dependency groups*. Each
-    prunable group (:func:`dependency_groups`) loses ``round(amount · size)`` channels
-    with the lowest scores: ``scores[group]`` if given, else
-    :func:`group_importance`. Ties go to the smaller index. ``model`` is not changed.
-    An int ``amount`` is the number of channels removed from each group, as
-    ``amount`` of ``torch.nn.utils.prune.ln_structured``; every group keeps one.
+    prunable group (:func:`dependency_groups`) keeps ``int(size · (1 − amount))``
+    of its channels, as Torch-Pruning's pruners do, and loses the others, those with
+    the lowest scores: ``scores[group]`` if given, else :func:`group_importance`.
+    Ties go to the smaller index. ``model`` is not changed (it is copied once). An
+    int ``amount`` is the number of channels removed from each group, as ``amount``
+    of ``torch.nn.utils.prune.ln_structured``; every group keeps one.
 
     Raises
     ------
     ValueError
-        For ``amount`` outside [0, 1) or scores of the wrong length.
+        For ``amount`` outside [0, 1), one that would empty a group, or scores of
+        the wrong length.
     """
     if not isinstance(amount, Integral):
         check_fraction(amount, "amount", inclusive_high=False)
     groups = dependency_groups(model)
     if scores is not None and not isinstance(scores, Mapping):
         raise TypeError("scores must map each DependencyGroup to a tensor of scores")
-    chosen = {}
+    chosen = []
     for group in groups:
         s = group_importance(model, group) if scores is None else scores.get(group)
         if s is None:
@@ -368,11 +934,8 @@ def prune_groups(model: nn.Module, amount: float, *,
                              f"({group.size},)")
         check_finite(s, "scores")
         order = torch.sort(s.detach().cpu(), stable=True).indices
-        chosen[group] = order[:check_amount(amount, group.size, allow_all=False)].tolist()
-    new = copy.deepcopy(model)
-    for group, idx in chosen.items():
-        new = remove_group(new, group, idx) if idx else new
-    return new
+        chosen.append((group, order[:_n_removed(amount, group.size)].tolist()))
+    return _remove(model, chosen)
 
 
 def torch_pruning_importance(model: nn.Module,
@@ -381,9 +944,11 @@ def torch_pruning_importance(model: nn.Module,
 
     Introduced in :doc:`residual-networks`, section *The same with Torch-Pruning*. Pass
     it as ``importance=`` to ``torch_pruning.pruner.MetaPruner(model, ...)`` (the
-    same ``model`` object): for each group that Torch-Pruning builds, it returns
-    ``scores[g]`` of the :class:`DependencyGroup` ``g`` that contains the group's
-    root layer, so both routes rank the channels identically.
+    same ``model`` object): for each group that Torch-Pruning builds, it returns, for
+    every output channel of the group's root layer, the score ``scores[g]`` of the
+    channel of the :class:`DependencyGroup` ``g`` that it belongs to, so both routes
+    rank the channels identically (also where one channel is several filters, as
+    around grouped convolutions).
 
     Raises
     ------
@@ -399,13 +964,25 @@ def torch_pruning_importance(model: nn.Module,
             isinstance(g, DependencyGroup) for g in scores):
         raise TypeError("scores must map DependencyGroup objects to tensors of scores")
     names = {module: name for name, module in model.named_modules()}
-    by_producer = {p: s for g, s in scores.items() for p in g.producers}
+    by_layer: dict[tuple[str, str], list] = {}
+    for g, s in scores.items():
+        for layers, axis in ((g.producers, "out"), (g.consumers, "in")):
+            for name in layers:
+                by_layer.setdefault((name, axis), []).append((g, s.detach().cpu()))
 
     class GivenImportance(tp.importance.Importance):
         def __call__(self, group):
-            name = names.get(group[0].dep.target.module)
-            if name not in by_producer:
+            dep = group[0].dep
+            name = names.get(dep.target.module)
+            axis = "in" if "in_channels" in getattr(dep.handler, "__name__", "") else "out"
+            if (name, axis) not in by_layer:
                 raise ValueError(f"no scores for the Torch-Pruning group rooted at {name!r}")
-            return by_producer[name].detach().cpu()
+            given = by_layer[name, axis]
+            width = len(given[0][0].owner(name, axis))
+            importance = torch.full((width,), float("inf"))
+            for g, s in given:
+                owner = g.owner(name, axis)
+                importance[owner >= 0] = s[owner[owner >= 0]].float()
+            return importance
 
     return GivenImportance()

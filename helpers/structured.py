@@ -20,7 +20,10 @@ columns of channel ``c`` as one block of ``H·W``, after a per-position Linear i
 reads neuron ``u`` at columns ``u, u + units, u + 2·units, …``. Layouts that mix a
 unit with its neighbours (pooling after a Linear, a Flatten that keeps the batch
 axis elsewhere, a BatchNorm without affine parameters, whose output for a silenced
-unit is not zero) are rejected with an error.
+unit is not zero) are rejected with an error. These layout rules, and the removal
+itself, are those of :mod:`helpers.dependency`: a layer, its BatchNorm and the next
+layer form a dependency group of one producer, removed by
+:func:`helpers.dependency.slice_group`.
 
 Introduced in :doc:`pruning`, section *Structured pruning*.
 """
@@ -38,6 +41,9 @@ from torch import nn
 from ._checks import (
     check_amount, check_finite, check_fraction, check_plain_weights, check_positive_int,
     evaluation_mode,
+)
+from .dependency import (
+    DependencyGroup, _check_affine, _check_indices, _unit_of_column, _zero, slice_group,
 )
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
@@ -69,6 +75,18 @@ class _Block:
     flatten: bool        # a Flatten between the producer and a Linear consumer
     probe: nn.Module     # the module whose output is "the unit's activation"
     consumer_name: str
+    producer_name: str
+    bn_name: str | None
+
+    def group(self) -> DependencyGroup:
+        """The layers as a dependency group of one producer (the removal engine's input)."""
+        n = _n_units(self.producer)
+        columns = _unit_of_column(self.consumer.weight.shape[1], n,
+                                  isinstance(self.producer, nn.Linear))
+        layout = () if len(columns) == n else \
+            ((self.consumer_name, "in", tuple(columns.tolist())),)
+        norms = () if self.bn is None else (self.bn_name,)
+        return DependencyGroup((self.producer_name,), norms, (self.consumer_name,), n, layout)
 
 
 def _children(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -93,7 +111,7 @@ def _block(model: nn.Module, layer: str) -> _Block:
             isinstance(producer, nn.Conv2d) and producer.groups != 1):
         raise TypeError(f"layer {layer!r} is a {type(producer).__name__}; only nn.Linear "
                         f"and (ungrouped) nn.Conv2d layers have removable units")
-    bn, flatten, probe = None, False, producer
+    bn, bn_name, flatten, probe = None, None, False, producer
     linear = isinstance(producer, nn.Linear)
     for name, module in children[i + 1:]:
         if isinstance(module, _BATCHNORMS) and bn is None and not flatten:
@@ -105,11 +123,9 @@ def _block(model: nn.Module, layer: str) -> _Block:
             if module.num_features != _n_units(producer):
                 raise ValueError(f"BatchNorm {name!r} has {module.num_features} features but "
                                  f"layer {layer!r} has {_n_units(producer)} units")
-            if not module.affine:
-                raise ValueError(f"BatchNorm {name!r} has no affine parameters, so a "
-                                 f"silenced unit of {layer!r} would still output "
-                                 f"-mean/std; use BatchNorm with affine=True")
+            _check_affine(name, module, layer)
             bn = probe = module
+            bn_name = name
         elif isinstance(module, _PASS_THROUGH):
             if isinstance(module, _POOLS) and (flatten or linear):
                 where = "a Flatten" if flatten else f"Linear layer {layer!r}"
@@ -131,11 +147,11 @@ def _block(model: nn.Module, layer: str) -> _Block:
             if module.in_features % _n_units(producer):
                 raise ValueError(f"Linear {name!r} has {module.in_features} inputs, not a "
                                  f"multiple of the {_n_units(producer)} units of {layer!r}")
-            return _Block(producer, bn, module, flatten, probe, name)
+            return _Block(producer, bn, module, flatten, probe, name, layer, bn_name)
         elif isinstance(module, nn.Conv2d):
             if not isinstance(producer, nn.Conv2d) or flatten or module.groups != 1:
                 raise TypeError(f"Conv {name!r} cannot read the units of layer {layer!r}")
-            return _Block(producer, bn, module, flatten, probe, name)
+            return _Block(producer, bn, module, flatten, probe, name, layer, bn_name)
         else:
             raise TypeError(f"unsupported module {type(module).__name__} ({name!r}) between "
                             f"layer {layer!r} and the next Linear/Conv layer")
@@ -147,30 +163,13 @@ def _n_units(module: nn.Module) -> int:
     return module.out_features if isinstance(module, nn.Linear) else module.out_channels
 
 
-def _consumer_columns(block: _Block, keep: torch.Tensor, n: int) -> torch.Tensor:
-    """Columns of a Linear consumer that read the units ``keep``, unit by unit.
-
-    After a Conv and a Flatten, channel ``c`` is the block of columns
-    ``c·HW … c·HW + HW − 1``; after a per-position Linear and a Flatten the neurons
-    are the fastest axis, so neuron ``u`` is read at ``u, u + n, u + 2n, …``
-    (``n`` units before any removal).
-    """
-    per_unit = block.consumer.in_features // n
-    positions = torch.arange(per_unit, device=keep.device)
-    if isinstance(block.producer, nn.Conv2d):
-        return (keep[:, None] * per_unit + positions).reshape(-1)
-    return (positions[:, None] * n + keep).reshape(-1)  # in the order of the new layout
-
-
 def _consumer_weight_per_unit(block: _Block) -> torch.Tensor:
-    """The consumer's weights grouped by the unit they read: shape (units, …)."""
+    """The consumer's weights grouped by the unit they read: shape (units, out, …)."""
     w = block.consumer.weight.detach()
+    owner = block.group().owner(block.consumer_name, "in").to(w.device)
+    order = torch.sort(owner, stable=True).indices  # each unit's columns, in order
     n = _n_units(block.producer)
-    if isinstance(block.consumer, nn.Conv2d):
-        return w.transpose(0, 1)
-    if isinstance(block.producer, nn.Conv2d):  # (out, n·HW), unit-major
-        return w.reshape(w.shape[0], n, -1).transpose(0, 1)
-    return w.reshape(w.shape[0], -1, n).permute(2, 0, 1)  # (out, positions·n), unit-minor
+    return w[:, order].reshape(w.shape[0], n, -1, *w.shape[2:]).transpose(0, 1)
 
 
 def _per_unit(block: _Block, a: torch.Tensor) -> torch.Tensor:
@@ -338,22 +337,6 @@ def lowest(scores: torch.Tensor, amount: float) -> list[int]:
     return order[:n].tolist()
 
 
-def _check_indices(indices, n_units: int, layer: str) -> list[int]:
-    if isinstance(indices, torch.Tensor):
-        indices = indices.tolist()
-    indices = list(indices)
-    if any(isinstance(i, bool) or not isinstance(i, int) for i in indices):
-        raise TypeError("indices must be integers")
-    bad = [i for i in indices if not 0 <= i < n_units]
-    if bad:
-        raise ValueError(f"indices {bad} out of range for layer {layer!r} with {n_units} units")
-    if len(set(indices)) != len(indices):
-        raise ValueError("indices contain duplicates")
-    if len(indices) == n_units:
-        raise ValueError(f"cannot remove all {n_units} units of layer {layer!r}")
-    return sorted(indices)
-
-
 @torch.no_grad()
 def zero_units(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.Module:
     """Set the outputs of some units of ``layer`` to zero, in place; return ``model``.
@@ -364,21 +347,9 @@ def zero_units(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.Modul
     :func:`remove_neurons` / :func:`remove_channels` turn into a smaller model.
     """
     block = _block(model, layer)
-    idx = _check_indices(indices, _n_units(block.producer), layer)
-    for module in (block.producer, block.bn):
-        if module is None:
-            continue
-        module.weight[idx] = 0
-        if module.bias is not None:
-            module.bias[idx] = 0
+    idx = _check_indices(indices, _n_units(block.producer), f"layer {layer!r}", "units")
+    _zero(dict(model.named_children()), block.group(), idx)
     return model
-
-
-def _slice(param: torch.Tensor | None, keep: torch.Tensor, dim: int = 0):
-    if param is None:
-        return None
-    return nn.Parameter(param.detach().index_select(dim, keep).clone(),
-                        requires_grad=param.requires_grad)
 
 
 def _remove_units(model: nn.Module, layer: str, indices,
@@ -387,37 +358,12 @@ def _remove_units(model: nn.Module, layer: str, indices,
     if not isinstance(block.producer, kind):
         raise TypeError(f"layer {layer!r} is a {type(block.producer).__name__}, "
                         f"expected {kind.__name__}")
-    if not len(indices):
-        return copy.deepcopy(model)
     n = _n_units(block.producer)
-    drop = set(_check_indices(indices, n, layer))
+    drop = set(_check_indices(indices, n, f"layer {layer!r}", "units"))
     new = copy.deepcopy(model)
-    block = _block(new, layer)
-    device = block.producer.weight.device
-    keep = torch.tensor([i for i in range(n) if i not in drop], dtype=torch.long,
-                        device=device)
-    p = block.producer
-    p.weight = _slice(p.weight, keep)
-    p.bias = _slice(p.bias, keep)
-    if isinstance(p, nn.Linear):
-        p.out_features = len(keep)
-    else:
-        p.out_channels = len(keep)
-    if block.bn is not None:
-        bn = block.bn
-        bn.weight, bn.bias = _slice(bn.weight, keep), _slice(bn.bias, keep)
-        for buf in ("running_mean", "running_var"):
-            if getattr(bn, buf) is not None:
-                setattr(bn, buf, getattr(bn, buf).index_select(0, keep).clone())
-        bn.num_features = len(keep)
-    c = block.consumer
-    if isinstance(c, nn.Conv2d):
-        c.weight = _slice(c.weight, keep, dim=1)
-        c.in_channels = len(keep)
-    else:
-        cols = _consumer_columns(block, keep, n)
-        c.weight = _slice(c.weight, cols, dim=1)
-        c.in_features = len(cols)
+    if drop:
+        keep = torch.tensor([i for i in range(n) if i not in drop], dtype=torch.long)
+        slice_group.unchecked(dict(new.named_children()), block.group(), keep)
     return new
 
 

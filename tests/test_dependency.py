@@ -9,8 +9,9 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
+import nets
 from helpers import dependency as dep
-from helpers import models
+from helpers import metrics, models, structured
 
 
 def _trained_like(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -152,18 +153,132 @@ def test_bad_inputs(net):
         dep.dependency_groups("resnet")
 
 
+# ---------------------------------------------- the reported inputs (issue 24, items 2, 5-7)
+
+def test_per_position_linear_then_flatten():
+    """Item 2: a Linear applied per position, then flattened: unit u is every 5th column."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(15, 2)).eval()
+    x = torch.randn(6, 3, 4)
+    (group,) = dep.dependency_groups(model)
+    small = dep.remove_group(model, group, [1, 3])  # was 0.70 away from zeroing
+    assert nets.gap(small, dep.zero_group(copy.deepcopy(model), group, [1, 3]), x) < 1e-6
+    assert torch.equal(small[3].weight, model[3].weight.reshape(2, 3, 5)[:, :, [0, 2, 4]]
+                       .reshape(2, 9))
+    scores = {group: dep.group_importance(model, group)}
+    pruned = dep.prune_groups(model, 0.4)  # was 0.74 away
+    assert pruned[3].in_features == 9
+    assert nets.gap(pruned, nets.zeroed(model, scores, 0.4), x) < 1e-6
+    # one removal engine: helpers.structured gives the same smaller model
+    same = structured.remove_neurons(model, "0", [1, 3])
+    assert all(torch.equal(a, b) for a, b in zip(small.parameters(), same.parameters()))
+
+
+class Reused(nn.Module):
+    """Item 6: ``stem → shared → shared → head``, one layer applied twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.shared, self.head = nn.Linear(4, 8), nn.Linear(8, 8), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.shared(torch.relu(self.shared(
+            torch.relu(self.stem(x)))))))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_layer_applied_twice_is_one_group_as_in_torch_pruning(seed):
+    torch.manual_seed(seed)
+    model, x = Reused().eval(), torch.randn(5, 4)
+    (group,) = dep.dependency_groups(model)  # was two groups
+    assert (group.producers, group.consumers) == (("stem", "shared"), ("shared", "head"))
+    small = dep.prune_groups(model, 0.34)  # was Linear(in_features=0) and a failing forward
+    assert small.shared.weight.shape == (5, 5)
+    scores = nets.random_scores([group], seed)
+    ours = dep.prune_groups(model, 0.34, scores=scores)
+    assert nets.gap(ours, nets.zeroed(model, scores, 0.34), x) < 1e-6
+    theirs = nets.torch_pruned(model, x, scores, 0.34, ignored=("head",))
+    assert nets.shapes(ours) == nets.shapes(theirs)
+    assert nets.gap(ours, theirs, x) < 1e-6
+
+
+class TiedConv(nn.Module):
+    """Item 5: two convolutions that share one weight tensor (biases of their own)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 6, 3, padding=1)
+        self.a, self.b = nn.Conv2d(6, 6, 3, padding=1), nn.Conv2d(6, 6, 3, padding=1)
+        self.head = nn.Conv2d(6, 2, 1)
+        self.b.weight = self.a.weight
+
+    def forward(self, x):
+        return self.head(torch.relu(self.b(torch.relu(self.a(torch.relu(self.stem(x)))))))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_tied_convolutions_are_one_group_and_stay_tied(seed):
+    torch.manual_seed(seed)
+    model, x = TiedConv().eval(), torch.randn(2, 1, 6, 6)
+    (group,) = dep.dependency_groups(model)  # was three groups, pruned differently
+    assert (group.producers, group.consumers) == (("stem", "a", "b"), ("a", "b", "head"))
+    scores = nets.random_scores([group], seed)
+    small = dep.prune_groups(model, 0.5, scores=scores)
+    assert nets.gap(small, nets.zeroed(model, scores, 0.5), x) < 1e-6  # was 0.058 off
+    assert small.a.weight is small.b.weight
+    # stem 3·3·3 + 3, a (= b) 3·3·9 + 3, b's bias 3, head 2·3 + 2
+    assert metrics.count_parameters(small) == 30 + 84 + 3 + 8
+    assert torch.allclose(dep.group_importance(model, group), torch.sqrt(
+        model.stem.weight.detach().flatten(1).pow(2).sum(1)
+        + model.a.weight.detach().flatten(1).pow(2).sum(1)))  # the shared weight once
+
+
+def test_tied_linear_layers_of_the_reported_input():
+    """Item 5's model: a, b, c = Linear(8, 8) twice, Linear(8, 4); b.weight = a.weight."""
+    torch.manual_seed(0)
+    a, b, c = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 4)
+    b.weight = a.weight
+    model = nn.Sequential(a, nn.ReLU(), b, nn.ReLU(), c)
+    # a's input columns are b's (one tensor), and a reads the model's input: nothing to prune
+    assert dep.dependency_groups(model) == []
+    same = dep.prune_groups(model, 0.5)
+    assert same[0].weight is same[2].weight
+    assert metrics.count_parameters(same) == metrics.count_parameters(model) == 64 + 8 + 8 + 36
+    stem = nn.Linear(3, 8)
+    longer = nn.Sequential(stem, nn.ReLU(), *model)
+    (group,) = dep.dependency_groups(longer)
+    assert group.producers == ("0", "2", "4") and group.consumers == ("2", "4", "6")
+    small = dep.prune_groups(longer, 0.25)
+    assert small[2].weight is small[4].weight and small[2].weight.shape == (6, 6)
+
+
+@pytest.mark.parametrize("norm", [nn.BatchNorm1d(6, affine=False), nn.BatchNorm2d(6, affine=False)])
+def test_batchnorm_without_affine_parameters_is_rejected_as_in_structured(norm):
+    """Item 7: a silenced channel is -mean/std after such a BatchNorm, not zero."""
+    conv = isinstance(norm, nn.BatchNorm2d)
+    layers = [nn.Conv2d(1, 6, 3) if conv else nn.Linear(3, 6), norm, nn.ReLU(),
+              nn.Conv2d(6, 2, 1) if conv else nn.Linear(6, 2)]
+    model = nn.Sequential(*layers).eval()
+    with pytest.raises(ValueError, match="no affine parameters") as ours:
+        dep.dependency_groups(model)
+    with pytest.raises(ValueError, match="no affine parameters") as theirs:
+        structured.zero_units(model, "0", [0])
+    assert str(ours.value) == str(theirs.value)  # one rule, one message
+    group = dep.DependencyGroup(("0",), ("1",), ("3",), 6)  # built by hand
+    for call in (dep.zero_group, dep.remove_group):
+        with pytest.raises(ValueError, match="no affine parameters"):
+            call(model, group, [0])
+
+
 def test_unsupported_operations_are_named():
-    class Concat(nn.Module):
+    class Transposed(nn.Module):
         def __init__(self):
             super().__init__()
-            self.a, self.b = nn.Conv2d(1, 2, 1), nn.Conv2d(4, 3, 1)
+            self.a, self.b = nn.Conv2d(1, 2, 1), nn.Linear(2, 3)
 
         def forward(self, x):
-            y = self.a(x)
-            return self.b(torch.cat([y, y], dim=1))
+            return self.b(self.a(x).flatten(2).transpose(1, 2))
 
-    with pytest.raises(TypeError, match="unsupported operation"):
-        dep.dependency_groups(Concat())
-    with pytest.raises(TypeError, match="grouped convolution"):
-        dep.dependency_groups(nn.Sequential(nn.Conv2d(2, 4, 1), nn.Conv2d(4, 4, 1, groups=2),
-                                            nn.Conv2d(4, 1, 1)))
+    with pytest.raises(TypeError, match=r"unsupported: the tensor method .transpose\(\) on "
+                                        r"the channels of layer 'a'"):
+        dep.dependency_groups(Transposed())
