@@ -282,3 +282,98 @@ def test_unsupported_operations_are_named():
     with pytest.raises(TypeError, match=r"unsupported: the tensor method .transpose\(\) on "
                                         r"the channels of layer 'a'"):
         dep.dependency_groups(Transposed())
+
+
+# ------------------------------------------------------- clear errors (issue 24)
+
+class _Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(4, 8)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = self.embed(x)
+        return self.head(self.attn(h, h, h)[0])
+
+
+class _ViTLike(nn.Module):
+    """Patch embedding, class token, positional embedding, LayerNorm, attention."""
+
+    def __init__(self, d: int = 8):
+        super().__init__()
+        self.patch = nn.Conv2d(1, d, 4, stride=4)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos = nn.Parameter(torch.zeros(1, 5, d))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, 3)
+
+    def forward(self, x):
+        x = self.patch(x)
+        batch, channels, h, w = x.shape
+        x = x.flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(batch, -1, -1), x], dim=1) + self.pos
+        return self.head(self.norm(x)[:, 0])
+
+
+class _PlusOne(nn.Module):
+    def __init__(self, norm: bool):
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 6), nn.Linear(6, 2)
+        self.bn = nn.BatchNorm1d(6) if norm else nn.Identity()
+
+    def forward(self, x):
+        return self.b(self.bn(self.a(x) + 1.0))
+
+
+@pytest.mark.parametrize("model, error, match", [
+    # was "ValueError: too many values to unpack"
+    (_Attention(), TypeError, "layer 'attn' is an nn.MultiheadAttention"),
+    # was "ValueError: not enough values to unpack"
+    (_PlusOne(norm=False), TypeError, "layer 'b' reads the channels of 'a' after adding "
+                                      "the constant 1.0"),
+    # was "unsupported operation call_function <built-in function getattr>"
+    (_ViTLike(), TypeError, r"the tensor method .transpose\(\) on the channels of layer "
+                            r"'patch'"),
+    (nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.Linear(6, 2)), TypeError,
+     "layer '1' \\(LayerNorm\\) normalises several channels together"),
+    (nn.Sequential(nn.Linear(4, 6), nn.Sigmoid(), nn.Linear(6, 2)), TypeError,
+     "after Sigmoid '1'"),
+    (nn.Sequential(nn.Conv2d(1, 4, 3), nn.Linear(4, 2)), TypeError,
+     "reads the last axis, but the channels of '0' are axis 1"),
+    (nn.Sequential(nn.Linear(4, 6), nn.Linear(5, 2)), ValueError,
+     "layer '1' reads 5 channels but receives the 6 channels of '0'"),
+])
+def test_unsupported_models_are_named(model, error, match):
+    with pytest.raises(error, match=match):
+        dep.dependency_groups(model)
+
+
+def test_a_constant_added_before_a_batchnorm_is_removed_exactly():
+    torch.manual_seed(0)
+    model, x = _PlusOne(norm=True).eval(), torch.randn(5, 4)
+    nets.randomise_batchnorm(model, torch.Generator().manual_seed(0))
+    (group,) = dep.dependency_groups(model)
+    assert group == dep.DependencyGroup(("a",), ("bn",), ("b",), 6)
+    small = dep.remove_group(model, group, [0, 4])
+    assert nets.gap(small, dep.zero_group(copy.deepcopy(model), group, [0, 4]), x) < 1e-6
+
+
+def test_slice_group_checks_its_arguments(net):
+    stream = dep.dependency_groups(net)[0]
+    layers, keep = dict(copy.deepcopy(net).named_modules()), torch.tensor([0, 3])
+    for bad, error, match in [
+            ((list(layers), stream, keep), TypeError, "layers must map"),
+            ((layers, stream.producers, keep), TypeError, "DependencyGroup"),
+            ((layers, stream, [0, 3]), TypeError, "torch.long"),
+            ((layers, stream, keep.float()), TypeError, "torch.long"),
+            ((layers, stream, torch.tensor([3, 0])), ValueError, "sorted, distinct"),
+            ((layers, stream, torch.tensor([0, 8])), ValueError, r"0\.\.7"),
+            ((layers, stream, torch.tensor([], dtype=torch.long)), ValueError, "empty"),
+            (({"stem": net.stem}, stream, keep), ValueError, "no layer 'blocks.0.conv2'")]:
+        with pytest.raises(error, match=match):
+            dep.slice_group(*bad)
+    assert layers["stem"].weight.shape[0] == 8  # nothing sliced by a rejected call
+    dep.slice_group.unchecked(layers, stream, keep)  # the bare kernel, for validated callers
+    assert layers["stem"].weight.shape[0] == 2
