@@ -301,7 +301,7 @@ class _Tracer:
             raise ValueError(f"layer {name!r} reads {len(indices)} channels but receives "
                              f"the {len(x.atoms)} channels of {x.origin!r}")
         for index, unit in zip(indices, units):
-            if x.live(unit) and not zeroed:
+            if x.lit and x.live(unit) and not zeroed:
                 raise TypeError(f"layer {name!r} reads the channels of {x.origin!r} after "
                                 f"{x.live(unit)}, which makes a removed (zeroed) channel "
                                 f"nonzero: removing it would change the outputs")
@@ -587,50 +587,48 @@ class _Tracer:
 
     # --- the groups
     def groups(self) -> list[DependencyGroup]:
-        blocked = self.find(_BLOCKED)
+        """Channels (merged atoms) written by the same layers, grouped; blocked ones out."""
+        root = [self.find(a) for a in range(len(self.parent))]
+        blocked = root[_BLOCKED]
         order = {name: k for k, name in enumerate(self.modules)}
-        classes: dict[int, list[tuple[str, str, int]]] = {}
-        for (name, axis), atoms in self.members.items():
-            for i, atom in enumerate(atoms):
-                root = self.find(atom)
-                if root != blocked:
-                    classes.setdefault(root, []).append((name, axis, i))
-        link: dict[int, int] = {}  # channels written by the same layer: one group
+        members = sorted(self.members.items(), key=lambda m: (order[m[0][0]], m[0][1]))
+        first: dict[int, tuple[int, int]] = {}  # channel -> its first (layer, row)
+        link: dict[int, int] = {}  # channel -> a channel of the same group
 
-        def find(c):
+        def top(c: int) -> int:
             while link.get(c, c) != c:
                 c = link[c]
             return c
 
-        for (name, axis), atoms in self.members.items():
-            if axis == "out":
-                roots = [find(self.find(a)) for a in atoms if self.find(a) != blocked]
-                for r in roots[1:]:
-                    if r != find(roots[0]):
-                        link[r] = find(roots[0])
-        components: dict[int, list[int]] = {}
-        for root, entries in classes.items():
-            if any(axis == "out" for _, axis, _ in entries):
-                components.setdefault(find(root), []).append(root)
-
-        def first_row(root):
-            return min((order[name], i) for name, axis, i in classes[root] if axis == "out")
-
+        for (name, axis), atoms in members:
+            if axis != "out":
+                continue
+            written = [r for r in dict.fromkeys(root[a] for a in atoms) if r != blocked]
+            for i, a in enumerate(atoms):
+                first.setdefault(root[a], (order[name], i))
+            for r in written[1:]:  # one layer's channels: one group
+                if top(r) != top(written[0]):
+                    link[top(r)] = top(written[0])
+        channels: dict[int, list[int]] = {}
+        for r in sorted(first, key=first.get):
+            if r != blocked:
+                channels.setdefault(top(r), []).append(r)
+        index = {r: (g, k) for g, rs in enumerate(channels.values()) for k, r in enumerate(rs)}
+        owners: list[dict[tuple[str, str], list[int]]] = [{} for _ in channels]
+        for key, atoms in members:
+            for i, a in enumerate(atoms):
+                if root[a] in index:
+                    g, k = index[root[a]]
+                    owners[g].setdefault(key, [-1] * len(atoms))[i] = k
         out = []
-        for channels in components.values():
-            channels.sort(key=first_row)
-            owners: dict[tuple[str, str], list[int]] = {}
-            for k, root in enumerate(channels):
-                for name, axis, i in classes[root]:
-                    owners.setdefault((name, axis), [-1] * len(self.members[name, axis]))[i] = k
-            keys = sorted(owners, key=lambda key: (order[key[0]], key[1]))
-            names = {axis: tuple(n for n, a in keys if a == axis) for axis in ("out", "norm", "in")}
-            identity = list(range(len(channels)))
-            layout = tuple((n, a, tuple(owners[n, a])) for n, a in keys
-                           if owners[n, a] != identity)
-            out.append((first_row(channels[0]), DependencyGroup(
-                names["out"], names["norm"], names["in"], len(channels), layout)))
-        return [group for _, group in sorted(out, key=lambda item: item[0])]
+        for rs, owner in zip(channels.values(), owners):
+            identity = list(range(len(rs)))
+            names = {axis: tuple(n for n, a in owner if a == axis)
+                     for axis in ("out", "norm", "in")}
+            layout = tuple((n, a, tuple(o)) for (n, a), o in owner.items() if o != identity)
+            out.append(DependencyGroup(names["out"], names["norm"], names["in"], len(rs),
+                                       layout))
+        return out
 
 
 def _arg(args, kwargs, index: int, name: str, default=None):
@@ -704,7 +702,10 @@ def group_importance(model: nn.Module, group: DependencyGroup) -> torch.Tensor:
     to a group; a weight shared by several layers counts once. Shape
     ``(group.size,)``, on the CPU.
     """
-    layers = _check_group(model, group)
+    return _importance(_check_group(model, group), group)
+
+
+def _importance(layers: Mapping[str, nn.Module], group: DependencyGroup) -> torch.Tensor:
     total = torch.zeros(group.size, dtype=torch.float64)
     seen = set()
     for name in group.producers:
@@ -924,9 +925,10 @@ def prune_groups(model: nn.Module, amount: float, *,
     groups = dependency_groups(model)
     if scores is not None and not isinstance(scores, Mapping):
         raise TypeError("scores must map each DependencyGroup to a tensor of scores")
+    layers = dict(model.named_modules())
     chosen = []
     for group in groups:
-        s = group_importance(model, group) if scores is None else scores.get(group)
+        s = _importance(layers, group) if scores is None else scores.get(group)
         if s is None:
             raise ValueError(f"scores has no entry for the group of {group.producers}")
         if not isinstance(s, torch.Tensor) or s.shape != (group.size,):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import types
 
 import pytest
 import torch
@@ -282,6 +283,52 @@ def test_unsupported_operations_are_named():
     with pytest.raises(TypeError, match=r"unsupported: the tensor method .transpose\(\) on "
                                         r"the channels of layer 'a'"):
         dep.dependency_groups(Transposed())
+
+
+# ------------------------------------- prune_groups: one copy, Torch-Pruning's rounding
+
+@pytest.fixture(scope="module")
+def resnet18():
+    torch.manual_seed(0)
+    return nets.randomise_batchnorm(nets.resnet18(num_classes=10),
+                                    torch.Generator().manual_seed(0)).eval()
+
+
+def test_resnet18_at_amount_0_3_is_torch_pruning_s_model(resnet18):
+    """The reported input: 45 of 64 channels were kept where Torch-Pruning keeps 44."""
+    x = torch.randn(2, 3, 32, 32)
+    groups = dep.dependency_groups(resnet18)
+    scores = {g: dep.group_importance(resnet18, g) for g in groups}
+    ours = dep.prune_groups(resnet18, 0.3)
+    theirs = nets.torch_pruned(resnet18, x, scores, 0.3, ignored=("fc",))
+    assert ours.layer1[0].conv1.out_channels == 44
+    assert nets.shapes(ours) == nets.shapes(theirs)
+    assert nets.gap(ours, theirs, x) < 1e-5
+
+
+@pytest.mark.parametrize("size", [1, 3, 5, 7, 10, 64])
+@pytest.mark.parametrize("amount", [0.1, 0.3, 0.5, 0.7])
+def test_channels_removed_per_group_as_torch_pruning_counts_them(size, amount):
+    torch.manual_seed(size)
+    model = nn.Sequential(nn.Linear(4, size), nn.ReLU(), nn.Linear(size, 2))
+    theirs = nets.torch_pruned(model, torch.randn(1, 4), {
+        g: dep.group_importance(model, g) for g in dep.dependency_groups(model)}, amount,
+        ignored=("2",))
+    if theirs[0].out_features == size:
+        # it removes at least one channel, so it left alone a group it would empty: an error
+        # here
+        with pytest.raises(ValueError, match="would remove all"):
+            dep.prune_groups(model, amount)
+    else:
+        assert dep.prune_groups(model, amount)[0].out_features == theirs[0].out_features
+
+
+def test_prune_groups_copies_the_model_once(resnet18, monkeypatch):
+    copies = []
+    monkeypatch.setattr(dep, "copy", types.SimpleNamespace(
+        deepcopy=lambda m: copies.append(m) or copy.deepcopy(m)))
+    dep.prune_groups(resnet18, 0.5)
+    assert copies == [resnet18]  # was one copy per group (20 for a ResNet-18)
 
 
 # ------------------------------------------------------- clear errors (issue 24)
