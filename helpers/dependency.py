@@ -20,18 +20,24 @@ group with :func:`slice_group`), with the same outputs as zeroing them
 (:func:`zero_group`). It is the teaching version of what the Torch-Pruning library
 (``torch_pruning.DependencyGraph``) does for any model.
 
-Supported layers: ``nn.Conv2d`` (also grouped and depthwise) and ``nn.Linear``
-produce and read channels; ``nn.BatchNorm1d/2d`` with affine parameters follow them;
-activations with f(0) = 0 (ReLU, ReLU6, LeakyReLU, ELU, GELU, SiLU, Hardswish, Mish,
-Tanh), Dropout, Identity, 2-D max/average pooling, ``mean`` over positions and
-``flatten(1)`` pass them through; Sigmoid and Hardsigmoid only where a removed channel
-is multiplied by zero afterwards (a squeeze-and-excitation gate). Operations: ``+``,
-``-``, ``*`` (also with a per-channel gate broadcast over positions), division by a
-number, ``torch.cat`` (index offsets), ``chunk`` along the channels (each chunk keeps
-the same channels), ``split``/``chunk`` along other axes, ``view``/``reshape`` to
-``(N, -1)``. A layer may be applied more than once, and Conv2d/Linear/BatchNorm
-layers may share parameters (tied weights: pruned as one, and still shared after).
-Anything else raises ``TypeError`` naming the layer and the operation.
+Supported layers: ``nn.Conv2d`` (also grouped: channel ``c`` of every group goes
+together; and depthwise: an output channel with the input channel it filters) and
+``nn.Linear`` produce and read channels; ``nn.BatchNorm1d/2d`` with affine parameters
+follow them; activations with f(0) = 0 (ReLU, ReLU6, LeakyReLU, ELU, GELU, SiLU,
+Hardswish, Mish, Tanh), Dropout, Identity, 2-D max/average pooling, ``mean`` over
+positions and ``flatten(1)`` pass them through. Operations: ``+`` and ``-`` (pair the
+channels), ``*`` (also by a per-channel gate broadcast over positions: a
+squeeze-and-excitation block), division by a number, ``torch.cat`` along the channels
+(each part at its offset) or another axis, ``chunk`` along the channels (the chunks
+stay equal: channel ``c`` of every chunk goes together), ``split`` into sizes written
+in the code (those channels are not pruned), ``split``/``chunk`` along other axes,
+``x.shape``, ``view``/``reshape`` to ``(N, -1)``. A layer may be applied more than
+once, and Conv2d/Linear/BatchNorm layers may share parameters (tied weights: pruned as
+one, and still shared after). Sigmoid, Hardsigmoid and an added constant map a
+removed channel to a nonzero value: allowed where a product with the group's zero or a
+BatchNorm follows, an error where a layer would read it. Anything else (attention,
+LayerNorm, permutes, indexing into the channels, Conv1d, transposed convolutions, …)
+raises ``TypeError`` naming the layer and the operation.
 
 Layouts (one rule, shared with :mod:`helpers.structured`): a Conv2d's channels are
 axis 1 of ``(N, C, H, W)``; a Linear layer's units are the *last* axis of its output,

@@ -158,3 +158,111 @@ def resnet18(**kwargs) -> ResNet:
 
 def resnet50(**kwargs) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 6, 3], **kwargs)
+
+
+# --- blocks of today's CNNs (MobileNetV2, ResNeXt, DenseNet, ShuffleNetV2, EfficientNet) --
+
+def conv_bn(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1,
+            act: type | None = nn.ReLU) -> nn.Sequential:
+    layers = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+              nn.BatchNorm2d(cout)]
+    return nn.Sequential(*layers, *([act()] if act else []))
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2: expand (1×1), depthwise 3×3, project (1×1); a shortcut if shapes allow."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1, expand: int = 4):
+        super().__init__()
+        hidden = cin * expand
+        self.expand = conv_bn(cin, hidden, act=nn.ReLU6)
+        self.depthwise = conv_bn(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6)
+        self.project = conv_bn(hidden, cout, act=None)
+        self.shortcut = stride == 1 and cin == cout
+
+    def forward(self, x):
+        out = self.project(self.depthwise(self.expand(x)))
+        return x + out if self.shortcut else out
+
+
+class ResNeXtBlock(nn.Module):
+    """ResNeXt: 1×1, grouped 3×3 (cardinality ``groups``), 1×1, and the shortcut."""
+
+    def __init__(self, channels: int, width: int, groups: int):
+        super().__init__()
+        self.reduce = conv_bn(channels, width)
+        self.grouped = conv_bn(width, width, 3, groups=groups)
+        self.restore = conv_bn(width, channels, act=None)
+
+    def forward(self, x):
+        return torch.relu(x + self.restore(self.grouped(self.reduce(x))))
+
+
+class DenseLayer(nn.Module):
+    """DenseNet: BN-ReLU-Conv, its output concatenated to its input."""
+
+    def __init__(self, cin: int, growth: int):
+        super().__init__()
+        self.norm, self.conv = nn.BatchNorm2d(cin), nn.Conv2d(cin, growth, 3, padding=1)
+
+    def forward(self, x):
+        return torch.cat([x, self.conv(torch.relu(self.norm(x)))], dim=1)
+
+
+class ShuffleUnit(nn.Module):
+    """ShuffleNetV2 without the shuffle: half the channels pass, half go through a branch."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        half = channels // 2
+        self.branch = nn.Sequential(conv_bn(half, half), conv_bn(half, half, 3, groups=half,
+                                                                  act=None), conv_bn(half, half))
+
+    def forward(self, x):
+        kept, through = x.chunk(2, dim=1)
+        return torch.cat([kept, self.branch(through)], dim=1)
+
+
+class SqueezeExcitation(nn.Module):
+    """EfficientNet's gate: pool, 1×1 down, SiLU, 1×1 up, sigmoid, times the input."""
+
+    def __init__(self, channels: int, squeeze: int):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.reduce, self.act = nn.Conv2d(channels, squeeze, 1), nn.SiLU()
+        self.expand, self.gate = nn.Conv2d(squeeze, channels, 1), nn.Sigmoid()
+
+    def forward(self, x):
+        return x * self.gate(self.expand(self.act(self.reduce(self.pool(x)))))
+
+
+class CNN(nn.Module):
+    """A stem, ``body`` and a read-out: the frame of the zoo's test networks."""
+
+    def __init__(self, body: nn.Module, cin: int, cout: int, classes: int = 3):
+        super().__init__()
+        self.stem = conv_bn(3, cin, 3)
+        self.body = body
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(cout, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.body(self.stem(x))), 1))
+
+
+def zoo() -> dict[str, nn.Module]:
+    """Small networks built from each block kind, in evaluation mode, BatchNorm randomised."""
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    nets = {
+        "mobilenet_v2": CNN(nn.Sequential(InvertedResidual(8, 8), InvertedResidual(8, 12, 2),
+                                          conv_bn(12, 16)), 8, 16),
+        "resnext": CNN(nn.Sequential(ResNeXtBlock(8, 8, 4), ResNeXtBlock(8, 12, 2)), 8, 8),
+        "densenet": CNN(nn.Sequential(DenseLayer(6, 4), DenseLayer(10, 4), conv_bn(14, 8)),
+                        6, 8),
+        "shufflenet": CNN(nn.Sequential(ShuffleUnit(8), ShuffleUnit(8)), 8, 8),
+        "efficientnet": CNN(nn.Sequential(conv_bn(8, 16), conv_bn(16, 16, 3, groups=16),
+                                          SqueezeExcitation(16, 4), conv_bn(16, 8, act=None)),
+                            8, 8),
+    }
+    return {name: randomise_batchnorm(net, gen).eval() for name, net in nets.items()}
