@@ -238,3 +238,51 @@ def check_amount(amount, total: int, name: str = "amount", *, allow_all: bool = 
         raise ValueError(f"{name}={fraction} would remove all {total} items; at least one "
                          f"must remain")
     return count
+
+
+#: The input projections of ``nn.MultiheadAttention``: one stacked matrix, or three when
+#: query, key and value differ in size.
+ATTENTION_PROJECTIONS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
+
+
+def distinct_weights(model, names=None, *, what: str = "selecting weights",
+                     required: bool = True) -> dict:
+    """The weights that L1 penalties, pruning and quantisation act on: each tensor once.
+
+    :func:`select_weights`, with two additions. By default the input projections of
+    every ``nn.MultiheadAttention`` are selected too (:data:`ATTENTION_PROJECTIONS`:
+    the query, key and value matrices that Linear layers hold elsewhere; its
+    ``out_proj`` is a Linear layer already). And a tensor that several names share
+    (tied parameters, e.g. a language model's read-out tied to its embedding, Press
+    & Wolf 2017) is selected once, under the first name that selects it, so that a
+    penalty counts it once, a proximal step shrinks it once and it gets one mask;
+    any of its names may be passed in ``names``. Errors as in :func:`select_weights`;
+    with ``required=False`` a model without such weights gives an empty dict.
+    """
+    check_model(model)
+    if names is None:
+        names = []
+        for m_name, module in model.named_modules():
+            prefix = f"{m_name}." if m_name else ""
+            if isinstance(module, WEIGHT_LAYERS):
+                names.append(prefix + "weight")
+            elif isinstance(module, torch.nn.MultiheadAttention):
+                names += [prefix + p for p in ATTENTION_PROJECTIONS
+                          if getattr(module, p, None) is not None]
+        if not names and not required:
+            check_plain_weights(model, what)
+            return {}
+        if not names:
+            return select_weights(model, None, what=what)  # raises: nothing to select
+    names = [names] if isinstance(names, str) else list(names)
+    every = dict(model.named_parameters(remove_duplicate=False))
+    listed = {id(p): n for n, p in model.named_parameters()}
+    canonical = [listed[id(every[n])] if isinstance(n, str) and n in every else n
+                 for n in names]
+    selected = select_weights(model, canonical, what=what)
+    distinct, seen = {}, set()
+    for name, first in zip(names, canonical):
+        if id(selected[first]) not in seen:
+            seen.add(id(selected[first]))
+            distinct[name] = selected[first]
+    return distinct
