@@ -26,8 +26,9 @@ from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
 from ._checks import (
-    check_amount, check_data, check_finite, check_float_tensor, check_fraction, check_model,
-    check_nonnegative, check_plain_weights, check_positive_int, select_weights,
+    check_amount, check_data, check_finite, check_float_tensor, check_fraction,
+    check_int_in_range, check_model, check_nonnegative, check_plain_weights,
+    check_positive_int, checked, distinct_weights,
 )
 from .data import ClassificationData
 from .train import evaluate, fit
@@ -50,12 +51,19 @@ _SCOPES = ("layer", "global")
 # --------------------------------------------------------------------------- masks
 
 
+def _check_lowest_mask(scores, n_prune) -> None:
+    check_float_tensor(scores, "scores")
+    check_int_in_range(n_prune, "n_prune", 0, scores.numel())
+
+
+@checked(_check_lowest_mask)
 def lowest_mask(scores: torch.Tensor, n_prune: int) -> torch.Tensor:
     """The mask that prunes the ``n_prune`` lowest scores: 0 there, 1 elsewhere.
 
     Introduced in :doc:`pruning`, section *Magnitude pruning* (scores ``|W|``).
     Among equal scores the smaller row-major index goes first (a stable sort).
-    No checks: :func:`magnitude_mask` validates its arguments and calls it.
+    ``scores``: a non-empty floating-point tensor of finite values; ``0 <= n_prune
+    <= scores.numel()``, else TypeError or ValueError.
     """
     flat = scores.reshape(-1)
     order = torch.sort(flat, stable=True).indices
@@ -68,7 +76,7 @@ def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.
                  amount: float | int) -> dict[str, torch.Tensor]:
     """Masks removing the ``amount`` lowest scores across all tensors, split per tensor."""
     n_prune = check_amount(amount, sum(s.numel() for s in scores.values()))
-    flat = lowest_mask(torch.cat([s.reshape(-1) for s in scores.values()]), n_prune)
+    flat = lowest_mask.unchecked(torch.cat([s.reshape(-1) for s in scores.values()]), n_prune)
     masks, start = {}, 0
     for n, p in params.items():
         masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
@@ -112,7 +120,34 @@ def magnitude_mask(tensor: torch.Tensor, amount: float) -> torch.Tensor:
     tensor = check_float_tensor(tensor, "tensor")
     n_prune = check_amount(amount, tensor.numel())
     with torch.no_grad():
-        return lowest_mask(tensor.detach().abs(), n_prune)
+        return lowest_mask.unchecked(tensor.detach().abs(), n_prune)
+
+
+def _check_n_m(n, m) -> tuple[int, int]:
+    """``n`` and ``m`` of an N:M pattern: integers with ``0 <= n <= m``, ``m >= 1``."""
+    m = check_positive_int(m, "m")
+    n = check_positive_int(n, "n", allow_zero=True)
+    if n > m:
+        raise ValueError(f"n must be at most m, got n={n}, m={m}")
+    return n, m
+
+
+def _check_nm_width(width: int, m: int, what: str) -> None:
+    """The one N:M policy on widths: ``width`` inputs must be a multiple of ``m``.
+
+    An N:M pattern keeps ``n`` of every ``m`` consecutive inputs; a last group of
+    fewer than ``m`` inputs has no such pattern, and the formats that run N:M sparsity
+    (2:4 on NVIDIA's sparse tensor cores, Mishra et al. 2021) have no partial groups.
+    Every N:M function of ``helpers`` therefore refuses another width with a
+    ValueError naming ``what`` (the tensor or layer), rather than padding it or
+    leaving its last inputs dense.
+    """
+    if width % m:
+        raise ValueError(
+            f"{what} has {width} inputs, not a multiple of m={m}: an N:M pattern keeps n "
+            f"of every m consecutive inputs and has no partial groups; leave it out of "
+            f"N:M pruning (prune it unstructured instead), or pad its inputs with zeros "
+            f"to {-(-width // m) * m}")
 
 
 def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
@@ -123,7 +158,9 @@ def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
     along the input dimension (dimension 1: the columns of a Linear weight, the input
     channels of a Conv weight, at each output and kernel position), as NVIDIA's
     sparse tensor cores expect for 2:4 sparsity (Mishra et al. 2021); with ``n=2,
-    m=4`` exactly half of the weights are pruned.
+    m=4`` exactly half of the weights are pruned. A layer whose number of inputs is
+    not a multiple of ``m`` is refused (the policy of every N:M function here, see
+    Raises).
 
     Parameters
     ----------
@@ -144,20 +181,12 @@ def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
     Raises
     ------
     ValueError
-        If ``weight`` has fewer than two dimensions, ``in`` is not a multiple of
-        ``m``, ``n > m``, or ``scores`` has another shape.
+        If ``weight`` has fewer than two dimensions, ``n > m``, or ``scores`` has
+        another shape; and if ``in`` is not a multiple of ``m``: an N:M pattern has
+        no partial groups (nor has the hardware format), so such a layer is left out
+        of N:M pruning or padded with zero inputs, never pruned in part.
     """
-    weight = check_float_tensor(weight, "weight")
-    m = check_positive_int(m, "m")
-    n = check_positive_int(n, "n", allow_zero=True)
-    if n > m:
-        raise ValueError(f"n must be at most m, got n={n}, m={m}")
-    if weight.dim() < 2:
-        raise ValueError(f"weight must have at least two dimensions (out, in, ...), "
-                         f"got shape {tuple(weight.shape)}")
-    if weight.shape[1] % m:
-        raise ValueError(f"the input dimension of weight ({weight.shape[1]}) is not a "
-                         f"multiple of m={m}; leave this layer out of N:M pruning")
+    n, m = _check_nm(weight, n, m, "weight")
     if scores is None:
         scores = weight.detach().abs()
     else:
@@ -165,16 +194,31 @@ def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, *,
         if scores.shape != weight.shape:
             raise ValueError(f"scores has shape {tuple(scores.shape)} but weight has "
                              f"shape {tuple(weight.shape)}")
-    return nm_mask_kernel(scores, n, m).to(dtype=weight.dtype).contiguous()
+    return nm_mask_kernel.unchecked(scores, n, m).to(dtype=weight.dtype).contiguous()
 
 
+def _check_nm(tensor, n, m, name: str) -> tuple[int, int]:
+    """An N:M pattern of ``tensor`` ``(out, in, ...)``: checked ``n``, ``m`` and width."""
+    check_float_tensor(tensor, name)
+    n, m = _check_n_m(n, m)
+    if tensor.dim() < 2:
+        raise ValueError(f"{name} must have at least two dimensions (out, in, ...), "
+                         f"got shape {tuple(tensor.shape)}")
+    _check_nm_width(tensor.shape[1], m, name)
+    return n, m
+
+
+def _check_nm_mask_kernel(scores, n, m) -> None:
+    _check_nm(scores, n, m, "scores")
+
+
+@checked(_check_nm_mask_kernel)
 def nm_mask_kernel(scores: torch.Tensor, n: int, m: int) -> torch.Tensor:
     """Keep the ``n`` highest ``scores`` of every ``m`` consecutive ones along dim 1.
 
     Introduced in :doc:`faq`, section *N:M sparsity in hardware*. ``scores`` has shape
     ``(out, in, ...)``, ``in`` a multiple of ``m``; the mask has its shape and dtype
-    (1 kept, 0 pruned), ties go to the earlier input. No checks: :func:`nm_mask`
-    validates its arguments and calls it.
+    (1 kept, 0 pruned), ties go to the earlier input. Arguments as in :func:`nm_mask`.
     """
     # Move the input dimension last and cut it into groups of m.
     moved = scores.movedim(1, -1)
@@ -192,9 +236,13 @@ def nm_masks(model: nn.Module, n: int = 2, m: int = 4, *,
     Introduced in :doc:`language-models`, section *The 2:4 pattern*. ``names`` as in
     :func:`prunable_parameters`; every selected parameter's input dimension must be a
     multiple of ``m`` (a first layer with 1 or 3 input channels is not: name the
-    others). The model is not changed.
+    others), else ValueError naming it (see :func:`nm_mask`). The model is not changed.
     """
     params = _checked_params(model, names)
+    n, m = _check_n_m(n, m)
+    for name, p in params.items():
+        if p.dim() >= 2:
+            _check_nm_width(p.shape[1], m, f"parameter {name!r}")
     return {name: nm_mask(p.detach(), n, m) for name, p in params.items()}
 
 
@@ -210,10 +258,18 @@ def prunable_parameters(model: nn.Module,
         The network.
     names : str or iterable of str, optional
         Parameter names as in ``model.named_parameters()``. By default: the
-        ``weight`` of every ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layer (biases and
-        normalisation parameters are not pruned). The same rule chooses the weights
-        of :func:`helpers.l1.l1_penalty` and the layers of
-        :func:`helpers.metrics.layer_table`.
+        ``weight`` of every ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layer and the input
+        projections (``in_proj_weight``) of every ``nn.MultiheadAttention`` (biases,
+        embeddings and normalisation parameters are not pruned). The same rule
+        chooses the weights of :func:`helpers.l1.l1_penalty` and of
+        :func:`helpers.quant.quantize_model_weights`.
+
+    Returns
+    -------
+    dict
+        Name → parameter. A tensor shared by several layers (tied parameters) appears
+        once, under the first name that selects it: it is one tensor, so it gets one
+        mask, and pruning it prunes it in every layer that uses it.
 
     Raises
     ------
@@ -223,7 +279,7 @@ def prunable_parameters(model: nn.Module,
         parametrised with ``torch.nn.utils.parametrize`` (call
         :func:`make_permanent` first).
     """
-    return select_weights(model, names, what="pruning")
+    return distinct_weights(model, names, what="pruning")
 
 
 def _checked_params(model: nn.Module, names) -> dict[str, nn.Parameter]:
@@ -327,7 +383,7 @@ def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed:
     masks = {}
     for n, p in params.items():
         scores = torch.rand(p.shape, generator=generator)
-        masks[n] = lowest_mask(scores, counts[n]).to(
+        masks[n] = lowest_mask.unchecked(scores, counts[n]).to(
             device=p.device, dtype=p.dtype)
     return masks
 
@@ -353,11 +409,16 @@ def _check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[st
         raise TypeError(f"masks must be a mapping from parameter names to tensors, "
                         f"got {type(masks).__name__}")
     check_plain_weights(model, "applying masks")
-    params = dict(model.named_parameters())
+    params = dict(model.named_parameters(remove_duplicate=False))  # tied: every name
+    masked: dict[int, str] = {}
     for name, mask in masks.items():
         if name not in params:
             raise ValueError(f"model has no parameter named {name!r}; "
-                             f"available: {list(params)}")
+                             f"available: {list(dict(model.named_parameters()))}")
+        other = masked.setdefault(id(params[name]), name)
+        if other != name:
+            raise ValueError(f"masks {other!r} and {name!r} name the same tensor (tied "
+                             f"parameters); give it one mask, e.g. the product of both")
         if not isinstance(mask, torch.Tensor):
             raise TypeError(f"mask {name!r} must be a torch.Tensor, got {type(mask).__name__}")
         if mask.shape != params[name].shape:
@@ -396,7 +457,8 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Modul
     ------
     ValueError
         For a mask whose name is not a parameter of ``model``, whose shape differs
-        from the parameter's, or which holds values other than 0 and 1.
+        from the parameter's, or which holds values other than 0 and 1; for two masks
+        of one tensor (tied parameters: any of its names may carry its one mask).
 
     Examples
     --------
@@ -531,8 +593,8 @@ def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
             scores = {n: torch.where(previous[n].to(s.device) == 0, -torch.ones_like(s), s)
                       for n, s in scores.items()}
         if scope == "layer":
-            return {n: lowest_mask(s, round(sparsity * s.numel())).to(params[n].dtype)
-                    for n, s in scores.items()}
+            return {n: lowest_mask.unchecked(s, round(sparsity * s.numel())).to(
+                params[n].dtype) for n, s in scores.items()}
         return _global_mask(scores, params, sparsity)
 
 
@@ -636,23 +698,37 @@ def cubic_schedule(step: int, final_sparsity: float, *, initial_sparsity: float 
     >>> [round(cubic_schedule(s, 0.9, n_pruning_steps=4), 3) for s in range(5)]
     [0.0, 0.52, 0.787, 0.886, 0.9]
     """
-    check_positive_int(step, "step", allow_zero=True)
-    s_f = check_fraction(final_sparsity, "final_sparsity")
-    s_i = check_fraction(initial_sparsity, "initial_sparsity")
+    arguments = _check_schedule(
+        (step, final_sparsity, initial_sparsity, begin_step, n_pruning_steps, frequency),
+        ("step", "final_sparsity", "initial_sparsity", "begin_step", "n_pruning_steps",
+         "frequency"))
+    return cubic_sparsity.unchecked(*arguments)
+
+
+def _check_schedule(values: tuple, names: tuple) -> tuple:
+    """The arguments ``(t, s_f, s_i, t0, n, dt)`` of the cubic schedule, checked, by the
+    ``names`` their caller gives them."""
+    t = check_positive_int(values[0], names[0], allow_zero=True)
+    s_f, s_i = (check_fraction(v, name) for v, name in zip(values[1:3], names[1:3]))
     if s_i > s_f:
-        raise ValueError(f"initial_sparsity ({s_i}) must not exceed final_sparsity ({s_f})")
-    t0 = check_positive_int(begin_step, "begin_step", allow_zero=True)
-    n = check_positive_int(n_pruning_steps, "n_pruning_steps")
-    dt = check_positive_int(frequency, "frequency")
-    return cubic_sparsity(step, s_f, s_i, t0, n, dt)
+        raise ValueError(f"{names[2]} ({s_i}) must not exceed {names[1]} ({s_f})")
+    t0 = check_positive_int(values[3], names[3], allow_zero=True)
+    n = check_positive_int(values[4], names[4])
+    dt = check_positive_int(values[5], names[5])
+    return t, s_f, s_i, t0, n, dt
 
 
+def _check_cubic_sparsity(t, s_f, s_i, t0, n, dt) -> None:
+    _check_schedule((t, s_f, s_i, t0, n, dt), ("t", "s_f", "s_i", "t0", "n", "dt"))
+
+
+@checked(_check_cubic_sparsity)
 def cubic_sparsity(t: int, s_f: float, s_i: float, t0: int, n: int, dt: int) -> float:
     """Zhu & Gupta's sparsity at step ``t``: from ``s_i`` to ``s_f`` in ``n`` steps.
 
     Introduced in :doc:`pruning`, section *Gradual pruning*. The sparsity moves only
-    at the pruning steps ``t0 + k·dt``, ``k`` clipped to ``0 … n``. No checks:
-    :func:`cubic_schedule` validates its arguments and calls it.
+    at the pruning steps ``t0 + k·dt``, ``k`` clipped to ``0 … n``. Arguments as in
+    :func:`cubic_schedule` (``0 <= s_i <= s_f <= 1``; ``t, t0 >= 0``; ``n, dt >= 1``).
     """
     k = min(max((t - t0) // dt, 0), n)
     return s_f + (s_i - s_f) * (1 - k / n) ** 3

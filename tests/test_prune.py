@@ -160,6 +160,35 @@ def test_lowest_mask_hand_case_and_magnitude_mask():
     assert torch.equal(prune.lowest_mask(w.abs(), 12), prune.magnitude_mask(w, 0.4))
 
 
+@pytest.mark.parametrize("call, error, match", [
+    # order[:-3] would prune all but three scores
+    (lambda: prune.lowest_mask(torch.rand(4, 4), -3), ValueError, "n_prune must lie in 0..16"),
+    (lambda: prune.lowest_mask(torch.rand(4), 5), ValueError, "n_prune must lie in 0..4"),
+    (lambda: prune.lowest_mask(torch.rand(4), 1.5), TypeError, "n_prune must be an integer"),
+    (lambda: prune.lowest_mask(torch.tensor([1.0, float("nan")]), 1), ValueError, "NaN"),
+    (lambda: prune.lowest_mask([0.1, 0.2], 1), TypeError, "scores must be a torch.Tensor"),
+    (lambda: prune.cubic_sparsity(3, 0.5, 0.8, 0, 4, 1), ValueError,
+     r"s_i \(0.8\) must not exceed s_f"),
+    (lambda: prune.cubic_sparsity(3, 0.9, 0.0, 0, 0, 1), ValueError, "n must be > 0"),
+    (lambda: prune.cubic_sparsity(3, 0.9, 0.0, 0, 4, 0), ValueError, "dt must be > 0"),
+    (lambda: prune.cubic_sparsity(-1, 0.9, 0.0, 0, 4, 1), ValueError, "t must be >= 0"),
+    (lambda: prune.cubic_sparsity(3, 1.5, 0.0, 0, 4, 1), ValueError, r"s_f must lie in"),
+    (lambda: prune.nm_mask_kernel(torch.rand(2, 8), 5, 4), ValueError, "n must be at most m"),
+    (lambda: prune.nm_mask_kernel(torch.rand(8), 2, 4), ValueError, "two dimensions"),
+    (lambda: prune.nm_mask_kernel(torch.rand(2, 6), 2, 4), ValueError, "not a multiple of m"),
+    (lambda: prune.nm_mask_kernel(torch.rand(2, 8), 2, 0), ValueError, "m must be > 0"),
+])
+def test_the_kernels_on_the_pages_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_the_wrappers_call_the_kernels_once_checked():
+    assert prune.lowest_mask.unchecked(torch.rand(4), -3).sum() == 3  # what a check stops
+    w = torch.randn(4, 8)
+    assert torch.equal(prune.nm_mask_kernel.unchecked(w.abs(), 2, 4), prune.nm_mask(w))
+
+
 # ---------------------------------------------------------------- fine-tuning
 
 
