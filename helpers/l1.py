@@ -42,7 +42,9 @@ from scipy.linalg.blas import daxpy
 from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
-from ._checks import check_finite, check_nonnegative, check_positive_int, select_weights
+from ._checks import (
+    check_finite, check_nonnegative, check_positive_int, checked, distinct_weights,
+)
 
 __all__ = [
     "soft_threshold", "prox_l1", "lambda_from_alpha", "alpha_from_lambda",
@@ -85,20 +87,41 @@ def soft_threshold(x: ArrayOrTensor | float, t: float) -> ArrayOrTensor:
     t = check_nonnegative(t, "t")
     if not isinstance(x, torch.Tensor):
         x = np.asarray(x, dtype=np.float64)
-    return prox_l1(x, t)
+    return prox_l1.unchecked(x, t)
 
 
+def _check_real_array(x, name: str) -> None:
+    """``x`` is a NumPy array or torch tensor of real numbers (not complex, not bool)."""
+    if isinstance(x, np.ndarray):
+        real = x.dtype.kind in "fiu"
+    elif isinstance(x, torch.Tensor):
+        real = not (x.is_complex() or x.dtype == torch.bool)
+    else:
+        raise TypeError(f"{name} must be a NumPy array or a torch.Tensor, got "
+                        f"{type(x).__name__}; soft_threshold() converts other inputs")
+    if not real:
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+
+
+def _check_prox_l1(x, t) -> None:
+    _check_real_array(x, "x")
+    if not (isinstance(t, float) and 0.0 <= t < math.inf):  # the solvers' case, at once
+        check_nonnegative(t, "t")
+
+
+@checked(_check_prox_l1)
 def prox_l1(x: ArrayOrTensor, t: float) -> ArrayOrTensor:
     """Soft-thresholding ``S_t(x) = sign(x) max(|x| − t, 0)``, the prox of ``t‖·‖₁``.
 
     Introduced in :doc:`l1-regularization`, section *Soft-thresholding*: the kernel of
-    :func:`soft_threshold`, which checks ``t >= 0`` and converts ``x``.
+    :func:`soft_threshold`, which also converts ``x``.
 
     Parameters
     ----------
     x : ndarray or torch.Tensor
+        Real numbers, else TypeError.
     t : float
-        The threshold, ``t >= 0`` (not checked).
+        The threshold, a finite ``t >= 0``, else ValueError.
     """
     if isinstance(x, torch.Tensor):
         return torch.sign(x) * torch.clamp(x.abs() - t, min=0)
@@ -481,6 +504,24 @@ def _setup(X, y, alpha, fit_intercept, tol, max_iter, w0, precompute):
 
 # --- ISTA and FISTA ----------------------------------------------------------------------
 
+def _check_vector(v, name: str, size: int | None = None) -> None:
+    """``v`` is a one-dimensional float64 NumPy array (of ``size`` entries)."""
+    if not isinstance(v, np.ndarray) or v.dtype != np.float64 or v.ndim != 1:
+        raise TypeError(f"{name} must be a one-dimensional float64 NumPy array, got "
+                        f"{getattr(v, 'dtype', type(v).__name__)} of shape "
+                        f"{getattr(v, 'shape', '?')}; pass np.asarray({name}, dtype=float)")
+    if size is not None and v.shape != (size,):
+        raise ValueError(f"{name} has shape {v.shape}, expected ({size},)")
+
+
+def _check_ista_step(w, xt_residual, step, lam) -> None:
+    _check_vector(w, "w")
+    _check_vector(xt_residual, "xt_residual", len(w))
+    check_nonnegative(step, "step")
+    check_nonnegative(lam, "lam")
+
+
+@checked(_check_ista_step)
 def ista_step(w: np.ndarray, xt_residual: np.ndarray, step: float,
               lam: float) -> np.ndarray:
     """One proximal gradient (ISTA) step for ``½‖y − Xw‖² + λ‖w‖₁``.
@@ -489,6 +530,7 @@ def ista_step(w: np.ndarray, xt_residual: np.ndarray, step: float,
     the least-squares term, whose negative gradient is ``xt_residual = Xᵀ(y − Xw)``,
     then soft-thresholding. With ``step = 1/‖X‖₂²`` and ``λ = nα`` it is the book's
     ``S_{α/L}(w − ∇f(w)/L)``, ``L = ‖X‖₂²/n``. Returns the new ``w``, shape (p,).
+    ``w`` and ``xt_residual``: float64 arrays (p,); ``step, lam >= 0``.
     """
     return prox_l1(w + step * xt_residual, step * lam)
 
@@ -536,7 +578,7 @@ def ista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
         return rec.result(w, 0, True, "ISTA")
     converged = False
     for k in range(1, max_iter + 1):
-        w = ista_step(w, XtR, step, rec.lam)
+        w = ista_step.unchecked(w, XtR, step, rec.lam)
         XtR, R_norm2, Ry = problem.xt_residual(w)
         if rec.check(k, w, XtR, R_norm2, Ry):
             converged = True
@@ -569,7 +611,7 @@ def fista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
     z, XtR_z, t = w, XtR, 1.0
     converged = False
     for k in range(1, max_iter + 1):
-        w_new = ista_step(z, XtR_z, step, rec.lam)  # from z, not w
+        w_new = ista_step.unchecked(z, XtR_z, step, rec.lam)  # from z, not w
         t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
         z = w_new + ((t - 1.0) / t_new) * (w_new - w)
         w, t = w_new, t_new
@@ -584,6 +626,34 @@ def fista(X, y, alpha: float, *, fit_intercept: bool = True, tol: float = 1e-4,
 
 # --- coordinate descent ---------------------------------------------------------------------
 
+def _check_cd_epoch(w, state, lam, col_sq, features, *, X=None, gram=None) -> None:
+    if X is None and gram is None:
+        raise ValueError("give X (state is then the residual y − Xw) or gram = XᵀX "
+                         "(state is then Xᵀr; gram is used when both are given)")
+    A, name = (X, "X") if gram is None else (gram, "gram")
+    if not isinstance(A, np.ndarray) or A.ndim != 2 or A.dtype != np.float64:
+        raise TypeError(f"{name} must be a two-dimensional float64 NumPy array")
+    p = A.shape[1]
+    if gram is not None and gram.shape != (p, p):
+        raise ValueError(f"gram must be square, got shape {gram.shape}")
+    _check_vector(w, "w", p)
+    _check_vector(col_sq, "col_sq", p)
+    _check_vector(state, "state", A.shape[0])
+    for name, v in (("w", w), ("state", state)):  # both are updated in place
+        if not (v.flags.writeable and v.flags.c_contiguous):
+            raise ValueError(f"{name} is updated in place and must be a writeable, "
+                             f"contiguous array; pass {name}.copy()")
+    check_nonnegative(lam, "lam")
+    if isinstance(features, (range, list, tuple, np.ndarray)):  # an iterator stays unread
+        bad = [j for j in features
+               if isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer))
+               or not 0 <= j < p]
+        if bad:
+            raise ValueError(f"features must be column indices in 0..{p - 1}, got "
+                             f"{bad[:5]}")
+
+
+@checked(_check_cd_epoch)
 def coordinate_descent_epoch(w: np.ndarray, state: np.ndarray, lam: float,
                              col_sq: np.ndarray, features: Iterable[int], *,
                              X: np.ndarray | None = None,
@@ -593,7 +663,8 @@ def coordinate_descent_epoch(w: np.ndarray, state: np.ndarray, lam: float,
     Introduced in :doc:`l1-regularization`, section *Algorithms*. In place, for each
     ``j``: ``w_j ← S_λ(ρ)/‖X_j‖²``, ``ρ = X_jᵀr + ‖X_j‖² w_j`` (``col_sq[j] = ‖X_j‖²``).
     ``state`` is ``r = y − Xw`` (give ``X``) or ``Xᵀr`` (give ``gram = XᵀX``: covariance
-    updates). Returns the largest change of a coefficient.
+    updates). Returns the largest change of a coefficient. Arrays: float64; ``w`` and
+    ``state`` contiguous and writeable; ``features`` column indices.
     """
     d_max = 0.0
     for j in features:
@@ -614,8 +685,8 @@ def coordinate_descent_epoch(w: np.ndarray, state: np.ndarray, lam: float,
 def _cd_epoch(problem: _Problem, w: np.ndarray, state: np.ndarray, lam: float,
               features: Iterable[int]) -> float:
     """:func:`coordinate_descent_epoch` on ``problem``'s data (residual or Gram state)."""
-    return coordinate_descent_epoch(w, state, lam, problem.col_sq, features,
-                                    X=problem.X, gram=problem.gram)
+    return coordinate_descent_epoch.unchecked(w, state, lam, problem.col_sq, features,
+                                              X=problem.X, gram=problem.gram)
 
 
 #: With working sets, the duality gap is checked at least every this many epochs.
@@ -944,8 +1015,10 @@ def lasso_cv(X, y, *, n_folds: int = 5, alphas: Sequence[float] | None = None,
 # --- L1 in torch models -----------------------------------------------------------------------
 
 def _select(model: nn.Module, params: str | Iterable[str] | None) -> list[torch.Tensor]:
-    """The parameters named in ``params``; by default the weights of Linear/Conv layers."""
-    return list(select_weights(model, params, what="an L1 penalty or proximal step").values())
+    """The parameters named in ``params``, each tensor once (tied ones too); by default
+    the weights of Linear/Conv layers and attention projections (the one rule of
+    :func:`helpers.prune.prunable_parameters`)."""
+    return list(distinct_weights(model, params, what="an L1 penalty or proximal step").values())
 
 
 def _check_strength(strength) -> float:
@@ -968,7 +1041,10 @@ def l1_penalty(model: nn.Module, strength: float,
         The penalty's weight ``λ >= 0`` (per batch-mean loss).
     params : str or iterable of str, optional
         Names as in ``model.named_parameters()``; by default the weights (not the
-        biases) of all Linear and Conv layers.
+        biases) of all Linear and Conv layers and the input projections of
+        ``nn.MultiheadAttention`` (:func:`helpers.prune.prunable_parameters`). A
+        tensor shared by several layers (tied parameters) counts once, as in
+        ``model.parameters()``.
 
     Examples
     --------
@@ -1035,9 +1111,28 @@ def prox_l1_step(model: nn.Module, threshold: float,
     tensor([[0.5000, 0.0000]])
     """
     threshold = check_nonnegative(threshold, "threshold")
-    prox_l1_weights(_select(model, params), threshold)
+    prox_l1_weights.unchecked(_select(model, params), threshold)
 
 
+def _check_prox_l1_weights(weights, threshold) -> None:
+    check_nonnegative(threshold, "threshold")
+    if isinstance(weights, torch.Tensor):
+        raise TypeError("weights must be an iterable of tensors, e.g. [layer.weight] or "
+                        "model.parameters(), not one tensor")
+    if isinstance(weights, (list, tuple)):  # an iterator stays unread
+        seen = set()
+        for k, w in enumerate(weights):
+            if not isinstance(w, torch.Tensor) or not w.is_floating_point():
+                raise TypeError(f"weights[{k}] must be a floating-point torch.Tensor, got "
+                                f"{getattr(w, 'dtype', type(w).__name__)}")
+            if id(w) in seen:
+                raise ValueError(f"weights[{k}] is a tensor listed before (tied "
+                                 f"parameters); list each tensor once, or it is shrunk "
+                                 f"twice")
+            seen.add(id(w))
+
+
+@checked(_check_prox_l1_weights)
 @torch.no_grad()
 def prox_l1_weights(weights: Iterable[torch.Tensor], threshold: float) -> None:
     """The proximal step of ``λ‖w‖₁`` on a network: ``w ← S_τ(w)`` for each tensor.
@@ -1045,7 +1140,8 @@ def prox_l1_weights(weights: Iterable[torch.Tensor], threshold: float) -> None:
     Introduced in :doc:`l1-regularization`, section *L1 in a neural network*: run
     after each optimiser step, with ``τ = λ ·`` the step, it is proximal gradient
     descent on ``loss + λ Σ|w|``; every weight with ``|w| <= τ`` becomes exactly
-    zero. The kernel of :func:`prox_l1_step` (``threshold = τ >= 0``, not checked).
+    zero. The kernel of :func:`prox_l1_step`; ``threshold = τ >= 0``, each tensor
+    listed once (a tensor shared by two layers is one tensor).
     """
     for w in weights:
         w.copy_(prox_l1(w, threshold))

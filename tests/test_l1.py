@@ -77,6 +77,54 @@ def test_soft_threshold_bad_threshold():
         l1.soft_threshold(np.ones(3), -0.5)
 
 
+_X, _W = np.eye(3), np.zeros(3)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # a negative threshold would push every entry away from zero
+    (lambda: l1.prox_l1(np.ones(3), -0.5), ValueError, "t must be a finite number >= 0"),
+    (lambda: l1.prox_l1(np.ones(3), float("nan")), ValueError, "t must be a finite"),
+    (lambda: l1.prox_l1([1.0, 2.0], 0.5), TypeError, r"soft_threshold\(\) converts"),
+    (lambda: l1.prox_l1(np.ones(3) * 1j, 0.5), TypeError, "real numbers"),
+    (lambda: l1.ista_step(np.zeros(3), np.ones(4), 0.1, 1.0), ValueError,
+     r"xt_residual has shape \(4,\), expected \(3,\)"),
+    (lambda: l1.ista_step(np.zeros(3), np.ones(3), -0.1, 1.0), ValueError, "step must be"),
+    (lambda: l1.ista_step([0.0], np.ones(1), 0.1, 1.0), TypeError, "float64 NumPy array"),
+    (lambda: l1.coordinate_descent_epoch(_W.copy(), np.ones(3), 0.5, np.ones(3), range(3)),
+     ValueError, "give X"),
+    (lambda: l1.coordinate_descent_epoch(_W.copy(), np.ones(3, dtype=np.float32), 0.5,
+                                         np.ones(3), range(3), X=_X),
+     TypeError, "state must be a one-dimensional float64"),  # daxpy would update a copy
+    (lambda: l1.coordinate_descent_epoch(_W.copy(), np.ones(6)[::2], 0.5, np.ones(3),
+                                         range(3), X=_X),
+     ValueError, "state is updated in place"),
+    (lambda: l1.coordinate_descent_epoch(_W.copy(), np.ones(3), 0.5, np.ones(3), [0, -1],
+                                         X=_X),
+     ValueError, r"features must be column indices in 0..2, got \[-1\]"),
+    (lambda: l1.coordinate_descent_epoch(_W.copy(), np.ones(3), -0.5, np.ones(3), range(3),
+                                         X=_X),
+     ValueError, "lam must be"),
+    (lambda: l1.coordinate_descent_epoch(_W.copy(), np.ones(2), 0.5, np.ones(3), range(3),
+                                         X=_X),
+     ValueError, r"state has shape \(2,\), expected \(3,\)"),
+    (lambda: l1.prox_l1_weights([torch.ones(2)], -1.0), ValueError, "threshold must be"),
+    (lambda: l1.prox_l1_weights(torch.ones(2, 2), 0.1), TypeError, "not one tensor"),
+    (lambda: l1.prox_l1_weights([np.ones(2)], 0.1), TypeError, r"weights\[0\] must be"),
+])
+def test_the_kernels_on_the_pages_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_prox_l1_weights_rejects_a_tensor_listed_twice():
+    w = torch.ones(3)
+    with pytest.raises(ValueError, match=r"weights\[1\] is a tensor listed before"):
+        l1.prox_l1_weights([w, w], 0.1)
+    assert torch.equal(w, torch.ones(3))  # nothing shrunk
+    l1.prox_l1_weights(iter([w]), 0.25)  # an iterator is not read by the check
+    assert torch.equal(w, torch.full((3,), 0.75))
+
+
 def test_lambda_alpha_conversion():
     assert l1.lambda_from_alpha(0.1, 50) == pytest.approx(5.0)
     assert l1.alpha_from_lambda(5.0, 50) == pytest.approx(0.1)
