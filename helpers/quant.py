@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from ._checks import (
-    check_float_tensor, check_int_in_range, check_model, check_plain_weights,
-    check_positive_int, weight_layers,
+    check_finite, check_float_tensor, check_int_in_range, check_positive_int, checked,
+    distinct_weights,
 )
 from .metrics import relative_index_stream
 
@@ -128,8 +128,7 @@ def quantize(x: torch.Tensor, bits: int = 8, scheme: str = "symmetric", *,
     """
     x = check_float_tensor(x, "x").detach()
     bits = _check_bits(bits)
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown quantisation scheme {scheme!r}; choose one of {SCHEMES}")
+    _check_scheme(scheme)
     xd = x.to(torch.float64)
     if per_channel:
         if x.dim() == 0:
@@ -144,11 +143,37 @@ def quantize(x: torch.Tensor, bits: int = 8, scheme: str = "symmetric", *,
         lo, hi = lo.reshape(shape), hi.reshape(shape)
     else:
         lo, hi = (xd.min(), xd.max()) if x.numel() else (xd.new_zeros(()), xd.new_zeros(()))
-    q, scale, zero_point = scale_and_round(xd, lo, hi, bits, scheme)
+    q, scale, zero_point = scale_and_round.unchecked(xd, lo, hi, bits, scheme)
     return QuantizedTensor(q.to(torch.int32), scale, zero_point.to(torch.int32), bits, scheme,
                            per_channel, x.dtype)
 
 
+def _check_scheme(scheme) -> str:
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown quantisation scheme {scheme!r}; choose one of {SCHEMES}")
+    return scheme
+
+
+def _check_scale_and_round(x, lo, hi, bits, scheme="symmetric") -> None:
+    check_float_tensor(x, "x")
+    for name, bound in (("lo", lo), ("hi", hi)):
+        if not isinstance(bound, torch.Tensor) or not bound.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point torch.Tensor (a scalar, or "
+                            f"shaped to broadcast along the channel axis), got "
+                            f"{type(bound).__name__}")
+        if bound.dim() > x.dim() or any(b not in (1, s) for b, s in zip(
+                reversed(bound.shape), reversed(x.shape))):
+            raise ValueError(f"{name} has shape {tuple(bound.shape)}, which does not "
+                             f"broadcast to x's shape {tuple(x.shape)}")
+        check_finite(bound, name)
+    if bool((lo > hi).any()):
+        raise ValueError("lo must not exceed hi: they are the smallest and largest value "
+                         "of x (per tensor or per channel)")
+    _check_bits(bits)
+    _check_scheme(scheme)
+
+
+@checked(_check_scale_and_round)
 def scale_and_round(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bits: int,
                     scheme: str = "symmetric"):
     """Uniform quantisation of ``x`` to ``bits``-bit integers, given its range.
@@ -156,7 +181,7 @@ def scale_and_round(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bits: i
     Introduced in :doc:`pipeline`, section *Quantisation in brief*. ``lo``, ``hi``: the
     smallest and largest value (per tensor, or per channel shaped to broadcast).
     Returns ``q = clamp(round(x / s) + z)``, the scale ``s`` and the zero point ``z``
-    (floats); :func:`quantize` checks the arguments and stores ``q`` as integers.
+    (floats); :func:`quantize` computes the range and stores ``q`` as integers.
     """
     if scheme == "symmetric":  # z = 0, s = max|x| / (2^(b-1) - 1)
         qmin, qmax = -(2 ** (bits - 1) - 1), 2 ** (bits - 1) - 1
@@ -189,20 +214,20 @@ def dequantize(qt: QuantizedTensor) -> torch.Tensor:
     return qt.dequantize()
 
 
-def _layers_with_weights(model: nn.Module, what: str):
-    check_plain_weights(check_model(model), what)
-    yield from weight_layers(model)
+def _weights(model: nn.Module, what: str) -> dict[str, nn.Parameter]:
+    """The weights quantisation acts on: those of :func:`helpers.prune.prunable_parameters`
+    (Linear and Conv weights, attention projections), each tied tensor once."""
+    return distinct_weights(model, what=what, required=False)
 
 
 def _map_weights(model: nn.Module, what: str, transform) -> nn.Module:
     """A copy of ``model`` whose layer weights are replaced by ``transform(weight)``."""
-    layers = list(_layers_with_weights(model, what))
+    names = list(_weights(model, what))
     result = copy.deepcopy(model)
-    modules = dict(result.named_modules())
+    params = dict(result.named_parameters(remove_duplicate=False))
     with torch.no_grad():
-        for name, _ in layers:
-            weight = modules[name].weight
-            weight.copy_(transform(weight))
+        for name in names:
+            params[name].copy_(transform(params[name]))
     return result
 
 
@@ -214,7 +239,9 @@ def quantize_model_weights(model: nn.Module, bits: int = 8, scheme: str = "symme
     weights take only ``2^bits`` values per channel (or per tensor) but are stored and
     multiplied as fp32, which shows the accuracy cost of a bit width on any device.
     Biases and BatchNorm parameters are left alone; the original model is unchanged.
-    Zeros stay zero (both schemes represent 0 exactly).
+    Zeros stay zero (both schemes represent 0 exactly). The weights are those that
+    pruning selects (:func:`helpers.prune.prunable_parameters`: attention projections
+    too, and a tensor tied between layers rounded once).
 
     Parameters
     ----------
@@ -242,8 +269,8 @@ def dynamic_quantize(model: nn.Module) -> nn.Module:
     quantised tensor types) while converting; the kernels themselves work. These two
     warnings, and only these, are silenced here so that the book's pages stay clean.
     """
-    layers = list(_layers_with_weights(model, "quantising"))
-    if not any(isinstance(m, nn.Linear) for _, m in layers):
+    _weights(model, "quantising")
+    if not any(isinstance(m, nn.Linear) for m in model.modules()):
         raise ValueError("dynamic_quantize() found no nn.Linear layer to quantise")
     cpu_copy = copy.deepcopy(model).cpu().eval()
     with warnings.catch_warnings():
@@ -283,14 +310,34 @@ def _assign(values: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(midpoints, values)
 
 
+def _check_lloyd_step(values, labels, centroids) -> None:
+    for name, tensor in (("values", values), ("centroids", centroids)):
+        check_float_tensor(tensor, name)
+        if tensor.dim() != 1:
+            raise ValueError(f"{name} must be one-dimensional, got shape "
+                             f"{tuple(tensor.shape)}; pass {name}.reshape(-1)")
+    if bool((centroids[1:] < centroids[:-1]).any()):
+        raise ValueError("centroids must be sorted in increasing order; pass "
+                         "torch.sort(centroids).values")
+    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64 \
+            or labels.shape != values.shape:
+        raise TypeError(f"labels must be an int64 tensor of shape {tuple(values.shape)}, "
+                        f"one cluster index per value")
+    if bool(((labels < 0) | (labels >= len(centroids))).any()):
+        raise ValueError(f"labels must lie in 0..{len(centroids) - 1}, one index of "
+                         f"centroids per value")
+
+
+@checked(_check_lloyd_step)
 def lloyd_step(values: torch.Tensor, labels: torch.Tensor,
                centroids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """One iteration of one-dimensional k-means: update the centroids, then assign.
 
     Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. Each of
     the sorted ``centroids`` (k,) moves to the mean of its ``values`` (n,) (``labels``,
-    int64 in [0, k)); one without values stays. Returns the sorted centroids and the
-    index of each value's nearest centroid.
+    int64 in [0, k)); one without values stays (:func:`kmeans_share` gives it a value
+    first). Returns the sorted centroids and the index of each value's nearest
+    centroid.
     """
     k = len(centroids)
     sums = torch.zeros(k, dtype=values.dtype, device=values.device).index_add_(
@@ -299,6 +346,25 @@ def lloyd_step(values: torch.Tensor, labels: torch.Tensor,
     centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
     centroids = torch.sort(centroids).values
     return centroids, _assign(values, centroids)
+
+
+def _fill_empty(values: torch.Tensor, labels: torch.Tensor,
+                centroids: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """Labels in which each empty cluster holds a value far from its centroid; any moved?
+
+    As scikit-learn's ``KMeans`` relocates empty clusters: the values farthest from
+    their centroids move, one to each empty cluster (the stable sort takes the first
+    of equal distances); a value on its centroid stays, as moving it gains nothing.
+    """
+    empty = torch.nonzero(torch.bincount(labels, minlength=len(centroids)) == 0)[:, 0]
+    distance = (values - centroids[labels]).abs()
+    far = torch.sort(distance, descending=True, stable=True).indices[:len(empty)]
+    far = far[distance[far] > 0]
+    if len(far) == 0:
+        return labels, False
+    labels = labels.clone()
+    labels[far] = empty[:len(far)]
+    return labels, True
 
 
 def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> SharedWeights:
@@ -315,12 +381,15 @@ def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> Shar
       nonzero weight (the initialisation they found best, because it keeps the rare
       large weights represented);
     * Lloyd's iterations (assign each weight to its nearest centroid, move each
-      centroid to the mean of its weights) run until the assignments stop changing,
-      at most ``max_iter`` times. A centroid without weights stays where it is.
+      centroid to the mean of its weights, :func:`lloyd_step`) run until the
+      assignments stop changing, at most ``max_iter`` times. A cluster left empty
+      first takes the weight farthest from its centroid, as scikit-learn's
+      ``KMeans`` relocates empty clusters, so that no centroid is wasted: a layer
+      with at most ``2^bits`` distinct nonzero values keeps them all exactly.
 
-    The result has at most ``2^bits`` distinct nonzero values. (Han et al. then
-    fine-tune the centroids with the summed gradients of their weights; that step is
-    not done here.)
+    The result has at most ``2^bits`` distinct nonzero values (the codebook may
+    repeat a value when there are fewer). (Han et al. then fine-tune the centroids
+    with the summed gradients of their weights: :class:`CentroidFineTuning`.)
 
     Parameters
     ----------
@@ -337,7 +406,7 @@ def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> Shar
     >>> from helpers.quant import kmeans_share
     >>> shared = kmeans_share(torch.tensor([0.1, 0.12, 0.0, 0.9, 1.0, -0.5]), bits=2)
     >>> shared.assignments.tolist()  # -1: the zero stays zero
-    [1, 1, -1, 3, 3, 0]
+    [1, 2, -1, 3, 3, 0]
     """
     weight = check_float_tensor(weight, "weight").detach()
     bits = _check_bits(bits)
@@ -355,8 +424,9 @@ def kmeans_share(weight: torch.Tensor, bits: int, *, max_iter: int = 50) -> Shar
     labels = _assign(values, centroids)
     iterations = 0
     for iterations in range(1, max_iter + 1):
-        centroids, new_labels = lloyd_step(values, labels, centroids)
-        if torch.equal(new_labels, labels):
+        filled, moved = _fill_empty(values, labels, centroids)
+        centroids, new_labels = lloyd_step.unchecked(values, filled, centroids)
+        if not moved and torch.equal(new_labels, labels):
             break
         labels = new_labels
     shared = torch.zeros_like(flat)
@@ -371,7 +441,8 @@ def kmeans_share_model(model: nn.Module, bits: int, *, max_iter: int = 50) -> nn
 
     Introduced in :doc:`background`, section *The toolbox* (exercise on weight sharing).
     Each layer gets its own codebook of ``2^bits`` centroids (:func:`kmeans_share`);
-    biases and other parameters are left alone, and so is the original model. Deep
+    the weights are those of :func:`quantize_model_weights`; biases and other
+    parameters are left alone, and so is the original model. Deep
     Compression used 8 bits for convolutional and 5 for fully connected layers.
     """
     _check_bits(bits)
@@ -383,7 +454,8 @@ class CentroidFineTuning:
     """Fine-tune shared weights as centroids: Deep Compression's trained quantisation.
 
     Introduced in :doc:`pipeline`, section *Deep Compression's third stage*. The
-    constructor shares the weights of every Linear and Conv layer of ``model`` by
+    constructor shares the weights of every Linear and Conv layer of ``model`` (the
+    weights of :func:`quantize_model_weights`) by
     k-means (:func:`kmeans_share`, ``2^bits`` values per layer; zeros stay zero) and
     writes the shared values into ``model``. Passed as ``after_step`` to
     :func:`helpers.train.fit`, it then ties every cluster back to one value after each
@@ -403,27 +475,28 @@ class CentroidFineTuning:
 
     def __init__(self, model: nn.Module, bits: int, *, max_iter: int = 50):
         bits = _check_bits(bits)
+        #: Parameter name → cluster index of each weight (−1: zero).
         self.assignments: dict[str, torch.Tensor] = {}
         self.bits = bits
         with torch.no_grad():
-            for name, module in _layers_with_weights(model, "fine-tuning centroids"):
-                shared = kmeans_share(module.weight, bits, max_iter=max_iter)
-                module.weight.copy_(shared.weight)
+            for name, weight in _weights(model, "fine-tuning centroids").items():
+                shared = kmeans_share(weight, bits, max_iter=max_iter)
+                weight.copy_(shared.weight)
                 self.assignments[name] = shared.assignments
 
     def __call__(self, model: nn.Module) -> None:
         k = 2 ** self.bits
         with torch.no_grad():
-            for name, module in _layers_with_weights(model, "fine-tuning centroids"):
-                labels = self.assignments[name].reshape(-1).to(module.weight.device)
-                flat = module.weight.reshape(-1)
+            for name, weight in _weights(model, "fine-tuning centroids").items():
+                labels = self.assignments[name].reshape(-1).to(weight.device)
+                flat = weight.reshape(-1)
                 kept = labels >= 0
                 sums = torch.zeros(k, dtype=flat.dtype, device=flat.device).index_add_(
                     0, labels[kept], flat[kept])
                 counts = torch.bincount(labels[kept], minlength=k).clamp(min=1)
                 tied = torch.zeros_like(flat)
                 tied[kept] = (sums / counts)[labels[kept]]
-                module.weight.copy_(tied.reshape(module.weight.shape))
+                weight.copy_(tied.reshape(weight.shape))
 
 
 def _symbol_counts(symbols) -> Counter:

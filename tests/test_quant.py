@@ -229,6 +229,39 @@ def test_scale_and_round_is_quantize_arithmetic():
     assert scale == 2.0 / 127 and q.abs().max() == 127 and q[0, 1] == 0
 
 
+_D = torch.float64
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # lo > hi: a negative affine scale turns the grid upside down
+    (lambda: quant.scale_and_round(torch.ones(3), torch.tensor(1.0), torch.tensor(-1.0), 8,
+                                   "affine"), ValueError, "lo must not exceed hi"),
+    (lambda: quant.scale_and_round(torch.ones(3), torch.tensor(-1.0), torch.tensor(1.0), 1),
+     ValueError, "bits must lie in 2..16"),
+    (lambda: quant.scale_and_round(torch.ones(3), torch.tensor(-1.0), torch.tensor(1.0), 8,
+                                   "asymmetric"), ValueError, "unknown quantisation scheme"),
+    (lambda: quant.scale_and_round(torch.ones(2, 3), torch.zeros(3, 1), torch.ones(3, 1), 8),
+     ValueError, r"lo has shape \(3, 1\), which does not broadcast"),
+    (lambda: quant.scale_and_round(torch.ones(3), -1.0, 1.0, 8), TypeError,
+     "lo must be a floating-point torch.Tensor"),
+    (lambda: quant.lloyd_step(torch.ones(3, dtype=_D), torch.zeros(3, dtype=torch.int64),
+                              torch.tensor([2.0, 1.0], dtype=_D)),
+     ValueError, "centroids must be sorted"),
+    (lambda: quant.lloyd_step(torch.ones(3, dtype=_D), torch.tensor([0, 1, 2]),
+                              torch.tensor([1.0, 2.0], dtype=_D)),
+     ValueError, r"labels must lie in 0..1"),
+    (lambda: quant.lloyd_step(torch.ones(3, dtype=_D), torch.zeros(2, dtype=torch.int64),
+                              torch.tensor([1.0, 2.0], dtype=_D)),
+     TypeError, r"labels must be an int64 tensor of shape \(3,\)"),
+    (lambda: quant.lloyd_step(torch.ones(3, 1, dtype=_D), torch.zeros(3, dtype=torch.int64),
+                              torch.tensor([1.0, 2.0], dtype=_D)),
+     ValueError, "values must be one-dimensional"),
+])
+def test_the_kernels_on_the_pages_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
 def test_kmeans_share_model_and_errors():
     torch.manual_seed(0)
     model = models.mlp([20, 30, 4])
@@ -316,7 +349,7 @@ def test_centroid_fine_tuning_keeps_shared_values_and_zeros():
     assert torch.equal(after == 0, before == 0)             # zeros stay zero
     assert len(torch.unique(after[after != 0])) <= 4        # still 2^bits values
     assert not torch.equal(after, before)                   # the centroids moved
-    labels = tying.assignments["0"]
+    labels = tying.assignments["0.weight"]
     for k in labels.unique().tolist():                      # one value per cluster
         if k >= 0:
             assert len(torch.unique(after[labels == k])) == 1
