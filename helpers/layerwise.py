@@ -31,8 +31,13 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_fraction, check_plain_weights, check_positive_int
-from .prune import lowest_mask, magnitude_mask, nm_mask
+from ._checks import (
+    check_finite, check_fraction, check_int_in_range, check_plain_weights,
+    check_positive_int, checked,
+)
+from .prune import (
+    _check_n_m, _check_nm_width, lowest_mask, magnitude_mask, nm_mask, nm_mask_kernel,
+)
 
 __all__ = ["CRITERIA", "wanda_scores", "wanda_row_mask", "wanda_mask", "hessian",
            "sparsegpt_block", "sparsegpt_sweep", "sparsegpt", "reconstruction_error",
@@ -42,16 +47,21 @@ __all__ = ["CRITERIA", "wanda_scores", "wanda_row_mask", "wanda_mask", "hessian"
 CRITERIA = ("magnitude", "wanda", "sparsegpt")
 
 
+def _check_matrix(tensor, name: str) -> torch.Tensor:
+    """``tensor`` detached, if it is a non-empty floating-point matrix of finite values."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
+    if tensor.dim() != 2 or tensor.numel() == 0:
+        raise ValueError(f"{name} must be a non-empty matrix (out, in), got shape "
+                         f"{tuple(tensor.shape)}")
+    check_finite(tensor, name)
+    return tensor.detach()
+
+
 def _check_weight(weight) -> torch.Tensor:
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
-    if not weight.is_floating_point():
-        raise TypeError(f"weight must be a floating-point tensor, got {weight.dtype}")
-    if weight.dim() != 2 or weight.numel() == 0:
-        raise ValueError(f"weight must be a non-empty matrix (out, in), got shape "
-                         f"{tuple(weight.shape)}")
-    check_finite(weight, "weight")
-    return weight.detach()
+    return _check_matrix(weight, "weight")
 
 
 def _check_pattern(sparsity: float, n: int | None, m: int | None) -> float:
@@ -59,11 +69,19 @@ def _check_pattern(sparsity: float, n: int | None, m: int | None) -> float:
         raise ValueError("give both n and m for an N:M pattern, or neither")
     sparsity = check_fraction(sparsity, "sparsity")
     if n is not None:
-        check_positive_int(m, "m")
-        check_positive_int(n, "n", allow_zero=True)
-        if n > m:
-            raise ValueError(f"n must be at most m, got n={n}, m={m}")
+        _check_n_m(n, m)
     return sparsity
+
+
+def _score_dtype(weight: torch.Tensor) -> torch.dtype:
+    """Scores and statistics in float32 at least, whatever the model's dtype.
+
+    In float16 an input norm over many tokens overflows (above 65504), and in
+    bfloat16 (8 bits of mantissa) rounding reorders close scores; computed in float32,
+    the masks of a float16 or bfloat16 layer are those of float32 scoring of the same
+    weights (AutoAWQ computes its activation statistics in float32 for the same reason).
+    """
+    return torch.promote_types(weight.dtype, torch.float32)
 
 
 def wanda_scores(weight: torch.Tensor, input_norms: torch.Tensor) -> torch.Tensor:
@@ -72,14 +90,15 @@ def wanda_scores(weight: torch.Tensor, input_norms: torch.Tensor) -> torch.Tenso
     Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
     SparseGPT*. ``input_norms`` has shape
     ``(in,)``: the L2 norm of each input feature over all calibration tokens
-    (non-negative).
+    (non-negative). The scores are in float32 for a float16 or bfloat16 weight (else
+    in its dtype): low-precision scores overflow or reorder.
     """
     weight, input_norms = _check_wanda(weight, input_norms)
     return weight.abs() * input_norms[None, :]
 
 
 def _check_wanda(weight, input_norms) -> tuple[torch.Tensor, torch.Tensor]:
-    """The checked weight and its input norms, in the weight's dtype and device."""
+    """The checked weight and its input norms, both in the scores' dtype, on its device."""
     weight = _check_weight(weight)
     if not isinstance(input_norms, torch.Tensor) or input_norms.shape != weight.shape[1:]:
         raise ValueError(f"input_norms must be a tensor of shape ({weight.shape[1]},), one "
@@ -87,16 +106,24 @@ def _check_wanda(weight, input_norms) -> tuple[torch.Tensor, torch.Tensor]:
     check_finite(input_norms, "input_norms")
     if bool((input_norms < 0).any()):
         raise ValueError("input_norms must be non-negative (they are norms)")
-    return weight, input_norms.to(weight)
+    dtype = _score_dtype(weight)
+    return weight.to(dtype), input_norms.to(device=weight.device, dtype=dtype)
 
 
+def _check_wanda_row_mask(weight, input_norms, k) -> None:
+    weight, _ = _check_wanda(weight, input_norms)
+    check_int_in_range(k, "k", 0, weight.shape[1])
+
+
+@checked(_check_wanda_row_mask)
 def wanda_row_mask(weight: torch.Tensor, input_norms: torch.Tensor,
                    k: int) -> torch.Tensor:
     """Wanda's mask: prune the ``k`` lowest scores ``|W[i, j]| · ‖X_j‖₂`` of each row.
 
     Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
     SparseGPT*. ``weight`` ``(out, in)``, ``input_norms`` ``(in,)`` in its dtype;
-    returns the mask (1 kept) of ``weight``'s shape. Unchecked: see :func:`wanda_mask`.
+    returns the mask (1 kept) of ``weight``'s shape. Arguments as in
+    :func:`wanda_mask`, with ``0 <= k <= in``.
     """
     scores = weight.abs() * input_norms[None, :]
     # Each output row is compared with itself, not with the whole layer.
@@ -113,6 +140,10 @@ def wanda_mask(weight: torch.Tensor, input_norms: torch.Tensor, sparsity: float 
     loses ``round(sparsity · in)`` weights (Wanda compares weights within an output
     row, not across the layer). With ``n`` and ``m``: the N:M pattern of
     :func:`helpers.prune.nm_mask` on the same scores (``sparsity`` is then ignored).
+    The scores are computed in float32 for a float16 or bfloat16 weight
+    (:func:`wanda_scores`), so the mask is that of float32 scoring. An input that is
+    zero on every token (norm 0) scores 0: its weights are pruned first, as in the
+    reference implementation.
 
     Parameters
     ----------
@@ -123,18 +154,26 @@ def wanda_mask(weight: torch.Tensor, input_norms: torch.Tensor, sparsity: float 
     sparsity : float
         Fraction of each row to prune, in [0, 1].
     n, m : int, optional
-        Keep ``n`` of every ``m`` consecutive inputs instead.
+        Keep ``n`` of every ``m`` consecutive inputs instead; ``in`` must be a
+        multiple of ``m`` (:func:`helpers.prune.nm_mask`).
 
     Returns
     -------
     torch.Tensor
         Mask of ``weight``'s shape and dtype (1 kept, 0 pruned).
+
+    Raises
+    ------
+    ValueError
+        For norms of another shape or negative, a sparsity outside [0, 1], and an
+        N:M pattern whose ``m`` does not divide ``in``.
     """
     sparsity = _check_pattern(sparsity, n, m)
-    weight, input_norms = _check_wanda(weight, input_norms)
+    scored, norms = _check_wanda(weight, input_norms)
     if n is not None:
-        return nm_mask(weight, n, m, scores=wanda_scores(weight, input_norms))
-    return wanda_row_mask(weight, input_norms, round(sparsity * weight.shape[1]))
+        return nm_mask(weight, n, m, scores=wanda_scores(scored, norms))
+    k = round(sparsity * weight.shape[1])
+    return wanda_row_mask.unchecked(scored, norms, k).to(weight.dtype)
 
 
 def hessian(inputs: torch.Tensor) -> torch.Tensor:
@@ -159,16 +198,42 @@ def _obs_mask(saliency: torch.Tensor, *, sparsity: float, n: int | None,
     """SparseGPT's mask of a group of columns from their OBS saliencies ``(out, g)``.
 
     Unstructured: the lowest ``round(sparsity · entries)`` of the group are pruned.
-    N:M: :func:`helpers.prune.nm_mask` of the saliencies; an incomplete last group
-    (fewer than ``m`` columns) is kept whole.
+    N:M (a group is ``m`` columns): :func:`helpers.prune.nm_mask_kernel`.
     """
     if n is None:
-        return lowest_mask(saliency, round(sparsity * saliency.numel()))
-    if saliency.shape[1] == m:
-        return nm_mask(saliency, n, m)
-    return torch.ones_like(saliency)
+        return lowest_mask.unchecked(saliency, round(sparsity * saliency.numel()))
+    return nm_mask_kernel.unchecked(saliency, n, m)
 
 
+def _check_factor(W, U, names: tuple[str, str]) -> torch.Tensor:
+    """``W`` ``(out, b)`` and a matrix ``U`` ``(b, b)`` of its dtype; returns ``W``."""
+    W = _check_matrix(W, names[0])
+    if not isinstance(U, torch.Tensor) or U.shape != (W.shape[1],) * 2:
+        raise ValueError(f"{names[1]} must be a tensor of shape ({W.shape[1]}, "
+                         f"{W.shape[1]}), a row and a column per column of {names[0]}")
+    if U.dtype != W.dtype:
+        raise TypeError(f"{names[1]} has dtype {U.dtype} but {names[0]} has {W.dtype}; "
+                        f"give both the same (sparsegpt() sweeps in float64)")
+    check_finite(U, names[1])
+    return W
+
+
+def _check_prune(prune) -> None:
+    if not callable(prune):
+        raise TypeError(f"prune must be a callable that maps saliencies to a mask, "
+                        f"got {type(prune).__name__}")
+
+
+def _check_sparsegpt_block(W1, U1, prune, group) -> None:
+    _check_factor(W1, U1, ("W1", "U1"))
+    if not torch.equal(U1, U1.triu()) or not bool((torch.diagonal(U1) > 0).all()):
+        raise ValueError("U1 must be upper triangular with a positive diagonal: the "
+                         "block's part of the upper Cholesky factor of H⁻¹")
+    _check_prune(prune)
+    check_positive_int(group, "group")
+
+
+@checked(_check_sparsegpt_block)
 def sparsegpt_block(W1: torch.Tensor, U1: torch.Tensor, prune: Callable, group: int):
     """Prune a block of columns left to right, each column's error spread to its right.
 
@@ -192,14 +257,32 @@ def sparsegpt_block(W1: torch.Tensor, U1: torch.Tensor, prune: Callable, group: 
     return mask, errors
 
 
+def _check_sparsegpt_sweep(W, H, prune, group, block_size) -> None:
+    W = _check_factor(W, H, ("W", "H"))
+    tolerance = 1e3 * torch.finfo(H.dtype).eps * float(H.abs().max())
+    if not torch.allclose(H, H.T, rtol=0, atol=tolerance):
+        raise ValueError("H must be symmetric (a Hessian XᵀX, damped); pass (H + H.T) / 2")
+    _check_prune(prune)
+    check_positive_int(block_size, "block_size")
+    if group is not None:
+        check_positive_int(group, "group")
+        if block_size % group:
+            raise ValueError(f"block_size ({block_size}) must be a multiple of group "
+                             f"({group}), or a group would straddle two blocks")
+        _check_nm_width(W.shape[1], group, "W")
+
+
+@checked(_check_sparsegpt_sweep)
 def sparsegpt_sweep(W: torch.Tensor, H: torch.Tensor, prune: Callable,
                     group: int | None, block_size: int) -> torch.Tensor:
     """SparseGPT's column sweep over ``W`` ``(out, in)``, in place; returns the mask.
 
     Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
-    SparseGPT*. ``H`` ``(in, in)``: the damped Hessian. Blocks of ``block_size``
-    columns go through :func:`sparsegpt_block` (``group`` None: one mask per block);
-    the columns after a block get its updates at once (Frantar & Alistarh, section 3).
+    SparseGPT*. ``H`` ``(in, in)``: the damped Hessian (symmetric positive definite,
+    of ``W``'s dtype). Blocks of ``block_size`` columns go through
+    :func:`sparsegpt_block` (``group`` None: one mask per block; ``m`` for N:M, a
+    divisor of ``block_size`` and of ``in``); the columns after a block get its
+    updates at once (Frantar & Alistarh, section 3).
     """
     # U: the upper Cholesky factor of H⁻¹; its rows hold the OBS updates.
     U = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)),
@@ -248,8 +331,7 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
         ``m`` for N:M.
     damping : float
         ``damping × mean(diag H)`` is added to the diagonal before inverting
-        (numerical stability; the paper uses 1%). Inputs that are always zero get a
-        diagonal of 1.
+        (numerical stability; the paper uses 1%).
 
     Returns
     -------
@@ -259,13 +341,25 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
     Raises
     ------
     ValueError
-        For a Hessian of the wrong shape or not positive definite after damping.
+        For a Hessian of the wrong shape or not positive definite after damping, and
+        for an N:M pattern whose ``m`` does not divide ``in`` (the policy of
+        :func:`helpers.prune.nm_mask`) or ``block_size``.
+
+    Notes
+    -----
+    An input that is zero on every calibration token (a zero diagonal of ``H``, e.g.
+    a dead ReLU unit) gets a diagonal of 1 and its weights are set to zero and
+    masked, as in the reference implementation (and GPTQ): they never change the
+    outputs on the calibration data, and kept, they would take the place of weights
+    that do. The mask can then prune more than ``sparsity``.
     """
     weight = _check_weight(weight)
     sparsity = _check_pattern(sparsity, n, m)
     check_positive_int(block_size, "block_size")
-    if m is not None and block_size % m:
-        raise ValueError(f"block_size ({block_size}) must be a multiple of m ({m})")
+    if m is not None:
+        _check_nm_width(weight.shape[1], m, "weight")
+        if block_size % m:
+            raise ValueError(f"block_size ({block_size}) must be a multiple of m ({m})")
     if not isinstance(hessian, torch.Tensor) or hessian.shape != (weight.shape[1],) * 2:
         raise ValueError(f"hessian must have shape ({weight.shape[1]}, {weight.shape[1]}), "
                          f"the number of inputs squared")
@@ -274,16 +368,18 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
         raise ValueError(f"damping must be >= 0, got {damping}")
     W = weight.double().clone()
     H = hessian.detach().double().clone()
-    dead = torch.diagonal(H) == 0
+    dead = torch.diagonal(H) == 0  # inputs that are zero on every token
     H[dead, dead] = 1.0
+    W[:, dead] = 0.0
     H += damping * torch.diagonal(H).mean() * torch.eye(len(H), dtype=H.dtype,
                                                         device=H.device)
     prune = functools.partial(_obs_mask, sparsity=sparsity, n=n, m=m)
-    try:
-        mask = sparsegpt_sweep(W, H, prune, m, block_size)  # N:M: a mask every m columns
+    try:  # N:M: a mask every m columns
+        mask = sparsegpt_sweep.unchecked(W, H, prune, m, block_size)
     except torch.linalg.LinAlgError as err:
         raise ValueError("the Hessian is not positive definite even after damping; "
                          "increase damping or use more calibration data") from err
+    mask[:, dead] = 0.0
     return W.to(weight.dtype), mask.to(weight.dtype)
 
 
@@ -303,24 +399,104 @@ def reconstruction_error(weight: torch.Tensor, new_weight: torch.Tensor,
     return float(torch.einsum("ij,jk,ik->", delta, hessian(inputs), delta))
 
 
+#: How to prune a layer that holds a matrix weight but is not an ``nn.Linear``.
+_CONVERT = ("convert such a layer to nn.Linear first (a transformers Conv1D, as in "
+            "GPT-2, computes x @ weight + bias with weight of shape (in, out): an "
+            "nn.Linear with weight = conv1d.weight.T computes the same)")
+
+
+def _attention(model: nn.Module) -> dict[str, str]:
+    """``out_proj`` name → name of its ``nn.MultiheadAttention``, for each one in ``model``."""
+    return {f"{name}.out_proj" if name else "out_proj": name or "(the model)"
+            for name, mod in model.named_modules() if isinstance(mod, nn.MultiheadAttention)}
+
+
+def _linears(model: nn.Module) -> list[str]:
+    """The ``nn.Linear`` layers that the model calls itself (not an attention's out_proj)."""
+    inside = _attention(model)
+    return [name for name, mod in model.named_modules()
+            if isinstance(mod, nn.Linear) and name not in inside]
+
+
 def linear_layers(model: nn.Module) -> list[str]:
     """Names of the ``nn.Linear`` layers that :func:`prune_layerwise` prunes by default.
 
     Introduced in :doc:`language-models`, section *Pruning the language model*: every
     Linear layer in the order the model registers them, except the last one (the
     read-out to the vocabulary, which Wanda and SparseGPT leave dense, as they leave
-    the embeddings).
+    the embeddings). The ``out_proj`` of an ``nn.MultiheadAttention`` is not listed:
+    the attention module multiplies by its weight inside its own forward pass, where
+    no hook sees the layer's inputs.
+
+    Raises
+    ------
+    ValueError
+        For a model with fewer than two such layers; the message names layers that
+        hold a matrix weight without being ``nn.Linear`` (a transformers ``Conv1D``).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    names = [name for name, mod in model.named_modules() if isinstance(mod, nn.Linear)]
-    if len(names) < 2:
-        raise ValueError("model has fewer than two nn.Linear layers; name the layers to "
-                         "prune explicitly")
+    names = _linears(model)
+    if len(names) == 1:
+        raise ValueError(f"model has one nn.Linear layer, {names[0]!r}, which the default "
+                         f"leaves dense as the read-out; to prune it, pass "
+                         f"names=[{names[0]!r}]")
+    if not names:
+        others = [f"{name!r} ({type(mod).__name__})" for name, mod in model.named_modules()
+                  if not isinstance(mod, (nn.Linear, nn.Embedding, nn.EmbeddingBag))
+                  and isinstance(getattr(mod, "weight", None), torch.Tensor)
+                  and mod.weight.dim() == 2]
+        hint = (f"; {', '.join(others)} hold matrix weights but are not nn.Linear: "
+                f"{_CONVERT}" if others else "")
+        raise ValueError(f"model has no nn.Linear layer to prune{hint}")
     return names[:-1]
 
 
-def _layer_inputs(model: nn.Module, layer: nn.Linear, calibration: torch.Tensor,
+def _check_layers(model: nn.Module, names: Iterable[str] | None) -> list[str]:
+    """The layers to prune: nn.Linear layers of ``model`` that it calls, none tied."""
+    attention = _attention(model)
+    if names is None:
+        if attention:
+            others = _linears(model)[:-1]
+            raise ValueError(
+                f"nn.MultiheadAttention {sorted(set(attention.values()))} multiplies by "
+                f"its weights (in_proj_weight, out_proj.weight) inside its own forward "
+                f"pass, where prune_layerwise cannot record their inputs; pass the other "
+                f"layers to prune, leaving attention dense (names={others}), or prune "
+                f"attention by magnitude with helpers.prune.layerwise_masks")
+        return linear_layers(model)
+    names = [names] if isinstance(names, str) else list(names)
+    modules = dict(model.named_modules())
+    for name in names:
+        module = modules.get(name)
+        if name in attention:
+            raise ValueError(f"{name!r} is the out_proj of nn.MultiheadAttention "
+                             f"{attention[name]!r}, which multiplies by its weight inside "
+                             f"its own forward pass, where prune_layerwise cannot record "
+                             f"its inputs; leave it out of names")
+        if not isinstance(module, nn.Linear):
+            what = ("not a module of the model" if module is None else
+                    f"a {type(module).__name__}, not an nn.Linear layer")
+            if isinstance(getattr(module, "weight", None), torch.Tensor) \
+                    and module.weight.dim() == 2:
+                what += f"; prune_layerwise prunes nn.Linear layers: {_CONVERT}"
+            raise ValueError(f"{name!r} is {what}; the model's nn.Linear layers: "
+                             f"{_linears(model)}")
+        tied = [f"{owner}.{p}" if owner else p
+                for owner, mod in model.named_modules(remove_duplicate=False)
+                if mod is not module
+                for p, tensor in mod.named_parameters(recurse=False)
+                if tensor is module.weight]
+        if tied:
+            raise ValueError(f"{name!r} shares its weight with {tied} (tied parameters): "
+                             f"pruning it would prune that too, with a mask chosen from "
+                             f"{name!r}'s inputs alone; leave it out of names, or untie it "
+                             f"first (layer.weight = nn.Parameter(layer.weight.detach()"
+                             f".clone()))")
+    return names
+
+
+def _layer_inputs(model: nn.Module, name: str, layer: nn.Linear, calibration: torch.Tensor,
                   batch_size: int) -> torch.Tensor:
     """The inputs ``layer`` receives on the calibration data, shape ``(tokens, in)``."""
     store: list[torch.Tensor] = []
@@ -334,7 +510,15 @@ def _layer_inputs(model: nn.Module, layer: nn.Linear, calibration: torch.Tensor,
                 model(calibration[start:start + batch_size].to(device))
     finally:
         handle.remove()
-    return torch.cat(store)
+    if not store:
+        raise ValueError(f"layer {name!r} received no input on the calibration data: the "
+                         f"model does not call it; leave it out of names")
+    inputs = torch.cat(store)
+    if not bool(torch.isfinite(inputs).all()):
+        raise ValueError(f"the inputs of layer {name!r} on the calibration data contain NaN "
+                         f"or infinity (in {inputs.dtype}); check the calibration data, or "
+                         f"run the model in float32 (float16 overflows above 65504)")
+    return inputs
 
 
 def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
@@ -347,7 +531,8 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
 
     * ``"magnitude"``: the lowest ``|W|`` of each layer (the whole layer compared,
       :func:`helpers.prune.magnitude_mask`), or magnitude N:M; no data needed.
-    * ``"wanda"``: :func:`wanda_mask` with the input norms of the layer.
+    * ``"wanda"``: :func:`wanda_mask` with the input norms of the layer (computed in
+      float64, scored in float32 at least, whatever the model's dtype).
     * ``"sparsegpt"``: :func:`sparsegpt` with the Hessian of the layer's inputs.
 
     The layers are pruned in the order of ``names``; the inputs of each layer are
@@ -367,7 +552,8 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
         A batch of model inputs (for the language model: ids of shape ``(samples,
         time)``) from the training data; required for Wanda and SparseGPT.
     n, m : int, optional
-        N:M pattern (``n=2, m=4`` for 2:4).
+        N:M pattern (``n=2, m=4`` for 2:4); every layer's number of inputs must be
+        a multiple of ``m`` (:func:`helpers.prune.nm_mask`).
     names : iterable of str, optional
         Names of Linear modules; default :func:`linear_layers`.
     batch_size : int
@@ -376,20 +562,24 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
     Raises
     ------
     ValueError
-        For an unknown criterion, a missing or empty calibration batch, or a name that
-        is not a Linear layer of the model.
+        For an unknown criterion, a missing or empty calibration batch, a name that
+        is not an ``nn.Linear`` layer of the model, a layer whose width an N:M
+        pattern does not divide, a layer whose weight is tied to another module's
+        (pruning it would prune both, with a mask chosen for one), a layer that the
+        model does not call on the calibration data, or, by default, a model with an
+        ``nn.MultiheadAttention`` (which multiplies by its weights inside its own
+        forward pass: pass ``names`` to prune the other layers).
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     sparsity = _check_pattern(sparsity, n, m)
     check_positive_int(batch_size, "batch_size")
     check_plain_weights(model, "prune_layerwise()")
-    names = linear_layers(model) if names is None else list(names)
+    names = _check_layers(model, names)
     modules = dict(model.named_modules())
-    for name in names:
-        if not isinstance(modules.get(name), nn.Linear):
-            raise ValueError(f"{name!r} is not an nn.Linear layer of the model; "
-                             f"Linear layers: {linear_layers(model)}")
+    if m is not None:
+        for name in names:
+            _check_nm_width(modules[name].in_features, m, f"layer {name!r}")
     if criterion != "magnitude":
         if not isinstance(calibration, torch.Tensor) or len(calibration) == 0:
             raise ValueError(f"criterion {criterion!r} needs calibration data: pass a "
@@ -403,10 +593,9 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
             mask = nm_mask(w, n, m) if n is not None else magnitude_mask(w, sparsity)
             new_w = w * mask
         else:
-            x = _layer_inputs(new, layer, calibration, batch_size)
+            x = _layer_inputs(new, name, layer, calibration, batch_size)
             if criterion == "wanda":
-                norms = x.double().norm(dim=0).to(w.dtype)
-                new_w = w * wanda_mask(w, norms, sparsity, n=n, m=m)
+                new_w = w * wanda_mask(w, x.double().norm(dim=0), sparsity, n=n, m=m)
             else:
                 new_w, _ = sparsegpt(w, hessian(x), sparsity, n=n, m=m)
         with torch.no_grad():

@@ -195,14 +195,15 @@ def test_wanda_row_mask_is_the_mask_of_wanda_mask(sparsity):
                                      dict(sparsity=0.6, block_size=5),
                                      dict(n=2, m=4, block_size=8)])
 def test_sparsegpt_sweep_is_what_sparsegpt_computes(pattern):
-    w, x = _layer(4, inp=18)  # 18 inputs: the last 2:4 group is incomplete
+    w, x = _layer(4, inp=20)  # 20 inputs: the last block is incomplete
     H = lw.hessian(x)
-    new, mask = lw.sparsegpt(w, H, damping=0.0, **pattern)
+    new, mask = lw.sparsegpt(w, H, **pattern)
     n, m = pattern.get("n"), pattern.get("m")
     choose = functools.partial(lw._obs_mask, sparsity=pattern.get("sparsity", 0.5),
                                n=n, m=m)
     W = w.double().clone()
-    kernel_mask = lw.sparsegpt_sweep(W, H, choose, m, pattern["block_size"])
+    kernel_mask = lw.sparsegpt_sweep(W, H + 0.01 * H.diagonal().mean() * torch.eye(20),
+                                     choose, m, pattern["block_size"])
     assert torch.equal(W.float(), new)
     assert torch.equal(kernel_mask.float(), mask)
 
@@ -222,3 +223,42 @@ def test_nm_mask_kernel_keeps_the_n_highest_scores_of_each_group():
     mask = prune.nm_mask_kernel(scores, 2, 4)  # a tie goes to the earlier input
     assert mask.tolist() == [[0, 1, 1, 0, 1, 1, 0, 0]]
     assert torch.equal(prune.nm_mask(scores), mask)
+
+
+_U = torch.eye(4, dtype=torch.double)
+_KEEP = torch.ones_like  # a prune callable that keeps everything
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # k = -1 would prune all but one weight of every row
+    (lambda: lw.wanda_row_mask(torch.randn(3, 4), torch.ones(4), -1), ValueError,
+     "k must lie in 0..4"),
+    (lambda: lw.wanda_row_mask(torch.randn(3, 4), torch.ones(5), 1), ValueError,
+     "input_norms must be a tensor of shape"),
+    (lambda: lw.wanda_row_mask(torch.randn(3, 4), -torch.ones(4), 1), ValueError,
+     "non-negative"),
+    (lambda: lw.sparsegpt_block(torch.randn(3, 4, dtype=torch.double),
+                                _U + torch.ones(4, 4, dtype=torch.double).tril(-1), _KEEP, 4),
+     ValueError, "U1 must be upper triangular"),
+    (lambda: lw.sparsegpt_block(torch.randn(3, 4, dtype=torch.double), -_U, _KEEP, 4),
+     ValueError, "positive diagonal"),
+    (lambda: lw.sparsegpt_block(torch.randn(3, 4), _U, _KEEP, 4), TypeError,
+     "U1 has dtype torch.float64 but W1 has torch.float32"),
+    (lambda: lw.sparsegpt_block(torch.randn(3, 4, dtype=torch.double), _U, None, 4),
+     TypeError, "prune must be a callable"),
+    (lambda: lw.sparsegpt_block(torch.randn(3, 4, dtype=torch.double), _U, _KEEP, 0),
+     ValueError, "group must be > 0"),
+    (lambda: lw.sparsegpt_sweep(torch.randn(3, 4, dtype=torch.double), _U[:3, :3], _KEEP,
+                                None, 4), ValueError, r"H must be a tensor of shape \(4, 4\)"),
+    (lambda: lw.sparsegpt_sweep(torch.randn(3, 4, dtype=torch.double),
+                                _U + torch.ones(4, 4, dtype=torch.double).triu(1), _KEEP,
+                                None, 4), ValueError, "H must be symmetric"),
+    (lambda: lw.sparsegpt_sweep(torch.randn(3, 8, dtype=torch.double),
+                                torch.eye(8, dtype=torch.double), _KEEP, 4, 6),
+     ValueError, r"block_size \(6\) must be a multiple of group \(4\)"),
+    (lambda: lw.sparsegpt_sweep(torch.randn(3, 4, dtype=torch.double), _U, _KEEP, None, 0),
+     ValueError, "block_size must be > 0"),
+])
+def test_the_kernels_on_the_pages_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
