@@ -283,12 +283,19 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def graded(built, tmp_path_factory) -> dict:
-    """Grade the batch; rows by submission path, the tables, feedback, timing."""
-    subs = tmp_path_factory.mktemp("submissions")
-    feedback = tmp_path_factory.mktemp("feedback")
-    secret = tmp_path_factory.mktemp("host") / "token.txt"
+def grade_batch(root: Path) -> dict:
+    """Build the coursework under ``root/build``, write the batch's hand-ins under
+    ``root/submissions`` and grade them (feedback in ``root/feedback``); a JSON summary.
+
+    The tests' one batch. ``tests/conftest.py`` runs it in a background process (``python
+    tests/test_coursework.py ROOT``) while the other tests run; the ``graded`` fixture
+    runs it in-process when the background was not started.
+    """
+    built, subs, feedback = root / "build", root / "submissions", root / "feedback"
+    cw.generate(built)
+    feedback.mkdir()
+    (root / "host").mkdir()
+    secret = root / "host" / "token.txt"
     secret.write_text(SECRET + "\n", encoding="utf-8")
     load_before = os.getloadavg()[0]
 
@@ -333,19 +340,35 @@ def graded(built, tmp_path_factory) -> dict:
         put(relative, notebook)
     rows = cw.grade(subs, subs, out=built, feedback=feedback, jobs=2, sandbox=SANDBOX,
                     limits=LIMITS)
-    seconds = time.perf_counter() - started
+    return {"rows": rows, "seconds": time.perf_counter() - started,
+            "load": [load_before, os.getloadavg()[0]],
+            "zip_unchanged": _digest(zip_path) == zip_before}
+
+
+@pytest.fixture(scope="module")
+def graded(request, tmp_path_factory) -> dict:
+    """The batch's rows by submission path, its tables, feedback, timing."""
+    batch = getattr(request.config, "coursework_batch", None)    # see tests/conftest.py
+    if batch is None:
+        root = tmp_path_factory.mktemp("coursework-batch")
+        summary, where = grade_batch(root), "in this process"
+    else:
+        root, summary = batch.root, batch.result()
+        where = "in the background while the other tests ran"
+    subs = root / "submissions"
+    rows = summary["rows"]
     cpu = sum(float(r.get("cpu_seconds") or 0) for r in rows)
     tables = {}
     for path in sorted(subs.glob("grades-*.csv")):
         with open(path, encoding="utf-8-sig", newline="") as f:
             tables[path.name] = list(csv.DictReader(f))
-    print(f"\n[coursework batch] {len(rows)} notebooks in {seconds:.0f} s, {cpu:.0f} s of CPU "
-          f"time (sandbox: {cw.resolve_sandbox(SANDBOX)}, 2 at a time)")
-    for name, table in tables.items():
+    print(f"\n[coursework batch] {len(rows)} notebooks in {summary['seconds']:.0f} s, {cpu:.0f} s "
+          f"of CPU time (sandbox: {cw.resolve_sandbox(SANDBOX)}, 2 at a time, {where})")
+    for name in tables:
         print(f"--- {name}\n" + (subs / name).read_text(encoding="utf-8-sig"))
     return {"rows": {r["submission"]: r for r in rows}, "tables": tables, "subs": subs,
-            "feedback": feedback, "zip_unchanged": _digest(zip_path) == zip_before,
-            "seconds": seconds, "load": (load_before, os.getloadavg()[0])}
+            "feedback": root / "feedback", "zip_unchanged": summary["zip_unchanged"],
+            "seconds": summary["seconds"], "load": tuple(summary["load"])}
 
 
 def _points(lang: str, name: str) -> dict[str, float]:
@@ -803,3 +826,9 @@ def test_the_autograder_zip_grades_as_make_grade(graded, built, tmp_path, submis
     row = graded["rows"][submission]
     assert results["score"] == float(row["total"]), (results, row)
     assert {t["name"]: t["score"] for t in results["tests"]} == _scores(row, "en", "a1-lasso")
+
+
+if __name__ == "__main__":      # the background batch (tests/conftest.py)
+    out = Path(sys.argv[1])
+    summary = grade_batch(out)
+    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
