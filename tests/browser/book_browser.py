@@ -73,6 +73,52 @@ class Reader:
         self.page.close()
 
 
+class Tabs:
+    """One desktop tab per page, shared by the read-only tests of that page.
+
+    The browser suite runs a page's tests one after the other (``conftest.py`` orders
+    them), so each page is loaded and typeset once for all of them instead of once per
+    test. Tests that change the page for good (the language switch navigates away) call
+    :meth:`forget` when they are done. :attr:`figures` and :attr:`first_cells` keep what
+    the tests of two editions compare, read when the page is opened.
+    """
+
+    def __init__(self, context, network, base_url):
+        self.context, self.network, self.base_url = context, network, base_url
+        self.reader, self.page_id, self.status = None, None, None
+        self.figures: dict[str, list[dict]] = {}
+        self.first_cells: dict[str, str] = {}
+
+    def open(self, page_id: str) -> Reader:
+        """The tab showing ``page_id`` (typeset), loading it if another page is shown."""
+        if self.page_id != page_id:
+            self.forget()
+            self.reader = Reader(self.context, self.network, self.base_url)
+            self.status = self.reader.open(f"{page_id}.html")
+            self.page_id = page_id
+            self.figures[page_id] = self.reader.page.evaluate(FIGURES)
+            cells = self.reader.page.locator("div.cell div.cell_input pre")
+            self.first_cells[page_id] = cells.first.inner_text() if cells.count() else ""
+        return self.reader
+
+    def forget(self) -> None:
+        """Close the tab; the next :meth:`open` loads its page afresh."""
+        if self.reader is not None:
+            self.reader.close()
+        self.reader, self.page_id, self.status = None, None, None
+
+
+#: The figures of the loaded page: id, image source and natural width, caption.
+FIGURES = """() => [...document.querySelectorAll('article figure')].map(f => {
+  const img = f.querySelector('img');
+  const caption = f.querySelector('figcaption');
+  return {id: f.id || (f.querySelector('[id]') || {}).id || '',
+          src: img ? img.src : null,
+          width: img ? img.naturalWidth : 0,
+          caption: caption ? caption.innerText.trim() : ''};
+})"""
+
+
 @dataclass
 class Visit:
     """What the crawl saw on one HTML page."""

@@ -21,7 +21,8 @@ import os
 from pathlib import Path
 
 import pytest
-from book_browser import COLLECT, Reader, Visit, new_context
+
+from book_browser import COLLECT, Reader, Tabs, Visit, new_context
 
 from tools.serve_and_screenshot import DESKTOP, PHONE, ROOT, launch, serve
 
@@ -29,9 +30,37 @@ ENABLED = os.environ.get("BOOK_BROWSER_TESTS") == "1"
 HERE = Path(__file__).resolve().parent
 
 
+#: The order of a page's tests on its shared tab (``tabs``): the screenshot before any
+#: menu is opened, the language switch (which navigates away) last.
+ON_THE_TAB = ("test_first_screen_screenshot", "test_math_is_typeset",
+              "test_figures_show_an_image_and_a_numbered_caption",
+              "test_download_buttons_give_the_notebook_and_its_source",
+              "test_launch_buttons_open_this_page_of_the_repository",
+              "test_every_page_links_its_editions_notebooks_bundle",
+              "test_chinese_figures_are_drawn_for_the_chinese_edition",
+              "test_language_switch_leads_to_the_counterpart_and_back")
+
+
+def _by_page(item) -> tuple:
+    """Sort key: tests on the shared tab, grouped by page (the Chinese figures test right
+    after the Chinese page's own tests, when both editions' figures are known)."""
+    name = getattr(item, "originalname", "")
+    if name not in ON_THE_TAB or not hasattr(item, "callspec"):
+        return (0, "", 0)
+    params = item.callspec.params
+    page = params.get("page_id") or f"zh/{params['name']}"
+    return (1, page, ON_THE_TAB.index(name))
+
+
 def pytest_collection_modifyitems(config, items):
-    """Without BOOK_BROWSER_TESTS=1, leave the browser suite out (reported as deselected)."""
+    """Without BOOK_BROWSER_TESTS=1, leave the browser suite out (reported as deselected);
+    with it, run each page's tests together, on one tab."""
     if ENABLED:
+        mine = [item for item in items if Path(str(item.path)).resolve().is_relative_to(HERE)]
+        chosen = set(map(id, mine))
+        start = next((k for k, item in enumerate(items) if id(item) in chosen), len(items))
+        rest = [item for item in items if id(item) not in chosen]
+        items[:] = rest[:start] + sorted(mine, key=_by_page) + rest[start:]
         return
     mine = [item for item in items if Path(str(item.path)).resolve().is_relative_to(HERE)]
     if mine:
@@ -91,6 +120,13 @@ def reader(desktop, base_url):
     tab = Reader(*desktop, base_url)
     yield tab
     tab.close()
+
+
+@pytest.fixture(scope="session")
+def tabs(desktop, base_url):
+    shared = Tabs(*desktop, base_url)
+    yield shared
+    shared.forget()
 
 
 @pytest.fixture

@@ -133,8 +133,9 @@ _MATH_STATE = """() => {
 
 
 @pytest.mark.parametrize("page_id", PAGES)
-def test_math_is_typeset(reader, page_id):
-    assert reader.open(f"{page_id}.html") == 200
+def test_math_is_typeset(tabs, page_id):
+    reader = tabs.open(page_id)
+    assert tabs.status == 200
     state = reader.page.evaluate(_MATH_STATE)
     if source_has_math(page_id):
         assert state["count"] > 0, "the source has math, but the page shows none"
@@ -147,38 +148,26 @@ def test_math_is_typeset(reader, page_id):
 
 # --- figures -----------------------------------------------------------------
 
-_FIGURES = """() => [...document.querySelectorAll('article figure')].map(f => {
-  const img = f.querySelector('img');
-  const caption = f.querySelector('figcaption');
-  return {id: f.id || (f.querySelector('[id]') || {}).id || '',
-          src: img ? img.src : null,
-          width: img ? img.naturalWidth : 0,
-          caption: caption ? caption.innerText.trim() : ''};
-})"""
-
-
-def figures(reader, page_id):
-    assert reader.open(f"{page_id}.html") == 200
-    return reader.page.evaluate(_FIGURES)
+def figures(tabs, page_id) -> list[dict]:
+    """The figures of a page (read when its tab was opened)."""
+    if page_id not in tabs.figures:
+        tabs.open(page_id)
+        assert tabs.status == 200
+    return tabs.figures[page_id]
 
 
 @pytest.mark.parametrize("page_id", PAGES)
-def test_figures_show_an_image_and_a_numbered_caption(reader, page_id):
+def test_figures_show_an_image_and_a_numbered_caption(tabs, page_id):
     lang, _ = split(page_id)
     numbered = re.compile(rf"^{re.escape(REGISTRY[lang].figure)}\s*\d+(\.\d+)*\s*\S")
     problems = []
-    for fig in figures(reader, page_id):
+    for fig in figures(tabs, page_id):
         name = fig["id"] or fig["src"]
         if not fig["src"] or fig["width"] == 0:
             problems.append(f"{name}: the image does not load")
         if not numbered.match(fig["caption"]):
             problems.append(f"{name}: caption {fig['caption']!r} is not a numbered caption")
     assert not problems, "\n".join(problems)
-
-
-def _first_code_cell(reader) -> str:
-    cells = reader.page.locator("div.cell div.cell_input pre")
-    return cells.first.inner_text() if cells.count() else ""
 
 
 def _pixels(url: str):
@@ -189,7 +178,7 @@ def _pixels(url: str):
 
 
 @pytest.mark.parametrize("name", book_pages())
-def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
+def test_chinese_figures_are_drawn_for_the_chinese_edition(tabs, name):
     """Chinese figures are drawn on the Chinese page, with the CJK font.
 
     The method: (1) both editions show the same figures (same labels, same order);
@@ -202,10 +191,8 @@ def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
     text really is the Chinese text. Step (3) compares pixels, not files: a tofu box
     would differ too, which is why (2) is the proof of the font and (3) of the language.
     """
-    english = figures(reader, f"en/{name}")
-    english_cell = _first_code_cell(reader)
-    chinese = figures(reader, f"zh/{name}")
-    chinese_cell = _first_code_cell(reader)
+    english, chinese = figures(tabs, f"en/{name}"), figures(tabs, f"zh/{name}")
+    english_cell, chinese_cell = tabs.first_cells[f"en/{name}"], tabs.first_cells[f"zh/{name}"]
     assert [f["id"] for f in chinese] == [f["id"] for f in english], \
         "the editions show different figures"
     if not chinese:
@@ -216,7 +203,7 @@ def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
         assert "helpers.page.setup(LANG)" in cell or "use_house_style(LANG)" in cell, \
             (f"{lang}/{name}: the first code cell calls neither helpers.page.setup(LANG) "
              f"nor use_house_style(LANG)")
-    assert all(f["src"].startswith(reader.base_url + "zh/") for f in chinese), \
+    assert all(f["src"].startswith(tabs.base_url + "zh/") for f in chinese), \
         "a Chinese figure is not an image of the Chinese edition"
     same = [zh["id"] for zh, en in zip(chinese, english)
             if _pixels(zh["src"]).tobytes() == _pixels(en["src"]).tobytes()]
@@ -228,10 +215,19 @@ def test_chinese_figures_are_drawn_for_the_chinese_edition(reader, name):
 
 
 @pytest.mark.parametrize("page_id", PAGES)
-def test_language_switch_leads_to_the_counterpart_and_back(reader, page_id):
+def test_language_switch_leads_to_the_counterpart_and_back(tabs, page_id):
+    """Run last on the page's tab: it navigates away."""
     lang, name = split(page_id)
-    assert reader.open(f"{page_id}.html", math=False) == 200
+    reader = tabs.open(page_id)
+    assert tabs.status == 200
     others = [code for code in LANGUAGES if code != lang]
+    try:
+        _switch_there_and_back(reader, lang, name, others)
+    finally:
+        tabs.forget()
+
+
+def _switch_there_and_back(reader, lang, name, others) -> None:
     for here, there in [step for other in others for step in ((lang, other), (other, lang))]:
         switch = reader.page.locator(
             f'a[data-language-switch][hreflang="{REGISTRY[there].html}"]')
@@ -281,10 +277,11 @@ def test_no_link_points_at_a_placeholder_repository(crawl):
 
 @pytest.mark.skipif(not NOTEBOOK_PAGES, reason="no notebook pages yet")
 @pytest.mark.parametrize("page_id", NOTEBOOK_PAGES or ["none"])
-def test_launch_buttons_open_this_page_of_the_repository(reader, page_id):
+def test_launch_buttons_open_this_page_of_the_repository(tabs, page_id):
     """With a repository, Binder opens this page's source there; without, no buttons."""
     lang, name = split(page_id)
-    assert reader.open(f"{page_id}.html", math=False) == 200
+    reader = tabs.open(page_id)
+    assert tabs.status == 200
     if REPOSITORY is None:
         assert reader.page.locator(".dropdown-launch-buttons").count() == 0, \
             "launch buttons on a site built without a repository"
@@ -304,9 +301,10 @@ def test_launch_buttons_open_this_page_of_the_repository(reader, page_id):
 
 @pytest.mark.skipif(not NOTEBOOK_PAGES, reason="no notebook pages yet")
 @pytest.mark.parametrize("page_id", NOTEBOOK_PAGES or ["none"])
-def test_download_buttons_give_the_notebook_and_its_source(reader, page_id):
+def test_download_buttons_give_the_notebook_and_its_source(tabs, page_id):
     lang, name = split(page_id)
-    assert reader.open(f"{page_id}.html", math=False) == 200
+    reader = tabs.open(page_id)
+    assert tabs.status == 200
     menu = _open_menu(reader, "download")
     links = {a.inner_text().strip(): a.get_attribute("href")
              for a in menu.locator("a").all() if a.is_visible()}
@@ -335,9 +333,10 @@ def _bundle_is_complete(data: bytes, lang: str) -> None:
 
 
 @pytest.mark.parametrize("page_id", PAGES)
-def test_every_page_links_its_editions_notebooks_bundle(reader, page_id):
+def test_every_page_links_its_editions_notebooks_bundle(tabs, page_id):
     lang, _ = split(page_id)
-    assert reader.open(f"{page_id}.html", math=False) == 200
+    reader = tabs.open(page_id)
+    assert tabs.status == 200
     menu = _open_menu(reader, "download")
     link = menu.locator("a", has_text=link_text(lang))
     assert link.count() == 1, f"{page_id}: no notebooks bundle in the download menu"
@@ -426,12 +425,14 @@ def test_phone_width_has_no_horizontal_overflow(phone_reader, screenshots, page_
 
 
 @pytest.mark.parametrize("page_id", PAGES)
-def test_first_screen_screenshot(reader, screenshots, page_id):
-    """Save the first screen as ``<screenshots>/<lang>/<page>.png`` (a build artefact)."""
+def test_first_screen_screenshot(tabs, screenshots, page_id):
+    """Save the first screen as ``<screenshots>/<lang>/<page>.png`` (a build artefact);
+    the first test on the page's tab, before any menu is opened."""
     from PIL import Image, ImageStat
 
     lang, name = split(page_id)
-    assert reader.open(f"{page_id}.html") == 200
+    reader = tabs.open(page_id)
+    assert tabs.status == 200
     reader.page.evaluate("() => document.fonts.ready")
     path = screenshots / lang / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
