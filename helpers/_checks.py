@@ -89,7 +89,8 @@ def check_finite(array, name: str) -> None:
 
 
 def check_plain_weights(model, what: str) -> None:
-    """Raise ValueError if ``model`` carries weight re-parametrisations.
+    """Raise ValueError if ``model`` carries weight re-parametrisations (TypeError if it
+    is not a module).
 
     A module pruned with ``torch.nn.utils.prune`` keeps ``weight_orig`` and a
     ``weight_mask`` and recomputes ``weight`` before every forward pass; one with a
@@ -101,6 +102,7 @@ def check_plain_weights(model, what: str) -> None:
     from torch.nn.utils import parametrize
     from torch.nn.utils import prune as torch_prune
 
+    check_model(model)
     for name, module in model.named_modules():
         pruned = [h._tensor_name for h in module._forward_pre_hooks.values()
                   if isinstance(h, torch_prune.BasePruningMethod)]

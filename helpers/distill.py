@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_fraction, evaluation_mode
+from ._checks import check_fraction, checked, evaluation_mode
 from .data import ClassificationData
 from .train import History, fit
 
@@ -45,6 +45,22 @@ def _check_temperature(temperature) -> float:
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     return temperature
+
+
+def _check_soft_target(student_logits, teacher_logits, T) -> None:
+    _check_logits(student_logits, teacher_logits)
+    _check_temperature(T)
+
+
+def _check_distillation(student_logits, teacher_logits, labels, T, alpha) -> None:
+    _check_soft_target(student_logits, teacher_logits, T)
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError("labels must be a tensor of integer class indices, got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)}")
+    if labels.shape != student_logits.shape[:1]:
+        raise ValueError(f"labels must hold one label per row of the logits: "
+                         f"{tuple(labels.shape)} for logits {tuple(student_logits.shape)}")
+    check_fraction(alpha, "alpha")
 
 
 def _check_logits(student_logits, teacher_logits) -> None:
@@ -82,9 +98,7 @@ def soft_target_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
     torch.Tensor
         A scalar.
     """
-    _check_logits(student_logits, teacher_logits)
-    return soft_target_kernel(student_logits, teacher_logits,
-                              _check_temperature(temperature))
+    return soft_target_kernel(student_logits, teacher_logits, _check_temperature(temperature))
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
@@ -117,25 +131,18 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     torch.Tensor
         A scalar.
     """
-    _check_logits(student_logits, teacher_logits)
-    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
-        raise TypeError("labels must be a tensor of integer class indices, got "
-                        f"{getattr(labels, 'dtype', type(labels).__name__)}")
-    if labels.shape != student_logits.shape[:1]:
-        raise ValueError(f"labels must hold one label per row of the logits: "
-                         f"{tuple(labels.shape)} for logits {tuple(student_logits.shape)}")
-    alpha = check_fraction(alpha, "alpha")
     return distillation_kernel(student_logits, teacher_logits, labels,
-                               _check_temperature(temperature), alpha)
+                               _check_temperature(temperature), check_fraction(alpha, "alpha"))
 
 
+@checked(_check_soft_target)
 def soft_target_kernel(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                        T: float) -> torch.Tensor:
     """``T² · KL(softmax(z_t / T) ‖ softmax(z_s / T))``, averaged over the batch.
 
     Introduced in :doc:`faq`, section *Pruning or distillation?*. Logits of shape
-    ``(examples, classes)``; a scalar. No checks: :func:`soft_target_loss` validates
-    its arguments and calls it.
+    ``(examples, classes)``; a scalar. :func:`soft_target_loss` is the same function
+    (argument ``temperature``), documented in full.
     """
     log_p_student = F.log_softmax(student_logits / T, dim=1)
     log_p_teacher = F.log_softmax(teacher_logits / T, dim=1)
@@ -143,13 +150,14 @@ def soft_target_kernel(student_logits: torch.Tensor, teacher_logits: torch.Tenso
     return T * T * kl
 
 
+@checked(_check_distillation)
 def distillation_kernel(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                         labels: torch.Tensor, T: float, alpha: float) -> torch.Tensor:
     """``(1 − α) · CE(z_s, y) + α · T² · KL``: Hinton et al.'s loss, batch-averaged.
 
     Introduced in :doc:`faq`, section *Pruning or distillation?*. Logits of shape
     ``(examples, classes)``, integer ``labels`` of shape ``(examples,)``; a scalar.
-    No checks: :func:`distillation_loss` validates its arguments and calls it.
+    :func:`distillation_loss` is the same function, documented in full.
     """
     hard = F.cross_entropy(student_logits, labels)
     soft = soft_target_kernel(student_logits, teacher_logits, T)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 
@@ -36,7 +36,7 @@ from torch import nn
 
 from ._checks import (
     check_data, check_fraction, check_model, check_nonnegative, check_plain_weights,
-    check_positive_int,
+    check_positive_int, checked,
 )
 from .data import ClassificationData
 from .device import get_device
@@ -469,6 +469,22 @@ def run_pipeline(build: Callable[[], nn.Module], data: ClassificationData, *,
     return row
 
 
+def _check_stages(build, data, prune, *, train, finetune, repeats=20) -> None:
+    if not callable(build) or isinstance(build, nn.Module):
+        raise TypeError("build must be a callable that returns a new model, "
+                        f"got {type(build).__name__}")
+    check_data(data)
+    if not callable(prune) or isinstance(prune, nn.Module):
+        raise TypeError("prune must be a pruning step such as prune_finetune (a callable "
+                        f"(model, data, **finetune) -> PruneResult), got {type(prune).__name__}")
+    for value, name, goes_to in ((train, "train", "train_model"), (finetune, "finetune", "prune")):
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a dict of keyword arguments for {goes_to}, "
+                            f"e.g. {{'epochs': 10}}, got {type(value).__name__}")
+    check_positive_int(repeats, "repeats", allow_zero=True)
+
+
+@checked(_check_stages)
 def pipeline_stages(build: Callable[[], nn.Module], data: ClassificationData,
                     prune: Callable[..., PruneResult], *, train: dict, finetune: dict,
                     repeats: int = 20) -> tuple[nn.Module, PruneResult, dict]:

@@ -270,3 +270,19 @@ def test_kernels_are_the_checked_losses():
                        distill.distillation_loss(s, t, y, 3.0, 0.7))
     assert torch.equal(distill.soft_target_kernel(s, t, 3.0),
                        distill.soft_target_loss(s, t, 3.0))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda s, t, y: distill.soft_target_kernel(s, t, 0.0), ValueError, "temperature must be > 0"),
+    (lambda s, t, y: distill.soft_target_kernel(s, t[:, :3], 2.0), ValueError, "same shape"),
+    (lambda s, t, y: distill.soft_target_kernel(s.numpy(), t, 2.0), TypeError, "torch.Tensor"),
+    (lambda s, t, y: distill.distillation_kernel(s, t, y.float(), 2.0, 0.5), TypeError,
+     "integer class indices"),
+    (lambda s, t, y: distill.distillation_kernel(s, t, y[:4], 2.0, 0.5), ValueError,
+     "one label per row"),
+    (lambda s, t, y: distill.distillation_kernel(s, t, y, 2.0, 1.5), ValueError, r"alpha must lie"),
+])
+def test_kernels_shown_on_the_page_check_their_arguments(call, error, match):
+    s, t, y = torch.randn(8, 5), torch.randn(8, 5), torch.randint(0, 5, (8,))
+    with pytest.raises(error, match=match):
+        call(s, t, y)

@@ -331,6 +331,25 @@ def test_pipeline_stages_chain_the_steps(digits):
                    "latency_ms": row["latency_ms"], "latency_iqr_ms": row["latency_iqr_ms"]}
 
 
+@pytest.mark.parametrize("change, error, match", [
+    ({"build": _mlp()}, TypeError, "build must be a callable"),
+    ({"prune": "prune_finetune"}, TypeError, "prune must be a pruning step"),
+    ({"train": "epochs=2"}, TypeError, "train must be a dict of keyword arguments"),
+    ({"finetune": None}, TypeError, "finetune must be a dict of keyword arguments"),
+    ({"repeats": -1}, ValueError, "repeats must be >= 0"),
+    ({"data": "digits"}, TypeError, "data"),
+])
+def test_pipeline_stages_checks_its_arguments_before_training(digits, change, error, match):
+    calls = []
+    args = dict(build=lambda: calls.append("build") or _mlp(), data=digits,
+                prune=pipeline.prune_finetune, train={"epochs": 1}, finetune={"epochs": 1},
+                repeats=0)
+    args.update(change)
+    with pytest.raises(error, match=match):
+        pipeline.pipeline_stages(args.pop("build"), args.pop("data"), args.pop("prune"), **args)
+    assert calls == []                  # nothing was trained
+
+
 def test_run_pipeline_takes_at_most_one_level(digits):
     with pytest.raises(ValueError, match="at most one of sparsity and channels"):
         pipeline.run_pipeline(_mlp, digits, sparsity=0.5, channels=0.5, train_epochs=1)

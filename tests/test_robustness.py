@@ -756,3 +756,53 @@ def test_the_pages_show_the_twelve_checked_kernels():
                      "ista_step", "coordinate_descent_epoch", "prox_l1_weights",
                      "scale_and_round", "lloyd_step", "wanda_row_mask", "sparsegpt_block",
                      "sparsegpt_sweep"}
+
+
+#: Kernels shown on a page whose every argument goes straight to checked helpers (the
+#: test below shows the error each bad argument gets).
+CHECKED_BY_CALLEES = {"helpers.experiments.pruning.prune_and_finetune"}
+
+
+def _kernels_on_pages() -> set[str]:
+    """``module.function`` of every ``{literalinclude}`` ``:pyobject:`` of the book."""
+    import re
+    from pathlib import Path
+
+    shown = set()
+    pattern = re.compile(r"```\{literalinclude\} \.\./\.\./(helpers/[\w/]+)\.py\n:pyobject: (\w+)")
+    for page in Path(__file__).resolve().parent.parent.glob("book/*/*.md"):
+        for path, name in pattern.findall(page.read_text(encoding="utf-8")):
+            shown.add(f"{path.replace('/', '.')}.{name}")
+    return shown
+
+
+def test_every_kernel_a_page_shows_checks_its_arguments():
+    import importlib
+
+    shown = _kernels_on_pages()
+    assert len(shown) >= 15, sorted(shown)
+    unchecked = []
+    for dotted in sorted(shown):
+        module, name = dotted.rsplit(".", 1)
+        kernel = getattr(importlib.import_module(module), name)
+        if not hasattr(kernel, "unchecked") and dotted not in CHECKED_BY_CALLEES:
+            unchecked.append(dotted)
+    assert not unchecked, f"kernels shown without argument checks (use _checks.checked): {unchecked}"
+
+
+@pytest.mark.parametrize("change, error, match", [
+    ({"model": "a model"}, TypeError, "model must be a torch.nn.Module"),
+    ({"masks": "masks"}, TypeError, "masks must be a mapping"),
+    ({"masks": {"nope": torch.ones(1)}}, ValueError, "no parameter named 'nope'"),
+    ({"epochs": 0}, ValueError, "epochs must be > 0"),
+    ({"seed": "a"}, TypeError, "seed must be an integer"),
+])
+def test_prune_and_finetune_rejects_bad_arguments_through_its_callees(change, error, match):
+    from helpers import models, prune
+    from helpers.experiments import pruning as ex
+
+    model = models.mlp([64, 16, 10])
+    args = {"model": model, "masks": prune.layerwise_masks(model, 0.5), "epochs": 1, "seed": 0}
+    args.update(change)
+    with pytest.raises(error, match=match):
+        ex.prune_and_finetune(args.pop("model"), args.pop("masks"), **args)
