@@ -357,6 +357,8 @@ def _fill_empty(values: torch.Tensor, labels: torch.Tensor,
     of equal distances); a value on its centroid stays, as moving it gains nothing.
     """
     empty = torch.nonzero(torch.bincount(labels, minlength=len(centroids)) == 0)[:, 0]
+    if len(empty) == 0:
+        return labels, False
     distance = (values - centroids[labels]).abs()
     far = torch.sort(distance, descending=True, stable=True).indices[:len(empty)]
     far = far[distance[far] > 0]
