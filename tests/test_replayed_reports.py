@@ -386,6 +386,18 @@ def test_wanda_on_a_float16_model_scores_in_float32():
     assert torch.equal(pruned[0].weight != 0, expected.bool())
 
 
+def test_inputs_that_overflow_in_float16_are_named_with_their_layer():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4), nn.ReLU(),
+                          nn.Linear(4, 2)).half()
+    with torch.no_grad():
+        model[0].weight.fill_(1000.0)  # outputs of 8 · 1000 · 10 overflow float16
+    calibration = torch.full((4, 8), 10.0).half()
+    with pytest.raises(ValueError, match=r"inputs of layer '2' .* contain NaN or infinity "
+                                         r"\(in torch.float16\)"):
+        lw.prune_layerwise(model, "sparsegpt", calibration=calibration)
+
+
 def test_wanda_masks_of_a_bfloat16_weight_are_those_of_float32_scoring():
     gen = torch.Generator().manual_seed(0)
     w = torch.randn(256, 256, generator=gen).bfloat16()
