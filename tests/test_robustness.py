@@ -726,38 +726,6 @@ def test_a_checked_kernel_validates_first_and_keeps_its_bare_form():
     assert double.unchecked(-1) == -2
 
 
-# ------------------------------------------- 6. the kernels on the pages check their input
-
-import re  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-_INCLUDED = re.compile(r"literalinclude} \.\./\.\./helpers/(\w+)\.py\n:pyobject: (\w+)")
-#: The modules whose kernels validate their arguments (``helpers._checks.checked``).
-_CHECKED_MODULES = {"prune", "l1", "quant", "layerwise"}
-
-
-def _kernels_on_the_pages() -> set[tuple[str, str]]:
-    book = Path(__file__).resolve().parent.parent / "book" / "en"
-    return {m.groups() for page in book.glob("*.md")
-            for m in _INCLUDED.finditer(page.read_text(encoding="utf-8"))}
-
-
-@pytest.mark.parametrize("module, name", sorted(
-    k for k in _kernels_on_the_pages() if k[0] in _CHECKED_MODULES))
-def test_a_kernel_shown_on_a_page_checks_its_arguments(module, name):
-    kernel = getattr(importlib.import_module(f"helpers.{module}"), name)
-    assert callable(getattr(kernel, "unchecked", None)), f"{module}.{name} is not @checked"
-    assert kernel.unchecked is not kernel
-
-
-def test_the_pages_show_the_twelve_checked_kernels():
-    shown = {name for module, name in _kernels_on_the_pages() if module in _CHECKED_MODULES}
-    assert shown == {"lowest_mask", "cubic_sparsity", "nm_mask_kernel", "prox_l1",
-                     "ista_step", "coordinate_descent_epoch", "prox_l1_weights",
-                     "scale_and_round", "lloyd_step", "wanda_row_mask", "sparsegpt_block",
-                     "sparsegpt_sweep"}
-
-
 #: Kernels shown on a page whose every argument goes straight to checked helpers (the
 #: test below shows the error each bad argument gets).
 CHECKED_BY_CALLEES = {"helpers.experiments.pruning.prune_and_finetune"}
