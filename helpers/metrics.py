@@ -32,8 +32,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ._checks import (
-    WEIGHT_LAYERS, check_finite, check_int_in_range, check_model, check_positive_int,
-    evaluation_mode, weight_layers,
+    ATTENTION_PROJECTIONS, WEIGHT_LAYERS, check_finite, check_int_in_range, check_model,
+    check_positive_int, evaluation_mode,
 )
 from .i18n import column_header
 
@@ -163,7 +163,7 @@ def count_nonzero(model: nn.Module, *, per_parameter: bool = False) -> int | dic
 
 
 def layer_table(model: nn.Module) -> list[dict]:
-    """One row per Linear or Conv layer: its size and how many of its parameters are zero.
+    """One row per weight that pruning acts on: its size and how many parameters are zero.
 
     Introduced in :doc:`background`, section *Measuring the baseline*; render the rows
     with :func:`format_table`.
@@ -171,7 +171,9 @@ def layer_table(model: nn.Module) -> list[dict]:
     Parameters
     ----------
     model : nn.Module
-        A float model; only ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layers get a row.
+        A float model; each ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layer gets a row, and
+        each input projection of an ``nn.MultiheadAttention`` (named after the
+        parameter, e.g. ``"attn.in_proj_weight"``, with its part of the bias).
 
     Returns
     -------
@@ -184,9 +186,8 @@ def layer_table(model: nn.Module) -> list[dict]:
     """
     _reject_quantized(check_model(model), "layer_table()")
     rows = []
-    for name, module in weight_layers(model):
-        weight = module.weight.detach()
-        tensors = [weight] + ([module.bias.detach()] if module.bias is not None else [])
+    for name, module, weight, bias in _weight_tensors(model):
+        tensors = [weight] + ([bias] if bias is not None else [])
         n = sum(t.numel() for t in tensors)
         nz = sum(_nonzero(t) for t in tensors)
         kind = type(module)
@@ -202,6 +203,32 @@ def layer_table(model: nn.Module) -> list[dict]:
             "weight_sparsity": 1 - _nonzero(weight) / weight.numel(),
         })
     return rows
+
+
+def _weight_tensors(model: nn.Module):
+    """``(row name, module, weight, bias or None)`` of each weight that pruning acts on.
+
+    A Linear or Conv layer's row is named after the layer; each input projection of an
+    ``nn.MultiheadAttention`` (:data:`helpers._checks.ATTENTION_PROJECTIONS`) gets a row
+    named after the parameter, with its part of ``in_proj_bias``.
+    """
+    for name, module in model.named_modules():
+        if isinstance(module, WEIGHT_LAYERS):
+            bias = module.bias.detach() if module.bias is not None else None
+            yield name, module, module.weight.detach(), bias
+        elif isinstance(module, nn.MultiheadAttention):
+            prefix = f"{name}." if name else ""
+            bias = module.in_proj_bias
+            bias = bias.detach() if bias is not None else None
+            for attr in ATTENTION_PROJECTIONS:
+                weight = getattr(module, attr, None)
+                if weight is None:
+                    continue
+                part = bias
+                if bias is not None and attr != "in_proj_weight":   # q, k, v: a third each
+                    k = ATTENTION_PROJECTIONS.index(attr) - 1
+                    part = bias[k * module.embed_dim:(k + 1) * module.embed_dim]
+                yield prefix + attr, module, weight.detach(), part
 
 
 def _format_cell(key: str, value, formats: dict) -> str:
@@ -540,7 +567,8 @@ def storage_bytes(model: nn.Module | torch.Tensor, scheme: str = "dense32", **op
     """Bytes to store a model (or one tensor) when its layer weights use ``scheme``.
 
     Introduced in :doc:`background`, section *Storage formats*. The weights of Linear
-    and Conv layers are stored as :func:`storage_bits` describes (with the same keyword
+    and Conv layers, and the input projections of attention layers, are stored as
+    :func:`storage_bits` describes (with the same keyword
     ``options``); biases, BatchNorm parameters and every other parameter stay dense fp32
     (they are few). Each tensor is rounded up to whole bytes. Buffers (BatchNorm running
     statistics) are not counted.
@@ -559,7 +587,8 @@ def storage_bytes(model: nn.Module | torch.Tensor, scheme: str = "dense32", **op
     _reject_quantized(check_model(model), "storage_bytes()")
     total = 0
     for _, module, attr, tensor in _parameters(model):
-        compressed = isinstance(module, WEIGHT_LAYERS) and attr == "weight"
+        compressed = (isinstance(module, WEIGHT_LAYERS) and attr == "weight") or \
+            (isinstance(module, nn.MultiheadAttention) and attr in ATTENTION_PROJECTIONS)
         bits = storage_bits(tensor, scheme if compressed else "dense32",
                             **(options if compressed else {}))
         total += math.ceil(bits / 8)

@@ -316,3 +316,45 @@ def test_compare_latency_pools_rounds_in_alternation():
         metrics.compare_latency({}, torch.randn(2, 8))
     with pytest.raises(ValueError, match="rounds"):
         metrics.compare_latency({"small": small}, torch.randn(2, 8), rounds=0)
+
+
+class _Attention(torch.nn.Module):
+    """An attention layer and its read-out: the projections live in the attention module."""
+
+    def __init__(self, separate: bool = False):
+        super().__init__()
+        self.attn = torch.nn.MultiheadAttention(8, 2, kdim=6 if separate else None,
+                                                vdim=6 if separate else None)
+        self.head = torch.nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(self.attn(x, x, x)[0])
+
+
+@pytest.mark.parametrize("separate", [False, True])
+def test_attention_projections_are_weights_of_the_table_and_the_storage(separate):
+    """The input projections that pruning, L1 and quantisation act on
+    (``_checks.distinct_weights``) are rows of ``layer_table`` and are stored in the
+    scheme asked for, as a Linear layer's weight would be."""
+    from helpers import prune
+
+    model = _Attention(separate)
+    selected = prune.prunable_parameters(model)
+    prune.apply_masks(model, prune.global_masks(model, 0.7))
+    rows = {r["name"]: r for r in metrics.layer_table(model)}
+    projections = [n for n in selected if n.startswith("attn.") and "out_proj" not in n]
+    assert projections and set(projections) <= set(rows)
+    for name in projections:
+        weight = dict(model.named_parameters())[name]
+        assert rows[name]["shape"] == tuple(weight.shape)
+        assert rows[name]["weight_sparsity"] == pytest.approx(
+            float((weight == 0).float().mean()))
+    assert set(rows) == set(n.removesuffix(".weight") if n.endswith(".weight") else n
+                            for n in selected)
+    # CSR storage of the pruned projections: smaller than dense storage of them
+    dense = metrics.storage_bytes(model, "dense32")
+    sparse = metrics.storage_bytes(model, "csr")
+    expected = dense - sum(metrics.storage_bytes(dict(model.named_parameters())[n], "dense32")
+                           - metrics.storage_bytes(dict(model.named_parameters())[n], "csr")
+                           for n in selected)
+    assert sparse == expected
