@@ -88,6 +88,7 @@ _SYMBOLS = {operator.add: "+", operator.iadd: "+=", operator.sub: "-", operator.
             operator.mul: "*", operator.imul: "*=", operator.truediv: "/",
             operator.getitem: "indexing [...]", operator.matmul: "@"}
 _BLOCKED = 0  # the atom of the model's input and outputs: never removed
+_AXES = {"out": "output channels", "norm": "entries", "in": "input channels"}
 
 
 @dataclass(frozen=True)
@@ -598,7 +599,7 @@ class _Tracer:
         blocked = root[_BLOCKED]
         order = {name: k for k, name in enumerate(self.modules)}
         members = sorted(self.members.items(), key=lambda m: (order[m[0][0]], m[0][1]))
-        first: dict[int, tuple[int, int]] = {}  # channel -> its first (layer, row)
+        first: dict[int, tuple[int, int]] = {}  # channel -> its first (producer, row)
         link: dict[int, int] = {}  # channel -> a channel of the same group
 
         def top(c: int) -> int:
@@ -615,7 +616,7 @@ class _Tracer:
             for r in written[1:]:  # one layer's channels: one group
                 if top(r) != top(written[0]):
                     link[top(r)] = top(written[0])
-        channels: dict[int, list[int]] = {}
+        channels: dict[int, list[int]] = {}  # a channel of each group -> its channels
         for r in sorted(first, key=first.get):
             if r != blocked:
                 channels.setdefault(top(r), []).append(r)
@@ -855,12 +856,27 @@ def _merge(chosen: Sequence[tuple[DependencyGroup, list[int]]]):
             torch.tensor(keep, dtype=torch.long))
 
 
+def _emptied(group: DependencyGroup, keep: torch.Tensor) -> str | None:
+    """A layer of ``group`` left without any index if only the channels ``keep`` stay."""
+    for names, axis in ((group.producers, "out"), (group.norms, "norm"),
+                        (group.consumers, "in")):
+        for name in names:
+            owner = group.owner(name, axis)
+            if not bool(((owner < 0) | torch.isin(owner, keep)).any()):
+                return f"layer {name!r} without {_AXES[axis]}"
+    return None
+
+
 def _remove(model: nn.Module, chosen) -> nn.Module:
     """A copy of ``model`` without the channels ``drop`` of each ``(group, drop)``."""
-    new = copy.deepcopy(model)
     chosen = [(group, drop) for group, drop in chosen if drop]
     if not chosen:
-        return new
+        return copy.deepcopy(model)
+    group, keep = _merge(chosen)
+    emptied = _emptied(group, keep)
+    if emptied:
+        raise ValueError(f"removing these channels would leave {emptied}; remove fewer")
+    new = copy.deepcopy(model)
     shared: dict[int, tuple[nn.Module, str]] = {}
     ties = []  # (module, attr) that share the parameter of (module, attr) before them
     for module in new.modules():
@@ -868,7 +884,6 @@ def _remove(model: nn.Module, chosen) -> nn.Module:
             if id(p) in shared:
                 ties.append((module, attr, *shared[id(p)]))
             shared.setdefault(id(p), (module, attr))
-    group, keep = _merge(chosen)
     slice_group.unchecked(dict(new.named_modules()), group, keep)
     for module, attr, source, source_attr in ties:  # still shared, not two copies
         setattr(module, attr, getattr(source, source_attr))
@@ -885,6 +900,12 @@ def remove_group(model: nn.Module, group: DependencyGroup,
     consumer (after a Flatten, every column of the channel). Parameters shared by
     several layers stay shared. ``model`` is not changed; in evaluation mode the copy
     computes the same outputs as ``zero_group(copy.deepcopy(model), group, indices)``.
+
+    Raises
+    ------
+    ValueError
+        For indices out of range, repeated, all of the group's, or all the channels
+        of one of its layers (a layer cannot have none).
     """
     _check_group(model, group)
     return _remove(model, [(group, _check_indices(indices, group.size))])
@@ -893,19 +914,15 @@ def remove_group(model: nn.Module, group: DependencyGroup,
 def _n_removed(amount, size: int) -> int:
     """How many of a group's ``size`` channels ``amount`` removes, as Torch-Pruning does.
 
-    An int is a count; a fraction keeps ``int(size · (1 − amount))`` channels (the
-    rule of ``torch_pruning``'s pruners: 0.3 of 64 removes 20, where
-    ``round(0.3 · 64)`` would remove 19). Every group keeps one channel.
+    An int is a count (at most ``size − 1``); a fraction keeps
+    ``int(size · (1 − amount))`` channels, the rule of ``torch_pruning``'s pruners (0.3
+    of 64 removes 20, where ``round(0.3 · 64)`` would remove 19), and a group that this
+    would empty (one of a single channel) is left whole, as they leave it.
     """
     if isinstance(amount, Integral):
         return check_amount(amount, size, allow_all=False)
-    fraction = check_fraction(amount, "amount", inclusive_high=False)
-    removed = size - int(size * (1 - fraction))
-    if removed >= size:
-        raise ValueError(f"amount={fraction} would remove all {size} channels of a group "
-                         f"(Torch-Pruning keeps int({size}·(1 − amount)) = 0); pass a "
-                         f"smaller amount")
-    return removed
+    removed = size - int(size * (1 - check_fraction(amount, "amount", inclusive_high=False)))
+    return 0 if removed == size else removed
 
 
 def prune_groups(model: nn.Module, amount: float, *,
@@ -915,7 +932,10 @@ def prune_groups(model: nn.Module, amount: float, *,
     Introduced in :doc:`residual-networks`, section *Dependency groups*. Each
     prunable group (:func:`dependency_groups`) keeps ``int(size · (1 − amount))``
     of its channels, as Torch-Pruning's pruners do, and loses the others, those with
-    the lowest scores: ``scores[group]`` if given, else :func:`group_importance`.
+    the lowest scores: ``scores[group]`` if given, else :func:`group_importance`. A
+    group is left whole, as they leave it, where this would empty it (a group of one
+    channel) or one of its layers (a layer that writes only some of the group's
+    channels, e.g. one part of a concatenation, and all of them score lowest).
     Ties go to the smaller index. ``model`` is not changed (it is copied once). An
     int ``amount`` is the number of channels removed from each group, as ``amount``
     of ``torch.nn.utils.prune.ln_structured``; every group keeps one.
@@ -923,8 +943,8 @@ def prune_groups(model: nn.Module, amount: float, *,
     Raises
     ------
     ValueError
-        For ``amount`` outside [0, 1), one that would empty a group, or scores of
-        the wrong length.
+        For a fraction ``amount`` outside [0, 1), a count that would empty a group,
+        or scores of the wrong length.
     """
     if not isinstance(amount, Integral):
         check_fraction(amount, "amount", inclusive_high=False)
@@ -942,7 +962,10 @@ def prune_groups(model: nn.Module, amount: float, *,
                              f"({group.size},)")
         check_finite(s, "scores")
         order = torch.sort(s.detach().cpu(), stable=True).indices
-        chosen.append((group, order[:_n_removed(amount, group.size)].tolist()))
+        n = _n_removed(amount, group.size)
+        if _emptied(group, order[n:]):  # left whole, as Torch-Pruning leaves it
+            n = 0
+        chosen.append((group, order[:n].tolist()))
     return _remove(model, chosen)
 
 

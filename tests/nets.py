@@ -16,21 +16,34 @@ def randomise_batchnorm(model: nn.Module, gen: torch.Generator) -> nn.Module:
                 n = m.num_features
                 m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
                 m.bias.copy_(torch.randn(n, generator=gen))
-                m.running_mean.copy_(torch.randn(n, generator=gen))
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                if m.track_running_stats:
+                    m.running_mean.copy_(torch.randn(n, generator=gen))
+                    m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
     return model
 
 
 # --- dependency groups: the oracles of the tests ------------------------------------------
 
 def n_removed(amount: float, size: int) -> int:
-    """Channels Torch-Pruning removes from a group of ``size`` (its pruners' rule)."""
-    return size - int(size * (1 - amount))
+    """Channels Torch-Pruning removes from a group of ``size`` (none if that is all)."""
+    removed = size - int(size * (1 - amount))
+    return 0 if removed == size else removed
 
 
 def random_scores(groups, seed: int = 0) -> dict:
     gen = torch.Generator().manual_seed(seed)
     return {g: torch.rand(g.size, generator=gen) for g in groups}
+
+
+def empties(group, drop: torch.Tensor) -> bool:
+    """Whether removing ``drop`` leaves a layer of ``group`` without any index.
+
+    Torch-Pruning's ``DependencyGraph.check_pruning_group``: it leaves such a group whole.
+    """
+    return any(bool(torch.isin(group.owner(name, axis), drop).all())
+               for names, axis in ((group.producers, "out"), (group.norms, "norm"),
+                                   (group.consumers, "in"))
+               for name in names)
 
 
 def zeroed(model: nn.Module, scores: dict, amount: float) -> nn.Module:
@@ -40,7 +53,8 @@ def zeroed(model: nn.Module, scores: dict, amount: float) -> nn.Module:
     model = copy.deepcopy(model)
     for group, s in scores.items():
         drop = torch.sort(s, stable=True).indices[:n_removed(amount, group.size)]
-        dependency.zero_group(model, group, drop)
+        if not empties(group, drop):
+            dependency.zero_group(model, group, drop)
     return model
 
 
@@ -266,3 +280,94 @@ def zoo() -> dict[str, nn.Module]:
                             8, 8),
     }
     return {name: randomise_batchnorm(net, gen).eval() for name, net in nets.items()}
+
+
+# --- random small CNNs for the property test ------------------------------------------
+
+#: Block kinds the property test draws.
+BLOCKS = ("residual", "depthwise", "grouped", "concat", "se", "reused", "tied", "chunk")
+#: BatchNorm after a convolution: none, affine, batch statistics only (no running ones).
+NORMS = ("none", "affine", "batch_statistics")
+
+
+def norm(channels: int, kind: str) -> nn.Module:
+    if kind == "none":
+        return nn.Identity()
+    return nn.BatchNorm2d(channels, track_running_stats=kind == "affine")
+
+
+class Block(nn.Module):
+    """One block of ``kind`` on ``channels`` channels; ``out`` is its output width."""
+
+    def __init__(self, kind: str, channels: int, width: int, norm_kind: str):
+        super().__init__()
+        self.kind, c, w = kind, channels, width
+        self.out = c
+        if kind == "residual":
+            self.f = nn.Sequential(nn.Conv2d(c, w, 3, padding=1), norm(w, norm_kind),
+                                   nn.ReLU(), nn.Conv2d(w, c, 3, padding=1), norm(c, norm_kind))
+        elif kind == "depthwise":
+            self.f = nn.Sequential(nn.Conv2d(c, w, 1), norm(w, norm_kind), nn.ReLU6(),
+                                   nn.Conv2d(w, w, 3, padding=1, groups=w), norm(w, norm_kind),
+                                   nn.ReLU6(), nn.Conv2d(w, c, 1))
+        elif kind == "grouped":  # with one input channel per group: depthwise, ×2 filters
+            self.f = nn.Sequential(nn.Conv2d(c, 2 * w, 3, padding=1, groups=2),
+                                   norm(2 * w, norm_kind), nn.ReLU())
+            self.out = 2 * w
+        elif kind == "concat":
+            self.f = nn.Sequential(nn.Conv2d(c, w, 3, padding=1), norm(w, norm_kind))
+            self.out = c + w
+        elif kind == "se":
+            self.f = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, w, 1), nn.SiLU(),
+                                   nn.Conv2d(w, c, 1), nn.Sigmoid())
+        elif kind in ("reused", "tied"):
+            self.a, self.b = nn.Conv2d(c, c, 3, padding=1), nn.Conv2d(c, c, 3, padding=1)
+            if kind == "tied":
+                self.b.weight = self.a.weight
+        elif kind == "chunk":
+            self.f = nn.Sequential(nn.Conv2d(c // 2, c // 2, 1), norm(c // 2, norm_kind),
+                                   nn.ReLU())
+
+    def forward(self, x):
+        if self.kind == "residual":
+            return torch.relu(x + self.f(x))
+        if self.kind == "concat":
+            return torch.cat([x, self.f(x)], dim=1)
+        if self.kind == "se":
+            return x * self.f(x)
+        if self.kind == "reused":
+            return torch.relu(self.a(torch.relu(self.a(x))))
+        if self.kind == "tied":
+            return torch.relu(self.b(torch.relu(self.a(x))))
+        if self.kind == "chunk":  # ShuffleNetV2's split: half passes, half goes through f
+            first, second = x.chunk(2, dim=1)
+            return torch.cat([first, self.f(second)], dim=1)
+        return self.f(x)
+
+
+class RandomCNN(nn.Module):
+    """Stem, the drawn blocks, pooling and a linear read-out."""
+
+    def __init__(self, kinds, channels: int, width: int, norm_kind: str):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1),
+                                  norm(channels, norm_kind), nn.ReLU())
+        blocks = []  # widths stay even: a chunk halves them
+        for kind in kinds:
+            blocks.append(Block(kind, channels, width, norm_kind))
+            channels = blocks[-1].out
+        self.blocks = nn.ModuleList(blocks)
+        # Torch-Pruning 1.6.1 unties a shared weight, prunes equal chunks unevenly, takes a
+        # depthwise convolution with two filters per channel (a grouped block on 2
+        # channels) for a grouped one, and its grouped-convolution rule assumes that a
+        # grouped layer's channels fill their group (a concatenation breaks that)
+        self.torch_pruning = not ({"tied", "chunk"} & set(kinds)) and not (
+            {"grouped", "concat"} <= set(kinds)) and not any(
+            b.f[0].in_channels == 2 for k, b in zip(kinds, blocks) if k == "grouped")
+        self.fc = nn.Linear(channels, 3)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))

@@ -14,6 +14,8 @@ import copy
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import nets
@@ -125,6 +127,22 @@ def test_split_sizes_written_in_the_code_are_not_pruned():
     assert [g.producers for g in dep.dependency_groups(Split())] == [("b",)]
 
 
+def test_a_layer_is_never_left_without_channels():
+    """Stem (2 channels) and a concatenated branch (2) share one 4-channel stream."""
+    torch.manual_seed(0)
+    model = nets.RandomCNN(["concat", "residual"], 2, 2, "affine").eval()
+    stream = _group(model, "stem.0")
+    assert stream.owner("stem.0", "out").tolist() == [0, 1]
+    assert stream.owner("blocks.0.f.0", "out").tolist() == [2, 3]
+    with pytest.raises(ValueError, match="would leave layer 'stem.0' without output"):
+        dep.remove_group(model, stream, [0, 1])
+    scores = {g: torch.arange(g.size, dtype=torch.float) for g in dep.dependency_groups(model)}
+    small = dep.prune_groups(model, 0.5, scores=scores)  # the stem's two score lowest
+    theirs = nets.torch_pruned(model, X, scores, 0.5, ignored=("fc",))
+    assert small.stem[0].out_channels == theirs.stem[0].out_channels == 2  # left whole
+    assert nets.shapes(small) == nets.shapes(theirs)
+
+
 class _ConvNeXtLike(nn.Module):
     def __init__(self):
         super().__init__()
@@ -167,4 +185,48 @@ class _Sliced(nn.Module):
 ])
 def test_what_is_not_handled_is_named_with_its_layer(model, match):
     with pytest.raises(TypeError, match=match):
+        dep.dependency_groups(model)
+
+
+# ------------------------------------------------ a property over random small CNNs
+
+@st.composite
+def _networks(draw):
+    kinds = draw(st.lists(st.sampled_from(nets.BLOCKS), min_size=1, max_size=3))
+    norm_kind = draw(st.sampled_from(nets.NORMS))
+    channels, width = draw(st.sampled_from([2, 4, 6])), draw(st.sampled_from([2, 4]))
+    seed = draw(st.integers(0, 2**16))
+    torch.manual_seed(seed)
+    model = nets.RandomCNN(kinds, channels, width, norm_kind)
+    nets.randomise_batchnorm(model, torch.Generator().manual_seed(seed)).eval()
+    return model, draw(st.sampled_from([0.25, 0.5])), seed
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_networks())
+def test_removal_equals_zeroing_and_torch_pruning_on_random_networks(case):
+    model, amount, seed = case
+    x = torch.randn(3, 3, 6, 6, generator=torch.Generator().manual_seed(seed))
+    scores = nets.random_scores(dep.dependency_groups(model), seed)
+    ours = dep.prune_groups(model, amount, scores=scores)
+    zeroed = nets.zeroed(model, scores, amount)
+    scale = model(x).abs().max().item()
+    assert nets.gap(ours, zeroed, x) <= 1e-5 * max(1.0, scale)
+    for group, s in scores.items():  # every group lost its share, unless that emptied a layer
+        drop = torch.sort(s, stable=True).indices[:nets.n_removed(amount, group.size)]
+        rows = [sum(m.get_submodule(p).weight.shape[0] for p in group.producers)
+                for m in (model, ours)]
+        assert rows[0] - rows[1] >= (0 if nets.empties(group, drop) else len(drop))
+    tied = [b for b in ours.blocks if b.kind == "tied"]
+    assert all(b.a.weight is b.b.weight for b in tied)
+    if model.torch_pruning:
+        theirs = nets.torch_pruned(model, x, scores, amount, ignored=("fc",))
+        assert nets.shapes(ours) == nets.shapes(theirs)
+        assert nets.gap(ours, theirs, x) <= 1e-5 * max(1.0, scale)
+
+
+def test_batchnorm_without_affine_parameters_in_a_random_network_is_rejected():
+    model = nets.RandomCNN(["residual", "concat"], 4, 2, "affine")
+    model.blocks[0].f[1] = nn.BatchNorm2d(2, affine=False)
+    with pytest.raises(ValueError, match="'blocks.0.f.1' has no affine parameters"):
         dep.dependency_groups(model)
