@@ -94,7 +94,24 @@ def _children(model: nn.Module) -> list[tuple[str, nn.Module]]:
         raise TypeError(f"structured pruning works on a flat nn.Sequential, "
                         f"got {type(model).__name__}")
     check_plain_weights(model, "structured pruning")
-    return list(model.named_children())
+    children = list(model.named_children())
+    names = {id(m): n for n, m in children}
+    repeated = [names[id(m)] for m in model if any(True for _ in m.parameters())
+                and sum(m is other for other in model) > 1]
+    if repeated:
+        raise ValueError(f"layer {repeated[0]!r} appears more than once in the Sequential; "
+                         f"structured pruning removes the units of one layer at a time: use "
+                         f"helpers.dependency.prune_groups, which prunes a reused layer as "
+                         f"one group")
+    owners: dict[int, str] = {}
+    for name, module in children:
+        for p in module.parameters():
+            if owners.setdefault(id(p), name) != name:
+                raise ValueError(f"layers {owners[id(p)]!r} and {name!r} share a parameter "
+                                 f"(tied weights); structured pruning removes the units of "
+                                 f"one layer at a time and would untie them: use "
+                                 f"helpers.dependency.prune_groups, which prunes them as one")
+    return children
 
 
 def _block(model: nn.Module, layer: str) -> _Block:
@@ -352,18 +369,25 @@ def zero_units(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.Modul
     return model
 
 
+def _drop_units(model: nn.Module, layer: str, indices) -> None:
+    """Remove units of ``layer`` from ``model`` itself (the caller's own copy)."""
+    block = _block(model, layer)
+    n = _n_units(block.producer)
+    drop = set(_check_indices(indices, n, f"layer {layer!r}", "units"))
+    if drop:
+        keep = torch.tensor([i for i in range(n) if i not in drop], dtype=torch.long)
+        slice_group.unchecked(dict(model.named_children()), block.group(), keep)
+
+
 def _remove_units(model: nn.Module, layer: str, indices,
                   kind: type | tuple[type, ...]) -> nn.Module:
     block = _block(model, layer)
     if not isinstance(block.producer, kind):
         raise TypeError(f"layer {layer!r} is a {type(block.producer).__name__}, "
                         f"expected {kind.__name__}")
-    n = _n_units(block.producer)
-    drop = set(_check_indices(indices, n, f"layer {layer!r}", "units"))
+    _check_indices(indices, _n_units(block.producer), f"layer {layer!r}", "units")
     new = copy.deepcopy(model)
-    if drop:
-        keep = torch.tensor([i for i in range(n) if i not in drop], dtype=torch.long)
-        slice_group.unchecked(dict(new.named_children()), block.group(), keep)
+    _drop_units(new, layer, indices)
     return new
 
 
@@ -427,7 +451,7 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
         else:
             scores = neuron_importance(new, layer, criterion, X=X, y=y)
         n_drop = check_amount(amount, len(scores), allow_all=False)
-        new = _remove_units(new, layer, lowest(scores, n_drop), _PRODUCERS)
+        _drop_units(new, layer, lowest(scores, n_drop))  # on the one copy
     return new
 
 
@@ -455,7 +479,7 @@ def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
         A copy with the dead neurons removed (``model`` itself if there are none); the
         same outputs for every input.
     """
-    changed = True
+    changed, copied = True, False
     while changed:
         changed = False
         for name in removable_layers(model):
@@ -478,7 +502,9 @@ def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:
             dead = torch.nonzero(no_out | no_in).reshape(-1).tolist()
             dead = dead[:_n_units(layer) - 1]
             if dead:
-                model = _remove_units(model, name, dead, _PRODUCERS)
+                if not copied:  # one copy, then removal in place
+                    model, copied = copy.deepcopy(model), True
+                _drop_units(model, name, dead)
                 changed = True
                 break
     return model

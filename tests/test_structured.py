@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import types
 
 import pytest
 import torch
@@ -216,3 +217,46 @@ def test_remove_dead_neurons_keeps_one_neuron_per_layer():
         model[2].weight.zero_()
     smaller = structured.remove_dead_neurons(model)
     assert smaller[0].out_features == 1
+
+
+def _tied():
+    torch.manual_seed(0)
+    a, b, c = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 4)
+    b.weight = a.weight
+    return nn.Sequential(a, nn.ReLU(), b, nn.ReLU(), c)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: structured.zero_units(m, "0", [1, 3]),
+    lambda m: structured.remove_neurons(m, "0", [1, 3]),  # was 0.050 away from zeroing
+    lambda m: structured.prune_units(m, 0.5),
+])
+def test_tied_layers_are_named_not_untied(call):
+    """Issue 24, item 5 as a kind: zeroing a's rows zeroed b's, removal untied them."""
+    with pytest.raises(ValueError, match="'0' and '2' share a parameter"):
+        call(_tied())
+
+
+def test_a_layer_applied_twice_is_named_and_a_shared_activation_is_fine():
+    shared = nn.Linear(6, 6)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(),
+                          nn.Linear(6, 2))
+    with pytest.raises(ValueError, match="layer '2' appears more than once"):
+        structured.remove_neurons(model, "2", [1])  # was a shape error in the forward pass
+    act = nn.ReLU()
+    model = nn.Sequential(nn.Linear(4, 6), act, nn.Linear(6, 5), act, nn.Linear(5, 2)).eval()
+    x = torch.randn(3, 4)
+    small = structured.remove_neurons(model, "2", [0, 4])
+    zeroed = structured.zero_units(copy.deepcopy(model), "2", [0, 4])
+    assert torch.allclose(small(x), zeroed(x), atol=1e-6)
+
+
+def test_prune_units_copies_the_model_once(monkeypatch):
+    model = models.mlp([6, 5, 4, 3])
+    copies = []
+    monkeypatch.setattr(structured, "copy", types.SimpleNamespace(
+        deepcopy=lambda m: copies.append(m) or copy.deepcopy(m)))
+    small = structured.prune_units(model, 0.4)
+    assert copies == [model]  # was one copy per layer
+    assert [small[0].out_features, small[2].out_features] == [3, 2]
+    assert structured.remove_dead_neurons(model) is model and copies == [model]
