@@ -125,14 +125,14 @@ class DependencyGroup:
     layout: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
 
     def owner(self, name: str, axis: str) -> torch.Tensor:
-        """The channel of each index of layer ``name`` along ``axis`` (-1: not in the group)."""
+        """The channel of each index of layer ``name`` along ``axis`` (-1: none here)."""
         for layer, role, owner in self.layout:
             if (layer, role) == (name, axis):
                 return torch.tensor(owner, dtype=torch.long)
         return torch.arange(self.size)
 
     def kept(self, name: str, axis: str, keep: torch.Tensor) -> torch.Tensor:
-        """Indices of layer ``name`` along ``axis`` that remain when the group keeps ``keep``."""
+        """Indices of layer ``name`` along ``axis`` that stay if the group keeps ``keep``."""
         owner = self.owner(name, axis)
         gone = (owner >= 0) & ~torch.isin(owner, keep.cpu())
         return torch.nonzero(~gone).reshape(-1)
@@ -349,7 +349,8 @@ class _Tracer:
             if x is not None and x.axis() == "axis 1" and x.rank != 2:
                 raise TypeError(f"layer {name!r} (Linear) reads the last axis, but the "
                                 f"channels of {x.origin!r} are axis 1 of a "
-                                f"{x.rank or 'multi'}-D tensor; flatten or average them first")
+                                f"{x.rank or 'multi'}-D tensor; flatten or average them "
+                                f"first")
             self.read(name, "in", x)
             out = self.member(name, "out")
             return _Flow(tuple(out), last=True, rank=None if x is None else x.rank,
@@ -362,8 +363,8 @@ class _Tracer:
             two_d = isinstance(module, nn.BatchNorm2d)
             if (two_d and x.axis() != "axis 1") or (
                     x.axis() == "last axis" and x.rank is not None):
-                raise TypeError(f"{type(module).__name__} {name!r} normalises axis 1, but the "
-                                f"channels of {x.origin!r} lie on the {x.axis()} of a "
+                raise TypeError(f"{type(module).__name__} {name!r} normalises axis 1, but "
+                                f"the channels of {x.origin!r} lie on the {x.axis()} of a "
                                 f"{x.rank}-D tensor")
             self.read(name, "norm", x, zeroed=True)  # γ = β = 0: the channel is 0 after it
             return x.but(lit=())
@@ -620,7 +621,8 @@ class _Tracer:
         for r in sorted(first, key=first.get):
             if r != blocked:
                 channels.setdefault(top(r), []).append(r)
-        index = {r: (g, k) for g, rs in enumerate(channels.values()) for k, r in enumerate(rs)}
+        index = {r: (g, k) for g, rs in enumerate(channels.values())
+                 for k, r in enumerate(rs)}
         owners: list[dict[tuple[str, str], list[int]]] = [{} for _ in channels]
         for key, atoms in members:
             for i, a in enumerate(atoms):
@@ -945,6 +947,14 @@ def prune_groups(model: nn.Module, amount: float, *,
     ValueError
         For a fraction ``amount`` outside [0, 1), a count that would empty a group,
         or scores of the wrong length.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from helpers.dependency import prune_groups
+    >>> model = nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 2))
+    >>> prune_groups(model, 0.3)[2]  # keeps int(64 · 0.7) = 44, as Torch-Pruning
+    Linear(in_features=44, out_features=2, bias=True)
     """
     if not isinstance(amount, Integral):
         check_fraction(amount, "amount", inclusive_high=False)

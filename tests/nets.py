@@ -229,8 +229,9 @@ class ShuffleUnit(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         half = channels // 2
-        self.branch = nn.Sequential(conv_bn(half, half), conv_bn(half, half, 3, groups=half,
-                                                                  act=None), conv_bn(half, half))
+        self.branch = nn.Sequential(conv_bn(half, half),
+                                    conv_bn(half, half, 3, groups=half, act=None),
+                                    conv_bn(half, half))
 
     def forward(self, x):
         kept, through = x.chunk(2, dim=1)
@@ -305,10 +306,12 @@ class Block(nn.Module):
         self.out = c
         if kind == "residual":
             self.f = nn.Sequential(nn.Conv2d(c, w, 3, padding=1), norm(w, norm_kind),
-                                   nn.ReLU(), nn.Conv2d(w, c, 3, padding=1), norm(c, norm_kind))
+                                   nn.ReLU(), nn.Conv2d(w, c, 3, padding=1),
+                                   norm(c, norm_kind))
         elif kind == "depthwise":
             self.f = nn.Sequential(nn.Conv2d(c, w, 1), norm(w, norm_kind), nn.ReLU6(),
-                                   nn.Conv2d(w, w, 3, padding=1, groups=w), norm(w, norm_kind),
+                                   nn.Conv2d(w, w, 3, padding=1, groups=w),
+                                   norm(w, norm_kind),
                                    nn.ReLU6(), nn.Conv2d(w, c, 1))
         elif kind == "grouped":  # with one input channel per group: depthwise, ×2 filters
             self.f = nn.Sequential(nn.Conv2d(c, 2 * w, 3, padding=1, groups=2),

@@ -253,7 +253,8 @@ def test_tied_linear_layers_of_the_reported_input():
     assert small[2].weight is small[4].weight and small[2].weight.shape == (6, 6)
 
 
-@pytest.mark.parametrize("norm", [nn.BatchNorm1d(6, affine=False), nn.BatchNorm2d(6, affine=False)])
+@pytest.mark.parametrize("norm", [nn.BatchNorm1d(6, affine=False),
+                                  nn.BatchNorm2d(6, affine=False)])
 def test_batchnorm_without_affine_parameters_is_rejected_as_in_structured(norm):
     """Item 7: a silenced channel is -mean/std after such a BatchNorm, not zero."""
     conv = isinstance(norm, nn.BatchNorm2d)
