@@ -417,8 +417,8 @@ TEXT: dict[str, dict[str, str]] = {
     "Torch-Pruning": {"en": "Torch-Pruning's group magnitude",
                       "zh": "Torch-Pruning 的组幅值准则"},
     "res_inner_only": {"en": "half of the block-internal channels",
-                       "zh": "只剪块内通道的一半"},
-    "res_all_groups": {"en": "half of every group's channels", "zh": "每个依赖组剪掉一半通道"},
+                       "zh": "只剪掉一半块内通道的网络"},
+    "res_all_groups": {"en": "half of every group's channels", "zh": "每个依赖组各剪掉一半通道的网络"},
     # --- language models chapter ---
     "lm_magnitude": {"en": "magnitude", "zh": "幅值剪枝"},
     "lm_wanda": {"en": "Wanda", "zh": "Wanda"},
