@@ -133,9 +133,10 @@ class DependencyGroup:
 
     def kept(self, name: str, axis: str, keep: torch.Tensor) -> torch.Tensor:
         """Indices of layer ``name`` along ``axis`` that stay if the group keeps ``keep``."""
-        owner = self.owner(name, axis)
-        gone = (owner >= 0) & ~torch.isin(owner, keep.cpu())
-        return torch.nonzero(~gone).reshape(-1)
+        stays = torch.zeros(self.size + 1, dtype=torch.bool)
+        stays[keep.cpu()] = True
+        stays[-1] = True  # owner -1: an index of no channel of this group
+        return torch.nonzero(stays[self.owner(name, axis)]).reshape(-1)
 
 
 # --- the layout rule -------------------------------------------------------------------
@@ -596,7 +597,9 @@ class _Tracer:
     # --- the groups
     def groups(self) -> list[DependencyGroup]:
         """Channels (merged atoms) written by the same layers, grouped; blocked ones out."""
-        root = [self.find(a) for a in range(len(self.parent))]
+        root = self.parent
+        for a in range(len(root)):  # a parent is a smaller atom: one pass finds the roots
+            root[a] = root[root[a]]
         blocked = root[_BLOCKED]
         order = {name: k for k, name in enumerate(self.modules)}
         members = sorted(self.members.items(), key=lambda m: (order[m[0][0]], m[0][1]))
@@ -778,7 +781,7 @@ def _slice(tensor, keep: torch.Tensor, dim: int):
     """The entries ``keep`` of ``tensor`` along ``dim``: a Parameter for a Parameter."""
     if tensor is None:
         return None
-    out = tensor.detach().index_select(dim, keep.to(tensor.device)).clone()
+    out = tensor.detach().index_select(dim, keep.to(tensor.device))  # a new tensor
     if isinstance(tensor, nn.Parameter):
         return nn.Parameter(out, requires_grad=tensor.requires_grad)
     return out
@@ -863,8 +866,7 @@ def _emptied(group: DependencyGroup, keep: torch.Tensor) -> str | None:
     for names, axis in ((group.producers, "out"), (group.norms, "norm"),
                         (group.consumers, "in")):
         for name in names:
-            owner = group.owner(name, axis)
-            if not bool(((owner < 0) | torch.isin(owner, keep)).any()):
+            if not len(group.kept(name, axis, keep)):
                 return f"layer {name!r} without {_AXES[axis]}"
     return None
 
