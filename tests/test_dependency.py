@@ -157,7 +157,11 @@ def test_bad_inputs(net):
 # ---------------------------------------------- the reported inputs (issue 24, items 2, 5-7)
 
 def test_per_position_linear_then_flatten():
-    """Item 2: a Linear applied per position, then flattened: unit u is every 5th column."""
+    """Item 2: a Linear applied per position, then flattened: unit u is every 5th column.
+
+    No Torch-Pruning oracle: 1.6.1 takes the columns for blocks (as after a Conv), and the
+    model it returns fails in the forward pass.
+    """
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(15, 2)).eval()
     x = torch.randn(6, 3, 4)
@@ -204,7 +208,10 @@ def test_a_layer_applied_twice_is_one_group_as_in_torch_pruning(seed):
 
 
 class TiedConv(nn.Module):
-    """Item 5: two convolutions that share one weight tensor (biases of their own)."""
+    """Item 5: two convolutions that share one weight tensor (biases of their own).
+
+    No Torch-Pruning oracle: 1.6.1 prunes the two layers as separate groups and unties them.
+    """
 
     def __init__(self):
         super().__init__()
