@@ -714,6 +714,17 @@ def test_resource_bombs_cost_only_their_cell(graded, bomb):
     assert graded["load"][1] < graded["load"][0] + 2 * LIMITS.processes
 
 
+def test_make_grade_and_the_zip_score_an_outcome_alike():
+    """One function turns a grading outcome into scores for the tables of ``make grade``
+    and for the zip's ``results.json``: a failed grading scores 0 everywhere, a question
+    the grading did not reach scores 0."""
+    points = {"q1": 2.0, "q2": 3.0}
+    reached = {"error": None, "questions": {"q1": {"score": 1.5}}}
+    assert cw.grading.question_scores(reached, points) == {"q1": 1.5, "q2": 0.0}
+    failed = {"error": "the notebook ran out of time", "questions": {"q1": {"score": 2.0}}}
+    assert cw.grading.question_scores(failed, points) == {"q1": 0.0, "q2": 0.0}
+
+
 def test_csv_fields_cannot_be_formulas():
     assert cw.excel_safe('=CONCAT("x","y")_a1-lasso.ipynb').startswith("'=")
     assert cw.excel_safe("@SUM(A1)").startswith("'") and cw.excel_safe("-1+2").startswith("'")

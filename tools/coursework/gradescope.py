@@ -53,7 +53,7 @@ def add_to_zip(zip_path: Path, assignment: str) -> None:
 def main(root: str = "/autograder") -> None:
     """Grade ``root/submission/*.ipynb``; write ``root/results/results.json``."""
     from .build import load_settings, questions, render_master, text
-    from .grading import batch_folder, feedback_text, grade_notebook, identify
+    from .grading import batch_folder, feedback_text, grade_notebook, identify, question_scores
     from .sandbox import Limits, resolve_sandbox
 
     base = Path(root)
@@ -79,14 +79,15 @@ def main(root: str = "/autograder") -> None:
                                                                         "auto")),
                                  limits=limits, points=points, tmp_root=folder,
                                  from_scratch=settings.get(name, {}).get("from_scratch", {}))
-    total = 0.0 if outcome["error"] else sum(q["score"] for q in outcome["questions"].values())
+    scores = question_scores(outcome, points)
+    total = sum(scores.values())
     row = {"assignment": name, "submission": path.name, "total": f"{total:g}",
            "possible": f"{sum(points.values()):g}"}
     tests = []
     for question, possible in points.items():
         q = outcome["questions"].get(question, {"score": 0.0, "cases": []})
         failed = [c["message"] for c in q["cases"] if not c["passed"]]
-        tests.append({"name": question, "score": 0.0 if outcome["error"] else q["score"],
+        tests.append({"name": question, "score": scores[question],
                       "max_score": possible, "output": "\n".join(failed)})
     results.write_text(json.dumps({
         "score": total, "tests": tests,

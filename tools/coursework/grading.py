@@ -237,6 +237,16 @@ def _grade_in(tmp, path, lib, lang, assignment, sandbox, limits, deadline, noteb
 # ------------------------------------------------------------------------- feedback
 
 
+def question_scores(outcome: dict, points: dict[str, float]) -> dict[str, float]:
+    """The score of each question of ``points`` in an outcome of :func:`grade_notebook`:
+    0 for every question when grading failed (``outcome["error"]``) and for a question
+    it did not reach. ``make grade`` and the autograder zip's entry point both use it."""
+    if outcome["error"]:
+        return {question: 0.0 for question in points}
+    return {question: outcome["questions"].get(question, {}).get("score", 0.0)
+            for question in points}
+
+
 def feedback_text(row: dict, outcome: dict, lang: str, limits: Limits = Limits()) -> str:
     """What a student may read: per question the points, the messages of failed checks
     (public and hidden, never their code or expected values beyond what the message
@@ -442,12 +452,9 @@ def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT
             if outcome["error"]:
                 row["error"] = outcome["error"]
             else:
-                total = 0.0
-                for question in points:
-                    score = outcome["questions"].get(question, {}).get("score", 0.0)
-                    row[question] = f"{score:g}"
-                    total += score
-                possible = sum(points.values())
+                scores = question_scores(outcome, points)
+                row.update({question: f"{score:g}" for question, score in scores.items()})
+                total, possible = sum(scores.values()), sum(points.values())
                 row.update(total=f"{total:g}", possible=f"{possible:g}",
                            percent=f"{100 * total / possible:.1f}")
                 calls = [c for q in outcome["questions"].values() for c in q["library_calls"]]
