@@ -758,6 +758,26 @@ def test_every_kernel_a_page_shows_checks_its_arguments():
     assert not unchecked, f"kernels shown without argument checks (use _checks.checked): {unchecked}"
 
 
+def test_every_kernel_a_page_shows_is_short_enough_to_read():
+    """As the page shows it (``:pyobject:`` includes the decorator): at most 25 lines,
+    none over 88 characters."""
+    import ast
+    import inspect
+    import importlib
+
+    too_long = []
+    for dotted in sorted(_kernels_on_pages()):
+        module, name = dotted.rsplit(".", 1)
+        source = inspect.getsource(importlib.import_module(module))
+        node = next(n for n in ast.walk(ast.parse(source))
+                    if isinstance(n, ast.FunctionDef) and n.name == name)
+        start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+        lines = source.splitlines()[start - 1:node.end_lineno]
+        if len(lines) > 25 or max(map(len, lines)) > 88:
+            too_long.append(f"{dotted}: {len(lines)} lines, {max(map(len, lines))} characters")
+    assert not too_long, too_long
+
+
 @pytest.mark.parametrize("change, error, match", [
     ({"model": "a model"}, TypeError, "model must be a torch.nn.Module"),
     ({"masks": "masks"}, TypeError, "masks must be a mapping"),
