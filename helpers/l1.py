@@ -660,10 +660,9 @@ def coordinate_descent_epoch(w: np.ndarray, state: np.ndarray, lam: float,
                              gram: np.ndarray | None = None) -> float:
     """One cyclic pass (epoch) of coordinate descent for ``½‖y − Xw‖² + λ‖w‖₁``.
 
-    Introduced in :doc:`l1-regularization`, *Algorithms*. In place, for each ``j``:
-    ``w_j ← S_λ(ρ)/c_j``, ``ρ = X_jᵀr + c_j w_j``, ``c_j = col_sq[j] = ‖X_j‖²``. State:
-    ``r = y − Xw`` (give ``X``) or ``Xᵀr`` (give ``gram = XᵀX``). Returns the largest
-    change of a coefficient. Float64 arrays; ``w``, ``state`` contiguous and writeable.
+    In place, for each ``j``: ``w_j ← S_λ(ρ)/c_j``, ``ρ = X_jᵀr + c_j w_j``, ``c_j =
+    col_sq[j] = ‖X_j‖²``; ``state`` is ``r = y − Xw`` (give ``X``) or ``Xᵀr`` (``gram``
+    ``= XᵀX``). Returns the largest change (:doc:`l1-regularization`, *Algorithms*).
     """
     d_max = 0.0
     for j in features:
