@@ -9,14 +9,20 @@ interval and the method that produced them, and writes its own verdict in the pa
 language (:meth:`Comparison.verdict`). A difference is called a difference only when the
 interval excludes "no difference" (0 for a difference, 1 for a ratio).
 
-- :func:`compare_accuracy`: two methods, several seeds, one shared test set; a paired
-  bootstrap over seeds *and* test examples, so that both the training randomness and the
-  test set's sampling error enter the interval (with one seed, McNemar's exact test too);
-- :func:`mcnemar`: two models on one test set, McNemar's exact test (:func:`scipy.stats.binomtest`);
+- :func:`compare_accuracy`: two methods, several seeds, one shared test set; a t interval
+  over the seeds combined with the test set's own sampling error, so that both the
+  training randomness and the choice of test examples enter the interval (with one
+  seed, :func:`mcnemar`);
+- :func:`mcnemar`: two models on one test set, McNemar's test with Tango's score
+  interval, the interval that inverts it (:func:`paired_proportion_interval`);
 - :func:`compare_paired`: a metric per seed for two methods (perplexity, say); the paired
   t interval (:func:`scipy.stats.ttest_rel`);
 - :func:`latency_ratio`: timings from interleaved rounds; the speed-up of A over B as a
   ratio of medians, with a paired bootstrap interval (:func:`scipy.stats.bootstrap`).
+
+"No detectable difference" is not "no loss": :func:`equivalence` reads a comparison's
+interval against a tolerance (two one-sided tests, or non-inferiority), and
+:func:`equivalence_power` says how often one test set can show it.
 
 The methods are introduced in :doc:`background`, section *Judging a compression claim*.
 """
@@ -30,12 +36,14 @@ from numbers import Real
 
 import numpy as np
 import torch
+from scipy import optimize as _optimize
 from scipy import stats as _sps
 
 from ._checks import check_language, check_positive_int
 
 __all__ = ["mean_std", "format_mean_std", "Comparison", "compare_accuracy", "mcnemar",
-           "compare_paired", "latency_ratio"]
+           "paired_proportion_interval", "compare_paired", "latency_ratio", "Equivalence",
+           "equivalence", "equivalence_power"]
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -161,7 +169,7 @@ class Comparison:
         --------
         >>> c = Comparison(("dense", "L1"), 1.0, 0.5, 1.5, 0.95, 0.01, "t", "pp")
         >>> c.named("zh").names
-        ('稠密', 'L1')
+        ('稠密网络', 'L1')
         """
         check_language(lang)
         from dataclasses import replace
@@ -306,16 +314,176 @@ def _check_values(values, name: str, *, positive: bool = False) -> np.ndarray:
 
 # -------------------------------------------------------------------------- accuracies
 
+_PAIRED_METHODS = ("tango", "newcombe")
+
+
+def _check_count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a count (an integer), got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be a count >= 0, got {value}")
+    return int(value)
+
+
+def _tango_score(theta, n_ab, n_ba, n):
+    """Tango's score statistic for "difference = theta" (arrays broadcast).
+
+    ``(n_ab − n_ba − n·theta) / sqrt(n·(2·q + theta·(1 − theta)))``, where ``q`` is the
+    maximum-likelihood probability of a B-only example under the constraint (Tango
+    1998, eq. 3). At ``theta = 0`` it is McNemar's statistic ``(n_ab − n_ba) /
+    sqrt(n_ab + n_ba)``; where the variance vanishes it is ±inf (0 when the numerator
+    does).
+    """
+    a = 2.0 * n
+    b = -n_ab - n_ba + (2.0 * n - n_ab + n_ba) * theta
+    c = -n_ba * theta * (1.0 - theta)
+    q = (np.sqrt(np.maximum(b * b - 4.0 * a * c, 0.0)) - b) / (2.0 * a)
+    variance = n * (2.0 * q + theta * (1.0 - theta))
+    numerator = n_ab - n_ba - n * theta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = numerator / np.sqrt(np.maximum(variance, 0.0))
+    return np.where(numerator == 0, 0.0,
+                    np.where(variance > 0, score, np.copysign(np.inf, numerator)))
+
+
+def _tango_limits(n_ab, n_ba, n, z):
+    """Tango's interval ``{theta : |score(theta)| <= z}`` of each table, by bisection.
+
+    The score decreases in ``theta``; 60 halvings of [−1, 1] reach float64 resolution,
+    and all tables are solved at once (arrays broadcast).
+    """
+    n_ab, n_ba, n = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (n_ab, n_ba, n)))
+    estimate = (n_ab - n_ba) / n
+    below, above = -np.ones_like(estimate), estimate.copy()  # score(below) > z >= score(above)
+    low_in, high_out = estimate.copy(), np.ones_like(estimate)  # score(low_in) >= -z > score(high_out)
+    for _ in range(60):
+        middle = (below + above) / 2
+        outside = _tango_score(middle, n_ab, n_ba, n) > z
+        below, above = np.where(outside, middle, below), np.where(outside, above, middle)
+        middle = (low_in + high_out) / 2
+        outside = _tango_score(middle, n_ab, n_ba, n) < -z
+        low_in, high_out = np.where(outside, low_in, middle), np.where(outside, middle, high_out)
+    low = np.where(_tango_score(-1.0, n_ab, n_ba, n) <= z, -1.0, above)
+    high = np.where(_tango_score(1.0, n_ab, n_ba, n) >= -z, 1.0, low_in)
+    return low, high
+
+
+def _wilson(successes: int, n: int, z: float) -> tuple[float, float]:
+    centre = (successes + z * z / 2) / (n + z * z)
+    half = z * np.sqrt(successes * (n - successes) / n + z * z / 4) / (n + z * z)
+    return centre - half, centre + half
+
+
+def _newcombe_limits(both, a_only, b_only, neither, z):
+    """Newcombe's hybrid score interval (1998, method 10): Wilson intervals of both
+    accuracies, combined by square-and-add with the corrected phi coefficient."""
+    n = both + a_only + b_only + neither
+    p_a, p_b = (both + a_only) / n, (both + b_only) / n
+    low_a, high_a = _wilson(both + a_only, n, z)
+    low_b, high_b = _wilson(both + b_only, n, z)
+    margins = [both + a_only, b_only + neither, both + b_only, a_only + neither]
+    phi = 0.0
+    if min(margins) > 0:
+        cross = both * neither - a_only * b_only
+        cross = cross - n / 2 if cross > n / 2 else min(cross, 0)
+        phi = cross / np.sqrt(float(np.prod(margins, dtype=float)))
+    down_a, up_a, down_b, up_b = p_a - low_a, high_a - p_a, p_b - low_b, high_b - p_b
+    difference = p_a - p_b
+    return (difference - np.sqrt(down_a ** 2 - 2 * phi * down_a * up_b + up_b ** 2),
+            difference + np.sqrt(up_a ** 2 - 2 * phi * up_a * down_b + down_b ** 2))
+
+
+def paired_proportion_interval(both: int, a_only: int, b_only: int, neither: int, *,
+                               confidence: float = 0.95,
+                               method: str = "tango") -> tuple[float, float]:
+    """Confidence interval of the difference of two paired proportions (accuracies).
+
+    Two models answer the same ``n = both + a_only + b_only + neither`` examples;
+    ``a_only`` are right for A alone, ``b_only`` for B alone. The difference of their
+    accuracies is ``(a_only − b_only) / n``. Unlike an interval for the share of A
+    among the discordant examples (conditional on their number), both methods here
+    let the number of discordant examples vary too, so the interval is not bounded by
+    the discordant share ``(a_only + b_only) / n``.
+
+    - ``"tango"``: the score interval (Tango 1998), the values of the difference that
+      the score test does not reject. Its test of "no difference" is McNemar's test
+      (:func:`mcnemar`), so the interval excludes 0 exactly when McNemar's p < 1 −
+      ``confidence``.
+    - ``"newcombe"``: the hybrid score interval (Newcombe 1998, method 10): Wilson
+      intervals of the two accuracies combined by square-and-add with their
+      correlation. A closed form; it needs the concordant counts too.
+
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
+    Parameters
+    ----------
+    both, a_only, b_only, neither : int
+        The paired 2 × 2 table: examples both models get right, only A, only B,
+        neither. Counts >= 0, at least one example.
+    confidence : float
+        In (0, 1).
+    method : {"tango", "newcombe"}
+
+    Returns
+    -------
+    (float, float)
+        The limits, as fractions in [−1, 1] (multiply by 100 for percentage points).
+
+    Raises
+    ------
+    TypeError
+        For a count that is not an integer.
+    ValueError
+        For a negative count, an empty table, ``confidence`` outside (0, 1), an unknown
+        ``method``.
+
+    References
+    ----------
+    T. Tango, "Equivalence test and confidence interval for the difference in
+    proportions for the paired-sample design", Statistics in Medicine 17:891–908
+    (1998). R. G. Newcombe, "Improved confidence intervals for the difference between
+    binomial proportions based on paired data", Statistics in Medicine 17:2635–2650
+    (1998). M. W. Fagerland, S. Lydersen, P. Laake, "Recommended tests and confidence
+    intervals for paired binomial proportions", Statistics in Medicine 33:2850–2875
+    (2014).
+
+    Examples
+    --------
+    >>> from helpers.stats import paired_proportion_interval
+    >>> [round(x, 4) for x in paired_proportion_interval(59, 6, 16, 80)]  # Tango
+    [-0.124, -0.0054]
+    >>> [round(x, 4) for x in paired_proportion_interval(36, 12, 2, 0, method="newcombe")]
+    [0.0569, 0.3404]
+    """
+    counts = [_check_count(x, name) for x, name in
+              ((both, "both"), (a_only, "a_only"), (b_only, "b_only"), (neither, "neither"))]
+    confidence = _check_confidence(confidence)
+    if method not in _PAIRED_METHODS:
+        raise ValueError(f"method must be one of {_PAIRED_METHODS}, got {method!r}")
+    n = sum(counts)
+    if n == 0:
+        raise ValueError("the table holds no examples")
+    z = float(_sps.norm.isf((1 - confidence) / 2))
+    if method == "newcombe":
+        low, high = _newcombe_limits(*counts, z)
+    else:
+        low, high = _tango_limits(counts[1], counts[2], n, z)
+    return float(low), float(high)
+
+
 def mcnemar(correct_a, correct_b, *, names: Sequence[str],
             confidence: float = 0.95) -> Comparison:
-    """McNemar's exact test: two models' predictions on one test set.
+    """McNemar's test and Tango's interval: two models' predictions on one test set.
 
-    Only the discordant examples carry information: ``n_ab`` that A gets right and B
-    wrong, ``n_ba`` the reverse. Under "no difference" ``n_ab ~ Binomial(n_ab + n_ba,
-    1/2)``; the two-sided p-value is :func:`scipy.stats.binomtest`'s. The interval of the
-    accuracy difference ``(n_ab − n_ba) / n`` (in pp) is the exact (Clopper–Pearson)
-    interval of ``n_ab / (n_ab + n_ba)``, mapped to the difference (conditional on the
-    number of discordant examples).
+    Only the discordant examples carry evidence about "no difference": ``n_ab`` that
+    A gets right and B wrong, ``n_ba`` the reverse. McNemar's statistic is ``(n_ab −
+    n_ba) / sqrt(n_ab + n_ba)``, compared with the standard normal (McNemar 1947,
+    without continuity correction: Fagerland et al. 2013 find its size close to the
+    nominal level, and the exact conditional test conservative). The interval of the
+    accuracy difference ``(n_ab − n_ba) / n`` is Tango's score interval
+    (:func:`paired_proportion_interval`), which inverts the same score test: it
+    excludes 0 exactly when p < 1 − ``confidence``, so the verdict and the p-value
+    cannot disagree, and it is not bounded by the share of discordant examples.
 
     Parameters
     ----------
@@ -329,7 +497,8 @@ def mcnemar(correct_a, correct_b, *, names: Sequence[str],
     Returns
     -------
     Comparison
-        ``kind="difference"``, ``unit="pp"``, with the exact p-value.
+        ``kind="difference"``, ``unit="pp"``, with McNemar's p-value. Two models right
+        on exactly the same examples give the interval [0, 0] and p = 1.
 
     Raises
     ------
@@ -338,7 +507,10 @@ def mcnemar(correct_a, correct_b, *, names: Sequence[str],
 
     References
     ----------
-    McNemar (1947); Dietterich (1998) for its use in comparing classifiers.
+    McNemar (1947); Tango (1998); Fagerland, Lydersen & Laake, "The McNemar test for
+    binary matched-pairs data: mid-p and asymptotic are better than exact
+    conditional", BMC Medical Research Methodology 13:91 (2013); Dietterich (1998) for
+    its use in comparing classifiers.
     Introduced in :doc:`background`, section *Judging a compression claim*.
     """
     names = _check_names(names)
@@ -348,71 +520,71 @@ def mcnemar(correct_a, correct_b, *, names: Sequence[str],
         raise ValueError(f"mcnemar() compares two models on one test set; got {a.shape[0]} "
                          f"seeds, use compare_accuracy() for several")
     a, b = a[0], b[0]
-    n = a.size
-    n_ab = int(np.sum(a & ~b))
-    n_ba = int(np.sum(~a & b))
-    discordant = n_ab + n_ba
-    estimate = 100.0 * (n_ab - n_ba) / n
-    if discordant == 0:
-        return Comparison(names, 0.0, 0.0, 0.0, confidence, 1.0, "McNemar exact test",
-                          "pp")
-    test = _sps.binomtest(n_ab, discordant, 0.5)
-    ci = test.proportion_ci(confidence_level=confidence, method="exact")
-    scale = 100.0 * discordant / n
-    low, high = scale * (2 * ci.low - 1), scale * (2 * ci.high - 1)
+    n_ab, n_ba = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    method = "McNemar test, Tango score interval"
+    if n_ab + n_ba == 0:
+        return Comparison(names, 0.0, 0.0, 0.0, confidence, 1.0, method, "pp")
+    statistic = (n_ab - n_ba) / np.sqrt(n_ab + n_ba)
+    p_value = float(2 * _sps.norm.sf(abs(statistic)))
+    z = float(_sps.norm.isf((1 - confidence) / 2))
+    low, high = (100.0 * float(x) for x in _tango_limits(n_ab, n_ba, a.size, z))
+    estimate = 100.0 * (n_ab - n_ba) / a.size
     return Comparison(names, estimate, min(low, estimate), max(high, estimate), confidence,
-                      float(test.pvalue), "McNemar exact test", "pp")
+                      p_value, method, "pp")
 
 
-def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
-                     confidence: float = 0.95, n_boot: int = 2000,
-                     seed: int = 0) -> Comparison:
-    """Paired comparison of two methods' accuracies over seeds and test examples.
+_ACCURACY_METHODS = ("seeds+examples", "bootstrap")
 
-    The difference A − B (in percentage points) of the mean accuracy over seeds, with a
-    percentile interval from a two-level paired bootstrap: each replicate draws seeds with
-    replacement *and* test examples with replacement, the same draws for A and B. The
-    interval thus includes both the spread over training seeds and the test set's own
-    sampling error, which the seed standard deviation alone leaves out (resampling both
-    levels errs on the wide side). With one seed it is the example bootstrap, and
-    McNemar's exact p-value (:func:`mcnemar`) is reported too.
 
-    Introduced in :doc:`background`, section *Judging a compression claim*.
+def _variance_parts(diff: np.ndarray) -> tuple[float, float]:
+    """The variance of the mean of ``diff`` (n_seeds, n_examples), in two parts.
 
-    Parameters
-    ----------
-    correct_a, correct_b : bool array of shape (n_seeds, n_examples) or (n_examples,)
-        Row ``s`` is True where the model of method A (B) trained with seed ``s`` predicts
-        the test example right; same seeds, same examples, same order for both.
-        :func:`helpers.train.correct` gives one row.
-    names : (str, str)
-        The names of A and B in the verdict.
-    confidence : float
-        In (0, 1).
-    n_boot : int
-        Bootstrap replicates.
-    seed : int
-        Seeds the bootstrap's random draws (the result is reproducible).
-
-    Returns
-    -------
-    Comparison
-        ``kind="difference"``, ``unit="pp"``.
-
-    Raises
-    ------
-    TypeError, ValueError
-        For arrays that are not bool, of unequal shapes or empty, for ``confidence``
-        outside (0, 1), a non-positive ``n_boot``.
+    A two-way random-effects decomposition (seeds × examples) of the per-example
+    differences. ``seeds``: the variance of the mean over seeds, s²/S of the per-seed
+    mean differences, but at least what the within-seed noise alone gives
+    (``MS_error / (S·N)``); it has S − 1 degrees of freedom. ``examples``: the share
+    that all seeds have in common because they are scored on the same examples,
+    ``max(MS_examples − MS_error, 0) / (S·N)``, estimated from N − 1 degrees of
+    freedom.
     """
-    names = _check_names(names)
-    confidence = _check_confidence(confidence)
-    check_positive_int(n_boot, "n_boot")
-    check_positive_int(seed, "seed", allow_zero=True)
-    a, b = _check_correct(correct_a, correct_b)
-    n_seeds, n_examples = a.shape
-    diff = a.astype(np.float64) - b.astype(np.float64)  # (S, N) in {-1, 0, 1}
-    estimate = 100.0 * float(diff.mean())
+    n_seeds, n_examples = diff.shape
+    grand = diff.mean()
+    seed_means, example_means = diff.mean(axis=1), diff.mean(axis=0)
+    ms_examples = n_seeds * np.sum((example_means - grand) ** 2) / (n_examples - 1)
+    residual = diff - seed_means[:, None] - example_means[None, :] + grand
+    ms_error = np.sum(residual ** 2) / ((n_seeds - 1) * (n_examples - 1))
+    seeds = max(float(seed_means.var(ddof=1)) / n_seeds, ms_error / (n_seeds * n_examples))
+    examples = max(ms_examples - ms_error, 0.0) / (n_seeds * n_examples)
+    return seeds, examples
+
+
+def _square_and_add_width(p_one_sided, seeds: float, examples: float, df: int):
+    """Half-width of the square-and-add interval at one-sided level ``p_one_sided``:
+    ``sqrt(t²·seeds + z²·examples)`` with t on ``df`` degrees of freedom."""
+    with np.errstate(over="ignore"):  # t quantiles of tiny p overflow to inf: so be it
+        return np.sqrt(_sps.t.isf(p_one_sided, df) ** 2 * seeds
+                       + _sps.norm.isf(p_one_sided) ** 2 * examples)
+
+
+def _square_and_add_p(distance: float, seeds: float, examples: float, df: int) -> float:
+    """The one-sided p at which the square-and-add half-width equals ``distance``."""
+    if distance <= 0:
+        return 0.5 if distance == 0 else 1.0 - _square_and_add_p(-distance, seeds,
+                                                                 examples, df)
+    if seeds + examples == 0:
+        return 0.0
+    tiny = 1e-300
+    if _square_and_add_width(tiny, seeds, examples, df) <= distance:
+        return 0.0
+    return float(_optimize.brentq(
+        lambda p: _square_and_add_width(p, seeds, examples, df) - distance, tiny, 0.5,
+        xtol=1e-300, rtol=1e-12))
+
+
+def _bootstrap_interval(diff: np.ndarray, confidence: float, n_boot: int,
+                        seed: int) -> tuple[float, float]:
+    """Percentile interval (pp) of a two-level paired bootstrap over seeds and examples."""
+    n_seeds, n_examples = diff.shape
     rng = np.random.default_rng(seed)
     replicates = np.empty(n_boot)
     chunk = max(1, 2_000_000 // n_examples)
@@ -427,12 +599,103 @@ def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
     replicates *= 100.0 / (n_seeds * n_examples)
     tail = (1 - confidence) / 2
     low, high = np.quantile(replicates, [tail, 1 - tail])
-    p_value, method = None, f"paired bootstrap over {n_seeds} seeds × {n_examples} examples"
+    return float(low), float(high)
+
+
+def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
+                     confidence: float = 0.95, method: str = "seeds+examples",
+                     n_boot: int = 2000, seed: int = 0) -> Comparison:
+    """Paired comparison of two methods' accuracies over seeds and test examples.
+
+    The difference A − B (in percentage points) of the mean accuracy over seeds. Its
+    error has two sources: the training seeds (seed-to-seed spread of the gap) and the
+    test examples, which all seeds share (the test set's own sampling error, which the
+    seed standard deviation leaves out). The default interval (``"seeds+examples"``)
+    gives each its own interval and adds them by square-and-add, as Newcombe's method
+    combines two intervals (the MOVER of Zou & Donner 2008)::
+
+        estimate ± sqrt(t²(S − 1) · v_seeds + z² · v_examples)
+
+    where ``v_seeds`` is s²/S of the per-seed mean differences (at least the
+    within-seed noise) and ``v_examples`` the variance the seeds have in common from
+    the shared examples (a two-way random-effects decomposition, seeds × examples).
+    The t quantile on S − 1 degrees of freedom is what few seeds cost: with 2 seeds
+    it is 12.7 instead of 2.0. Its p-value is the level at which the interval just
+    reaches 0, so the interval excludes 0 exactly when p < 1 − ``confidence``.
+
+    ``method="bootstrap"`` is a percentile interval of a two-level paired bootstrap
+    (seeds and examples resampled, the same draws for A and B), with no p-value. With
+    2–3 seeds that disagree it covers less than its nominal level (a bootstrap of S
+    values holds only (S − 1)/S of their variance), and more than it when they agree:
+    see ``tests/test_stats_coverage.py``.
+
+    With one seed the seed spread cannot be estimated; the comparison is then
+    :func:`mcnemar` (Tango's interval, McNemar's p) for either method.
+
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
+    Parameters
+    ----------
+    correct_a, correct_b : bool array of shape (n_seeds, n_examples) or (n_examples,)
+        Row ``s`` is True where the model of method A (B) trained with seed ``s`` predicts
+        the test example right; same seeds, same examples, same order for both.
+        :func:`helpers.train.correct` gives one row. At least two examples.
+    names : (str, str)
+        The names of A and B in the verdict.
+    confidence : float
+        In (0, 1).
+    method : {"seeds+examples", "bootstrap"}
+    n_boot : int
+        Bootstrap replicates (``method="bootstrap"``).
+    seed : int
+        Seeds the bootstrap's random draws (the result is reproducible).
+
+    Returns
+    -------
+    Comparison
+        ``kind="difference"``, ``unit="pp"``. When every per-example difference is the
+        same, the interval is that one value.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arrays that are not bool, of unequal shapes or empty, for ``confidence``
+        outside (0, 1), an unknown ``method``, a non-positive ``n_boot``.
+
+    References
+    ----------
+    G. Y. Zou, A. Donner, "Construction of confidence limits about effect measures: a
+    general approach", Statistics in Medicine 27:1693–1702 (2008); Newcombe (1998);
+    X. Bouthillier et al., "Accounting for variance in machine learning benchmarks",
+    MLSys (2021), on the two sources of variance.
+    """
+    names = _check_names(names)
+    confidence = _check_confidence(confidence)
+    if method not in _ACCURACY_METHODS:
+        raise ValueError(f"method must be one of {_ACCURACY_METHODS}, got {method!r}")
+    check_positive_int(n_boot, "n_boot")
+    check_positive_int(seed, "seed", allow_zero=True)
+    a, b = _check_correct(correct_a, correct_b)
+    n_seeds, n_examples = a.shape
     if n_seeds == 1:
-        p_value = mcnemar(a[0], b[0], names=names, confidence=confidence).p_value
-        method = f"paired bootstrap over {n_examples} examples; McNemar exact p"
-    return Comparison(names, estimate, min(float(low), estimate), max(float(high), estimate),
-                      confidence, p_value, method, "pp")
+        return mcnemar(a[0], b[0], names=names, confidence=confidence)
+    if n_examples < 2:
+        raise ValueError("compare_accuracy() needs at least two test examples")
+    diff = a.astype(np.float64) - b.astype(np.float64)  # (S, N) in {-1, 0, 1}
+    estimate = 100.0 * float(diff.mean())
+    where = f"{n_seeds} seeds × {n_examples} examples"
+    if method == "bootstrap":
+        low, high = _bootstrap_interval(diff, confidence, n_boot, seed)
+        return Comparison(names, estimate, min(low, estimate), max(high, estimate),
+                          confidence, None, f"paired bootstrap over {where}", "pp")
+    seeds, examples = _variance_parts(diff)
+    tail = (1 - confidence) / 2
+    half = 100.0 * float(_square_and_add_width(tail, seeds, examples, n_seeds - 1))
+    p_value = min(1.0, 2 * _square_and_add_p(abs(estimate) / 100.0, seeds, examples,
+                                             n_seeds - 1))
+    return Comparison(names, estimate, estimate - half, estimate + half, confidence,
+                      p_value, f"t over seeds and normal over examples, square-and-add; "
+                               f"{where}", "pp")
 
 
 # ------------------------------------------------------------------- metrics per seed
@@ -563,3 +826,204 @@ def latency_ratio(times_a, times_b, *, names: Sequence[str], confidence: float =
     return Comparison(names, estimate, min(low, estimate), max(high, estimate), confidence,
                       None, f"ratio of medians, paired bootstrap over {a.size} rounds", "×",
                       "ratio", True)
+
+
+# ------------------------------------------------------------------------- equivalence
+
+_DECISIONS = {False: ("equivalent", "not equivalent", "undecided"),
+              True: ("non-inferior", "inferior", "undecided")}
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Whether A − B lies within a tolerance: the outcome of :func:`equivalence`.
+
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
+    Attributes
+    ----------
+    comparison : Comparison
+        The comparison whose interval the decision reads (level 1 − 2α).
+    margin : float
+        The tolerance, > 0, in the comparison's unit (pp for accuracies).
+    alpha : float
+        The level of each one-sided test, ``(1 − comparison.confidence) / 2``.
+    non_inferiority : bool
+        False: two one-sided tests, "within ± margin". True: one, "A not worse than B
+        by more than the margin".
+    decision : str
+        ``"equivalent"`` (the interval lies inside (−margin, margin)), ``"not
+        equivalent"`` (it lies wholly beyond one end) or ``"undecided"``; with
+        ``non_inferiority``: ``"non-inferior"``, ``"inferior"`` or ``"undecided"``.
+    """
+
+    comparison: Comparison
+    margin: float
+    alpha: float
+    non_inferiority: bool
+    decision: str
+
+    @property
+    def shown(self) -> bool:
+        """True when the data show "no loss" (equivalent, or non-inferior)."""
+        return self.decision == _DECISIONS[self.non_inferiority][0]
+
+
+def equivalence(comparison: Comparison, margin: float, *,
+                non_inferiority: bool = False) -> Equivalence:
+    """Is A − B within ± ``margin`` (equivalence), or not worse by more (non-inferiority)?
+
+    "No detectable difference" only says that the data cannot exclude 0; a claim of
+    "no loss" needs the data to exclude every loss larger than the tolerance. Two
+    one-sided tests (TOST, Schuirmann 1987) at level α each reject both "A − B ≤
+    −margin" and "A − B ≥ margin" exactly when the 1 − 2α confidence interval lies
+    inside (−margin, margin): the decision is read from ``comparison``'s interval, so
+    a 90% interval gives the usual α = 0.05. Non-inferiority is the one test on the
+    side of a loss: A − B > −margin (A − B < margin when lower values are better).
+    An interval wholly beyond the margin shows the opposite ("not equivalent",
+    "inferior"); one that straddles it cannot tell ("undecided").
+
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        A difference (``kind="difference"``), e.g. from :func:`compare_accuracy` with
+        ``confidence=0.90``.
+    margin : float
+        The tolerance, > 0, in the comparison's unit (e.g. 0.5 for half a point).
+    non_inferiority : bool
+        Test one side only.
+
+    Returns
+    -------
+    Equivalence
+
+    Raises
+    ------
+    TypeError
+        For a ``comparison`` that is not a :class:`Comparison`, a non-numeric margin.
+    ValueError
+        For a ratio comparison, a margin that is not finite and > 0.
+
+    References
+    ----------
+    D. J. Schuirmann, "A comparison of the two one-sided tests procedure and the power
+    approach for assessing the equivalence of average bioavailability", Journal of
+    Pharmacokinetics and Biopharmaceutics 15:657–680 (1987); R. L. Berger, J. C. Hsu,
+    "Bioequivalence trials, intersection-union tests and equivalence confidence
+    sets", Statistical Science 11:283–319 (1996); D. Lakens, "Equivalence tests",
+    Social Psychological and Personality Science 8:355–362 (2017).
+
+    Examples
+    --------
+    >>> from helpers.stats import Comparison, equivalence
+    >>> c = Comparison(("pruned", "dense"), 0.1, -0.3, 0.4, 0.90, None, "t", "pp")
+    >>> equivalence(c, 0.5).decision, equivalence(c, 0.25).decision
+    ('equivalent', 'undecided')
+    """
+    if not isinstance(comparison, Comparison):
+        raise TypeError(f"comparison must be a helpers.stats.Comparison, "
+                        f"got {type(comparison).__name__}")
+    if comparison.kind != "difference":
+        raise ValueError("equivalence() reads a difference; for a ratio compare the "
+                         "logarithms (or the times) as a difference")
+    if isinstance(margin, bool) or not isinstance(margin, Real):
+        raise TypeError(f"margin must be a real number, got {type(margin).__name__}")
+    margin = float(margin)
+    if not (np.isfinite(margin) and margin > 0):
+        raise ValueError(f"margin must be a finite number > 0 (the tolerance, in "
+                         f"{comparison.unit or 'the unit of the comparison'}), got {margin}")
+    # In the orientation where larger is better for A, a loss is a negative difference.
+    sign = 1.0 if comparison.higher_is_better else -1.0
+    low, high = sorted((sign * comparison.low, sign * comparison.high))
+    shown, opposite, undecided = _DECISIONS[bool(non_inferiority)]
+    if non_inferiority:
+        decision = shown if low > -margin else opposite if high < -margin else undecided
+    else:
+        decision = (shown if -margin < low and high < margin
+                    else opposite if low > margin or high < -margin else undecided)
+    return Equivalence(comparison, margin, (1 - comparison.confidence) / 2,
+                       bool(non_inferiority), decision)
+
+
+def equivalence_power(n: int, discordant: float, margin: float, *, difference: float = 0.0,
+                      confidence: float = 0.90, non_inferiority: bool = False) -> float:
+    """The probability that one test set shows equivalence (or non-inferiority).
+
+    Two models are compared on ``n`` test examples (:func:`mcnemar`, Tango's interval at
+    ``confidence``, read by :func:`equivalence`). If they disagree on a share
+    ``discordant`` of the population and their true accuracy difference is
+    ``difference``, the counts ``(n_ab, n_ba)`` are trinomial; the power is summed
+    exactly over all tables of non-negligible probability (> 1e-12 in total left out).
+    Scan ``n`` for the size a claim needs; with several seeds the seed spread adds to
+    this (``tests/test_stats_coverage.py`` simulates both).
+
+    Introduced in :doc:`background`, section *Judging a compression claim*.
+
+    Parameters
+    ----------
+    n : int
+        Test examples, > 0.
+    discordant : float
+        The share of examples (in %) on which the models disagree, in (0, 100].
+    margin : float
+        The tolerance in pp, > 0.
+    difference : float
+        The true accuracy difference A − B in pp; ``|difference| <= discordant``.
+    confidence : float
+        The level of the interval (0.90: TOST at α = 0.05).
+    non_inferiority : bool
+        Power of the one-sided claim instead.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-integer or non-positive ``n``, shares outside their ranges, a margin
+        that is not > 0, ``confidence`` outside (0, 1).
+
+    References
+    ----------
+    Tango (1998); J. Nam, "Establishing equivalence of two treatments and sample size
+    requirements in matched-pairs design", Biometrics 53:1422–1430 (1997).
+
+    Examples
+    --------
+    >>> from helpers.stats import equivalence_power
+    >>> round(equivalence_power(360, discordant=4.0, margin=0.5), 3)  # 360 test digits
+    0.0
+    >>> round(equivalence_power(20_000, discordant=4.0, margin=0.5), 2)
+    0.94
+    """
+    n = check_positive_int(n, "n")
+    confidence = _check_confidence(confidence)
+    for value, name in ((discordant, "discordant"), (margin, "margin"),
+                        (difference, "difference")):
+        if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+            raise TypeError(f"{name} must be a finite real number (in %), got {value!r}")
+    if not 0 < discordant <= 100:
+        raise ValueError(f"discordant must lie in (0, 100] (a share in %), got {discordant}")
+    if not margin > 0:
+        raise ValueError(f"margin must be > 0 (in pp), got {margin}")
+    if abs(difference) > discordant:
+        raise ValueError(f"|difference| = {abs(difference)} cannot exceed the discordant "
+                         f"share {discordant}: only discordant examples differ")
+    psi, theta = discordant / 100, difference / 100
+    share_ab = (psi + theta) / (2 * psi)  # P(A right | the models disagree)
+    # The tables of non-negligible probability: m = n_ab + n_ba, then n_ab given m.
+    m = np.arange(*(int(x) for x in _sps.binom.ppf([1e-13, 1 - 1e-13], n, psi) + [0, 1]))
+    first, last = (_sps.binom.ppf(q, m, share_ab).astype(int) for q in (1e-13, 1 - 1e-13))
+    total = np.repeat(m, last - first + 1)
+    n_ab = np.concatenate([np.arange(lo, hi + 1) for lo, hi in zip(first, last)])
+    probability = (_sps.binom.pmf(total, n, psi)
+                   * _sps.binom.pmf(n_ab, total, share_ab))
+    z = float(_sps.norm.isf((1 - confidence) / 2))
+    low, high = _tango_limits(n_ab, total - n_ab, n, z)
+    bound = margin / 100
+    shows = low > -bound if non_inferiority else (low > -bound) & (high < bound)
+    return float(min(1.0, probability[shows].sum()))

@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from scipy.special import comb
 
 import helpers
@@ -39,7 +41,7 @@ def test_identical_models_show_no_difference():
     assert result.word("en") == "no detectable difference"
     assert result.verdict("en") == ("no difference between A and B: they are right on "
                                     "exactly the same test examples")
-    assert result.verdict("zh") == "A 与 B 没有差别：两者答对的测试样本完全相同"
+    assert result.verdict("zh") == "A 与 B 没有差别，两者答对的测试样本完全相同"
     one = stats.compare_accuracy(a[0], a[0], names=NAMES)
     assert one.p_value == 1.0 and not one.differs
 
@@ -54,7 +56,8 @@ def test_thirty_flipped_answers_of_360_are_detected():
         assert result.estimate == pytest.approx(-100 * 30 / 360)
         assert result.differs and result.favours_a is False
         assert result.high < 0
-        assert result.p_value == pytest.approx(2 * 0.5 ** 30)
+        # McNemar's statistic (0 - 30) / sqrt(30), two-sided normal p.
+        assert result.p_value == pytest.approx(math.erfc(math.sqrt(30 / 2)))
         assert result.word("en") == "behind" and result.word("zh") == "落后"
         # The gap and its interval are both given as positive sizes.
         verdict = result.verdict("en")
@@ -68,25 +71,27 @@ def test_thirty_flipped_answers_of_360_are_detected():
     for row in a5:
         row[rng.choice(np.flatnonzero(row), 30, replace=False)] = False
     result = stats.compare_accuracy(a5, b5, names=NAMES)
-    assert result.differs and result.high < 0 and result.p_value is None
+    assert result.differs and result.high < 0 and result.p_value < 0.05
     swapped = stats.compare_accuracy(b5, a5, names=NAMES)
     assert swapped.favours_a and swapped.word("en") == "ahead"
     assert swapped.estimate == pytest.approx(-result.estimate)
 
 
-def test_mcnemar_matches_a_hand_computed_exact_binomial():
-    # 10 examples: A right and B wrong on 2, the reverse on 8, both right on the rest
-    # of 20. Exact two-sided p = 2 * P(X <= 2), X ~ Binomial(10, 1/2) = 2 * 56/1024.
+def test_mcnemar_matches_a_hand_computed_statistic():
+    # 20 examples: A right and B wrong on 2, the reverse on 8, both right on the rest.
+    # McNemar: z = (2 - 8) / sqrt(10) = -1.897, two-sided p = erfc(|z| / sqrt 2) = 0.058.
     a = np.array([True] * 2 + [False] * 8 + [True] * 10)
     b = np.array([False] * 2 + [True] * 8 + [True] * 10)
     result = stats.mcnemar(a, b, names=NAMES)
-    by_hand = 2 * sum(comb(10, k) for k in range(3)) / 2 ** 10
-    assert by_hand == pytest.approx(0.109375)
+    by_hand = math.erfc(6 / math.sqrt(10) / math.sqrt(2))
+    assert by_hand == pytest.approx(0.0578, abs=1e-4)
     assert result.p_value == pytest.approx(by_hand)
     assert result.estimate == pytest.approx(100 * (2 - 8) / 20)
-    assert not result.differs  # p = 0.11 and the interval includes 0
+    assert not result.differs  # p = 0.058 and the interval includes 0
     assert result.low < result.estimate < result.high
     assert stats.mcnemar(a, a, names=NAMES).p_value == 1.0
+    # The exact conditional test is more conservative: 2 * P(X <= 2 | 10, 1/2) = 0.109.
+    assert 2 * sum(comb(10, k) for k in range(3)) / 2 ** 10 == pytest.approx(0.109375)
 
 
 def test_accuracy_interval_includes_test_sampling_error():
@@ -194,7 +199,7 @@ def test_verdicts_in_both_languages():
     same = stats.Comparison(("剪枝", "稠密模型"), -0.04, -0.8, 1.1, 0.9, None, "m", "pp")
     assert same.verdict("en") == ("no detectable difference between 剪枝 and 稠密模型 "
                                   "(90% CI −0.8 to 1.1 pp)")
-    assert same.verdict("zh") == "剪枝与稠密模型之间没有可检测的差异（90% 置信区间 −0.8 至 1.1 个百分点）"
+    assert same.verdict("zh") == "剪枝与稠密模型之间未检测到差异（90% 置信区间 −0.8 至 1.1 个百分点）"
     slow = stats.Comparison(("int8", "fp32"), 0.37, 0.33, 0.41, 0.95, None, "m", "×", "ratio")
     assert slow.verdict("en") == "int8 slower than fp32: speed-up 0.37× (95% CI 0.33 to 0.41×)"
     assert slow.verdict("zh").startswith("int8 比 fp32 更慢")
@@ -288,7 +293,7 @@ def test_train_correct_feeds_compare_accuracy():
 def test_named_translates_keys_and_keeps_other_names():
     c = stats.Comparison(("dense", "my model"), 1.0, 0.5, 1.5, 0.95, 0.01, "t", "pp")
     assert c.named("en").names == ("dense", "my model")
-    assert c.named("zh").names == ("稠密", "my model")
+    assert c.named("zh").names == (helpers.i18n.tr("dense", "zh"), "my model")
     assert c.named("zh").estimate == c.estimate and c.names == ("dense", "my model")
     with pytest.raises(ValueError):
         c.named("fr")
@@ -302,3 +307,126 @@ def test_verdict_reads_names_given_as_keys_in_the_language():
     assert c.verdict("zh") == c.named("zh").verdict("zh")
     assert c.verdict("zh").startswith(helpers.i18n.tr("dense", "zh"))
     assert c.verdict("en").startswith("dense ahead of my model")
+
+
+# ------------------------------------------------- paired proportions: Newcombe and Tango
+
+#: Newcombe (1998, Statistics in Medicine 17:2635), the 95% limits of method 10 for his
+#: example tables (both right, A only, B only, neither; difference = (A only − B only) / n).
+NEWCOMBE_METHOD_10 = [
+    (36, 12, 2, 0, 0.0569, 0.3404), (20, 12, 2, 16, 0.0562, 0.3292),
+    (18, 12, 2, 18, 0.0562, 0.3290), (36, 14, 0, 0, 0.1528, 0.4167),
+    (35, 14, 0, 1, 0.1461, 0.4175), (18, 14, 0, 18, 0.1441, 0.3963),
+    (2, 97, 1, 0, 0.8721, 0.9854), (1, 97, 1, 1, 0.8736, 0.9850),
+    (0, 29, 1, 0, 0.6666, 0.9882), (2, 98, 0, 0, 0.9178, 0.9945),
+    (1, 98, 0, 1, 0.9171, 0.9916), (0, 30, 0, 0, 0.8395, 1.0),
+    (54, 0, 0, 0, -0.0664, 0.0664), (53, 0, 0, 1, -0.0729, 0.0729),
+    (30, 0, 0, 24, -0.0358, 0.0358), (29, 0, 0, 25, -0.0354, 0.0354),
+    (28, 0, 0, 26, -0.0352, 0.0352), (27, 0, 0, 27, -0.0351, 0.0351)]
+
+
+@pytest.mark.parametrize("both, a_only, b_only, neither, low, high", NEWCOMBE_METHOD_10)
+def test_newcombe_interval_reproduces_his_table(both, a_only, b_only, neither, low, high):
+    result = stats.paired_proportion_interval(both, a_only, b_only, neither,
+                                              method="newcombe")
+    # Published to 4 decimals; (1, 97, 1, 1) gives 0.87367, printed 0.8736.
+    assert result == pytest.approx((low, high), abs=1.01e-4)
+
+
+def _tango_score(theta, b, c, n):
+    """Tango (1998), eqs. 3-4, float64, written out: the score of "difference = theta"."""
+    A, B, C = 2 * n, -b - c + (2 * n - b + c) * theta, -c * theta * (1 - theta)
+    q21 = (math.sqrt(B * B - 4 * A * C) - B) / (2 * A)
+    return (b - c - n * theta) / math.sqrt(n * (2 * q21 + theta * (1 - theta)))
+
+
+def _tango_by_brentq(b, c, n, confidence=0.95):
+    from scipy import optimize
+    from scipy.stats import norm
+
+    z, est = norm.isf((1 - confidence) / 2), (b - c) / n
+    low = optimize.brentq(lambda t: _tango_score(t, b, c, n) - z, -1 + 1e-12, est)
+    high = optimize.brentq(lambda t: _tango_score(t, b, c, n) + z, est, 1 - 1e-12)
+    return low, high
+
+
+def test_tango_interval_reproduces_published_values():
+    # Fagerland, Lydersen & Laake (2014; book 2017, Table 8.x): Cavo et al. 2012.
+    assert stats.paired_proportion_interval(59, 6, 16, 80) == pytest.approx(
+        (-0.1240, -0.0054), abs=5.1e-5)
+    assert stats.paired_proportion_interval(59, 6, 16, 80, method="newcombe") == pytest.approx(
+        (-0.1186, -0.0046), abs=5.1e-5)
+    # Chang et al. (2023), Table 3, to 3 decimals: Tango 0.139 to 0.321.
+    assert stats.paired_proportion_interval(7, 25, 2, 68) == pytest.approx(
+        (0.139, 0.321), abs=5.1e-4)
+    # Every answer right for A alone, 3 of 3: (−0.1230, 1).
+    assert stats.paired_proportion_interval(0, 3, 0, 0) == pytest.approx((-0.1230, 1.0),
+                                                                         abs=5.1e-5)
+    # No discordant example: the limits are ±z²/(n + z²) (both methods, Newcombe's table).
+    z2 = 1.959963984540054 ** 2
+    for method in ("tango", "newcombe"):
+        assert stats.paired_proportion_interval(54, 0, 0, 0, method=method) == pytest.approx(
+            (-z2 / (54 + z2), z2 / (54 + z2)), abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(b=st.integers(0, 60), c=st.integers(0, 60), rest=st.integers(1, 400),
+       confidence=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_tango_limits_are_where_the_score_reaches_z(b, c, rest, confidence):
+    assume(b + c > 0)  # no discordant example: the closed form above
+    n = b + c + rest
+    low, high = stats.paired_proportion_interval(rest, b, c, 0, confidence=confidence)
+    assert (low, high) == pytest.approx(_tango_by_brentq(b, c, n, confidence), abs=1e-9)
+
+
+def test_reported_input_interval_is_not_bounded_by_the_discordant_share():
+    # Issue 25 / review a11: n_ab = 0, n_ba = 7 on 360 gave "95 % CI 0.4 to 1.9", the
+    # upper end equal to the estimate 7/360 = 1.94 pp (the discordant share).
+    a = np.ones(360, dtype=bool)
+    a[:7] = False
+    result = stats.mcnemar(a, np.ones(360, dtype=bool), names=NAMES)
+    assert result.estimate == pytest.approx(-100 * 7 / 360)
+    oracle = [100 * x for x in _tango_by_brentq(0, 7, 360)]
+    assert (result.low, result.high) == pytest.approx(oracle, abs=1e-7)
+    assert -result.low > 3.9 > 100 * 7 / 360  # the gap may be twice the discordant share
+    assert result.verdict("en") == "A behind B by 1.9 pp (95% CI 0.9 to 4.0)"
+    # The rendered background verdict (n_ab = 1, n_ba = 8) was "1.9 pp (95% CI 0.1 to 2.5)".
+    a, b = np.ones(360, dtype=bool), np.ones(360, dtype=bool)
+    a[:8], b[8] = False, False
+    assert stats.mcnemar(a, b, names=NAMES).verdict("en") == (
+        "A behind B by 1.9 pp (95% CI 0.4 to 4.1)")
+
+
+def test_mcnemar_interval_and_p_value_never_disagree():
+    # Tango's interval inverts McNemar's score test: on every table of 360 examples with
+    # up to 30 discordant of each kind, "the interval excludes 0" <=> p < 0.05.
+    from scipy.stats import binomtest
+
+    disagree_exact = []
+    for n_ab in range(31):
+        for n_ba in range(31):
+            a = np.zeros(360, dtype=bool)
+            b = np.zeros(360, dtype=bool)
+            a[:n_ab] = True
+            b[n_ab:n_ab + n_ba] = True
+            result = stats.mcnemar(a, b, names=NAMES)
+            assert result.differs == (result.p_value < 0.05)
+            if n_ab + n_ba and result.differs != (binomtest(n_ab, n_ab + n_ba).pvalue < 0.05):
+                disagree_exact.append(binomtest(n_ab, n_ab + n_ba).pvalue)
+    # The exact conditional test is conservative: it disagrees on 42 of 960 tables,
+    # each time calling "no difference" at an exact p between 0.05 and 0.13.
+    assert len(disagree_exact) == 42
+    assert 0.05 <= min(disagree_exact) <= max(disagree_exact) < 0.13
+
+
+def test_bad_paired_tables_are_rejected():
+    with pytest.raises(TypeError, match="count"):
+        stats.paired_proportion_interval(1.5, 1, 1, 1)
+    with pytest.raises(ValueError, match=">= 0"):
+        stats.paired_proportion_interval(1, -1, 1, 1)
+    with pytest.raises(ValueError, match="no examples"):
+        stats.paired_proportion_interval(0, 0, 0, 0)
+    with pytest.raises(ValueError, match="method"):
+        stats.paired_proportion_interval(1, 1, 1, 1, method="wald")
+    with pytest.raises(ValueError, match="confidence"):
+        stats.paired_proportion_interval(1, 1, 1, 1, confidence=95)
