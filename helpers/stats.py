@@ -562,8 +562,8 @@ def _square_and_add_width(p_one_sided, seeds: float, examples: float, df: int):
     """Half-width of the square-and-add interval at one-sided level ``p_one_sided``:
     ``sqrt(t²·seeds + z²·examples)`` with t on ``df`` degrees of freedom."""
     with np.errstate(over="ignore"):  # t quantiles of tiny p overflow to inf: so be it
-        return np.sqrt(_sps.t.isf(p_one_sided, df) ** 2 * seeds
-                       + _sps.norm.isf(p_one_sided) ** 2 * examples)
+        return np.sqrt((_sps.t.isf(p_one_sided, df) ** 2 * seeds if seeds else 0.0)
+                       + (_sps.norm.isf(p_one_sided) ** 2 * examples if examples else 0.0))
 
 
 def _square_and_add_p(distance: float, seeds: float, examples: float, df: int) -> float:

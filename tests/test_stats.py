@@ -430,3 +430,189 @@ def test_bad_paired_tables_are_rejected():
         stats.paired_proportion_interval(1, 1, 1, 1, method="wald")
     with pytest.raises(ValueError, match="confidence"):
         stats.paired_proportion_interval(1, 1, 1, 1, confidence=95)
+
+
+# ------------------------------------------ accuracies over seeds: the default interval
+
+def _square_and_add_by_hand(a, b, confidence):
+    """Two-way ANOVA (seeds × examples) by its sums of squares, float64, in pp."""
+    from scipy.stats import norm, t
+
+    d = a.astype(float) - b.astype(float)
+    S, N = d.shape
+    grand = d.mean()
+    ss_seeds = N * sum((row.mean() - grand) ** 2 for row in d)
+    ss_examples = S * sum((col.mean() - grand) ** 2 for col in d.T)
+    ss_error = ((d - grand) ** 2).sum() - ss_seeds - ss_examples
+    ms_seeds, ms_examples = ss_seeds / (S - 1), ss_examples / (N - 1)
+    ms_error = ss_error / ((S - 1) * (N - 1))
+    v_seeds = max(ms_seeds, ms_error) / (S * N)
+    v_examples = max(ms_examples - ms_error, 0) / (S * N)
+    q = (1 + confidence) / 2
+    half = math.sqrt(t.ppf(q, S - 1) ** 2 * v_seeds + norm.ppf(q) ** 2 * v_examples)
+    return 100 * grand, 100 * (grand - half), 100 * (grand + half)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds=st.integers(2, 6), n=st.integers(2, 400), accuracy=st.floats(0.5, 1.0),
+       draw=st.integers(0, 2 ** 32 - 1), confidence=st.sampled_from([0.8, 0.9, 0.95]))
+def test_accuracy_interval_matches_the_anova_by_hand_and_its_p_value(seeds, n, accuracy,
+                                                                     draw, confidence):
+    a, b = np.random.default_rng(draw).random((2, seeds, n)) < accuracy
+    result = stats.compare_accuracy(a, b, names=NAMES, confidence=confidence)
+    assert (result.estimate, result.low, result.high) == pytest.approx(
+        _square_and_add_by_hand(a, b, confidence), abs=1e-9)
+    if result.low < result.high:  # the p-value is the level at which 0 is a limit
+        assert result.differs == (result.p_value < 1 - confidence)
+        if 1e-6 < result.p_value < 1 - 1e-6:
+            at_p = stats.compare_accuracy(a, b, names=NAMES, confidence=1 - result.p_value)
+            assert min(abs(at_p.low), abs(at_p.high)) == pytest.approx(0, abs=1e-6)
+
+
+def test_accuracy_interval_with_one_seed_is_mcnemar():
+    rng = np.random.default_rng(8)
+    a, b = _correct(1, 360, 0.93, rng), _correct(1, 360, 0.95, rng)
+    for method in ("seeds+examples", "bootstrap"):
+        assert stats.compare_accuracy(a, b, names=NAMES, method=method) == stats.mcnemar(
+            a[0], b[0], names=NAMES)
+
+
+def test_seeds_that_agree_by_chance_still_leave_the_test_set_error():
+    # Two seeds with the same accuracy gap, on different examples: the seeds' own spread
+    # is 0, but each seed's 10 discordant answers are noise; the interval keeps it.
+    a, b = np.ones((2, 360), dtype=bool), np.ones((2, 360), dtype=bool)
+    a[0, :5], b[0, 5:10], a[1, 10:15], b[1, 15:20] = False, False, False, False
+    result = stats.compare_accuracy(a, b, names=NAMES)
+    assert result.estimate == 0 and result.high - result.low > 10  # t with 1 df
+
+
+def test_bootstrap_method_is_kept_without_a_p_value():
+    rng = np.random.default_rng(9)
+    a, b = _correct(3, 200, 0.9, rng), _correct(3, 200, 0.9, rng)
+    result = stats.compare_accuracy(a, b, names=NAMES, method="bootstrap", n_boot=500)
+    assert result.p_value is None and result.method.startswith("paired bootstrap")
+    assert result.low <= result.estimate <= result.high
+    with pytest.raises(ValueError, match="method"):
+        stats.compare_accuracy(a, b, names=NAMES, method="t")
+
+
+# ------------------------------------------------------------ equivalence and its power
+
+@settings(max_examples=80, deadline=None)
+@given(d=st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=8),
+       margin=st.floats(0.05, 3), higher_is_better=st.booleans())
+def test_tost_decisions_match_scipy_one_sided_t_tests(d, margin, higher_is_better):
+    from scipy.stats import ttest_1samp
+
+    d = np.array(d)
+    assume(np.ptp(d) > 1e-6)
+    b = np.linspace(1, 2, d.size)
+    result = stats.compare_paired(b + d, b, names=NAMES, confidence=0.90,
+                                  higher_is_better=higher_is_better)
+
+    def p(shift, alternative):  # one-sided t test of mean(d) against shift
+        return ttest_1samp(d - shift, 0.0, alternative=alternative).pvalue
+
+    p_above_low, p_below_high = p(-margin, "greater"), p(margin, "less")
+    assume(min(abs(x - 0.05) for x in (p_above_low, p_below_high)) > 1e-9)
+    tost = stats.equivalence(result, margin)
+    assert (tost.decision == "equivalent") == (max(p_above_low, p_below_high) < 0.05)
+    assert (tost.decision == "not equivalent") == (p(margin, "greater") < 0.05
+                                                   or p(-margin, "less") < 0.05)
+    assert tost.alpha == pytest.approx(0.05) and tost.shown == (tost.decision == "equivalent")
+    one = stats.equivalence(result, margin, non_inferiority=True)
+    # A loss is a negative difference when higher is better, a positive one otherwise.
+    p_no_loss = p_above_low if higher_is_better else p_below_high
+    assert (one.decision == "non-inferior") == (p_no_loss < 0.05)
+
+
+def test_tost_on_paired_accuracies_matches_tango_one_sided_score_tests():
+    from scipy.stats import norm
+
+    z = norm.isf(0.05)
+    for n_ab, n_ba, n in [(40, 38, 20_000), (40, 38, 3000), (5, 30, 800), (90, 10, 400)]:
+        a, b = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+        b[:n_ab], a[n_ab:n_ab + n_ba] = False, False
+        result = stats.mcnemar(a, b, names=NAMES, confidence=0.90)
+        for margin in (0.25, 0.5, 1.0, 2.0, 5.0):
+            above = _tango_score(-margin / 100, n_ab, n_ba, n) > z  # rejects "<= -margin"
+            below = _tango_score(margin / 100, n_ab, n_ba, n) < -z  # rejects ">= margin"
+            decision = stats.equivalence(result, margin).decision
+            assert (decision == "equivalent") == (above and below)
+
+
+def test_equivalence_reads_the_interval():
+    c = stats.Comparison(("pruned", "dense"), -0.2, -0.45, 0.1, 0.90, None, "m", "pp")
+    assert stats.equivalence(c, 0.5).decision == "equivalent"
+    assert stats.equivalence(c, 0.4).decision == "undecided"
+    assert stats.equivalence(c, 0.4, non_inferiority=True).decision == "undecided"
+    assert stats.equivalence(c, 0.5, non_inferiority=True).decision == "non-inferior"
+    assert stats.equivalence(c, 0.05).decision == "undecided"
+    far = stats.Comparison(("pruned", "dense"), -2.0, -3.0, -1.0, 0.90, None, "m", "pp")
+    assert stats.equivalence(far, 0.5).decision == "not equivalent"
+    assert stats.equivalence(far, 0.5, non_inferiority=True).decision == "inferior"
+    assert not stats.equivalence(far, 0.5).shown
+    # Lower is better (a perplexity): a loss is a positive difference.
+    ppl = stats.Comparison(("Wanda", "dense"), 0.3, 0.2, 0.4, 0.90, None, "m", "ppl",
+                           higher_is_better=False)
+    assert stats.equivalence(ppl, 0.5, non_inferiority=True).decision == "non-inferior"
+    assert stats.equivalence(ppl, 0.1, non_inferiority=True).decision == "inferior"
+    identical = stats.Comparison(NAMES, 0.0, 0.0, 0.0, 0.90, 1.0, "m", "pp")
+    assert stats.equivalence(identical, 0.01).shown
+
+
+def test_bad_equivalence_inputs_are_rejected():
+    c = stats.Comparison(NAMES, 0.1, -0.3, 0.4, 0.90, None, "m", "pp")
+    for margin in (0, -0.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="margin"):
+            stats.equivalence(c, margin)
+    with pytest.raises(TypeError, match="margin"):
+        stats.equivalence(c, True)
+    with pytest.raises(TypeError, match="Comparison"):
+        stats.equivalence((0.1, -0.3, 0.4), 0.5)
+    ratio = stats.Comparison(NAMES, 1.1, 0.9, 1.3, 0.90, None, "m", "×", "ratio")
+    with pytest.raises(ValueError, match="ratio"):
+        stats.equivalence(ratio, 0.1)
+
+
+def test_equivalence_power_matches_the_normal_approximation_for_large_n():
+    # At difference 0 and large n the Tango TOST behaves as the Wald one:
+    # power = 2 Φ(margin sqrt(n) / sqrt(discordant) − z_0.95) − 1 (Nam 1997).
+    from scipy.stats import norm
+
+    for n, psi, margin in [(6000, 0.04, 0.008), (8000, 0.10, 0.01)]:
+        shift = margin * math.sqrt(n / psi) - norm.isf(0.05)
+        power = stats.equivalence_power(n, 100 * psi, 100 * margin)
+        assert power == pytest.approx(2 * norm.cdf(shift) - 1, abs=0.01)
+        one = stats.equivalence_power(n, 100 * psi, 100 * margin, non_inferiority=True)
+        assert one == pytest.approx(norm.cdf(shift), abs=0.01)
+
+
+def test_equivalence_power_matches_simulated_test_sets():
+    # 2000 test sets of 1500 examples, 8% discordant, A 0.5 pp behind: how often does
+    # mcnemar + equivalence show "within ±2 pp"? The enumeration must agree to 3 SE.
+    rng = np.random.default_rng(10)
+    n, p_ab, p_ba, reps = 1500, 0.0375, 0.0425, 2000
+    counts = rng.multinomial(n, [p_ab, p_ba, 1 - p_ab - p_ba], size=reps)
+    shown = 0
+    tables, times = np.unique(counts, axis=0, return_counts=True)
+    for (n_ab, n_ba, rest), k in zip(tables, times):
+        low, high = stats.paired_proportion_interval(int(rest), int(n_ab), int(n_ba), 0,
+                                                     confidence=0.90)
+        shown += k * (-0.02 < low and high < 0.02)
+    power = stats.equivalence_power(n, 8.0, 2.0, difference=-0.5)
+    assert 0.2 < power < 0.98  # informative, not a certainty
+    assert shown / reps == pytest.approx(power, abs=3 * math.sqrt(power * (1 - power) / reps))
+
+
+def test_bad_power_inputs_are_rejected():
+    with pytest.raises(ValueError, match="discordant"):
+        stats.equivalence_power(360, 0.0, 0.5)
+    with pytest.raises(ValueError, match="cannot exceed"):
+        stats.equivalence_power(360, 2.0, 0.5, difference=3.0)
+    with pytest.raises(ValueError, match="margin"):
+        stats.equivalence_power(360, 2.0, -0.5)
+    with pytest.raises(TypeError, match="integer"):
+        stats.equivalence_power(360.0, 2.0, 0.5)
+    with pytest.raises(TypeError, match="discordant"):
+        stats.equivalence_power(360, float("nan"), 0.5)
