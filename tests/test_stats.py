@@ -107,8 +107,8 @@ def test_accuracy_interval_includes_test_sampling_error():
 
 def test_accuracy_interval_coverage_on_simulated_data():
     # Examples differ in difficulty, seeds shift each method's accuracy; the true
-    # difference is known. The nominal 90% interval must cover it at least about as
-    # often (resampling both levels errs on the wide side).
+    # difference is known. The nominal 90% interval must cover it about as often
+    # (tests/test_stats_coverage.py measures it at the book's seed counts).
     rng = np.random.default_rng(3)
     n_rep, covered, true = 150, 0, 0.0
     for rep in range(n_rep):
