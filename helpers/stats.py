@@ -352,19 +352,21 @@ def _tango_limits(n_ab, n_ba, n, z):
     The score decreases in ``theta``; 60 halvings of [−1, 1] reach float64 resolution,
     and all tables are solved at once (arrays broadcast).
     """
-    n_ab, n_ba, n = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (n_ab, n_ba, n)))
+    n_ab, n_ba, n = np.broadcast_arrays(*(np.asarray(x, dtype=float)
+                                          for x in (n_ab, n_ba, n)))
     estimate = (n_ab - n_ba) / n
-    below, above = -np.ones_like(estimate), estimate.copy()  # score(below) > z >= score(above)
-    low_in, high_out = estimate.copy(), np.ones_like(estimate)  # score(low_in) >= -z > score(high_out)
+    # Brackets: score(below) > z >= score(above), score(inside) >= -z > score(beyond).
+    below, above = -np.ones_like(estimate), estimate.copy()
+    inside, beyond = estimate.copy(), np.ones_like(estimate)
     for _ in range(60):
         middle = (below + above) / 2
-        outside = _tango_score(middle, n_ab, n_ba, n) > z
-        below, above = np.where(outside, middle, below), np.where(outside, above, middle)
-        middle = (low_in + high_out) / 2
-        outside = _tango_score(middle, n_ab, n_ba, n) < -z
-        low_in, high_out = np.where(outside, low_in, middle), np.where(outside, middle, high_out)
+        out = _tango_score(middle, n_ab, n_ba, n) > z
+        below, above = np.where(out, middle, below), np.where(out, above, middle)
+        middle = (inside + beyond) / 2
+        out = _tango_score(middle, n_ab, n_ba, n) < -z
+        inside, beyond = np.where(out, inside, middle), np.where(out, middle, beyond)
     low = np.where(_tango_score(-1.0, n_ab, n_ba, n) <= z, -1.0, above)
-    high = np.where(_tango_score(1.0, n_ab, n_ba, n) >= -z, 1.0, low_in)
+    high = np.where(_tango_score(1.0, n_ab, n_ba, n) >= -z, 1.0, inside)
     return low, high
 
 
