@@ -241,6 +241,8 @@ def test_bad_accuracy_inputs_are_rejected():
         stats.compare_accuracy(a, a, names=("A", ""))
     with pytest.raises(ValueError, match="n_boot"):
         stats.compare_accuracy(a, a, names=NAMES, n_boot=0)
+    with pytest.raises(ValueError, match="at least two test examples"):
+        stats.compare_accuracy(a[:, :1], a[:, :1], names=NAMES)
     with pytest.raises(ValueError, match="compare_accuracy"):
         stats.mcnemar(a, a, names=NAMES)
 
