@@ -247,6 +247,18 @@ def check_amount(amount, total: int, name: str = "amount", *, allow_all: bool = 
 ATTENTION_PROJECTIONS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
 
 
+def weight_attributes(module) -> tuple[str, ...]:
+    """The weights of ``module`` that L1 penalties, pruning and quantisation act on, by
+    attribute name: ``("weight",)`` for a layer in :data:`WEIGHT_LAYERS`, the input
+    projections (:data:`ATTENTION_PROJECTIONS`) it has for an ``nn.MultiheadAttention``,
+    none otherwise. The one rule behind :func:`distinct_weights` and the metrics."""
+    if isinstance(module, WEIGHT_LAYERS):
+        return ("weight",)
+    if isinstance(module, torch.nn.MultiheadAttention):
+        return tuple(p for p in ATTENTION_PROJECTIONS if getattr(module, p, None) is not None)
+    return ()
+
+
 def distinct_weights(model, names=None, *, what: str = "selecting weights",
                      required: bool = True) -> dict:
     """The weights that L1 penalties, pruning and quantisation act on: each tensor once.
@@ -266,11 +278,7 @@ def distinct_weights(model, names=None, *, what: str = "selecting weights",
         names = []
         for m_name, module in model.named_modules():
             prefix = f"{m_name}." if m_name else ""
-            if isinstance(module, WEIGHT_LAYERS):
-                names.append(prefix + "weight")
-            elif isinstance(module, torch.nn.MultiheadAttention):
-                names += [prefix + p for p in ATTENTION_PROJECTIONS
-                          if getattr(module, p, None) is not None]
+            names += [prefix + attr for attr in weight_attributes(module)]
         if not names and not required:
             check_plain_weights(model, what)
             return {}

@@ -33,7 +33,7 @@ from torch.nn.utils import parametrize
 
 from ._checks import (
     ATTENTION_PROJECTIONS, WEIGHT_LAYERS, check_finite, check_int_in_range, check_model,
-    check_positive_int, evaluation_mode,
+    check_positive_int, evaluation_mode, weight_attributes,
 )
 from .i18n import column_header
 
@@ -213,22 +213,19 @@ def _weight_tensors(model: nn.Module):
     named after the parameter, with its part of ``in_proj_bias``.
     """
     for name, module in model.named_modules():
-        if isinstance(module, WEIGHT_LAYERS):
-            bias = module.bias.detach() if module.bias is not None else None
-            yield name, module, module.weight.detach(), bias
-        elif isinstance(module, nn.MultiheadAttention):
-            prefix = f"{name}." if name else ""
-            bias = module.in_proj_bias
-            bias = bias.detach() if bias is not None else None
-            for attr in ATTENTION_PROJECTIONS:
-                weight = getattr(module, attr, None)
-                if weight is None:
-                    continue
-                part = bias
-                if bias is not None and attr != "in_proj_weight":   # q, k, v: a third each
+        for attr in weight_attributes(module):
+            weight = getattr(module, attr).detach()
+            if attr == "weight":
+                bias = module.bias
+                yield name, module, weight, bias.detach() if bias is not None else None
+                continue
+            part = module.in_proj_bias
+            if part is not None:
+                part = part.detach()
+                if attr != "in_proj_weight":   # q, k, v: a third of the bias each
                     k = ATTENTION_PROJECTIONS.index(attr) - 1
-                    part = bias[k * module.embed_dim:(k + 1) * module.embed_dim]
-                yield prefix + attr, module, weight.detach(), part
+                    part = part[k * module.embed_dim:(k + 1) * module.embed_dim]
+            yield f"{name}.{attr}" if name else attr, module, weight, part
 
 
 def _format_cell(key: str, value, formats: dict) -> str:
@@ -587,8 +584,7 @@ def storage_bytes(model: nn.Module | torch.Tensor, scheme: str = "dense32", **op
     _reject_quantized(check_model(model), "storage_bytes()")
     total = 0
     for _, module, attr, tensor in _parameters(model):
-        compressed = (isinstance(module, WEIGHT_LAYERS) and attr == "weight") or \
-            (isinstance(module, nn.MultiheadAttention) and attr in ATTENTION_PROJECTIONS)
+        compressed = attr in weight_attributes(module)
         bits = storage_bits(tensor, scheme if compressed else "dense32",
                             **(options if compressed else {}))
         total += math.ceil(bits / 8)
