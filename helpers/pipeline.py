@@ -129,9 +129,7 @@ def train_model(build: Callable[[], nn.Module], data: ClassificationData, *,
         On :func:`helpers.get_device`.
     history : helpers.train.History
     """
-    if not callable(build) or isinstance(build, nn.Module):
-        raise TypeError("build must be a callable that returns a new model, "
-                        f"got {type(build).__name__}")
+    _check_build(build)
     check_data(data)
     if regulariser not in REGULARISERS:
         raise ValueError(f"regulariser must be one of {REGULARISERS}, got {regulariser!r}")
@@ -469,10 +467,14 @@ def run_pipeline(build: Callable[[], nn.Module], data: ClassificationData, *,
     return row
 
 
-def _check_stages(build, data, prune, *, train, finetune, repeats=20) -> None:
+def _check_build(build) -> None:
     if not callable(build) or isinstance(build, nn.Module):
         raise TypeError("build must be a callable that returns a new model, "
                         f"got {type(build).__name__}")
+
+
+def _check_stages(build, data, prune, *, train, finetune, repeats=20) -> None:
+    _check_build(build)
     check_data(data)
     if not callable(prune) or isinstance(prune, nn.Module):
         raise TypeError("prune must be a pruning step such as prune_finetune (a callable "
