@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
 from ._checks import check_fraction, check_nonnegative, check_positive_int
+from .experiments import cached
 
 __all__ = ["ClassificationData", "load_digits_split", "load_diabetes", "make_sparse_regression"]
 
@@ -107,6 +106,21 @@ def load_digits_split(val_size: float = 0.2, test_size: float = 0.2, *,
     standardize : bool
         Standardise pixels with the training split's mean and std.
 
+    Returns
+    -------
+    ClassificationData
+        A new object at every call. Where the book's cache is on
+        (:mod:`helpers.experiments`), the split is read from it: scikit-learn, which
+        takes about a second to import, is imported only by the first call.
+
+    Raises
+    ------
+    ValueError
+        For fractions outside [0, 1] or adding up to 1 or more, or a negative seed.
+    TypeError
+        For a seed that is not an integer (``None`` would draw a new split at every
+        call), or a ``standardize`` that is not a bool.
+
     Examples
     --------
     >>> from helpers.data import load_digits_split
@@ -114,10 +128,22 @@ def load_digits_split(val_size: float = 0.2, test_size: float = 0.2, *,
     >>> data.X_train.shape, len(data.X_val), len(data.X_test)
     (torch.Size([1077, 64]), 360, 360)
     """
-    check_fraction(val_size, "val_size")
-    check_fraction(test_size, "test_size")
+    val_size = check_fraction(val_size, "val_size")
+    test_size = check_fraction(test_size, "test_size")
     if val_size + test_size >= 1:
         raise ValueError(f"val_size + test_size must be < 1, got {val_size + test_size}")
+    split_seed = check_positive_int(split_seed, "split_seed", allow_zero=True)
+    if not isinstance(standardize, bool):
+        raise TypeError(f"standardize must be True or False, got {standardize!r}")
+    return _digits_split(val_size, test_size, split_seed, standardize)
+
+
+@cached  # read from the book's cache where it is on: no page imports scikit-learn for it
+def _digits_split(val_size: float, test_size: float, split_seed: int,
+                  standardize: bool) -> ClassificationData:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
     X, y = load_digits(return_X_y=True)
     X = X.astype(np.float32)
     X_rest, X_test, y_rest, y_test = train_test_split(

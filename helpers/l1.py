@@ -39,7 +39,6 @@ import numpy as np
 import torch
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.linalg.blas import daxpy
-from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
 from ._checks import (
@@ -423,6 +422,14 @@ class LassoResult:
     tol: float
 
 
+def _warn_not_converged(message: str, stacklevel: int) -> None:
+    """Warn with scikit-learn's ``ConvergenceWarning`` (imported here: importing
+    scikit-learn takes about a second, which a page that never warns need not pay)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel)
+
+
 class _Recorder:
     """Collects the history of a solver and decides when to stop."""
 
@@ -484,7 +491,7 @@ class _Recorder:
     def result(self, w, n_iter: int, converged: bool, name: str) -> LassoResult:
         converged = self.settle(w, n_iter, converged)
         if not converged:
-            warnings.warn(self.warning(name, n_iter), ConvergenceWarning, stacklevel=3)
+            _warn_not_converged(self.warning(name, n_iter), stacklevel=4)
         p = self.problem
         w = np.asarray(w, dtype=np.float64).copy()
         return LassoResult(coef=w, intercept=float(p.y_mean - p.X_mean @ w), alpha=self.alpha,
@@ -935,8 +942,8 @@ def lasso_path(X, y, alphas: Sequence[float] | None = None, n_alphas: int = 100,
             strong = np.abs(XtR) > 2 * rec.lam - problem.lam(previous)
         w, n_iters[k], converged = _cd_solve(problem, rec, w, max_iter, True, strong)
         if not rec.settle(w, n_iters[k], converged):
-            warnings.warn(rec.warning(f"the Lasso path at alpha={alpha:.3g}", n_iters[k]),
-                          ConvergenceWarning, stacklevel=2)
+            _warn_not_converged(rec.warning(f"the Lasso path at alpha={alpha:.3g}",
+                                            n_iters[k]), stacklevel=3)
         XtR = problem.xt_residual(w)[0]
         coefs[:, k], gaps[k], previous = w, rec.gap[-1], float(alpha)
     intercepts = problem.y_mean - problem.X_mean @ coefs

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from ._checks import check_fraction, check_positive_int
 from .data import ClassificationData, _standardise
@@ -234,6 +233,8 @@ def load_mnist(folder: str | os.PathLike, *, val_size: int | float = 10_000,
     if isinstance(val_size, Integral) and val_size >= len(y_rest):
         raise ValueError(f"val_size={val_size} leaves no training images "
                          f"(there are {len(y_rest)})")
+    from sklearn.model_selection import train_test_split
+
     try:
         X_train, X_val, y_train, y_val = train_test_split(
             X_rest, y_rest, test_size=val_size, stratify=y_rest, random_state=split_seed)

@@ -36,8 +36,6 @@ from numbers import Real
 
 import numpy as np
 import torch
-from scipy import optimize as _optimize
-from scipy import stats as _sps
 
 from ._checks import check_language, check_positive_int
 
@@ -457,6 +455,7 @@ def paired_proportion_interval(both: int, a_only: int, b_only: int, neither: int
     >>> [round(x, 4) for x in paired_proportion_interval(36, 12, 2, 0, method="newcombe")]
     [0.0569, 0.3404]
     """
+    from scipy import stats as sps
     counts = [_check_count(x, name) for x, name in
               ((both, "both"), (a_only, "a_only"), (b_only, "b_only"), (neither, "neither"))]
     confidence = _check_confidence(confidence)
@@ -465,7 +464,7 @@ def paired_proportion_interval(both: int, a_only: int, b_only: int, neither: int
     n = sum(counts)
     if n == 0:
         raise ValueError("the table holds no examples")
-    z = float(_sps.norm.isf((1 - confidence) / 2))
+    z = float(sps.norm.isf((1 - confidence) / 2))
     if method == "newcombe":
         low, high = _newcombe_limits(*counts, z)
     else:
@@ -515,6 +514,7 @@ def mcnemar(correct_a, correct_b, *, names: Sequence[str],
     its use in comparing classifiers.
     Introduced in :doc:`background`, section *Judging a compression claim*.
     """
+    from scipy import stats as sps
     names = _check_names(names)
     confidence = _check_confidence(confidence)
     a, b = _check_correct(correct_a, correct_b)
@@ -527,8 +527,8 @@ def mcnemar(correct_a, correct_b, *, names: Sequence[str],
     if n_ab + n_ba == 0:
         return Comparison(names, 0.0, 0.0, 0.0, confidence, 1.0, method, "pp")
     statistic = (n_ab - n_ba) / np.sqrt(n_ab + n_ba)
-    p_value = float(2 * _sps.norm.sf(abs(statistic)))
-    z = float(_sps.norm.isf((1 - confidence) / 2))
+    p_value = float(2 * sps.norm.sf(abs(statistic)))
+    z = float(sps.norm.isf((1 - confidence) / 2))
     low, high = (100.0 * float(x) for x in _tango_limits(n_ab, n_ba, a.size, z))
     estimate = 100.0 * (n_ab - n_ba) / a.size
     return Comparison(names, estimate, min(low, estimate), max(high, estimate), confidence,
@@ -563,13 +563,15 @@ def _variance_parts(diff: np.ndarray) -> tuple[float, float]:
 def _square_and_add_width(p_one_sided, seeds: float, examples: float, df: int):
     """Half-width of the square-and-add interval at one-sided level ``p_one_sided``:
     ``sqrt(t²·seeds + z²·examples)`` with t on ``df`` degrees of freedom."""
+    from scipy import stats as sps
     with np.errstate(over="ignore"):  # t quantiles of tiny p overflow to inf: so be it
-        return np.sqrt((_sps.t.isf(p_one_sided, df) ** 2 * seeds if seeds else 0.0)
-                       + (_sps.norm.isf(p_one_sided) ** 2 * examples if examples else 0.0))
+        return np.sqrt((sps.t.isf(p_one_sided, df) ** 2 * seeds if seeds else 0.0)
+                       + (sps.norm.isf(p_one_sided) ** 2 * examples if examples else 0.0))
 
 
 def _square_and_add_p(distance: float, seeds: float, examples: float, df: int) -> float:
     """The one-sided p at which the square-and-add half-width equals ``distance``."""
+    from scipy import optimize
     if distance <= 0:
         return 0.5 if distance == 0 else 1.0 - _square_and_add_p(-distance, seeds,
                                                                  examples, df)
@@ -578,7 +580,7 @@ def _square_and_add_p(distance: float, seeds: float, examples: float, df: int) -
     tiny = 1e-300
     if _square_and_add_width(tiny, seeds, examples, df) <= distance:
         return 0.0
-    return float(_optimize.brentq(
+    return float(optimize.brentq(
         lambda p: _square_and_add_width(p, seeds, examples, df) - distance, tiny, 0.5,
         xtol=1e-300, rtol=1e-12))
 
@@ -740,6 +742,7 @@ def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
         For non-numeric, non-1-D or unequal-length inputs, NaNs, fewer than two seeds,
         ``confidence`` outside (0, 1).
     """
+    from scipy import stats as sps
     names = _check_names(names)
     confidence = _check_confidence(confidence)
     a = _check_values(values_a, "values_a")
@@ -755,7 +758,7 @@ def compare_paired(values_a, values_b, *, names: Sequence[str], unit: str = "",
         low = high = estimate
         p_value = 1.0 if estimate == 0 else 0.0
     else:
-        test = _sps.ttest_rel(a, b)
+        test = sps.ttest_rel(a, b)
         ci = test.confidence_interval(confidence_level=confidence)
         low, high, p_value = float(ci.low), float(ci.high), float(test.pvalue)
     return Comparison(names, estimate, min(low, estimate), max(high, estimate), confidence,
@@ -802,6 +805,7 @@ def latency_ratio(times_a, times_b, *, names: Sequence[str], confidence: float =
         For non-numeric, non-1-D, unequal-length, non-positive or NaN times, fewer than 3
         rounds, ``confidence`` outside (0, 1).
     """
+    from scipy import stats as sps
     names = _check_names(names)
     confidence = _check_confidence(confidence)
     check_positive_int(n_boot, "n_boot")
@@ -821,7 +825,7 @@ def latency_ratio(times_a, times_b, *, names: Sequence[str], confidence: float =
     if np.ptp(a) == 0 and np.ptp(b) == 0:
         low = high = estimate
     else:
-        result = _sps.bootstrap((a, b), speedup, paired=True, vectorized=True,
+        result = sps.bootstrap((a, b), speedup, paired=True, vectorized=True,
                                 n_resamples=n_boot, confidence_level=confidence,
                                 method="percentile", rng=np.random.default_rng(seed))
         low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
@@ -1002,6 +1006,7 @@ def equivalence_power(n: int, discordant: float, margin: float, *, difference: f
     >>> round(equivalence_power(20_000, discordant=4.0, margin=0.5), 2)
     0.94
     """
+    from scipy import stats as sps
     n = check_positive_int(n, "n")
     confidence = _check_confidence(confidence)
     for value, name in ((discordant, "discordant"), (margin, "margin"),
@@ -1018,13 +1023,13 @@ def equivalence_power(n: int, discordant: float, margin: float, *, difference: f
     psi, theta = discordant / 100, difference / 100
     share_ab = (psi + theta) / (2 * psi)  # P(A right | the models disagree)
     # The tables of non-negligible probability: m = n_ab + n_ba, then n_ab given m.
-    m = np.arange(*(int(x) for x in _sps.binom.ppf([1e-13, 1 - 1e-13], n, psi) + [0, 1]))
-    first, last = (_sps.binom.ppf(q, m, share_ab).astype(int) for q in (1e-13, 1 - 1e-13))
+    m = np.arange(*(int(x) for x in sps.binom.ppf([1e-13, 1 - 1e-13], n, psi) + [0, 1]))
+    first, last = (sps.binom.ppf(q, m, share_ab).astype(int) for q in (1e-13, 1 - 1e-13))
     total = np.repeat(m, last - first + 1)
     n_ab = np.concatenate([np.arange(lo, hi + 1) for lo, hi in zip(first, last)])
-    probability = (_sps.binom.pmf(total, n, psi)
-                   * _sps.binom.pmf(n_ab, total, share_ab))
-    z = float(_sps.norm.isf((1 - confidence) / 2))
+    probability = (sps.binom.pmf(total, n, psi)
+                   * sps.binom.pmf(n_ab, total, share_ab))
+    z = float(sps.norm.isf((1 - confidence) / 2))
     low, high = _tango_limits(n_ab, total - n_ab, n, z)
     bound = margin / 100
     shows = low > -bound if non_inferiority else (low > -bound) & (high < bound)

@@ -63,3 +63,33 @@ def test_bad_split_arguments(kwargs, error, match):
 def test_bad_split_name(digits):
     with pytest.raises(ValueError, match="split must be"):
         digits.split("validation")
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"split_seed": None}, TypeError, "split_seed must be an integer"),
+    ({"split_seed": -1}, ValueError, "split_seed must be >= 0"),
+    ({"standardize": "yes"}, TypeError, "standardize must be True or False"),
+])
+def test_bad_seed_and_standardize(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        data.load_digits_split(**kwargs)
+
+
+def test_with_the_cache_on_the_split_is_read_without_importing_scikit_learn(tmp_path, digits):
+    """The first call computes (and imports scikit-learn); a later process reads."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, torch, helpers.data as d; s = d.load_digits_split();"
+            "torch.save([s.X_train, s.y_test], sys.argv[1]);"
+            "print('sklearn' in sys.modules)")
+    env = {**os.environ, "BOOK_EXPERIMENT_CACHE": str(tmp_path / "cache")}
+    imported = []
+    for k in range(2):
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / f"{k}.pt")],
+                             env=env, check=True, capture_output=True, text=True)
+        imported.append(out.stdout.strip())
+        X_train, y_test = torch.load(tmp_path / f"{k}.pt")
+        assert torch.equal(X_train, digits.X_train) and torch.equal(y_test, digits.y_test)
+    assert imported == ["True", "False"]

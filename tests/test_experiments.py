@@ -116,3 +116,16 @@ def test_pages_map_to_their_chapter_modules(monkeypatch):
     monkeypatch.setattr(experiments, "CHAPTERS", ("l1_regularization", "pruning"))
     assert experiments.chapters_of(["index", "pruning", "l1-regularization"]) == (
         "l1_regularization", "pruning")
+
+
+@experiments.cached
+def cube(x: int) -> int:
+    CALLS.append(("cube", x))
+    return x ** 3
+
+
+def test_cached_keeps_results_without_registering_an_experiment(cache):
+    assert cube(2) == cube(2) == 8
+    assert CALLS == [("cube", 2)]
+    assert "test_experiments.cube" not in experiments._REGISTRY
+    assert cube.__wrapped__(3) == 27

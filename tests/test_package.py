@@ -145,3 +145,19 @@ def test_every_literal_text_key_exists():
                                             (ROOT / name).read_text(encoding="utf-8"))
                       if key not in TEXT})
     assert missing == []
+
+
+def test_no_module_imports_scikit_learn_or_scipy_stats_when_imported():
+    """A page that only reads results pays for torch and matplotlib, not for the
+    second or so that scikit-learn and scipy.stats take to import: they are imported
+    by the functions that use them."""
+    from helpers import experiments
+
+    modules = [f"helpers.{m}" for m in helpers.SUBMODULES] + [
+        f"helpers.experiments.{c}" for c in experiments.CHAPTERS]
+    code = (f"import sys; import {', '.join(modules)};"
+            "heavy = sorted(m for m in sys.modules"
+            "               if m.split('.')[0] in ('sklearn', 'pandas') or"
+            "               m.startswith(('scipy.stats', 'scipy.optimize')));"
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

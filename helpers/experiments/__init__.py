@@ -31,15 +31,14 @@ import hashlib
 import importlib
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHAPTERS", "ENV", "Experiment", "cache_dir", "chapters_of", "compute_all",
-           "experiment", "fingerprint", "registered"]
+__all__ = ["CHAPTERS", "ENV", "Experiment", "cache_dir", "cached", "chapters_of",
+           "compute_all", "experiment", "fingerprint", "registered"]
 
 #: The environment variable that turns the cache on: the folder it lives in.
 ENV = "BOOK_EXPERIMENT_CACHE"
@@ -64,14 +63,11 @@ def fingerprint() -> str:
     Any change of the package's code, or of numpy, torch or scikit-learn, changes it:
     cached results are then computed again.
     """
-    import numpy
-    import sklearn
-    import torch
+    from importlib.metadata import version  # importing scikit-learn would take a second
 
     digest = hashlib.sha256()
-    for name in ("numpy", "torch", "sklearn"):
-        digest.update(f"{name}={sys.modules[name].__version__};".encode())
-    del numpy, sklearn, torch
+    for name in ("numpy", "torch", "scikit-learn"):
+        digest.update(f"{name}={version(name)};".encode())
     for path in sorted(_PACKAGE.rglob("*.py")):
         digest.update(path.relative_to(_PACKAGE).as_posix().encode())
         digest.update(path.read_bytes())
@@ -132,8 +128,45 @@ def _memorized(function: Callable[..., Any], folder: Path):
 _REGISTRY: dict[str, Experiment] = {}
 
 
+def cached(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Keep ``function``'s results on disk when caching is on (see the module's text).
+
+    Parameters
+    ----------
+    function : callable
+        A function of picklable arguments whose result depends on nothing else (its
+        code, the ``helpers`` package and the library versions are in the key).
+
+    Returns
+    -------
+    callable
+        ``function`` with its signature; with caching on it returns the stored
+        results of an earlier call with the same arguments, and two processes asking
+        for the same call at once compute it once (a file lock). The original is
+        ``.__wrapped__``.
+    """
+    name = f"{function.__module__.rsplit('.', 1)[-1]}.{function.__name__}"
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        folder = cache_dir()
+        if folder is None:
+            return function(*args, **kwargs)
+        import joblib
+        from filelock import FileLock
+
+        stored = _memorized(function, folder)
+        key = joblib.hash((name, args, sorted(kwargs.items())))
+        (folder / "locks").mkdir(exist_ok=True)
+        with FileLock(folder / "locks" / f"{name}-{key}.lock"):
+            return stored(*args, **kwargs)
+
+    wrapper.__wrapped__ = function
+    return wrapper
+
+
 def experiment(*, cost: float, timed: bool = False):
-    """Register a chapter's experiment and cache its results (see the module's text).
+    """Register a chapter's experiment and cache its results (:func:`cached`).
 
     Parameters
     ----------
@@ -146,9 +179,8 @@ def experiment(*, cost: float, timed: bool = False):
     Returns
     -------
     callable
-        A decorator. The decorated function keeps its signature; with caching on it
-        returns the stored results of an earlier call with the same arguments, and
-        two processes asking for the same call at once compute it once (a file lock).
+        A decorator: :func:`cached`, and the function is registered for
+        :func:`compute_all`.
 
     Raises
     ------
@@ -159,25 +191,10 @@ def experiment(*, cost: float, timed: bool = False):
         raise ValueError(f"cost must be a number of seconds >= 0, got {cost!r}")
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        stored = cached(function)
         name = f"{function.__module__.rsplit('.', 1)[-1]}.{function.__name__}"
-
-        @functools.wraps(function)
-        def cached(*args, **kwargs):
-            folder = cache_dir()
-            if folder is None:
-                return function(*args, **kwargs)
-            import joblib
-            from filelock import FileLock
-
-            stored = _memorized(function, folder)
-            key = joblib.hash((name, args, sorted(kwargs.items())))
-            (folder / "locks").mkdir(exist_ok=True)
-            with FileLock(folder / "locks" / f"{name}-{key}.lock"):
-                return stored(*args, **kwargs)
-
-        cached.__wrapped__ = function
-        _REGISTRY[name] = Experiment(name, cached, float(cost), timed)
-        return cached
+        _REGISTRY[name] = Experiment(name, stored, float(cost), timed)
+        return stored
 
     return decorate
 
