@@ -492,6 +492,8 @@ class MaskEnforcer:
     ----------
     masks : mapping
         Parameter name → mask, as returned by :func:`layerwise_masks` and friends.
+        They are checked against a model (:func:`apply_masks`' errors) the first time
+        they are applied to it, and read then: the steps that follow only multiply.
     """
 
     def __init__(self, masks: Mapping[str, torch.Tensor]):
@@ -499,9 +501,21 @@ class MaskEnforcer:
             raise ValueError("masks must be a non-empty mapping from parameter names "
                              "to tensors")
         self.masks: Masks = dict(masks)
+        self._layout: tuple = ()
+        self._applied: list[tuple[nn.Parameter, torch.Tensor]] = []
 
     def __call__(self, model: nn.Module) -> None:
-        apply_masks(model, self.masks)
+        # the parameters, their dtypes and devices: a change (another model, a new
+        # parametrisation, a move to the GPU) checks the masks against it again
+        layout = (id(model), *((id(p), p.dtype, p.device) for p in model.parameters()))
+        if layout != self._layout:
+            self._applied = [(param, self.masks[name].to(device=param.device,
+                                                          dtype=param.dtype))
+                             for name, param in _check_masks(model, self.masks).items()]
+            self._layout = layout
+        with torch.no_grad():
+            for param, mask in self._applied:
+                param.mul_(mask)
 
     def mask_gradients(self, model: nn.Module) -> list[torch.utils.hooks.RemovableHandle]:
         """Register gradient hooks that multiply each gradient by its mask.

@@ -407,3 +407,33 @@ def test_benchmark_scripts_run_on_tiny_sizes(capsys):
     assert sparse_matmul.break_even([dict(layer="a", sparsity=s, speedup=v) for s, v in
                                      ((0.5, 0.3), (0.8, 1.2), (0.9, 0.9), (0.95, 2.0))]) == {
         "a": 0.95}
+
+
+def test_mask_enforcer_checks_a_model_once_and_again_when_it_changes(monkeypatch):
+    """The masks are checked the first time they meet a model; later steps only
+    multiply, until the model's parameters (or their dtype or device) change."""
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    masks = prune.layerwise_masks(model, 0.5)
+    enforce = prune.MaskEnforcer(masks)
+    checks = []
+    real_check = prune._check_masks
+    monkeypatch.setattr(prune, "_check_masks",
+                        lambda m, k: checks.append(m) or real_check(m, k))
+    for _ in range(3):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)  # a step that revives every pruned weight
+        enforce(model)
+        for name, p in model.named_parameters():
+            if name in masks:
+                assert torch.equal(p == 0, masks[name] == 0)
+    assert checks == [model]
+    model.double()  # new dtype: the masks are converted and checked again
+    enforce(model)
+    assert len(checks) == 2 and model[0].weight.dtype == torch.float64
+    other = nn.Sequential(nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="has shape"):
+        enforce(other)
