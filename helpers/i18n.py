@@ -339,6 +339,7 @@ TEXT: dict[str, dict[str, str]] = {
     "stats_word_faster": {"en": "faster", "zh": "更快"},
     "stats_word_slower": {"en": "slower", "zh": "更慢"},
     "stats_word_same": {"en": "no detectable difference", "zh": "未检测到差异"},
+    "stats_word_undecided": {"en": "cannot tell", "zh": "无法判断"},
     # Accuracy gaps are given as the size of the gap, with its interval (both positive).
     "stats_ahead_pp": {"en": "{a} ahead of {b} by {abs} pp ({conf} CI {low} to {high})",
                        "zh": "{a}比{b}高 {abs} 个百分点（{conf} 置信区间 {low} 至 {high}）"},
@@ -371,6 +372,10 @@ TEXT: dict[str, dict[str, str]] = {
                                "speed-up {est}× ({conf} CI {low} to {high}×)",
                          "zh": "{a}与{b}之间未检测到速度差异，加速比 {est}×（{conf} "
                                "置信区间 {low} 至 {high}×）"},
+    "stats_speed_undecided": {"en": "the timings cannot tell {a} from {b}: speed-up {est}× "
+                                    "({conf} CI {low} to {high}×, too wide to decide)",
+                              "zh": "计时结果分不出{a}与{b}的快慢：加速比 {est}×（{conf} "
+                                    "置信区间 {low} 至 {high}×，区间过宽，无从判断）"},
     # --- coursework ---
     "col_submission": {"en": "submission", "zh": "提交的 notebook"},
     "col_score": {"en": "score", "zh": "得分"},

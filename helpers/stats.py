@@ -39,9 +39,9 @@ import torch
 
 from ._checks import check_language, check_positive_int
 
-__all__ = ["mean_std", "format_mean_std", "Comparison", "compare_accuracy", "mcnemar",
-           "paired_proportion_interval", "compare_paired", "latency_ratio", "Equivalence",
-           "equivalence", "equivalence_power"]
+__all__ = ["UNDECIDED_RATIO", "mean_std", "format_mean_std", "Comparison",
+           "compare_accuracy", "mcnemar", "paired_proportion_interval", "compare_paired",
+           "latency_ratio", "Equivalence", "equivalence", "equivalence_power"]
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -82,6 +82,11 @@ def format_mean_std(values: Sequence[float], *, scale: float = 1.0, digits: int 
 # --------------------------------------------------------------------------- comparisons
 
 _KINDS = ("difference", "ratio")
+
+#: A speed-up interval that includes 1 and spans more than this factor (high / low)
+#: is too wide to decide anything (:attr:`Comparison.too_wide`).
+UNDECIDED_RATIO = 2.0
+
 _CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9\u2212])"
                         r"|(?<=[A-Za-z0-9%×])(?=[\u4e00-\u9fff])")
 
@@ -148,6 +153,14 @@ class Comparison:
         return not self.low <= null <= self.high
 
     @property
+    def too_wide(self) -> bool:
+        """True for a speed-up whose interval includes 1 and spans more than a factor of
+        :data:`UNDECIDED_RATIO` (e.g. 0.21 to 4.45×): such timings cannot tell the two
+        apart, and the verdict says so rather than "no detectable difference"."""
+        return (self.kind == "ratio" and not self.differs
+                and self.high > UNDECIDED_RATIO * self.low)
+
+    @property
     def favours_a(self) -> bool | None:
         """True if the interval says A is better, False if B is, None if it cannot tell."""
         if not self.differs:
@@ -180,11 +193,14 @@ class Comparison:
         return replace(self, names=tuple(map(read, self.names)), unit=read(self.unit))
 
     def word(self, lang: str) -> str:
-        """A short verdict word: "ahead", "behind", "faster", "slower" or "no detectable difference"."""
+        """A short verdict word: "ahead", "behind", "faster", "slower", "no detectable
+        difference" or, for a speed-up too wide to decide, "cannot tell"."""
         check_language(lang)
         from .i18n import tr
 
         better = self.favours_a
+        if self.too_wide:
+            return tr("stats_word_undecided", lang)
         if better is None:
             return tr("stats_word_same", lang)
         if self.kind == "ratio":
@@ -200,7 +216,8 @@ class Comparison:
         −0.8 to 1.1 pp)"``; two models right on exactly the same examples get "no
         difference … the same test examples" instead of a zero-width interval. Other
         units give the signed difference A − B: ``"A behind B: difference in test
-        perplexity 0.03 (95% CI 0.01 to 0.05)"``.
+        perplexity 0.03 (95% CI 0.01 to 0.05)"``. A speed-up whose interval is too wide
+        to decide (:attr:`too_wide`) reads "the timings cannot tell A from B …".
         ``digits`` defaults to 1 for differences and 2 for ratios. Names and a unit
         given as keys of :data:`helpers.i18n.TEXT` are read in ``lang`` (:meth:`named`),
         so one comparison, computed once, serves every edition.
@@ -219,7 +236,9 @@ class Comparison:
                       low=_number(self.low, digits), high=_number(self.high, digits),
                       unit=here.unit)
         better = self.favours_a
-        if self.kind == "ratio":
+        if self.too_wide:
+            key = "stats_speed_undecided"
+        elif self.kind == "ratio":
             key = {True: "stats_faster", False: "stats_slower", None: "stats_same_speed"}[better]
         elif self.unit == "pp" and self.higher_is_better:
             if self.estimate == self.low == self.high == 0:

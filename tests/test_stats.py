@@ -618,3 +618,26 @@ def test_bad_power_inputs_are_rejected():
         stats.equivalence_power(360.0, 2.0, 0.5)
     with pytest.raises(TypeError, match="discordant"):
         stats.equivalence_power(360, float("nan"), 0.5)
+
+
+def test_a_speed_up_too_wide_to_decide_says_so():
+    """The pipeline's rendered "0.61× (95% CI 0.21 to 4.45×)" must not read as "no
+    detectable difference": the timings of that build cannot tell."""
+    wide = stats.Comparison(("magnitude pruning", "dense MLP"), 0.61, 0.21, 4.45, 0.95,
+                            None, "ratio of medians", "×", "ratio")
+    assert wide.too_wide and wide.favours_a is None
+    assert wide.word("en") == "cannot tell" and wide.word("zh") == "无法判断"
+    assert wide.verdict("en") == ("the timings cannot tell magnitude pruning from dense MLP: "
+                                  "speed-up 0.61× (95% CI 0.21 to 4.45×, too wide to decide)")
+    assert "区间过宽" in wide.verdict("zh")
+    # the boundary: a factor of UNDECIDED_RATIO is still narrow enough; a decided one is
+    # never "too wide", however wide
+    edge = stats.Comparison(("a", "b"), 1.0, 0.7, 0.7 * stats.UNDECIDED_RATIO, 0.95, None,
+                            "m", "×", "ratio")
+    assert not edge.too_wide and edge.word("en") == "no detectable difference"
+    decided = stats.Comparison(("a", "b"), 3.0, 1.2, 9.0, 0.95, None, "m", "×", "ratio")
+    assert not decided.too_wide and decided.word("en") == "faster"
+    accuracy = stats.Comparison(("a", "b"), 0.5, -4.0, 5.0, 0.95, 0.7, "m", "pp")
+    assert not accuracy.too_wide  # differences have no such rule: equivalence() decides
+    noisy = np.random.default_rng(0).lognormal(0, 1.0, size=(2, 12))
+    assert stats.latency_ratio(*noisy, names=("a", "b")).too_wide
