@@ -376,6 +376,10 @@ TEXT: dict[str, dict[str, str]] = {
                                     "({conf} CI {low} to {high}×, too wide to decide)",
                               "zh": "计时结果分不出{a}与{b}的快慢：加速比 {est}×（{conf} "
                                     "置信区间 {low} 至 {high}×，区间过宽，无从判断）"},
+    # --- separators and asides of generated text (helpers.i18n.listing, aside) ---
+    "sep_list": {"en": ", ", "zh": "、"},
+    "sep_clause": {"en": "; ", "zh": "；"},
+    "fmt_aside": {"en": " ({})", "zh": "（{}）"},
     # --- coursework ---
     "col_submission": {"en": "submission", "zh": "提交的 notebook"},
     "col_score": {"en": "score", "zh": "得分"},
@@ -451,6 +455,31 @@ def column_header(column: str, lang: str) -> str:
     ``col_`` entry of its own; one text per meaning.
     """
     return tr(f"col_{column}" if f"col_{column}" in TEXT else column, lang)
+
+
+def listing(items, lang: str, *, clauses: bool = False) -> str:
+    """``items`` (strings) joined as a list in ``lang``: "a, b, c" / "a、b、c"; with
+    ``clauses``, "a; b" / "a；b".
+
+    Introduced in :doc:`how-to-use`: generated text uses the page's punctuation.
+
+    Examples
+    --------
+    >>> listing(["0.01", "0.1", "1"], "zh")
+    '0.01、0.1、1'
+    """
+    return tr("sep_clause" if clauses else "sep_list", lang).join(map(str, items))
+
+
+def aside(text: str, lang: str) -> str:
+    """A parenthetical remark after a value: " (text)" / "（text）".
+
+    Examples
+    --------
+    >>> "96.72 ± 0.66" + aside("−0.17", "zh")
+    '96.72 ± 0.66（−0.17）'
+    """
+    return tr("fmt_aside", lang).format(text)
 
 
 def tr(key: str, lang: str) -> str:

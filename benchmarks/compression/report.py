@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import metrics, plot, stats
-from helpers.i18n import tr
+from helpers.i18n import aside, listing, tr
 from helpers.languages import REGISTRY
 
 from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS, unpack_correct
@@ -293,21 +293,24 @@ def headline_rows(results: dict, lang: str) -> list[dict]:
     for claim in ("weights", "storage", "neurons"):
         t, best = TARGETS[claim], h[claim]
         if claim == "neurons":
-            paper, target = "—", (f"≥ {100 * t['target']:.0f}%, "
-                                  f"{tr('bm_efficiency', lang)} ≥ {t['efficiency']:.0%}")
-            ours = "—" if best is None else (
-                f"{100 * best['value']:.0f}%, {tr('bm_efficiency', lang)} "
-                f"{best['efficiency']:.0%}")
+            paper, target = "—", listing([f"≥ {100 * t['target']:.0f}%",
+                                          f"{tr('bm_efficiency', lang)} ≥ "
+                                          f"{t['efficiency']:.0%}"], lang)
+            ours = "—" if best is None else listing(
+                [f"{100 * best['value']:.0f}%",
+                 f"{tr('bm_efficiency', lang)} {best['efficiency']:.0%}"], lang)
         else:
             paper, target = f"{t['paper']:.0f}×", f"≥ {t['target']:.0f}×"
             ours = "—" if best is None else f"{best['value']:.1f}×"
+        method = "—" if best is None else method_label(best["method"], lang)
+        if best is not None and best["variant"] != "fp32":  # no space after "）"
+            method = f"{method} + {variant_label(best['variant'], lang)}".replace("） ", "）")
         rows.append({
             "bm_claim": tr(f"bm_claim_{claim}", lang), "bm_paper": paper, "bm_target": target,
-            "bm_ours": ours,
-            "bm_method": "—" if best is None else method_label(best["method"], lang)
-            + ("" if best["variant"] == "fp32" else f" + {variant_label(best['variant'], lang)}"),
+            "bm_ours": ours, "bm_method": method,
             "test_accuracy_pct": "—" if best is None else
-            f"{best['test_mean']:.2f} ± {best['test_std']:.2f} ({_signed(-best['drop_pp'])})",
+            f"{best['test_mean']:.2f} ± {best['test_std']:.2f}"
+            + aside(_signed(-best['drop_pp']), lang),
             "bm_met": tr("bm_met" if best is not None and best["met"] else "bm_missed", lang)})
     return rows
 
@@ -338,7 +341,7 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
     meta, config, dense = results["meta"], results["config"], results["dense"]
     h = headline(results["rows"], dense)
     machine = meta["machine"]
-    pct = lambda xs: ", ".join(f"{100 * x:g}%" for x in xs)  # noqa: E731
+    pct = lambda xs: listing([f"{100 * x:g}%" for x in xs], lang)  # noqa: E731
     v = {
         "bm_date": meta["date"][:10], "bm_cpu": machine["cpu"],
         "bm_cores": str(machine["cores"]), "bm_torch": machine["torch"],
@@ -359,9 +362,9 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         "bm_budget_epochs": str(config["dense_epochs"] + config["finetune_epochs"]),
         "bm_sparsities": pct(config["sparsities"]),
         "bm_fractions": pct(config["neuron_fractions"]),
-        "bm_l1_grid": ", ".join(_number(x) for x in config["l1_strengths"]),
-        "bm_l2_grid": ", ".join(_number(x) for x in config["l2_decays"]),
-        "bm_bits_grid": ", ".join(str(x) for x in config["share_bits"]),
+        "bm_l1_grid": listing([_number(x) for x in config["l1_strengths"]], lang),
+        "bm_l2_grid": listing([_number(x) for x in config["l2_decays"]], lang),
+        "bm_bits_grid": listing(config["share_bits"], lang),
         "bm_dense_epochs": str(config["dense_epochs"]),
         "bm_ft_epochs": str(config["finetune_epochs"]),
         "bm_gradual_epochs": str(config["gradual_epochs"]),
