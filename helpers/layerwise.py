@@ -10,10 +10,15 @@ change as little as possible:
   tokens, and prunes the lowest scores of each output row. The weights that survive
   are not changed.
 * **SparseGPT** (Frantar and Alistarh 2023, arXiv 2301.00774) minimises the layer's
-  reconstruction error ``‖W Xᵀ − Ŵ Xᵀ‖²`` with the Hessian ``H = X Xᵀ``: it walks
-  through the columns (inputs) and, each time it prunes weights of a column, updates
-  the columns not yet visited with the optimal-brain-surgeon correction of Hassibi
-  and Stork (1993), computed from the inverse Hessian.
+  reconstruction error ``‖W Xᵀ − Ŵ Xᵀ‖²``, whose Hessian for each row of ``W`` is
+  ``H = XᵀX`` (``(in, in)``, as :func:`hessian` computes; the paper writes ``X`` as
+  ``(in, tokens)``, hence its ``2XXᵀ``). This layer-wise objective for the optimal
+  brain surgeon comes from AdaPrune (Hubara et al. 2021, arXiv 2102.08124) and OBC
+  (Frantar, Singh and Alistarh 2022, arXiv 2208.11580). SparseGPT walks through the
+  columns (inputs) and, each time it prunes weights of a column, updates the columns
+  not yet visited with the optimal-brain-surgeon correction of Hassibi and Stork
+  (1993), computed from the inverse of ``H`` restricted to those columns; the rows of
+  one Cholesky factor of ``H⁻¹`` supply all these inverses (:func:`sparsegpt`).
 
 A weight matrix has shape ``(out, in)``; inputs ``X`` have shape ``(tokens, in)``.
 Both criteria, and magnitude for comparison, give unstructured masks (a fraction of
@@ -39,9 +44,9 @@ from .prune import (
     _check_n_m, _check_nm_width, lowest_mask, magnitude_mask, nm_mask, nm_mask_kernel,
 )
 
-__all__ = ["CRITERIA", "wanda_scores", "wanda_row_mask", "wanda_mask", "hessian",
-           "sparsegpt_block", "sparsegpt_sweep", "sparsegpt", "reconstruction_error",
-           "linear_layers", "prune_layerwise"]
+__all__ = ["CRITERIA", "SEQUENTIAL", "wanda_scores", "wanda_row_mask", "wanda_mask",
+           "hessian", "sparsegpt_block", "sparsegpt_sweep", "sparsegpt",
+           "reconstruction_error", "linear_layers", "layer_inputs", "prune_layerwise"]
 
 #: Criteria understood by :func:`prune_layerwise`.
 CRITERIA = ("magnitude", "wanda", "sparsegpt")
@@ -308,13 +313,15 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
     SparseGPT*. Every row ``w`` of the
     weight is pruned against the same Hessian ``H``; the error of row ``w`` is
     ``(w − ŵ) H (w − ŵ)ᵀ``. The columns are visited left to right. Pruning entry
-    ``q`` of a row changes it by ``δ = −(w_q / [H⁻¹]_qq) · H⁻¹[q, :]``, the optimal
-    brain surgeon update (Hassibi & Stork 1993) restricted to the columns not yet
-    visited; with the upper Cholesky factor ``U`` of ``H⁻¹`` these restricted updates
-    are ``−(w_q / U_qq) · U[q, q:]`` (Frantar & Alistarh, section 3). The mask is
-    chosen per block of ``block_size`` columns, just before the block is visited, by
-    the OBS saliency ``w² / U_qq²``: the lowest ``round(sparsity · entries)`` of the
-    block, or for N:M the lowest of each group of ``m`` in each row.
+    ``q`` of a row, with ``F = {q, …, in − 1}`` the columns not yet visited, changes
+    them by ``δ_F = −(w_q / [H_F⁻¹]_qq) · H_F⁻¹[q, :]``, the optimal brain surgeon
+    update (Hassibi & Stork 1993) for ``H_F``, the Hessian restricted to ``F``. With
+    ``H⁻¹ = UᵀU`` (``U`` upper triangular), ``H_F⁻¹ = U_FFᵀ U_FF``, whose row ``q``
+    is ``U_qq · U[q, q:]``: the update is ``−(w_q / U_qq) · U[q, q:]`` (Frantar &
+    Alistarh, section 3). The mask is chosen per block of ``block_size`` columns,
+    just before the block is visited, by the OBS saliency ``w_q² / [H_F⁻¹]_qq =
+    w² / U_qq²``: the lowest ``round(sparsity · entries)`` of the block, or for N:M
+    the lowest of each group of ``m`` in each row.
 
     Parameters
     ----------
@@ -352,6 +359,12 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
     masked, as in the reference implementation (and GPTQ): they never change the
     outputs on the calibration data, and kept, they would take the place of weights
     that do. The mask can then prune more than ``sparsity``.
+
+    One deviation from the reference ``fasterprune`` (IST-DASLab/sparsegpt): for an
+    unstructured pattern it prunes the saliencies ``<=`` the one at sorted position
+    ``int(sparsity · entries)`` of a block, ``int(sparsity · entries) + 1`` weights
+    (barring ties); here a block loses ``round(sparsity · entries)``, so that the
+    layer's sparsity is the one asked for. For N:M the two agree.
     """
     weight = _check_weight(weight)
     sparsity = _check_pattern(sparsity, n, m)
@@ -496,35 +509,136 @@ def _check_layers(model: nn.Module, names: Iterable[str] | None) -> list[str]:
     return names
 
 
-def _layer_inputs(model: nn.Module, name: str, layer: nn.Linear, calibration: torch.Tensor,
-                  batch_size: int) -> torch.Tensor:
-    """The inputs ``layer`` receives on the calibration data, shape ``(tokens, in)``."""
-    store: list[torch.Tensor] = []
-    handle = layer.register_forward_hook(
-        lambda module, inputs, output: store.append(inputs[0].detach().reshape(
-            -1, module.in_features)))
-    device = layer.weight.device
+def _layer_inputs(model: nn.Module, layers: dict[str, nn.Linear],
+                  calibration: torch.Tensor, batch_size: int) -> dict[str, torch.Tensor]:
+    """The inputs each of ``layers`` receives on the calibration data, ``(tokens, in)``.
+
+    One pass of ``model`` over the calibration batch records them all, so every layer
+    sees the model as it is now (``layers`` by name).
+    """
+    store: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+    handles = [layer.register_forward_hook(
+        lambda module, inputs, output, name=name: store[name].append(
+            inputs[0].detach().reshape(-1, module.in_features)))
+        for name, layer in layers.items()]
+    device = next(iter(layers.values())).weight.device
     try:
         with torch.no_grad():
             for start in range(0, len(calibration), batch_size):
                 model(calibration[start:start + batch_size].to(device))
     finally:
-        handle.remove()
-    if not store:
-        raise ValueError(f"layer {name!r} received no input on the calibration data: the "
-                         f"model does not call it; leave it out of names")
-    inputs = torch.cat(store)
-    if not bool(torch.isfinite(inputs).all()):
-        raise ValueError(f"the inputs of layer {name!r} on the calibration data contain NaN "
-                         f"or infinity (in {inputs.dtype}); check the calibration data, or "
-                         f"run the model in float32 (float16 overflows above 65504)")
+        for handle in handles:
+            handle.remove()
+    inputs = {}
+    for name, recorded in store.items():
+        if not recorded:
+            raise ValueError(f"layer {name!r} received no input on the calibration "
+                             f"data: the model does not call it; leave it out of names")
+        inputs[name] = torch.cat(recorded)
+        if not bool(torch.isfinite(inputs[name]).all()):
+            raise ValueError(f"the inputs of layer {name!r} on the calibration data "
+                             f"contain NaN or infinity (in {inputs[name].dtype}); check "
+                             f"the calibration data, or run the model in float32 "
+                             f"(float16 overflows above 65504)")
     return inputs
+
+
+def layer_inputs(model: nn.Module, calibration: torch.Tensor,
+                 names: Iterable[str] | None = None, *,
+                 batch_size: int = 64) -> dict[str, torch.Tensor]:
+    """The inputs that Linear layers of ``model`` receive on calibration data.
+
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. One pass over ``calibration`` (in batches of ``batch_size``, in
+    evaluation mode, without gradients) records the inputs of every layer of
+    ``names`` at once; the model is not changed. Their column norms are Wanda's
+    ``‖X_j‖₂``, their :func:`hessian` SparseGPT's ``H``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network (e.g. :class:`helpers.language_model.TinyTransformer`).
+    calibration : torch.Tensor
+        A non-empty batch of model inputs (for the language model: ids of shape
+        ``(samples, time)``).
+    names : iterable of str, optional
+        Names of Linear modules; default :func:`linear_layers`.
+    batch_size : int
+        Calibration samples per forward pass.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        Layer name ``->`` its inputs, shape ``(tokens, in)`` (all positions of all
+        samples), in the order of ``names``.
+
+    Raises
+    ------
+    ValueError
+        For an empty calibration batch, a name that is not an ``nn.Linear`` layer
+        of the model (as :func:`prune_layerwise`), a layer that the model does not
+        call, and inputs that are not finite.
+    """
+    check_positive_int(batch_size, "batch_size")
+    names = _check_layers(model, names)
+    if not isinstance(calibration, torch.Tensor) or len(calibration) == 0:
+        raise ValueError("calibration must be a non-empty batch of model inputs")
+    modules = dict(model.named_modules())
+    training = model.training
+    model.eval()
+    try:
+        return _layer_inputs(model, {name: modules[name] for name in names}, calibration,
+                             batch_size)
+    finally:
+        model.train(training)
+
+
+#: The orders of calibration understood by :func:`prune_layerwise`.
+SEQUENTIAL = ("layer", "block")
+
+
+def _block_of(model: nn.Module, name: str) -> str:
+    """The block of layer ``name``: its ancestor that is an item of an ``nn.ModuleList``.
+
+    The outermost such ancestor (``blocks.0`` for ``blocks.0.fc1`` in
+    :class:`helpers.language_model.TinyTransformer`, ``model.decoder.layers.3`` in a
+    transformers OPT model).
+    """
+    modules = dict(model.named_modules())
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        if isinstance(modules.get(".".join(parts[:i])), nn.ModuleList):
+            return ".".join(parts[:i + 1])
+    raise ValueError(f"sequential='block' needs the model's blocks in an nn.ModuleList "
+                     f"(as TinyTransformer.blocks): layer {name!r} is in none; use "
+                     f"sequential='layer'")
+
+
+def _calibration_groups(model: nn.Module, names: list[str],
+                        sequential: str) -> list[list[str]]:
+    """``names`` split into the groups whose inputs are recorded in one pass."""
+    if sequential == "layer":
+        return [[name] for name in names]
+    groups: list[list[str]] = []
+    blocks: list[str] = []
+    for name in names:
+        block = _block_of(model, name)
+        if blocks and blocks[-1] == block:
+            groups[-1].append(name)
+        elif block in blocks:
+            raise ValueError(f"with sequential='block' the layers of block {block!r} "
+                             f"must follow one another in names; {name!r} comes after "
+                             f"layers of another block")
+        else:
+            blocks.append(block)
+            groups.append([name])
+    return groups
 
 
 def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
                     calibration: torch.Tensor | None = None, n: int | None = None,
                     m: int | None = None, names: Iterable[str] | None = None,
-                    batch_size: int = 64) -> nn.Module:
+                    batch_size: int = 64, sequential: str = "layer") -> nn.Module:
     """A copy of ``model`` whose Linear layers are pruned one by one with ``criterion``.
 
     Introduced in :doc:`language-models`, section *Pruning the language model*.
@@ -535,11 +649,23 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
       float64, scored in float32 at least, whatever the model's dtype).
     * ``"sparsegpt"``: :func:`sparsegpt` with the Hessian of the layer's inputs.
 
-    The layers are pruned in the order of ``names``; the inputs of each layer are
-    recorded on the calibration data *after* the layers before it were pruned, so a
-    layer can compensate the errors of earlier ones (as in both papers, which go
-    through the network block by block). Biases are not pruned. The model is run in
-    evaluation mode and not changed.
+    The layers are pruned in the order of ``names``, and their inputs are recorded on
+    the calibration data after earlier layers were pruned, so a layer can compensate
+    their errors. ``sequential`` says which earlier layers:
+
+    * ``"layer"`` (the default, used in :doc:`language-models`): each layer's inputs
+      are recorded after *every* layer before it was pruned, those of its own block
+      included: the "true-sequential" option of SparseGPT's reference code for LLaMA
+      (``llama.py --true-sequential``).
+    * ``"block"``: all the layers of a block are calibrated on inputs recorded in one
+      pass, after the earlier blocks were pruned and before any layer of the block
+      is: what SparseGPT's ``opt.py`` and Wanda's ``prune_wanda`` do, block by block.
+      A block is the item of an ``nn.ModuleList`` that holds the layer (the outermost
+      one: ``blocks.0`` in :class:`helpers.language_model.TinyTransformer`); a layer
+      in no ``nn.ModuleList`` has no block, and is an error.
+
+    Magnitude reads no data, so ``sequential`` does not change its result. Biases are
+    not pruned. The model is run in evaluation mode and not changed.
 
     Parameters
     ----------
@@ -558,11 +684,16 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
         Names of Linear modules; default :func:`linear_layers`.
     batch_size : int
         Calibration samples per forward pass.
+    sequential : {"layer", "block"}
+        Record each layer's inputs after all earlier layers were pruned, or after the
+        earlier blocks only (see above).
 
     Raises
     ------
     ValueError
-        For an unknown criterion, a missing or empty calibration batch, a name that
+        For an unknown criterion or ``sequential``, a missing or empty calibration
+        batch, with ``sequential="block"`` a layer in no ``nn.ModuleList`` or the
+        layers of a block not consecutive in ``names``, a name that
         is not an ``nn.Linear`` layer of the model, a layer whose width an N:M
         pattern does not divide, a layer whose weight is tied to another module's
         (pruning it would prune both, with a mask chosen for one), a layer that the
@@ -572,6 +703,8 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    if sequential not in SEQUENTIAL:
+        raise ValueError(f"sequential must be one of {SEQUENTIAL}, got {sequential!r}")
     sparsity = _check_pattern(sparsity, n, m)
     check_positive_int(batch_size, "batch_size")
     check_plain_weights(model, "prune_layerwise()")
@@ -584,20 +717,24 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
         if not isinstance(calibration, torch.Tensor) or len(calibration) == 0:
             raise ValueError(f"criterion {criterion!r} needs calibration data: pass a "
                              f"non-empty batch of model inputs as calibration=")
+    groups = _calibration_groups(model, names, sequential)
     new = copy.deepcopy(model).eval()
     modules = dict(new.named_modules())
-    for name in names:
-        layer = modules[name]
-        w = layer.weight.detach()
-        if criterion == "magnitude":
-            mask = nm_mask(w, n, m) if n is not None else magnitude_mask(w, sparsity)
-            new_w = w * mask
-        else:
-            x = _layer_inputs(new, name, layer, calibration, batch_size)
-            if criterion == "wanda":
-                new_w = w * wanda_mask(w, x.double().norm(dim=0), sparsity, n=n, m=m)
+    for group in groups:
+        if criterion != "magnitude":  # one pass records the inputs of the whole group
+            inputs = _layer_inputs(new, {name: modules[name] for name in group},
+                                   calibration, batch_size)
+        for name in group:
+            layer = modules[name]
+            w = layer.weight.detach()
+            if criterion == "magnitude":
+                mask = nm_mask(w, n, m) if n is not None else magnitude_mask(w, sparsity)
+                new_w = w * mask
+            elif criterion == "wanda":
+                new_w = w * wanda_mask(w, inputs[name].double().norm(dim=0), sparsity,
+                                       n=n, m=m)
             else:
-                new_w, _ = sparsegpt(w, hessian(x), sparsity, n=n, m=m)
-        with torch.no_grad():
-            layer.weight.copy_(new_w)
+                new_w, _ = sparsegpt(w, hessian(inputs[name]), sparsity, n=n, m=m)
+            with torch.no_grad():
+                layer.weight.copy_(new_w)
     return new

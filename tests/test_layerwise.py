@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import pytest
@@ -178,6 +179,142 @@ def test_prune_layerwise_bad_inputs(mlp):
         lw.prune_layerwise(mlp, "magnitude", names=["1"])
     with pytest.raises(TypeError, match="torch.nn.Module"):
         lw.linear_layers(None)
+
+
+# ------------------------------------------------- calibration order: layer or block
+
+def _tiny_lm():
+    from helpers.language_model import TinyTransformer
+    torch.manual_seed(0)
+    model = TinyTransformer(11, context=8, d_model=16, n_layers=2, n_heads=2).eval()
+    calibration = torch.randint(0, 11, (6, 8), generator=torch.Generator().manual_seed(1))
+    return model, calibration
+
+
+def _recorded(model, calibration, criterion, monkeypatch, **kwargs):
+    """The pruned model, and what each layer was calibrated on, by name.
+
+    For SparseGPT the inputs ``(tokens, in)`` passed to ``hessian``; for Wanda the
+    input norms passed to ``wanda_mask``.
+    """
+    seen = []
+    target = "hessian" if criterion == "sparsegpt" else "wanda_mask"
+    original = getattr(lw, target)
+
+    def spy(x, *args, **kwargs):
+        seen.append(x if criterion == "sparsegpt" else args[0])
+        return original(x, *args, **kwargs)
+
+    monkeypatch.setattr(lw, target, spy)
+    new = lw.prune_layerwise(model, criterion, calibration=calibration, **kwargs)
+    monkeypatch.setattr(lw, target, original)
+    return new, dict(zip(lw.linear_layers(model), seen, strict=True))
+
+
+def _inputs(model, name, calibration):
+    """The inputs of layer ``name`` of ``model`` on ``calibration``, ``(tokens, in)``."""
+    layer = dict(model.named_modules())[name]
+    store = []
+    handle = layer.register_forward_hook(lambda m, i, o: store.append(i[0]))
+    with torch.no_grad():
+        model(calibration)
+    handle.remove()
+    return store[0].reshape(-1, layer.in_features)
+
+
+@pytest.mark.parametrize("pattern", [dict(sparsity=0.5), dict(n=2, m=4)])
+def test_prune_layerwise_default_records_inputs_after_every_layer(pattern):
+    model, calibration = _tiny_lm()
+    expected = copy.deepcopy(model)
+    for name in lw.linear_layers(model):  # the true-sequential order, written out
+        layer = dict(expected.named_modules())[name]
+        w = layer.weight.detach()
+        new_w, _ = lw.sparsegpt(w, lw.hessian(_inputs(expected, name, calibration)),
+                                **pattern)
+        with torch.no_grad():
+            layer.weight.copy_(new_w)
+    default = lw.prune_layerwise(model, "sparsegpt", calibration=calibration, **pattern)
+    layer = lw.prune_layerwise(model, "sparsegpt", calibration=calibration,
+                               sequential="layer", **pattern)
+    for k, v in expected.state_dict().items():
+        assert torch.equal(default.state_dict()[k], v), k
+        assert torch.equal(layer.state_dict()[k], v), k
+
+
+def test_block_calibrates_every_layer_of_a_block_on_the_block_input(monkeypatch):
+    model, calibration = _tiny_lm()
+    by_layer, seen_layer = _recorded(model, calibration, "sparsegpt", monkeypatch)
+    by_block, seen_block = _recorded(model, calibration, "sparsegpt", monkeypatch,
+                                     sequential="block")
+    names = lw.linear_layers(model)
+    assert names[:4] == ["blocks.0.qkv", "blocks.0.proj", "blocks.0.fc1", "blocks.0.fc2"]
+    # The first layer of the model sees the same inputs either way; the other layers
+    # of its block do not (under "layer" they see qkv pruned, under "block" they do not).
+    assert torch.equal(seen_block["blocks.0.qkv"], seen_layer["blocks.0.qkv"])
+    for name in names[1:]:
+        assert not torch.allclose(seen_block[name], seen_layer[name]), name
+    # Under "block", every layer of block b was calibrated on the model with blocks
+    # before b pruned and block b dense: the inputs that "layer" records for the
+    # block's first layer, in that state.
+    pruned = dict(by_block.named_parameters())
+    for b in range(2):
+        state = copy.deepcopy(model)
+        with torch.no_grad():
+            for name, p in state.named_parameters():
+                if any(name.startswith(f"blocks.{c}.") for c in range(b)):
+                    p.copy_(pruned[name])
+        for name in names:
+            if name.startswith(f"blocks.{b}."):
+                assert torch.equal(seen_block[name], _inputs(state, name, calibration))
+    # and the first layer of each block: under "layer" too, in the state "layer" made
+    layer_params = dict(by_layer.named_parameters())
+    state = copy.deepcopy(model)
+    with torch.no_grad():
+        for name, p in state.named_parameters():
+            if name.startswith("blocks.0."):
+                p.copy_(layer_params[name])
+    assert torch.equal(seen_layer["blocks.1.qkv"], _inputs(state, "blocks.1.qkv",
+                                                           calibration))
+
+
+def test_block_and_layer_differ_for_wanda_but_not_for_magnitude(monkeypatch):
+    model, calibration = _tiny_lm()
+    _, norms_layer = _recorded(model, calibration, "wanda", monkeypatch)
+    _, norms_block = _recorded(model, calibration, "wanda", monkeypatch,
+                                      sequential="block")
+    assert torch.equal(norms_layer["blocks.0.qkv"], norms_block["blocks.0.qkv"])
+    assert not torch.allclose(norms_layer["blocks.0.fc1"], norms_block["blocks.0.fc1"])
+    magnitude = [lw.prune_layerwise(model, "magnitude", sequential=order)
+                 for order in lw.SEQUENTIAL]
+    for k, v in magnitude[0].state_dict().items():
+        assert torch.equal(magnitude[1].state_dict()[k], v)
+
+
+def test_layer_inputs_records_every_layer_in_one_pass():
+    model, calibration = _tiny_lm()
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    inputs = lw.layer_inputs(model, calibration, batch_size=4)  # batches of 4 and 2
+    assert list(inputs) == lw.linear_layers(model) and model.training
+    for name, x in inputs.items():
+        assert torch.equal(x, _inputs(model.eval(), name, calibration)), name
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    with pytest.raises(ValueError, match="non-empty"):
+        lw.layer_inputs(model, calibration[:0])
+    with pytest.raises(ValueError, match="not an nn.Linear"):
+        lw.layer_inputs(model, calibration, names=["blocks.0.ln1"])
+
+
+def test_prune_layerwise_sequential_bad_inputs(mlp):
+    model, calibration = _tiny_lm()
+    with pytest.raises(ValueError, match=r"sequential must be one of \('layer', 'block'\)"):
+        lw.prune_layerwise(model, "wanda", calibration=calibration, sequential="tensor")
+    with pytest.raises(ValueError, match="in none; use sequential='layer'"):
+        lw.prune_layerwise(mlp, "wanda", calibration=torch.randn(4, 8), sequential="block")
+    with pytest.raises(ValueError, match="must follow one another"):
+        lw.prune_layerwise(model, "wanda", calibration=calibration, sequential="block",
+                           names=["blocks.0.qkv", "blocks.1.qkv", "blocks.0.fc1"])
 
 
 
