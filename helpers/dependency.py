@@ -710,9 +710,13 @@ def group_importance(model: nn.Module, group: DependencyGroup) -> torch.Tensor:
 
     Introduced in :doc:`residual-networks`, section *Dependency groups*. Channel
     ``c`` scores ``sqrt(Σ_producers ‖W_p[c]‖²)``: the filters (or rows) that write
-    channel ``c`` anywhere in the group, the criterion of Li et al. (2017) extended
-    to a group; a weight shared by several layers counts once. Shape
-    ``(group.size,)``, on the CPU.
+    channel ``c`` anywhere in the group; a weight shared by several layers counts
+    once. This is the filter-norm criterion of Li et al. (2017, arXiv:1608.08710)
+    extended to a group, with the L2 norm where they rank filters by the L1 norm
+    (the L2 norm is also the default of Torch-Pruning's
+    ``GroupMagnitudeImportance``, which, unlike this function, also scores the
+    consumers' input columns and the BatchNorm scales). Shape ``(group.size,)``,
+    on the CPU.
     """
     return _importance(_check_group(model, group), group)
 
