@@ -133,6 +133,17 @@ TEXT: dict[str, dict[str, str]] = {
     "prune_crit_taylor": {"en": "Taylor |a·∂L/∂a|", "zh": "泰勒准则（|a·∂L/∂a|）"},
     "prune_crit_random": {"en": "random removal", "zh": "随机移除"},
     "prune_crit_finetuned": {"en": "{criterion}, fine-tuned", "zh": "{criterion}，微调后"},
+    # the pruning chapter's reading of pr_n75 (best criterion against random removal),
+    # chosen by the comparison's outcome (Comparison.favours_a)
+    "prune_n75_ahead": {"en": "at this amount the criterion chosen on validation keeps "
+                              "more accuracy than random removal",
+                        "zh": "在这个比例下，按验证集选出的准则保住的准确率高于随机移除"},
+    "prune_n75_behind": {"en": "at this amount random removal keeps more accuracy than the "
+                               "criterion chosen on validation",
+                         "zh": "在这个比例下，随机移除保住的准确率反而高于按验证集选出的准则"},
+    "prune_n75_same": {"en": "at this amount the criterion chosen on validation is not "
+                             "shown to pick neurons any better than chance",
+                       "zh": "在这个比例下，没有证据表明按验证集选出的准则比随机挑选更会挑神经元"},
     "prune_latency": {"en": "latency (ms), batch 256", "zh": "推理延迟（毫秒，批大小 256）"},
     "prune_eff_macs": {"en": "effective MACs per example", "zh": "每个样本的有效乘加次数"},
     "prune_models_title": {"en": "784-300-100-10 MLP", "zh": "784-300-100-10 MLP"},
