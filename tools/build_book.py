@@ -26,8 +26,13 @@ when it finishes, and each has its own execution cache (``_build/.jupyter_cache/
 
 Before the editions, the pages' experiments (``helpers.experiments``) are computed once
 for both, on every core, into ``_build/.experiments`` (``$BOOK_EXPERIMENT_CACHE``
-when set); the timed ones run afterwards, alone. Each page then reads its results.
-``--fresh`` empties that cache too.
+when set); the timed ones run afterwards, alone. ``--fresh`` empties that cache too.
+Then each edition's pages that its execution cache lacks are executed, the editions at
+the same time, each edition's pages in one kernel that is reset to a fresh kernel's
+state before every page (``tools.execute_pages``: a page saves the 3 s of a kernel's
+start and imports), reading the experiments' results; they are stored in the
+edition's execution cache, where Jupyter Book finds them and executes nothing. A page
+that fails there is left to Jupyter Book, which executes it on its own and reports.
 """
 
 from __future__ import annotations
@@ -47,10 +52,17 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import yaml
+
 try:
-    from tools import notebooks_bundle
+    from tools import execute_pages, notebooks_bundle
+    from tools.pytest_myst_nbval import is_myst_notebook
+    from tools.toc import book_pages
 except ImportError:  # run as a script: tools/ itself is on sys.path
+    import execute_pages
     import notebooks_bundle
+    from pytest_myst_nbval import is_myst_notebook
+    from toc import book_pages
 from helpers.languages import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -243,6 +255,50 @@ def build_editions(langs: list[str], strict: bool, jobs: int) -> int:
     return failures
 
 
+def edition_pages(lang: str) -> list[Path]:
+    """The executable pages of one edition (MyST notebooks), in the order of _toc.yml."""
+    paths = [ROOT / "book" / lang / f"{name}.md" for name in book_pages()]
+    return [p for p in paths if p.is_file() and is_myst_notebook(p)]
+
+
+def execute_edition(lang: str, build: Path | None = None) -> list[str]:
+    """Execute the pages of ``lang`` that its jupyter-cache lacks, in one kernel
+    (``tools.execute_pages``), and store them there; return the log's lines.
+
+    A page that fails is not stored: Jupyter Book executes it again in the build, on
+    its own, and reports the error as it always does.
+    """
+    if build is not None:  # in a worker process: the parent's --build-dir
+        _set_build_dir(build)
+    folder = BUILD / ".jupyter_cache" / lang
+    timeout = int(yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+                  ["execute"]["timeout"])
+    todo = [p for p in edition_pages(lang) if not execute_pages.is_cached(p, folder)]
+    lines, started = [], time.perf_counter()
+    for run in execute_pages.run_pages(todo, timeout=timeout):
+        if run.error:
+            lines.append(f"[build_book] {lang}/{run.path.stem}: failed ({run.error}); "
+                         "the build executes it again and reports the error")
+        else:
+            execute_pages.cache_notebook(run, folder)
+            lines.append(f"[build_book] {lang}/{run.path.stem}: executed in "
+                         f"{run.seconds:.1f} s")
+    lines.append(f"[build_book] edition {lang}: {len(todo)} page(s) executed in one kernel "
+                 f"in {time.perf_counter() - started:.0f} s, "
+                 f"{len(edition_pages(lang)) - len(todo)} found in the cache")
+    return lines
+
+
+def execute_editions(langs: list[str], jobs: int) -> None:
+    """:func:`execute_edition` for ``langs``, ``jobs`` editions at a time."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # no torch state from this process
+    with concurrent.futures.ProcessPoolExecutor(max(1, jobs), mp_context=context) as pool:
+        for lines in pool.map(execute_edition, langs, [BUILD] * len(langs)):
+            print("\n".join(lines), flush=True)
+
+
 def compute_experiments(jobs: int) -> None:
     """Compute every page's experiments once, for all editions (``helpers.experiments``).
 
@@ -320,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be at least 1")
     started = time.perf_counter()
     compute_experiments(jobs=os.cpu_count() or 1)
+    execute_editions(langs, jobs)
     failures = build_editions(langs, args.strict, jobs)
     print(f"[build_book] {len(langs)} edition(s) built in {time.perf_counter() - started:.0f} s")
     publish_coursework(args.lang or list(EDITIONS))  # coursework: student notebooks

@@ -6,14 +6,15 @@ Usage (``make budget`` runs the first form)::
     .venv/bin/python -m tools.notebook_budget --lang en       # one edition
     .venv/bin/python -m tools.notebook_budget --pages pruning faq --json /tmp/budget.json
 
-Each page (a MyST-Markdown notebook, read with jupytext in memory) is executed with
-nbclient in a fresh kernel, in its own folder, the way the book build executes it
-(``tools.build_book``): the editions at the same time, one process each (``--jobs``,
-by default one per CPU core up to the number of editions), each edition's pages one
-after the other. For each page it prints the execution time of its cells (kernel start
-not included; it is shown separately), measured while the other edition runs beside
-it, and the peak resident memory of the kernel's process tree, sampled with psutil
-every 20 ms; ``--slowest N`` adds each page's N slowest cells.
+The pages (MyST-Markdown notebooks) are executed the way the book build executes
+them (``tools.build_book``): the editions at the same time, one process each
+(``--jobs``, by default one per CPU core up to the number of editions), each edition's
+pages one after the other in one kernel, reset to a fresh kernel's state before each
+page (:mod:`tools.execute_pages`). For each page it prints the execution time of its
+cells and of that reset (the kernel's start, once per edition, is shown separately),
+measured while the other edition runs beside it, and the peak resident memory of the
+kernel's process tree during the page, sampled with psutil every 20 ms; ``--slowest N``
+adds each page's N slowest cells.
 
 The budget: each page at most 60 s and 2 GB on 2 CPU cores, and the whole book (both
 editions, the experiments and kernel starts included) at most 150 s of wall-clock time,
@@ -49,13 +50,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import jupytext
 import psutil
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from helpers import experiments
 from helpers.languages import LANGUAGES
+from tools import execute_pages
 from tools.pytest_myst_nbval import is_myst_notebook
 from tools.toc import book_pages
 
@@ -135,47 +134,6 @@ class TreeMemorySampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def execute_page(path: Path, lang: str, timeout: int = 600) -> PageResult:
-    """Execute one MyST notebook in a fresh kernel; measure time and peak memory."""
-    notebook = jupytext.read(path)
-    n_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-    # the kernel is stopped at once when the page is done: waiting for its graceful
-    # exit is no work of the page's (and would add about a second per page)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            shutdown_kernel="immediate",
-                            resources={"metadata": {"path": str(path.parent)}})
-    error, started = "", time.perf_counter()
-    startup = seconds = 0.0
-    peak = 0
-    cell_seconds = []
-    with client.setup_kernel():
-        startup = time.perf_counter() - started
-        with TreeMemorySampler(client.km.provisioner.pid) as sampler:
-            begin = time.perf_counter()
-            try:
-                for index, cell in enumerate(notebook.cells):
-                    cell_start = time.perf_counter()
-                    client.execute_cell(cell, index)
-                    if cell.cell_type == "code":
-                        first = next((line for line in cell.source.splitlines()
-                                      if line.strip() and not line.startswith("#")), "")
-                        cell_seconds.append((time.perf_counter() - cell_start,
-                                             f"cell {index}: {first[:60]}"))
-            except CellExecutionError as err:
-                lines = [line for line in str(err).strip().splitlines() if line.strip()]
-                error = lines[-1][:80] if lines else type(err).__name__
-            except Exception as err:  # a timeout or a dead kernel: report, go on
-                error = f"{type(err).__name__}: {err}"[:80]
-            seconds = time.perf_counter() - begin
-            sampler.sample()
-        peak = sampler.peak_bytes
-    stderr = any(out.get("output_type") == "stream" and out.get("name") == "stderr"
-                 for cell in notebook.cells if cell.cell_type == "code"
-                 for out in cell.get("outputs", []))
-    return PageResult(lang, path.stem, n_cells, seconds, startup, peak / 2**20, error, stderr,
-                      cell_seconds)
 
 
 def reference_ms(repeats: int = 50) -> float:
@@ -290,14 +248,17 @@ def format_report(results: list[PageResult], wall_seconds: float | None = None,
 
 def execute_edition(lang: str, names: list[str], timeout: int,
                     slowest: int = 0) -> list[PageResult]:
-    """Execute the pages ``names`` of one edition in order, printing each result."""
+    """Execute the pages ``names`` of one edition in order, in one kernel, as the
+    build does (:func:`tools.execute_pages.run_pages`), printing each result."""
+    paths = [ROOT / "book" / lang / f"{name}.md" for name in names]
+    paths = [p for p in paths if p.is_file() and is_myst_notebook(p)]
     results = []
-    for name in names:
-        path = ROOT / "book" / lang / f"{name}.md"
-        if not path.is_file() or not is_myst_notebook(path):
-            continue
-        result = execute_page(path, lang, timeout)
-        report = [f"[budget] {lang}/{name}: {result.seconds:.1f} s, "
+    for run in execute_pages.run_pages(paths, timeout=timeout, watch=TreeMemorySampler):
+        cells = sum(cell.cell_type == "code" for cell in run.notebook.cells)
+        result = PageResult(lang, run.path.stem, cells, run.prelude_seconds + run.seconds,
+                            run.startup_seconds, run.watched.peak_bytes / 2**20,
+                            run.error, run.stderr, run.cell_seconds)
+        report = [f"[budget] {lang}/{result.page}: {result.seconds:.1f} s, "
                   f"{result.peak_mb:.0f} MB — {result.status}"]
         for cell_time, label in sorted(result.cell_seconds, reverse=True)[:slowest]:
             report.append(f"    {cell_time:6.1f} s  {label}")
