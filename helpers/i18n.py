@@ -21,6 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
     "learning_curve": {"en": "Learning curve of the digits MLP",
                        "zh": "手写数字 MLP 的学习曲线"},
     "sparsity": {"en": "sparsity", "zh": "稀疏度"},
+    "sparsity_pct": {"en": "sparsity (%)", "zh": "稀疏度（%）"},
     "weight": {"en": "weight", "zh": "权重"},
     "count": {"en": "count", "zh": "数量"},
     "parameters": {"en": "parameters", "zh": "参数量"},
