@@ -56,6 +56,9 @@ class Language:
         ``outputs``, ``content``) in this language; empty: myst-nb's English words.
     toggle_label : str
         The accessible name of such a toggle (read by screen readers).
+    solution_title : str
+        How an exercise's solution is titled, ``{exercise}`` standing for the linked
+        exercise ("练习 16"); empty: sphinx-exercise's own "Solution to Exercise 16".
     author : str
         The authors' line of the footer.
     interface : dict
@@ -79,6 +82,7 @@ class Language:
     code_toggles: tuple[str, str] = ("Show code cell {type}", "Hide code cell {type}")
     code_parts: dict = field(default_factory=dict)
     toggle_label: str = "Toggle hidden content"
+    solution_title: str = ""
     author: str = "The L1 & Pruning Book authors"
     interface: dict = field(default_factory=dict)
 
@@ -96,7 +100,7 @@ REGISTRY: dict[str, Language] = {
                  code_toggles=("显示{type}", "隐藏{type}"),
                  code_parts={"source": "代码", "output": "输出", "outputs": "输出",
                              "content": "代码与输出"},
-                 toggle_label="展开或收起隐藏的内容",
+                 toggle_label="展开或收起隐藏的内容", solution_title="{exercise} 的解答",
                  author="《L1 正则化与神经网络剪枝》作者",
                  interface={"Toggle primary sidebar": "显示或隐藏目录",
                             "Toggle secondary sidebar": "显示或隐藏本页目录",

@@ -166,6 +166,35 @@ class TranslateCodeToggles(SphinxPostTransform):
                         break
 
 
+class TitleSolutions(SphinxPostTransform):
+    """A solution's title in the edition's word order (the registry's
+    ``solution_title``: "练习 16 的解答" where sphinx-exercise writes "解答 练习 16").
+
+    Runs after sphinx-exercise has resolved the titles (its priority 21): the title is
+    then the text "Solution to" (translated) followed by the link to the exercise.
+    """
+
+    default_priority = 21
+
+    def run(self, **kwargs) -> None:
+        template = REGISTRY[_edition(self.app)].solution_title
+        if not template:
+            return
+        from sphinx_exercise.nodes import solution_node
+
+        before, after = template.split("{exercise}")
+        for node in self.document.findall(solution_node):
+            title = node.children[0]
+            if (len(title.children) != 2 or not isinstance(title[0], nodes.Text)
+                    or not isinstance(title[1], nodes.reference)):
+                continue  # not (yet) resolved by sphinx-exercise
+            link = title[1]
+            exercise = link.astext().strip()
+            link.children = [nodes.Text(exercise)]
+            title.children = [nodes.Text(before), link, nodes.Text(after)]
+            node["title"] = before + exercise + after
+
+
 def _visit_code_toggle(self, node) -> None:
     """myst-nb's folded cell, with the accessible name in the edition's language."""
     from html import escape
@@ -306,6 +335,7 @@ def setup(app):
     app.connect("config-inited", _add_switch)
     app.add_transform(JoinCJKLines)
     app.add_post_transform(TranslateCodeToggles)
+    app.add_post_transform(TitleSolutions)
     from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
 
     app.add_node(HideCodeCellNode, override=True,

@@ -485,3 +485,21 @@ def test_theme_texts_speak_the_edition_language(reader, lang):
         assert not left, f"{page_id}: untranslated theme texts {left}"
         footer = reader.page.locator("footer.bd-footer-content").inner_text()
         assert REGISTRY[lang].author in footer, f"{page_id}: footer reads {footer!r}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_solutions_are_titled_in_the_editions_word_order(reader, lang):
+    """ "练习 16 的解答" in Chinese (the registry's ``solution_title``), not the word
+    for word "解答 练习 16"; the link still leads to the exercise."""
+    page_id = next(p for p in NOTEBOOK_PAGES if split(p)[0] == lang
+                   and "solution-start" in source(p).read_text(encoding="utf-8"))
+    assert reader.open(f"{page_id}.html", math=False) == 200
+    titles = reader.page.eval_on_selector_all(
+        "div.solution > p.admonition-title",
+        "els => els.map(e => [e.innerText.trim(), e.querySelector('a').hash])")
+    assert titles, f"{page_id}: no solution"
+    template = REGISTRY[lang].solution_title or "Solution to {exercise}"
+    before, after = (re.escape(part) for part in template.split("{exercise}"))
+    for text, link in titles:
+        assert re.fullmatch(f"{before}\\S+ \\d+{after}", text), f"{page_id}: {text!r}"
+        assert link.startswith("#ex-"), f"{page_id}: the title links to {link!r}"
