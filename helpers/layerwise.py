@@ -38,7 +38,7 @@ from torch import nn
 
 from ._checks import (
     check_finite, check_fraction, check_int_in_range, check_plain_weights,
-    check_positive_int, checked,
+    check_positive_int, checked, evaluation_mode,
 )
 from .prune import (
     _check_n_m, _check_nm_width, lowest_mask, magnitude_mask, nm_mask, nm_mask_kernel,
@@ -584,13 +584,9 @@ def layer_inputs(model: nn.Module, calibration: torch.Tensor,
     if not isinstance(calibration, torch.Tensor) or len(calibration) == 0:
         raise ValueError("calibration must be a non-empty batch of model inputs")
     modules = dict(model.named_modules())
-    training = model.training
-    model.eval()
-    try:
+    with evaluation_mode(model):  # every module's own mode afterwards
         return _layer_inputs(model, {name: modules[name] for name in names}, calibration,
                              batch_size)
-    finally:
-        model.train(training)
 
 
 #: The orders of calibration understood by :func:`prune_layerwise`.

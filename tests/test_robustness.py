@@ -313,6 +313,7 @@ CALLS = {
     "prune.nm_masks": lambda m, d: prune.nm_masks(m, 1, 2, names=["6.weight"]),
     "structured.remove_dead_neurons": lambda m, d: structured.remove_dead_neurons(m),
     "layerwise.linear_layers": lambda m, d: layerwise.linear_layers(m),
+    "layerwise.layer_inputs": lambda m, d: layerwise.layer_inputs(m, d.X_train),
     "layerwise.prune_layerwise": lambda m, d: layerwise.prune_layerwise(
         m, "wanda", 0.5, calibration=d.X_train),
     "dependency.dependency_groups": lambda m, d: dependency.dependency_groups(m),
@@ -333,7 +334,7 @@ READS_EFFECTIVE_WEIGHTS = {
     "metrics.count_parameters", "metrics.count_nonzero", "metrics.layer_table",
     "metrics.macs_by_layer", "metrics.macs", "metrics.flops", "metrics.storage_bytes",
     "pipeline.storage_scheme", "train.accuracy", "train.evaluate", "train.predictions",
-    "train.correct", "language_model.perplexity",
+    "train.correct", "language_model.perplexity", "layerwise.layer_inputs",
 }
 #: Functions that only run the model forward or train it (torch's re-parametrisations
 #: are made for that), read only its layout, or whose job is the re-parametrisation.
