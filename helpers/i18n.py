@@ -453,6 +453,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_lm_error": {"en": "reconstruction error on the calibration data",
                      "zh": "校准数据上的重构误差"},
     "col_lm_samples": {"en": "calibration windows", "zh": "校准窗口数"},
+    "col_lm_pattern": {"en": "pattern", "zh": "稀疏模式"},
     "col_lm_comparison": {"en": "comparison", "zh": "比较"},
     "col_lm_verdict": {"en": "verdict (paired over calibration samples)",
                        "zh": "结论（按校准样本配对）"},
