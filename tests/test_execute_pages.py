@@ -58,7 +58,8 @@ print(json.dumps({"defined": "leak" in globals(), "cwd": os.getcwd(),
 
 
 def test_each_page_starts_from_the_state_of_a_fresh_kernel(tmp_path):
-    """Whatever a page changes, the next page sees a fresh kernel (but for modules)."""
+    """Whatever a page changes, the next page sees a fresh kernel (but for modules),
+    its outputs numbered from 1; the kernel starts once."""
     spoiler = page(tmp_path / "a", "spoiler", """
         leak = 1
         import os, warnings
@@ -71,7 +72,7 @@ def test_each_page_starts_from_the_state_of_a_fresh_kernel(tmp_path):
         os.environ["BOOK_TEST_LEAK"] = "yes"
         warnings.simplefilter("ignore")
         plt.figure()
-        """)
+        """, "1")
     probe = page(tmp_path / "b", "probe", STATE)
     before, first, after = list(execute_pages.run_pages([probe, spoiler, probe]))
     assert not first.error and not after.error, (first.error, after.error)
@@ -80,9 +81,14 @@ def test_each_page_starts_from_the_state_of_a_fresh_kernel(tmp_path):
     assert seen["cwd"] == str(tmp_path / "b") and not seen["defined"]
     assert seen["dpi"] != 17 and seen["env"] is None and seen["grad"]
     assert after.startup_seconds == 0 < before.startup_seconds
+    assert len({run.kernel_pid for run in (before, first, after)}) == 1
+    counts = [[c.execution_count for c in run.notebook.cells if c.cell_type == "code"]
+              for run in (first, after)]
+    assert counts == [[1, 2], [1]]  # as in a fresh kernel, the prelude's not counted
+    assert first.notebook.cells[-1].outputs[0]["execution_count"] == 2
 
 
-def test_a_page_that_fails_leaves_the_next_to_a_new_kernel(tmp_path):
+def test_a_page_that_fails_leaves_the_next_to_a_new_kernel_and_is_not_stored(tmp_path):
     broken = page(tmp_path, "broken", "x = 1", "raise ValueError('on purpose')",
                   "print('never')")
     probe = page(tmp_path, "probe", "print(x if 'x' in globals() else 'fresh')")
@@ -91,15 +97,8 @@ def test_a_page_that_fails_leaves_the_next_to_a_new_kernel(tmp_path):
     assert "never" not in text(runs[0])
     assert runs[1].error == "" and text(runs[1]) == "fresh\n"
     assert runs[1].startup_seconds > 0 and runs[1].kernel_pid != runs[0].kernel_pid
-
-
-def test_outputs_are_numbered_as_in_a_fresh_kernel(tmp_path):
-    runs = list(execute_pages.run_pages([page(tmp_path, "one", "1", "2"),
-                                         page(tmp_path, "two", "3", "4")]))
-    counts = [[c.execution_count for c in r.notebook.cells if c.cell_type == "code"]
-              for r in runs]
-    assert counts == [[1, 2], [1, 2]]
-    assert runs[1].notebook.cells[-1].outputs[0]["execution_count"] == 2
+    with pytest.raises(ValueError, match="not cached"):
+        execute_pages.cache_notebook(runs[0], tmp_path / "cache")
 
 
 def test_a_stored_page_is_found_as_jupyter_book_reads_it(tmp_path):
@@ -119,9 +118,6 @@ def test_a_stored_page_is_found_as_jupyter_book_reads_it(tmp_path):
                                              MdParserConfig(), add_source_map=True)
     _, merged = get_cache(str(folder)).merge_match_into_notebook(as_myst_nb)
     assert merged.cells[-1].outputs[0]["text"] == "42\n"
-    failed = next(execute_pages.run_pages([page(tmp_path, "bad", "1 / 0")]))
-    with pytest.raises(ValueError, match="not cached"):
-        execute_pages.cache_notebook(failed, folder)
 
 
 @pytest.mark.parametrize("name", ["pruning", "faq", "glossary"])

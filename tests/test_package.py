@@ -41,10 +41,23 @@ def test_every_module_is_listed_as_a_submodule():
 
 
 def test_import_helpers_is_cheap_and_submodules_load_on_use():
+    """``import helpers`` loads no torch; and a page that only reads results pays for
+    torch and matplotlib, not for the second or so that scikit-learn and scipy.stats
+    take to import: no module imports them when it is imported, only the functions
+    that use them."""
+    from helpers import experiments
+
+    modules = [f"helpers.{m}" for m in helpers.SUBMODULES] + [
+        f"helpers.experiments.{c}" for c in experiments.CHAPTERS]
     code = ("import sys, helpers; assert 'torch' not in sys.modules, 'torch loaded';"
             "helpers.prune; assert 'helpers.prune' in sys.modules;"
             "assert helpers.get_device().type in ('cpu', 'cuda');"
-            "assert helpers.LANGUAGES == tuple(helpers.languages.REGISTRY)")
+            "assert helpers.LANGUAGES == tuple(helpers.languages.REGISTRY);"
+            f"import {', '.join(modules)};"
+            "heavy = sorted(m for m in sys.modules"
+            "               if m.split('.')[0] in ('sklearn', 'pandas') or"
+            "               m.startswith(('scipy.stats', 'scipy.optimize')));"
+            "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -145,19 +158,3 @@ def test_every_literal_text_key_exists():
                                             (ROOT / name).read_text(encoding="utf-8"))
                       if key not in TEXT})
     assert missing == []
-
-
-def test_no_module_imports_scikit_learn_or_scipy_stats_when_imported():
-    """A page that only reads results pays for torch and matplotlib, not for the
-    second or so that scikit-learn and scipy.stats take to import: they are imported
-    by the functions that use them."""
-    from helpers import experiments
-
-    modules = [f"helpers.{m}" for m in helpers.SUBMODULES] + [
-        f"helpers.experiments.{c}" for c in experiments.CHAPTERS]
-    code = (f"import sys; import {', '.join(modules)};"
-            "heavy = sorted(m for m in sys.modules"
-            "               if m.split('.')[0] in ('sklearn', 'pandas') or"
-            "               m.startswith(('scipy.stats', 'scipy.optimize')));"
-            "assert not heavy, heavy")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
