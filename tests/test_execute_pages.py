@@ -7,36 +7,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pages import write_page
 
 from tools import execute_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 
-HEADER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-# {title}
-
-"""
-
-
 def page(folder: Path, name: str, *cells: str) -> Path:
     """A MyST notebook with ``cells`` (code), written to ``folder/name.md``."""
-    folder.mkdir(parents=True, exist_ok=True)
     body = "".join(f"```{{code-cell}} ipython3\n{textwrap.dedent(c).strip()}\n```\n\n"
                    for c in cells)
-    path = folder / f"{name}.md"
-    path.write_text(HEADER.format(title=name) + body, encoding="utf-8")
-    return path
+    return write_page(folder / f"{name}.md", body, title=name)
 
 
 def text(run: execute_pages.PageRun) -> str:

@@ -13,27 +13,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+from pages import write_page
+
 ROOT = Path(__file__).resolve().parent.parent
 
-HEADER = textwrap.dedent("""\
-    ---
-    jupytext:
-      text_representation:
-        extension: .md
-        format_name: myst
-    kernelspec:
-      display_name: Python 3
-      language: python
-      name: python3
-    ---
-
-    # A page
-    """)
-
-
 def _run_pytest_on(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
-    page = tmp_path / "page.md"
-    page.write_text(HEADER + textwrap.dedent(body), encoding="utf-8")
+    page = write_page(tmp_path / "page.md", textwrap.dedent(body))
     (tmp_path / "conftest.py").write_text(
         'pytest_plugins = ["tools.pytest_myst_nbval"]\n', encoding="utf-8")
     return subprocess.run(
