@@ -1,6 +1,7 @@
 """Tests of helpers.stats: mean ± std, and comparisons with their verdicts."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -641,3 +642,33 @@ def test_a_speed_up_too_wide_to_decide_says_so():
     assert not accuracy.too_wide  # differences have no such rule: equivalence() decides
     noisy = np.random.default_rng(0).lognormal(0, 1.0, size=(2, 12))
     assert stats.latency_ratio(*noisy, names=("a", "b")).too_wide
+
+
+_CJK = "\u4e00-\u9fff"
+#: The Chinese edition's typography, which generated verdicts must follow as the
+#: hand-written prose does.
+_ZH_RULES = {
+    "ASCII punctuation beside Chinese": re.compile(rf"[{_CJK}][,;:()]|[,;:()][{_CJK}]"),
+    "no space between Chinese and Latin or digits":
+        re.compile(rf"[{_CJK}][A-Za-z0-9]|[A-Za-z0-9%×][{_CJK}]"),
+    "doubled punctuation": re.compile(r"[：，；。、（]{2}"),
+    "a space beside full-width punctuation": re.compile(r" [：，；。、（）]|[：，；。、（] "),
+}
+
+
+@pytest.mark.parametrize("names", [("稠密网络", "剪枝后"), ("Wanda", "SparseGPT"),
+                                   ("lm_wanda", "dense"), ("稠密网络", "L1")])
+def test_chinese_verdicts_follow_the_editions_typography(names):
+    """Every verdict template, Chinese names and Latin ones: full-width punctuation, a
+    space where Chinese meets Latin or digits, none beside full-width punctuation."""
+    cases = [("difference", "pp", True, e, lo, hi) for e, lo, hi in
+             [(1.0, 0.4, 1.6), (-1.0, -1.6, -0.4), (0.1, -0.5, 0.7), (0.0, 0.0, 0.0)]]
+    cases += [("ratio", "×", True, e, lo, hi) for e, lo, hi in
+              [(2.0, 1.8, 2.2), (0.5, 0.4, 0.6), (1.0, 0.9, 1.1), (0.61, 0.21, 4.45)]]
+    cases += [("difference", "lm_perplexity", False, e, lo, hi) for e, lo, hi in
+              [(-0.1, -0.2, -0.05), (0.1, 0.05, 0.2), (0.0, -0.1, 0.1)]]
+    for kind, unit, higher, estimate, low, high in cases:
+        text = stats.Comparison(names, estimate, low, high, 0.95, None, "t", unit,
+                                kind=kind, higher_is_better=higher).verdict("zh")
+        broken = [rule for rule, pattern in _ZH_RULES.items() if pattern.search(text)]
+        assert not broken, f"{text!r}: {broken}"
