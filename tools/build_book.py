@@ -56,13 +56,9 @@ import yaml
 
 try:
     from tools import execute_pages, notebooks_bundle
-    from tools.pytest_myst_nbval import is_myst_notebook
-    from tools.toc import book_pages
 except ImportError:  # run as a script: tools/ itself is on sys.path
     import execute_pages
     import notebooks_bundle
-    from pytest_myst_nbval import is_myst_notebook
-    from toc import book_pages
 from helpers.languages import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,12 +251,6 @@ def build_editions(langs: list[str], strict: bool, jobs: int) -> int:
     return failures
 
 
-def edition_pages(lang: str) -> list[Path]:
-    """The executable pages of one edition (MyST notebooks), in the order of _toc.yml."""
-    paths = [ROOT / "book" / lang / f"{name}.md" for name in book_pages()]
-    return [p for p in paths if p.is_file() and is_myst_notebook(p)]
-
-
 def execute_edition(lang: str, build: Path | None = None) -> list[str]:
     """Execute the pages of ``lang`` that its jupyter-cache lacks, in one kernel
     (``tools.execute_pages``), and store them there; return the log's lines.
@@ -273,7 +263,8 @@ def execute_edition(lang: str, build: Path | None = None) -> list[str]:
     folder = BUILD / ".jupyter_cache" / lang
     timeout = int(yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
                   ["execute"]["timeout"])
-    todo = [p for p in edition_pages(lang) if not execute_pages.is_cached(p, folder)]
+    pages = execute_pages.edition_pages(lang)
+    todo = [p for p in pages if not execute_pages.is_cached(p, folder)]
     lines, started = [], time.perf_counter()
     for run in execute_pages.run_pages(todo, timeout=timeout):
         if run.error:
@@ -285,7 +276,7 @@ def execute_edition(lang: str, build: Path | None = None) -> list[str]:
                          f"{run.seconds:.1f} s")
     lines.append(f"[build_book] edition {lang}: {len(todo)} page(s) executed in one kernel "
                  f"in {time.perf_counter() - started:.0f} s, "
-                 f"{len(edition_pages(lang)) - len(todo)} found in the cache")
+                 f"{len(pages) - len(todo)} found in the cache")
     return lines
 
 

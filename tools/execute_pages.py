@@ -15,8 +15,8 @@ other. Before each page the kernel is put back into the state of a fresh one
 (:data:`PRELUDE`): IPython's namespace is emptied (``%reset -f``); matplotlib's
 settings, torch's random-number generator (seeded afresh in every process: pages seed
 it themselves), thread count, default dtype and gradient mode, the warning filters and
-the environment variables are restored to what they were when the kernel started; open figures are closed; the working folder
-becomes the page's. What stays is what a fresh kernel would rebuild the same way:
+the environment variables are restored to what they were when the kernel started;
+open figures are closed; the working folder becomes the page's. What stays is what a fresh kernel would rebuild the same way:
 the imported modules. A page that fails restarts the kernel for the next.
 
 The build stores each executed notebook in the edition's jupyter-cache
@@ -43,7 +43,17 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-__all__ = ["PRELUDE", "PageRun", "cache_notebook", "is_cached", "run_pages"]
+try:
+    from tools.pytest_myst_nbval import is_myst_notebook
+    from tools.toc import book_pages
+except ImportError:  # run beside tools/build_book.py as a script: tools/ is on sys.path
+    from pytest_myst_nbval import is_myst_notebook
+    from toc import book_pages
+
+ROOT = Path(__file__).resolve().parent.parent
+
+__all__ = ["PRELUDE", "PageRun", "cache_notebook", "edition_pages", "is_cached",
+           "run_pages"]
 
 #: Run before every page (``{cwd}`` is the page's folder): back to a fresh kernel's
 #: state, kept in the module ``_book_fresh_state`` when the first page begins.
@@ -101,6 +111,14 @@ class PageRun:
     stderr: bool = False
     kernel_pid: int | None = None
     watched: object = None
+
+
+def edition_pages(lang: str, names: Iterable[str] | None = None) -> list[Path]:
+    """The executable pages (MyST notebooks) of the edition ``lang``, in the order of
+    ``_toc.yml``; with ``names``, only those."""
+    wanted = book_pages() if names is None else [n for n in book_pages() if n in names]
+    paths = [ROOT / "book" / lang / f"{name}.md" for name in wanted]
+    return [p for p in paths if p.is_file() and is_myst_notebook(p)]
 
 
 def read_page(path: Path) -> nbformat.NotebookNode:

@@ -55,7 +55,6 @@ import psutil
 from helpers import experiments
 from helpers.languages import LANGUAGES
 from tools import execute_pages
-from tools.pytest_myst_nbval import is_myst_notebook
 from tools.toc import book_pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,10 +249,8 @@ def execute_edition(lang: str, names: list[str], timeout: int,
                     slowest: int = 0) -> list[PageResult]:
     """Execute the pages ``names`` of one edition in order, in one kernel, as the
     build does (:func:`tools.execute_pages.run_pages`), printing each result."""
-    paths = [ROOT / "book" / lang / f"{name}.md" for name in names]
-    paths = [p for p in paths if p.is_file() and is_myst_notebook(p)]
     results = []
-    for run in execute_pages.run_pages(paths, timeout=timeout, watch=TreeMemorySampler):
+    for run in execute_pages.run_pages(execute_pages.edition_pages(lang, names), timeout=timeout, watch=TreeMemorySampler):
         cells = sum(cell.cell_type == "code" for cell in run.notebook.cells)
         result = PageResult(lang, run.path.stem, cells, run.prelude_seconds + run.seconds,
                             run.startup_seconds, run.watched.peak_bytes / 2**20,

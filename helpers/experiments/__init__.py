@@ -128,6 +128,11 @@ def _memorized(function: Callable[..., Any], folder: Path):
 _REGISTRY: dict[str, Experiment] = {}
 
 
+def _name(function: Callable[..., Any]) -> str:
+    """``"<module>.<function>"``: an experiment's name, and its results' key."""
+    return f"{function.__module__.rsplit('.', 1)[-1]}.{function.__name__}"
+
+
 def cached(function: Callable[..., Any]) -> Callable[..., Any]:
     """Keep ``function``'s results on disk when caching is on (see the module's text).
 
@@ -145,7 +150,7 @@ def cached(function: Callable[..., Any]) -> Callable[..., Any]:
         for the same call at once compute it once (a file lock). The original is
         ``.__wrapped__``.
     """
-    name = f"{function.__module__.rsplit('.', 1)[-1]}.{function.__name__}"
+    name = _name(function)
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
@@ -191,8 +196,7 @@ def experiment(*, cost: float, timed: bool = False):
         raise ValueError(f"cost must be a number of seconds >= 0, got {cost!r}")
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        stored = cached(function)
-        name = f"{function.__module__.rsplit('.', 1)[-1]}.{function.__name__}"
+        stored, name = cached(function), _name(function)
         _REGISTRY[name] = Experiment(name, stored, float(cost), timed)
         return stored
 
