@@ -66,7 +66,8 @@ budget: $(STAMP)
 # Coursework (the book's page "Teaching with this book", book/*/coursework.md):
 #   make coursework                  student, Colab and instructor (autograder) versions
 #                                    of every assignment -> _build/coursework/{en,zh}/
-#   make grade SUBMISSIONS=folder    grade every notebook below folder (run and call in
+#   make grade SUBMISSIONS=folder    grade every notebook below folder with its assignment's
+#                                    autograder zip, as Gradescope does (run and call in
 #                                    a sandbox, judge outside) -> folder/grades-<assignment>.csv
 #                                    and folder/feedback/; JOBS=2 grades two notebooks at a
 #                                    time; SANDBOX=auto|bwrap|none (auto: bubblewrap where

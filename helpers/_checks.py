@@ -9,7 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
-from .languages import LANGUAGES
+from .languages import LANGUAGES, check_language  # noqa: F401 (re-exported)
 
 
 def checked(check):
@@ -29,13 +29,6 @@ def checked(check):
         run.unchecked = kernel
         return run
     return decorate
-
-
-def check_language(lang: str) -> str:
-    """Return ``lang`` if it is one of the book's languages, else raise ValueError."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
-    return lang
 
 
 def check_fraction(value, name: str, *, inclusive_high: bool = True) -> float:

@@ -114,6 +114,17 @@ REGISTRY: dict[str, Language] = {
 #: The language codes, in registry order.
 LANGUAGES: tuple[str, ...] = tuple(REGISTRY)
 
+
+def check_language(lang: str) -> str:
+    """Return ``lang`` if it is one of the book's languages, else raise ValueError.
+
+    >>> check_language("zh")
+    'zh'
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    return lang
+
 #: The line by which a page's (or an assignment's) code differs between editions:
 #: ``LANG = "en"``; group 1 is the language code.
 LANG_LINE = re.compile(r'^LANG = "(' + "|".join(map(re.escape, LANGUAGES)) + r')"$',

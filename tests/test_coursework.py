@@ -23,8 +23,12 @@ in the bubblewrap sandbox where it works here):
   prints, one that reuses a checked name later, one that hangs on a single hidden
   input); and resource bombs (processes, memory, disk, output), each costing only its
   cell while its neighbours are graded; a long legal cell on a CPU-starved run (the
-  same grade as idle); and the autograder zip's own entry point, run where Gradescope
-  runs it, on a library shortcut and a numpy patcher (the grades of ``make grade``).
+  same grade as idle);
+* the autograder zip: ``make grade`` grades every hand-in with the zip's own entry point
+  (the one of Gradescope), so each hand-in's ``results.json`` carries the table's scores;
+  the entry point run where Gradescope runs it (``/autograder``) and otter's local
+  runner (``otter run -a``, through the zip's plugin) give the same grades on the
+  hand-ins that fooled otter's own grading.
 
 The module-scoped fixture ``graded`` runs the batch once; the tests read its tables.
 """
@@ -342,11 +346,14 @@ def grade_batch(root: Path) -> dict:
                     limits=LIMITS)
     seconds = time.perf_counter() - started
     zip_results = None
-    if cw.bwrap_works():      # the zip's own entry point on some of the same hand-ins
+    if cw.bwrap_works():      # the zip's entry point at /autograder, on some of the hand-ins
         zip_results = {name: run_zip_entry(built, subs / name, root / "zip" / f"{k}")
                        for k, name in enumerate(ZIP_SUBMISSIONS)}
+    otter_results = {name: run_otter(built, subs / name, root / "otter" / f"{k}")
+                     for k, name in enumerate(OTTER_SUBMISSIONS)}
     return {"rows": rows, "seconds": seconds, "load": [load_before, os.getloadavg()[0]],
-            "zip_unchanged": _digest(zip_path) == zip_before, "zip": zip_results}
+            "zip_unchanged": _digest(zip_path) == zip_before, "zip": zip_results,
+            "otter": otter_results}
 
 
 @pytest.fixture(scope="module")
@@ -372,7 +379,7 @@ def graded(request, tmp_path_factory) -> dict:
         print(f"--- {name}\n" + (subs / name).read_text(encoding="utf-8-sig"))
     return {"rows": {r["submission"]: r for r in rows}, "tables": tables, "subs": subs,
             "feedback": root / "feedback", "zip_unchanged": summary["zip_unchanged"],
-            "zip": summary["zip"],
+            "zip": summary["zip"], "otter": summary["otter"],
             "seconds": summary["seconds"], "load": tuple(summary["load"])}
 
 
@@ -567,8 +574,15 @@ def test_autograder_zip_is_ready_for_gradescope(built):
     assert "files/helpers/__init__.py" in names and "files/helpers/prune.py" in names
     # the grader of `make grade`, with this assignment's probes and judges
     assert {"tools/coursework/box.py", "tools/coursework/gradescope.py",
-            "coursework/probes/a2-pruning.py", "coursework/judges/a2-pruning.py",
-            "coursework/text.toml"} <= names
+            "tools/coursework/otter_plugin.py", "coursework/probes/a2-pruning.py",
+            "coursework/judges/a2-pruning.py", "coursework/text.toml"} <= names
+    with zipfile.ZipFile(built / "en" / "a2-pruning" / "autograder" / "autograder.zip") as z:
+        config = json.loads(z.read("otter_config.json"))
+    # otter run -a loads the plugin, which grades through the entry point
+    assert config["plugins"] == [cw.gradescope.PLUGIN]
+    module, _, name = cw.gradescope.PLUGIN.rpartition(".")
+    assert getattr(__import__(module, fromlist=[name]), name).__name__ == name
+    assert cw.build.GRADING_INDEX in environment     # PyTorch's CPU build, not CUDA's
     pins = cw._pins()
     for package in ("torch", "numpy", "scikit-learn", "matplotlib", "otter-grader"):
         assert f"{package}=={pins[package]}" in environment or \
@@ -730,6 +744,50 @@ def test_make_grade_and_the_zip_score_an_outcome_alike():
     assert cw.grading.question_scores(failed, points) == {"q1": 0.0, "q2": 0.0}
 
 
+def test_the_entry_point_reads_its_settings_strictly(monkeypatch):
+    """``make grade`` passes its sandbox, limits and time limit to the zip's entry point
+    through the environment; without them it grades with what the notebooks state, and
+    a malformed value is an error that names the variable."""
+    for name in ("COURSEWORK_SANDBOX", "COURSEWORK_LIMITS", "COURSEWORK_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = cw.gradescope.settings_from_environment()
+    assert settings["limits"] == cw.Limits()
+    assert settings["notebook_timeout"] == cw.NOTEBOOK_TIMEOUT
+    monkeypatch.setenv("COURSEWORK_SANDBOX", "none")
+    monkeypatch.setenv("COURSEWORK_LIMITS", json.dumps(LIMITS.describe()))
+    monkeypatch.setenv("COURSEWORK_TIMEOUT", "90")
+    assert cw.gradescope.settings_from_environment() == {
+        "sandbox": "none", "limits": LIMITS, "notebook_timeout": 90.0}
+    for value in ('{"cell_cpu": 1, "cpu": 2}', "[1, 2]", "12"):
+        monkeypatch.setenv("COURSEWORK_LIMITS", value)
+        with pytest.raises(ValueError, match="COURSEWORK_LIMITS"):
+            cw.gradescope.settings_from_environment()
+    monkeypatch.setenv("COURSEWORK_LIMITS", "{}")
+    monkeypatch.setenv("COURSEWORK_TIMEOUT", "an hour")
+    with pytest.raises(ValueError, match="COURSEWORK_TIMEOUT"):
+        cw.gradescope.settings_from_environment()
+    monkeypatch.setenv("COURSEWORK_TIMEOUT", "60")
+    monkeypatch.setenv("COURSEWORK_SANDBOX", "docker")
+    with pytest.raises(ValueError, match="sandbox"):
+        cw.gradescope.settings_from_environment()
+
+
+def test_a_broken_autograder_is_an_error_row_not_a_crash(tmp_path):
+    """An autograder whose entry point fails gives an outcome with the reason (the
+    instructor's table shows it), not an exception, and leaves no folder behind."""
+    broken = tmp_path / "autograder.zip"
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("run_otter.py", "import sys; sys.exit(3)\n")
+    notebook = tmp_path / "a1-lasso.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), notebook)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    outcome = cw.grade_with_autograder(notebook, broken, tmp_root=scratch)
+    assert outcome["error"].startswith("the autograder's entry point failed (exit 3)")
+    assert cw.grading.question_scores(outcome, {"q": 1.0}) == {"q": 0.0}
+    assert list(scratch.iterdir()) == []
+
+
 def test_csv_fields_cannot_be_formulas():
     assert cw.excel_safe('=CONCAT("x","y")_a1-lasso.ipynb').startswith("'=")
     assert cw.excel_safe("@SUM(A1)").startswith("'") and cw.excel_safe("-1+2").startswith("'")
@@ -818,8 +876,12 @@ def test_a_long_legal_cell_gets_the_same_grade_on_a_starved_machine(built, tmp_p
     assert usage.ru_utime + usage.ru_stime > 0.3 * starved["seconds"]
 
 
-#: Hand-ins that the autograder zip's own entry point also grades, in the batch.
-ZIP_SUBMISSIONS = ("hostile/library_a1-lasso.ipynb", "hostile/patcher_a1-lasso.ipynb")
+#: Hand-ins that the zip's entry point also grades at /autograder, in the batch.
+ZIP_SUBMISSIONS = ("hostile/library_a1-lasso.ipynb", "attacks/forger_a1-lasso.ipynb")
+#: Hand-ins that ``otter run -a`` also grades, in the batch: those that fooled otter's own
+#: runner in the trial (a library shortcut, a numpy patcher), and a forger of results.
+OTTER_SUBMISSIONS = ("hostile/library_a1-lasso.ipynb", "hostile/patcher_a1-lasso.ipynb",
+                     "attacks/forger_a1-lasso.ipynb")
 
 
 def run_zip_entry(built: Path, submission: Path, root: Path) -> dict | str:
@@ -837,9 +899,47 @@ def run_zip_entry(built: Path, submission: Path, root: Path) -> dict | str:
     return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
 
 
+def run_otter(built: Path, submission: Path, root: Path) -> dict | str:
+    """``otter run -a autograder.zip`` on one hand-in, as an instructor runs it locally;
+    the ``results.json`` it writes, or why it failed."""
+    root.mkdir(parents=True)
+    otter = Path(sys.executable).with_name("otter")
+    done = subprocess.run([str(otter), "run", "-a",
+                           str(built / "en" / "a1-lasso" / "autograder" / "autograder.zip"),
+                           "-o", str(root), "--no-logo", str(submission)],
+                          capture_output=True, text=True, timeout=600, cwd=root)
+    if done.returncode != 0:
+        return f"exit {done.returncode}: {done.stdout[-1000:]} {done.stderr[-2000:]}"
+    return json.loads((root / "results.json").read_text(encoding="utf-8"))
+
+
+def _zip_scores(results: dict) -> dict[str, float]:
+    return {t["name"]: t["score"] for t in results["tests"] if "max_score" in t}
+
+
+@pytest.mark.slow
+def test_every_hand_in_is_graded_by_the_zips_entry_point(graded):
+    """``make grade`` grades each hand-in with the autograder zip's entry point (the one
+    Gradescope runs): the ``results.json`` it wrote for every hand-in of the batch carries
+    the scores of the grades table, and the error rows score 0."""
+    checked = 0
+    for submission, row in graded["rows"].items():
+        if row["assignment"] == "unknown":
+            continue
+        results = json.loads((graded["feedback"] / Path(submission).with_suffix(".json"))
+                             .read_text(encoding="utf-8"))
+        if row.get("error"):
+            assert results["score"] == 0, (submission, results["score"])
+        else:
+            assert results["score"] == float(row["total"]), (submission, results, row)
+            assert _zip_scores(results) == _scores(row, row["lang"], row["assignment"])
+        checked += 1
+    assert checked == len(graded["rows"]) - 1
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("submission", ZIP_SUBMISSIONS)
-def test_the_autograder_zip_grades_as_make_grade(graded, submission):
+def test_the_autograder_zip_grades_at_autograder_as_make_grade(graded, submission):
     """The zip's own entry point, run where Gradescope runs it (``/autograder``, bound
     with bubblewrap; with the batch), gives the scores of ``make grade``."""
     if graded["zip"] is None:
@@ -848,7 +948,22 @@ def test_the_autograder_zip_grades_as_make_grade(graded, submission):
     assert isinstance(results, dict), results
     row = graded["rows"][submission]
     assert results["score"] == float(row["total"]), (results, row)
-    assert {t["name"]: t["score"] for t in results["tests"]} == _scores(row, "en", "a1-lasso")
+    assert _zip_scores(results) == _scores(row, "en", "a1-lasso")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("submission", OTTER_SUBMISSIONS)
+def test_otter_run_grades_as_make_grade(graded, submission):
+    """otter's local runner (``otter run -a``) grades through the zip's plugin, hence
+    its entry point: the scores of ``make grade``, also for the hand-ins that fooled
+    otter's own runner."""
+    results = graded["otter"][submission]
+    assert isinstance(results, dict), results
+    row = graded["rows"][submission]
+    assert _zip_scores(results) == _scores(row, "en", "a1-lasso"), (results, row)
+    assert sum(_zip_scores(results).values()) == float(row["total"])
+    assert results["output"].startswith(cw.text("cw_fb_title", "en").format(
+        assignment="a1-lasso", submission=Path(submission).name))
 
 
 if __name__ == "__main__":      # the background batch (tests/conftest.py)

@@ -24,8 +24,12 @@ The modules:
     checks of each assignment are ``coursework/probes/<name>.py`` (inputs and calls, in
     the sandbox) and ``coursework/judges/<name>.py`` (the judgement, never in it).
 ``grading``
-    one notebook (``grade_notebook``) and a batch into grades tables and feedback
-    (``grade``).
+    one notebook (``grade_notebook``), one notebook through an autograder zip
+    (``grade_with_autograder``) and a batch into grades tables and feedback (``grade``).
+``gradescope``
+    the autograder zip's entry point, the one way a hand-in is graded: by Gradescope,
+    by ``make grade`` (through ``grade_with_autograder``) and by ``otter run -a``
+    (through ``otter_plugin``, the plugin the zip names).
 
 The instructor guide (``book/en/coursework.md``) says what is contained, and how.
 """
@@ -39,6 +43,8 @@ from .build import (ASSIGNMENTS, DEFAULT_OUT, ROOT, SETTINGS, SOURCES, TEXT_FILE
                     generate, generate_one, grading_requirements, init_cell, load_settings,
                     master_path, questions, render_master, repository_url, student_files,
                     text)
+from . import gradescope  # noqa: F401
 from .grading import (NOTEBOOK_TIMEOUT, excel_safe, feedback_text, grade,  # noqa: F401
-                      grade_notebook, identify, named_assignment, read_regular, student_id)
+                      grade_notebook, grade_with_autograder, identify, named_assignment,
+                      read_regular, student_id)
 from .sandbox import Limits, SANDBOXES, bwrap_works, resolve_sandbox  # noqa: F401

@@ -41,8 +41,7 @@ import jupytext
 import nbformat
 import yaml
 
-from helpers._checks import check_language
-from helpers.languages import LANG_LINE, LANGUAGES
+from helpers.languages import LANG_LINE, LANGUAGES, check_language
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "coursework"
@@ -261,10 +260,17 @@ GRADING_PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "matplotlib", "mp
                     "tqdm", "dill", "ipykernel", "nbclient")
 
 
+#: Where the autograder's ``pip`` finds PyTorch's CPU build (``2.13.0+cpu``, which the pin
+#: ``torch==2.13.0`` admits and pip prefers): PyPI's Linux wheel is the CUDA build, with
+#: several GB of NVIDIA libraries that grading on a CPU never uses.
+GRADING_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
+
+
 def grading_requirements() -> list[str]:
-    """``name==version`` for every package of ``GRADING_PACKAGES``."""
+    """The autograder's ``requirements.txt``: :data:`GRADING_INDEX`, then
+    ``name==version`` for every package of ``GRADING_PACKAGES``."""
     pins = _pins()
-    return [f"{name}=={pins[name]}" for name in GRADING_PACKAGES]
+    return [GRADING_INDEX, *(f"{name}=={pins[name]}" for name in GRADING_PACKAGES)]
 
 
 def init_cell(name: str, tests_dir: str | None = None) -> str:

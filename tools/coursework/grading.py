@@ -8,6 +8,11 @@
 3. Judging (here, never in the sandbox): :func:`tools.coursework.judging.judge`
    compares the data with the expected values and clamps each question's score.
 
+:func:`grade_notebook` does the three for one notebook; a batch (:func:`grade`, ``make
+grade``) runs, for each hand-in, the autograder zip's entry point
+(:func:`grade_with_autograder`, :mod:`tools.coursework.gradescope`), which calls it with
+the zip's own grader, probes, judges and ``helpers`` — as Gradescope does.
+
 The grader opens no file the sandbox wrote; what comes through the pipes is parsed
 strictly and only the grader's own texts, with escaped and shortened values, reach the
 grades table and the feedback.
@@ -301,8 +306,58 @@ def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
     partial.replace(path)
 
 
+def grade_with_autograder(path: Path, autograder: Path, *, sandbox: str = "none",
+                          limits: Limits = Limits(), notebook_timeout: float = NOTEBOOK_TIMEOUT,
+                          tmp_root: Path | None = None) -> dict:
+    """Grade one notebook with the autograder zip's own entry point, as Gradescope runs it.
+
+    The zip is unpacked into ``ROOT/source`` and the notebook copied into
+    ``ROOT/submission`` of a fresh folder; ``ROOT/source/run_otter.py`` (see
+    :mod:`tools.coursework.gradescope`) grades it with the zip's grader, probes, judges
+    and ``helpers``. Returns its outcome (as :func:`grade_notebook`) with ``results``, the
+    ``results.json`` it wrote for Gradescope; never raises for a notebook's fault.
+    """
+    import subprocess
+    import sys
+
+    started = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="autograder-", dir=tmp_root))
+    try:
+        (root / "submission").mkdir()
+        (root / "submission" / Path(path).name).write_bytes(read_regular(Path(path),
+                                                                         SUBMISSION_CAP))
+        with zipfile.ZipFile(autograder) as z:
+            z.extractall(root / "source")
+        env = {**os.environ, "AUTOGRADER_ROOT": str(root), "COURSEWORK_SANDBOX": sandbox,
+               "COURSEWORK_LIMITS": json.dumps(limits.describe()),
+               "COURSEWORK_TIMEOUT": str(notebook_timeout)}
+        try:
+            done = subprocess.run([sys.executable, str(root / "source" / "run_otter.py")],
+                                  cwd=root, env=env, capture_output=True,
+                                  timeout=notebook_timeout + 120)
+        except subprocess.TimeoutExpired:
+            return {"questions": {}, "notes": [], "cpu_seconds": 0.0, "log": "",
+                    "seconds": time.perf_counter() - started,
+                    "error": f"the autograder took more than {notebook_timeout + 120:g} s"}
+        try:
+            outcome = json.loads(read_regular(root / "results" / "outcome.json",
+                                              SUBMISSION_CAP))
+            outcome["results"] = json.loads(read_regular(root / "results" / "results.json",
+                                                         SUBMISSION_CAP))
+        except (OSError, ValueError) as error:
+            tail = done.stderr.decode("utf-8", "replace")[-2000:]
+            return {"questions": {}, "notes": [], "cpu_seconds": 0.0, "log": tail,
+                    "seconds": time.perf_counter() - started,
+                    "error": f"the autograder's entry point failed (exit {done.returncode}): "
+                             f"{judging.clean(error)}"}
+        outcome["seconds"] = time.perf_counter() - started
+        return outcome
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _grade_job(job: dict) -> dict:
-    return grade_notebook(**job)
+    return grade_with_autograder(**job)
 
 
 # ---------------------------------------------------------------- temporary folders
@@ -396,7 +451,7 @@ def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT
     started = time.perf_counter()
     rows, todo, tables, points_of = [], [], {}, {}
     with batch_folder() as folder:
-        libs = {}
+        zips = {}
         for path in paths:
             relative = path.relative_to(submissions)
             row = {"student": student_id(relative), "submission": relative.as_posix()}
@@ -410,18 +465,15 @@ def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT
             row.update(assignment=name, lang=lang)
             named = named_assignment(relative)
             row["_named"] = named if named and named != name else None
-            if (lang, name) not in libs:
-                autograder = out / lang / name / "autograder" / "autograder.zip"
-                if not autograder.exists():
+            if (lang, name) not in zips:
+                zips[lang, name] = out / lang / name / "autograder" / "autograder.zip"
+                if not zips[lang, name].exists():
                     generate_one(lang, name, out, settings=settings)
-                libs[lang, name] = extract_lib(autograder, folder / f"lib-{lang}-{name}")
                 points_of[lang, name] = {q.name: q.points for q in
                                          questions(render_master(lang, name, settings))}
-            todo.append((row, {"path": path, "lib": libs[lang, name], "lang": lang,
-                               "assignment": name, "sandbox": sandbox, "limits": limits,
-                               "notebook_timeout": notebook_timeout,
-                               "from_scratch": settings.get(name, {}).get("from_scratch", {}),
-                               "points": points_of[lang, name], "tmp_root": folder}))
+            todo.append((row, {"path": path, "autograder": zips[lang, name],
+                               "sandbox": sandbox, "limits": limits,
+                               "notebook_timeout": notebook_timeout, "tmp_root": folder}))
         for row in rows:
             name = row["assignment"]
             if name not in tables:
@@ -467,6 +519,9 @@ def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT
                 report.parent.mkdir(parents=True, exist_ok=True)
                 report.write_text(feedback_text(row, {**outcome, "notes": notes}, lang, limits),
                                   encoding="utf-8")
+                if "results" in outcome:      # what Gradescope would record
+                    report.with_suffix(".json").write_text(
+                        json.dumps(outcome["results"], ensure_ascii=False), encoding="utf-8")
             write_tables()
             if not quiet:
                 score = row.get("error") or f"{row.get('total')} / {row.get('possible')}"
