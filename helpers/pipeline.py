@@ -241,7 +241,8 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
     apply_masks(pruned, masks)
     val_pruned, test_pruned = _accuracies(pruned, data)
     history = fit(pruned, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                  after_step=MaskEnforcer(masks), patience=patience, progress=False)
+                  after_step=MaskEnforcer(masks), patience=patience, keep_start=True,
+                  progress=False)
     return PruneResult(pruned, masks_sparsity(masks), val_pruned, test_pruned,
                        *_accuracies(pruned, data), history)
 
@@ -334,7 +335,7 @@ def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *
     n_after = sum(len(s) for s in _bn_layers(slim).values())
     val_pruned, test_pruned = _accuracies(slim, data)
     history = fit(slim, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                  patience=patience, progress=False)
+                  patience=patience, keep_start=True, progress=False)
     return PruneResult(slim, 1 - n_after / n_before, val_pruned, test_pruned,
                        *_accuracies(slim, data), history)
 

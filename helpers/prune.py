@@ -669,7 +669,8 @@ def iterative_prune(model: nn.Module, data: ClassificationData, *,
         apply_masks(model, masks)
         acc_pruned = evaluate(model, data, "val")
         fit(model, data, epochs=epochs, lr=lr, after_step=MaskEnforcer(masks),
-            seed=seed + r, progress=progress, desc=f"round {r + 1}", **fit_kwargs)
+            keep_start=True, seed=seed + r, progress=progress, desc=f"round {r + 1}",
+            **fit_kwargs)
         result.rounds.append(PruneRound(masks_sparsity(masks), acc_pruned,
                                         evaluate(model, data, "val")))
         previous = masks
@@ -851,7 +852,7 @@ def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity:
         result.val_accuracy.extend(history.val_accuracy)
     if finetune_epochs:
         history = fit(model, data, epochs=finetune_epochs, seed=seed + pruning_epochs,
-                      desc="fine-tuning", **common)
+                      keep_start=True, desc="fine-tuning", **common)
         result.sparsity.extend([masks_sparsity(pruner.masks)] * history.epochs)
         result.val_accuracy.extend(history.val_accuracy)
     result.masks = pruner.masks

@@ -30,6 +30,8 @@ __all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy", "predict
            "correct"]
 
 Hook = Callable[[nn.Module], None]
+#: ``after_epoch(model, history)``: called after every epoch of :func:`fit`.
+EpochHook = Callable[[nn.Module, "History"], None]
 Penalty = Callable[[nn.Module], torch.Tensor]
 
 
@@ -57,11 +59,17 @@ def seed_everything(seed: int) -> torch.Generator:
 
 @dataclass
 class History:
-    """What :func:`fit` records, one entry per epoch."""
+    """What :func:`fit` records, one entry per epoch.
+
+    ``best_epoch`` is the index of the epoch whose weights were kept, ``-1`` when they
+    are the starting weights (``fit(..., keep_start=True)``, whose validation accuracy
+    is ``start_accuracy``).
+    """
 
     train_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     best_epoch: int = -1
+    start_accuracy: float | None = None
 
     @property
     def epochs(self) -> int:
@@ -143,7 +151,8 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
         lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 0.0,
         optimizer: str = "adam", momentum: float = 0.9, penalty: Penalty | None = None,
         after_step: Hook | Iterable[Hook] | None = None, patience: int | None = None,
-        seed: int = 0, progress: bool = True, desc: str = "training") -> History:
+        keep_start: bool = False, after_epoch: EpochHook | None = None, seed: int = 0,
+        progress: bool = True, desc: str = "training") -> History:
     """Train a classifier with cross-entropy; keep the weights of the best validation epoch.
 
     Introduced in :doc:`how-to-use`; the hooks are introduced in the L1 and pruning
@@ -176,6 +185,20 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
         Each is called as ``hook(model)`` after every optimiser step.
     patience : int, optional
         Stop when validation accuracy has not improved for this many epochs.
+    keep_start : bool
+        Count the starting weights as a candidate too (their validation accuracy is
+        measured before the first epoch): training that does not improve on them
+        gives them back, so fine-tuning never ends below where it started on the
+        validation split. Use it to continue training a trained network — a pruned
+        one under a mask, or the dense control of an equal training budget, which
+        must not end below its parent (:doc:`background`). Leave it off when the hooks
+        or the penalty must shape the weights the call returns (proximal L1, gradual
+        pruning, weight tying): the starting weights do not have that shape.
+    after_epoch : callable, optional
+        Called as ``after_epoch(model, history)`` after every epoch's validation, with
+        that epoch's weights (before the best ones are restored) and the history so
+        far. The compression benchmark uses it to take the dense controls of several
+        training budgets from one run (:doc:`benchmark-results`).
     seed : int
         Seeds the order of the training examples (a new permutation every epoch, drawn
         from one generator seeded with ``seed``); call :func:`seed_everything` before building
@@ -188,6 +211,11 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     check_nonnegative(weight_decay, "weight_decay")
     check_positive_int(batch_size, "batch_size")
     check_positive_int(seed, "seed", allow_zero=True)
+    if not isinstance(keep_start, bool):
+        raise TypeError(f"keep_start must be True or False, got {keep_start!r}")
+    if after_epoch is not None and not callable(after_epoch):
+        raise TypeError(f"after_epoch must be a function after_epoch(model, history), "
+                        f"got {type(after_epoch).__name__}")
     momentum = check_fraction(momentum, "momentum", inclusive_high=False)
     if patience is not None:
         check_positive_int(patience, "patience")
@@ -211,6 +239,9 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     loss_fn = nn.CrossEntropyLoss()
     history = History()
     best_acc, best_state, since_best = -1.0, None, 0
+    if keep_start:
+        best_acc = history.start_accuracy = evaluate(model, data, "val")
+        best_state = copy.deepcopy(model.state_dict())
 
     bar = tqdm(range(epochs), desc=desc, file=sys.stdout, disable=not progress,
                leave=False, dynamic_ncols=True)
@@ -242,8 +273,10 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
                 history.best_epoch = epoch
             else:
                 since_best += 1
-                if patience is not None and since_best >= patience:
-                    break
+            if after_epoch is not None:
+                after_epoch(model, history)
+            if since_best and patience is not None and since_best >= patience:
+                break
     bar.close()
     model.load_state_dict(best_state)
     return history

@@ -35,6 +35,31 @@ def test_training_learns_and_keeps_best_epoch(digits):
     assert best > 0.85
 
 
+def test_keep_start_never_ends_below_the_starting_weights(digits):
+    """Continued training that only makes a trained network worse gives it back with
+    ``keep_start`` (the control of an equal budget never ends below its parent); without
+    it, the best of the (worse) epochs is kept."""
+    model, _ = _train(digits, 0)
+    start = train.evaluate(model, digits, "val")
+    weights = [p.detach().clone() for p in model.parameters()]
+    kept, ruined = (models.mlp([64, 16, 10]) for _ in range(2))
+    for copy_ in (kept, ruined):
+        copy_.load_state_dict(model.state_dict())
+    history = train.fit(kept, digits, epochs=2, lr=10.0, optimizer="sgd", keep_start=True,
+                        progress=False)
+    assert history.best_epoch == -1 and history.start_accuracy == pytest.approx(start)
+    assert max(history.val_accuracy) < start
+    assert all(torch.equal(a, b) for a, b in zip(kept.parameters(), weights))
+    train.fit(ruined, digits, epochs=2, lr=10.0, optimizer="sgd", progress=False)
+    assert train.evaluate(ruined, digits, "val") < start
+    # an epoch that improves on the start is kept as before
+    fresh = models.mlp([64, 16, 10])
+    history = train.fit(fresh, digits, epochs=2, lr=1e-2, keep_start=True, progress=False)
+    assert history.best_epoch >= 0 and history.start_accuracy < 0.5
+    with pytest.raises(TypeError, match="keep_start"):
+        train.fit(fresh, digits, epochs=1, keep_start="yes", progress=False)
+
+
 def test_after_step_hook_runs_every_step(digits):
     calls = []
     _train(digits, 0, after_step=lambda m: calls.append(1), batch_size=100)

@@ -45,14 +45,15 @@ def _prune_and_finetune(net: nn.Module, data, seed: int, amount: float) -> nn.Mo
     masks = prune.global_masks(pruned, amount)
     prune.apply_masks(pruned, masks)
     train.fit(pruned, data, epochs=FINETUNE_EPOCHS, lr=LR, seed=seed,
-              after_step=prune.MaskEnforcer(masks), progress=False)
+              after_step=prune.MaskEnforcer(masks), keep_start=True, progress=False)
     return pruned
 
 
 def _same_budget(net: nn.Module, data, seed: int) -> nn.Module:
     """The dense control: the same extra epochs at the same learning rate."""
     dense = copy.deepcopy(net)
-    train.fit(dense, data, epochs=FINETUNE_EPOCHS, lr=LR, seed=seed, progress=False)
+    train.fit(dense, data, epochs=FINETUNE_EPOCHS, lr=LR, seed=seed, keep_start=True,
+              progress=False)
     return dense
 
 

@@ -89,7 +89,7 @@ def _networks(seeds, amount, finetune_epochs) -> Networks:
             masks = prune.layerwise_masks(model, share)
             prune.apply_masks(model, masks)
             train.fit(model, data, seed=seed, after_step=prune.MaskEnforcer(masks),
-                      **{**SGD, "epochs": finetune_epochs})
+                      keep_start=True, **{**SGD, "epochs": finetune_epochs})
             store.append(model)
     return Networks(tuple(teachers), tuple(pruned), tuple(budget))
 
@@ -252,7 +252,7 @@ def sensitivity(amounts: tuple = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98),
     tuned = copy.deepcopy(teacher)
     masks = prune.layerwise_masks(tuned, chosen)
     prune.apply_masks(tuned, masks)
-    train.fit(tuned, data, after_step=prune.MaskEnforcer(masks),
+    train.fit(tuned, data, after_step=prune.MaskEnforcer(masks), keep_start=True,
               **{**SGD, "epochs": finetune_epochs})
     return {"amounts": amounts, "tolerance": tolerance, "scan": scan,
             "baseline": baseline, "chosen": chosen,

@@ -147,7 +147,7 @@ def prune_and_finetune(model: nn.Module, masks: Mapping[str, torch.Tensor], *,
     val_before, test_before = (train.evaluate(pruned, data, "val"),
                                train.correct(pruned, X_test, y_test))
     train.fit(pruned, data, epochs=epochs, lr=1e-2, seed=seed,
-              after_step=prune.MaskEnforcer(masks), progress=False)
+              after_step=prune.MaskEnforcer(masks), keep_start=True, progress=False)
     return Run(pruned, val_before, train.evaluate(pruned, data, "val"), test_before,
                train.correct(pruned, X_test, y_test))
 
@@ -422,7 +422,7 @@ def neuron_removal(removed: Sequence[float] = (0.25, 0.5, 0.75, 0.9),
     for a in removed:
         for seed in seeds:
             train.fit(shrunk[best, a, seed], data, epochs=epochs, lr=1e-2, seed=seed,
-                      progress=False)
+                      keep_start=True, progress=False)
         tuned_val[a] = mean(best, a)
     control = _same_budget(denses, epochs)
     control_val = float(np.mean([r.val_after for r in control.values()]))
@@ -493,7 +493,7 @@ def channel_pruning(amounts: Sequence[float] = (0.0, 0.25, 0.5, 0.75),
                     else copy.deepcopy(cnns[seed]))
             before = train.evaluate(slim, images, "val")
             train.fit(slim, images, epochs=finetune_epochs, lr=1e-2, seed=seed,
-                      progress=False)
+                      keep_start=True, progress=False)
             runs[amount, seed] = Run(slim, before, train.evaluate(slim, images, "val"),
                                      None, train.correct(slim, X_test, y_test))
     rows = {a: np.stack([runs[a, s].test_after for s in seeds]) for a in amounts}

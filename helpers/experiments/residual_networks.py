@@ -174,7 +174,7 @@ def finetuning(amount: float = AMOUNT) -> Finetuned:
 
     def finetuned(model, seed):
         model = copy.deepcopy(model)
-        train.fit(model, images, seed=100 + seed, **FINETUNE)
+        train.fit(model, images, seed=100 + seed, keep_start=True, **FINETUNE)
         return model.eval()
 
     correct = {"dense": [], "pruned": [], "pruned_raw": []}
