@@ -345,6 +345,11 @@ TEXT: dict[str, dict[str, str]] = {
     "col_bm_paper": {"en": "paper (MNIST)", "zh": "论文（MNIST）"},
     "col_bm_ours": {"en": "this benchmark", "zh": "本基准测试"},
     "col_bm_met": {"en": "target met?", "zh": "是否达到目标"},
+    "col_bm_epochs": {"en": "epochs", "zh": "训练轮数"},
+    "col_bm_no_loss": {"en": "no loss vs dense of equal budget?",
+                       "zh": "与同等预算的稠密网络相比无损失？"},
+    "bm_dense_of_epochs": {"en": "dense, {epochs} epochs", "zh": "稠密网络（{epochs} 轮）"},
+    "bm_random_reaches": {"en": "random pruning: {ratio}×", "zh": "随机剪枝：{ratio}×"},
     # --- statistics: verdicts of helpers.stats.Comparison ---
     "stats_word_ahead": {"en": "ahead", "zh": "领先"},
     "stats_word_behind": {"en": "behind", "zh": "落后"},
@@ -388,6 +393,37 @@ TEXT: dict[str, dict[str, str]] = {
                                     "({conf} CI {low} to {high}×, too wide to decide)",
                               "zh": "计时结果分不出{a}与{b}的快慢：加速比 {est}×（{conf} "
                                     "置信区间 {low} 至 {high}×，区间过宽，无从判断）"},
+    # --- statistics: verdicts of helpers.stats.Equivalence ({unit} may be empty) ---
+    "stats_word_shown": {"en": "shown", "zh": "已证实"},
+    "stats_word_not_shown": {"en": "not shown", "zh": "未能证实"},
+    "stats_word_refuted": {"en": "refuted", "zh": "被否定"},
+    "stats_equivalent": {"en": "{a} within ±{margin}{unit} of {b}: shown ({conf} CI of the "
+                               "difference {low} to {high}{unit})",
+                         "zh": "{a}与{b}之差在 ±{margin}{unit}以内：已证实（差值的 {conf} "
+                               "置信区间为 {low} 至 {high}{unit}）"},
+    "stats_equivalence_undecided": {
+        "en": "{a} within ±{margin}{unit} of {b}: not shown ({conf} CI of the difference "
+              "{low} to {high}{unit}, wider than the margin)",
+        "zh": "{a}与{b}之差在 ±{margin}{unit}以内：未能证实（差值的 {conf} 置信区间为 {low} "
+              "至 {high}{unit}，超出了这一范围）"},
+    "stats_not_equivalent": {"en": "{a} and {b} differ by more than {margin}{unit} ({conf} CI "
+                                   "of the difference {low} to {high}{unit})",
+                             "zh": "{a}与{b}之差超过 {margin}{unit}（差值的 {conf} 置信区间为 "
+                                   "{low} 至 {high}{unit}）"},
+    "stats_non_inferior": {"en": "{a} no more than {margin}{unit} worse than {b}: shown "
+                                 "({conf} CI of the difference {low} to {high}{unit})",
+                           "zh": "{a}比{b}差不超过 {margin}{unit}：已证实（差值的 {conf} "
+                                 "置信区间为 {low} 至 {high}{unit}）"},
+    "stats_non_inferiority_undecided": {
+        "en": "{a} no more than {margin}{unit} worse than {b}: not shown ({conf} CI of the "
+              "difference {low} to {high}{unit}, past the margin)",
+        "zh": "{a}比{b}差不超过 {margin}{unit}：未能证实（差值的 {conf} 置信区间为 {low} 至 "
+              "{high}{unit}，越过了这一界限）"},
+    "stats_inferior": {"en": "{a} worse than {b} by more than {margin}{unit} ({conf} CI of "
+                             "the difference {low} to {high}{unit})",
+                       "zh": "{a}比{b}差超过 {margin}{unit}（差值的 {conf} 置信区间为 {low} "
+                             "至 {high}{unit}）"},
+    "stats_unit_pp": {"en": " pp", "zh": " 个百分点"},
     # --- separators and asides of generated text (helpers.i18n.listing, aside) ---
     "sep_list": {"en": ", ", "zh": "、"},
     "sep_clause": {"en": "; ", "zh": "；"},

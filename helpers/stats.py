@@ -893,6 +893,58 @@ class Equivalence:
         """True when the data show "no loss" (equivalent, or non-inferior)."""
         return self.decision == _DECISIONS[self.non_inferiority][0]
 
+    def word(self, lang: str) -> str:
+        """"shown", "not shown" or "refuted" (the claim of no loss), in ``lang``."""
+        check_language(lang)
+        from .i18n import tr
+
+        shown, opposite, _ = _DECISIONS[self.non_inferiority]
+        key = {shown: "stats_word_shown", opposite: "stats_word_refuted"}.get(
+            self.decision, "stats_word_not_shown")
+        return tr(key, lang)
+
+    def verdict(self, lang: str, digits: int = 1) -> str:
+        """The decision as a sentence fragment in ``lang``, with the interval it reads.
+
+        For example ``"pruned within ±0.5 pp of dense: shown (90% CI of the difference
+        −0.3 to 0.4 pp)"``, ``"… not shown (90% CI of the difference −1.2 to 1.7 pp,
+        wider than the margin)"`` or ``"pruned and dense differ by more than 0.5 pp
+        (…)"``; with ``non_inferiority``, ``"A no more than 0.5 pp worse than B: …"``.
+        The interval is of A − B, at the comparison's level (1 − 2α).
+
+        Examples
+        --------
+        >>> c = Comparison(("pruned", "dense"), 0.1, -0.3, 0.4, 0.90, None, "t", "pp")
+        >>> equivalence(c, 0.5).verdict("en")
+        'pruned within ±0.5 pp of dense: shown (90% CI of the difference −0.3 to 0.4 pp)'
+        >>> equivalence(c, 0.25, non_inferiority=True).verdict("en")
+        'pruned no more than 0.25 pp worse than dense: not shown (90% CI of the difference −0.3 to 0.4 pp, past the margin)'
+        """
+        check_language(lang)
+        from .i18n import tr
+
+        check_positive_int(digits, "digits", allow_zero=True)
+        here = self.comparison.named(lang)
+        a, b = here.names
+        unit = tr("stats_unit_pp", lang) if here.unit == "pp" else (
+            f" {here.unit}" if here.unit else "")
+        shown, opposite, _ = _DECISIONS[self.non_inferiority]
+        stem = "non_inferior" if self.non_inferiority else "equivalent"
+        key = {shown: f"stats_{stem}",
+               opposite: "stats_inferior" if self.non_inferiority else "stats_not_equivalent",
+               }.get(self.decision, "stats_non_inferiority_undecided" if self.non_inferiority
+                     else "stats_equivalence_undecided")
+        text = tr(key, lang).format(
+            a=a, b=b, unit=unit, margin=f"{self.margin:g}",
+            conf=f"{100 * self.comparison.confidence:g}%",
+            low=_number(self.comparison.low, digits), high=_number(self.comparison.high, digits))
+        if lang == "zh":  # a space where Chinese meets a Latin name or a number
+            text = _CJK_LATIN.sub(" ", text)
+        return text
+
+    def __str__(self) -> str:
+        return self.verdict("en")
+
 
 def equivalence(comparison: Comparison, margin: float, *,
                 non_inferiority: bool = False) -> Equivalence:

@@ -672,3 +672,34 @@ def test_chinese_verdicts_follow_the_editions_typography(names):
                                 kind=kind, higher_is_better=higher).verdict("zh")
         broken = [rule for rule, pattern in _ZH_RULES.items() if pattern.search(text)]
         assert not broken, f"{text!r}: {broken}"
+
+
+@pytest.mark.parametrize("names", [("稠密网络", "剪枝后"), ("Wanda", "SparseGPT")])
+def test_chinese_equivalence_verdicts_follow_the_editions_typography(names):
+    for low, high in [(-0.3, 0.4), (-1.2, 1.7), (0.6, 1.4), (-1.4, -0.6)]:
+        c = stats.Comparison(names, (low + high) / 2, low, high, 0.90, None, "t", "pp")
+        for non_inferiority in (False, True):
+            text = stats.equivalence(c, 0.5, non_inferiority=non_inferiority).verdict("zh")
+            broken = [rule for rule, pattern in _ZH_RULES.items() if pattern.search(text)]
+            assert not broken, f"{text!r}: {broken}"
+
+
+def test_equivalence_verdicts_say_shown_not_shown_or_refuted():
+    """Each decision has its own sentence, with the interval it was read from; a claim
+    of no loss is "shown" only when the interval lies inside the margin."""
+    def verdict(low, high, **kw):
+        c = stats.Comparison(("pruned", "dense"), (low + high) / 2, low, high, 0.90, None,
+                             "t", "pp")
+        e = stats.equivalence(c, 0.5, **kw)
+        return e.word("en"), e.verdict("en")
+
+    assert verdict(-0.3, 0.4) == (
+        "shown", "pruned within ±0.5 pp of dense: shown (90% CI of the difference −0.3 to 0.4 pp)")
+    word, text = verdict(-1.2, 1.7)
+    assert word == "not shown" and "not shown" in text and "−1.2 to 1.7 pp" in text
+    assert verdict(0.6, 1.4)[0] == "refuted"
+    assert verdict(0.6, 1.4)[1].startswith("pruned and dense differ by more than 0.5 pp")
+    assert verdict(-0.3, 1.4, non_inferiority=True)[0] == "shown"
+    assert verdict(-0.8, 1.4, non_inferiority=True)[0] == "not shown"
+    assert verdict(-1.4, -0.6, non_inferiority=True)[1].startswith(
+        "pruned worse than dense by more than 0.5 pp")
