@@ -49,6 +49,69 @@ def test_the_dense_baseline_of_equal_budget_starts_from_the_dense_network(result
     assert results["dense_budget"]["fp32"]["storage_ratio"] == pytest.approx(1.0)
 
 
+def test_each_method_has_a_dense_control_of_its_own_training_budget(results):
+    """Every row states its training budget (the dense network's epochs and a search's
+    included); for each budget and seed there is a dense control, continued from that
+    seed's dense network and never below it on validation (the starting weights count);
+    the control of one-shot pruning's budget is the "dense, same budget" row itself."""
+    for row in results["rows"]:
+        k = [level for level in (TINY.sparsities if row["method"] != "neurons"
+                                 else TINY.neuron_fractions)].index(row["level"])
+        assert row["epochs"] == experiment.method_epochs(TINY, row["method"], k)
+    assert experiment.method_epochs(TINY, "l1_prune", 0) == \
+        len(TINY.l1_strengths) * (TINY.dense_epochs + TINY.finetune_epochs)
+    assert experiment.method_epochs(TINY, "iterative", 1) == \
+        TINY.dense_epochs + 2 * TINY.finetune_epochs
+    budgets = {r["epochs"] for r in results["rows"]}
+    controls = results["budget_controls"]
+    assert {(c["epochs"], c["seed"]) for c in controls} >= {(b, s) for b in budgets
+                                                           for s in TINY.seeds}
+    dense = {r["seed"]: r["fp32"]["val_acc"] for r in report.seed_records(results, "dense")}
+    assert all(c["val_acc"] >= dense[c["seed"]] - 1e-12 for c in controls)
+    one_shot = TINY.dense_epochs + TINY.finetune_epochs
+    same = report.seed_records(results, "dense_budget")
+    assert [r["fp32"]["test_correct"] for r in same] == [
+        c["test_correct"] for c in sorted(controls, key=lambda c: c["seed"])
+        if c["epochs"] == one_shot]
+    with pytest.raises(ValueError, match="no dense control of 1000 epochs"):
+        report.budget_correct(results, 1000)
+
+
+def test_best_so_far_snapshots_are_what_fit_with_keep_start_returns(digits):
+    """One run of the longest budget gives every shorter budget's control exactly."""
+    import torch
+    from helpers import train
+
+    dense = experiment.build_model(TINY, digits, 0)
+    experiment._fit(dense, digits, TINY, 0, epochs=2)
+    controls = experiment.budget_controls(dense, digits, TINY, 0,
+                                          [TINY.dense_epochs + 1, TINY.dense_epochs + 3])
+    alone = experiment.build_model(TINY, digits, 0)
+    alone.load_state_dict(dense.state_dict())
+    experiment._fit(alone, digits, TINY, 0, epochs=1, keep_start=True)
+    for a, b in zip(alone.state_dict().values(),
+                    controls[TINY.dense_epochs + 1].state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="below the dense network"):
+        experiment.budget_controls(dense, digits, TINY, 0, [1])
+    assert train.evaluate(controls[TINY.dense_epochs + 3], digits, "val") >= \
+        train.evaluate(dense, digits, "val")
+
+
+def test_headline_rows_carry_an_equivalence_verdict_against_their_own_budget(results):
+    same = report.equivalences(results, "en")
+    h = report.headline(results["rows"], results["dense"])
+    for claim in ("weights", "storage", "neurons"):
+        assert (claim in same) == (h[claim] is not None)
+        if claim in same:
+            e = same[claim]
+            assert e.margin == experiment.TARGETS[claim]["tolerance_pp"]
+            assert e.comparison.confidence == 0.90
+            assert e.comparison.names[1] == f"dense, {h[claim]['epochs']} epochs"
+    rows = report.headline_rows(results, "en")
+    assert all(r["bm_no_loss"] in ("shown", "not shown", "refuted", "—") for r in rows)
+
+
 def test_the_full_table_shows_both_dense_baselines(results):
     rows = report.table_rows(results, "en")
     assert [r["bm_method"] for r in rows[:2]] == ["dense", "dense, same budget"]
@@ -189,7 +252,7 @@ def _row(method, level, compression, drop, storage=(1.0, 1.0, 1.0), flop=1.0, sp
          val_drop=None):
     row = {"method": method, "level": level, "compression": compression,
            "nonzero_weights": 1000 / compression, "hidden": [10.0], "flop_ratio": flop,
-           "speedup": {"1": 1.0, "256": speed}, "shared": {"bits": [4]}}
+           "speedup": {"1": 1.0, "256": speed}, "shared": {"bits": [4]}, "epochs": 55}
     for variant, ratio in zip(experiment.VARIANTS, storage):
         row.setdefault(variant, {}).update(
             test_mean=97 - drop, test_std=0.1, drop_pp=drop,

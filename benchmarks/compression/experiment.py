@@ -28,7 +28,7 @@ from helpers.data import ClassificationData, load_digits_split
 from helpers.device import get_device
 from helpers.stats import mean_std
 
-SCHEMA = 2
+SCHEMA = 3
 #: Accuracy differences are compared with the tolerances up to rounding error.
 EPS = 1e-9
 
@@ -143,9 +143,11 @@ def _fit(model: nn.Module, data: ClassificationData, config: Config, seed: int, 
 
 def _finetune(model: nn.Module, data: ClassificationData, config: Config, seed: int,
               masks: prune.Masks | None = None) -> nn.Module:
-    """Fine-tune in place (keeping pruned weights at zero); the best validation epoch wins."""
+    """Fine-tune in place (keeping pruned weights at zero); the best validation epoch
+    wins, the starting weights included."""
     hook = prune.MaskEnforcer(masks) if masks else None
-    _fit(model, data, config, seed, epochs=config.finetune_epochs, after_step=hook)
+    _fit(model, data, config, seed, epochs=config.finetune_epochs, after_step=hook,
+         keep_start=True)
     return model
 
 
@@ -268,6 +270,76 @@ def method_neurons(dense, data, config, seed) -> Iterator[Level]:
 
 METHOD_FUNCTIONS: dict[str, Callable[..., Iterator[Level]]] = {
     name: globals()[f"method_{name}"] for name in METHODS}
+
+
+def method_epochs(config: Config, method: str, k: int) -> int:
+    """The training budget of ``method``'s ``k``-th level, in epochs: every epoch of
+    training that went into it — the dense network's, and each candidate's of a search
+    (λ, weight decay, neuron criterion), fine-tuning included.
+
+    One-shot pruning (random, magnitude): dense + fine-tuning (40 + 15 = 55 with the
+    default :class:`Config`); iterative: dense + one fine-tuning per round so far
+    (55 … 160); gradual: dense + pruning phase + fine-tuning (70); L1 or L2 + pruning:
+    each of the five candidates trained from scratch and fine-tuned (5 × 55 = 275);
+    neuron removal: dense + each criterion's fine-tuning (40 + 3 × 15 = 85). Each row
+    is compared with a dense network of the same budget (:func:`budget_controls`).
+    """
+    dense, tune = config.dense_epochs, config.finetune_epochs
+    if method in ("random", "magnitude_layer", "magnitude_global"):
+        return dense + tune
+    if method == "iterative":
+        return dense + (k + 1) * tune
+    if method == "gradual":
+        return dense + config.gradual_epochs + tune
+    if method == "l1_prune":
+        return len(config.l1_strengths) * (dense + tune)
+    if method == "l2_prune":
+        return len(config.l2_decays) * (dense + tune)
+    if method == "neurons":
+        return dense + len(config.neuron_criteria) * tune
+    raise ValueError(f"unknown method {method!r}; one of {METHODS}")
+
+
+class BestSoFar:
+    """An ``after_epoch`` hook of :func:`helpers.train.fit`: at each epoch count of
+    ``at``, a copy of the weights that ``fit(..., epochs=count, keep_start=True)`` would
+    return — the best on validation so far, the starting weights included (ties keep
+    the earlier). One run of the longest budget thus gives the dense control of every
+    shorter one (same seed, same batches, same optimiser state)."""
+
+    def __init__(self, model: nn.Module, data: ClassificationData, at: Sequence[int]):
+        self.at = set(at)
+        self.best = train.evaluate(model, data, "val")
+        self.state = copy.deepcopy(model.state_dict())
+        self.snapshots = {0: copy.deepcopy(self.state)} if 0 in self.at else {}
+
+    def __call__(self, model: nn.Module, history: train.History) -> None:
+        if history.val_accuracy[-1] > self.best:
+            self.best = history.val_accuracy[-1]
+            self.state = copy.deepcopy(model.state_dict())
+        if history.epochs in self.at:
+            self.snapshots[history.epochs] = copy.deepcopy(self.state)
+
+
+def budget_controls(dense: nn.Module, data: ClassificationData, config: Config, seed: int,
+                    budgets: Sequence[int]) -> dict[int, nn.Module]:
+    """The dense network continued to each total budget of ``budgets`` (epochs, the
+    dense network's included), keeping its best validation epoch, the starting one
+    included: the control a method of that budget is compared with."""
+    extra = sorted({b - config.dense_epochs for b in budgets})
+    if extra[0] < 0:
+        raise ValueError(f"a budget of {min(budgets)} epochs is below the dense network's "
+                         f"{config.dense_epochs}")
+    model = copy.deepcopy(dense)
+    hook = BestSoFar(model, data, extra)
+    if extra[-1]:
+        _fit(model, data, config, seed, epochs=extra[-1], keep_start=True, after_epoch=hook)
+    out = {}
+    for e in extra:
+        control = copy.deepcopy(dense)
+        control.load_state_dict(hook.snapshots[e])
+        out[config.dense_epochs + e] = control.eval()
+    return out
 
 
 def n_levels(config: Config, method: str) -> int:
@@ -428,7 +500,7 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
     total = len(config.seeds) * (2 + sum(n_levels(config, m) for m in config.methods))
     bar = tqdm(total=total, desc=f"benchmark ({config.data})", disable=not progress,
                dynamic_ncols=True)
-    baseline_records, records = [], []
+    baseline_records, records, control_records = [], [], []
     try:
         for seed in config.seeds:
             dense = build_model(config, data, seed)
@@ -438,18 +510,29 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
             # The dense network as every other network of this seed is timed against.
             reference = structured.remove_dead_neurons(copy.deepcopy(dense)).eval()
             bar.update()
-            # The dense network with the fine-tuning epochs too: every compressed network
-            # had them, so it is the fair reference for "no loss" (equal training budget).
-            budget = _finetune(copy.deepcopy(dense), data, config, seed)
+            # The dense network continued for each method's training budget (the control
+            # it is compared with); the one of one-shot pruning's budget (dense +
+            # fine-tuning) is measured in full, as the tables' "dense, equal budget" row.
+            budgets = {method_epochs(config, m, k) for m in config.methods
+                       for k in range(n_levels(config, m))}
+            one_shot = config.dense_epochs + config.finetune_epochs
+            controls = budget_controls(dense, data, config, seed, budgets | {one_shot})
             baseline_records.append({"method": "dense_budget", "level": None, "seed": seed,
-                                     **measure(budget, data, config, reference)})
+                                     "epochs": one_shot,
+                                     **measure(controls[one_shot], data, config, reference)})
+            X_test, y_test = data.split("test")
+            for epochs, control in sorted(controls.items()):
+                control_records.append({
+                    "epochs": epochs, "seed": seed, "val_acc": _val(control, data),
+                    "test_acc": train.evaluate(control, data, "test"),
+                    "test_correct": pack_correct(train.correct(control, X_test, y_test))})
             bar.update()
             for method in config.methods:
                 bar.set_postfix(seed=seed, method=method)
-                for level, model, choice in METHOD_FUNCTIONS[method](dense, data, config,
-                                                                     seed):
+                for k, (level, model, choice) in enumerate(
+                        METHOD_FUNCTIONS[method](dense, data, config, seed)):
                     records.append({"method": method, "level": level, "seed": seed,
-                                    "choice": choice,
+                                    "choice": choice, "epochs": method_epochs(config, method, k),
                                     **measure(model, data, config, reference)})
                     bar.update()
     finally:
@@ -467,7 +550,8 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
             "data": {"name": config.data, "n_features": data.n_features,
                      **{f"n_{w}": len(data.split(w)[1]) for w in ("train", "val", "test")}},
             "targets": TARGETS, "dense": dense_summary, "dense_budget": budget_summary,
-            "rows": aggregate(records, dense_summary), "records": baseline_records + records}
+            "rows": aggregate(records, dense_summary), "records": baseline_records + records,
+            "budget_controls": control_records}
 
 
 def _jsonable(obj):
@@ -536,5 +620,6 @@ def aggregate(records: Sequence[dict], dense: dict) -> list[dict]:
         # "speedup" (from _summarize): median over seeds of each network's speed-up over
         # its seed's dense network, timed in alternation.
         row["choices"] = [r["choice"] for r in group]
+        row["epochs"] = group[0]["epochs"]
         rows.append(row)
     return rows

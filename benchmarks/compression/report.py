@@ -44,7 +44,7 @@ def _efficiency(row: dict) -> float:
 def _neuron_summary(row: dict) -> dict:
     batch = _large_batch(row)
     return {"method": "neurons", "level": row["level"], "variant": "fp32",
-            "value": row["level"], "hidden": row["hidden"],
+            "value": row["level"], "hidden": row["hidden"], "epochs": row["epochs"],
             "test_mean": row["fp32"]["test_mean"], "test_std": row["fp32"]["test_std"],
             "drop_pp": row["fp32"]["drop_pp"], "flop_ratio": row["flop_ratio"],
             "batch": int(batch), "speedup": row["speedup"][batch],
@@ -80,7 +80,7 @@ def headline(rows: Sequence[dict], dense: dict) -> dict:
         "method": best["method"], "level": best["level"], "variant": "fp32",
         "value": best["compression"], "test_mean": best["fp32"]["test_mean"],
         "test_std": best["fp32"]["test_std"], "drop_pp": best["fp32"]["drop_pp"],
-        "nonzero_weights": best["nonzero_weights"],
+        "nonzero_weights": best["nonzero_weights"], "epochs": best["epochs"],
         "met": best["compression"] >= TARGETS["weights"]["target"],
         "selected_by": _selected_by(
             "weights", "largest compression ratio (fp32, unstructured methods) whose mean "
@@ -95,6 +95,7 @@ def headline(rows: Sequence[dict], dense: dict) -> dict:
                           "value": r[v]["storage_ratio"], "bytes": r[v]["storage_bytes"],
                           "test_mean": r[v]["test_mean"], "test_std": r[v]["test_std"],
                           "drop_pp": r[v]["drop_pp"], "bits": r["shared"]["bits"],
+                          "epochs": r["epochs"],
                           "met": r[v]["storage_ratio"] >= TARGETS["storage"]["target"],
                           "selected_by": _selected_by(
                               "storage", "largest storage ratio (any method and variant) "
@@ -180,6 +181,24 @@ def seed_correct(results: dict, method: str, level: float | None = None,
                      for r in seed_records(results, method, level)])
 
 
+def budget_correct(results: dict, epochs: int) -> np.ndarray:
+    """Which test images the dense control of a budget of ``epochs`` gets right, per seed:
+    bool array (n_seeds, n_test) (the controls of
+    :func:`benchmarks.compression.experiment.budget_controls`)."""
+    n = results["data"]["n_test"]
+    found = sorted((r for r in results["budget_controls"] if r["epochs"] == epochs),
+                   key=lambda r: r["seed"])
+    if not found:
+        raise ValueError(f"no dense control of {epochs} epochs in the results; budgets: "
+                         f"{sorted({r['epochs'] for r in results['budget_controls']})}")
+    return np.stack([unpack_correct(r["test_correct"], n) for r in found])
+
+
+def budget_label(epochs: int, lang: str) -> str:
+    """The name of the dense control of a budget: "dense, 70 epochs"."""
+    return tr("bm_dense_of_epochs", lang).format(epochs=epochs)
+
+
 def interleaved_rounds(results: dict, method: str, level: float | None,
                        batch: str) -> tuple[list[float], list[float]]:
     """The per-round median latencies (ms) of one row and of the dense networks it was
@@ -239,7 +258,10 @@ def table_rows(results: dict, lang: str, variant: str = "fp32") -> list[dict]:
             "ratio": f"{dense[variant]['storage_ratio']:.1f}×",
             "latency_ms": _latency_cell(dense)}]
     budget = results["dense_budget"]
+    out[0]["bm_epochs"] = results["config"]["dense_epochs"]
     out.append({"bm_method": tr(BASELINE_TEXT["dense_budget"], lang), "bm_level": "0%",
+                "bm_epochs": results["config"]["dense_epochs"]
+                + results["config"]["finetune_epochs"],
                 "bm_nonzero": round(budget["nonzero_weights"]),
                 "param_ratio": f"{budget['compression']:.1f}×", "macs": round(budget["macs"]),
                 "test_accuracy_pct": _acc(budget[variant]),
@@ -249,7 +271,7 @@ def table_rows(results: dict, lang: str, variant: str = "fp32") -> list[dict]:
     for r in results["rows"]:
         v = r[variant]
         out.append({"bm_method": method_label(r["method"], lang), "bm_level": level_label(r),
-                    "bm_nonzero": round(r["nonzero_weights"]),
+                    "bm_epochs": r["epochs"], "bm_nonzero": round(r["nonzero_weights"]),
                     "param_ratio": f"{r['compression']:.1f}×", "macs": round(r["macs"]),
                     "test_accuracy_pct": _acc(v),
                     "storage_kb": v["storage_bytes"] / 1000,
@@ -276,8 +298,8 @@ def _latency_cell(row: dict) -> str:
     return " / ".join(f"{row['latency_ms'][b]:.3g}" for b in sorted(row["latency_ms"], key=int))
 
 
-TABLE_COLUMNS = ("bm_method", "bm_level", "bm_nonzero", "param_ratio", "macs", "test_accuracy_pct",
-                 "storage_kb", "ratio", "latency_ms")
+TABLE_COLUMNS = ("bm_method", "bm_level", "bm_epochs", "bm_nonzero", "param_ratio", "macs",
+                 "test_accuracy_pct", "storage_kb", "ratio", "latency_ms")
 
 
 def markdown_table(results: dict, lang: str = "en", variant: str = "fp32") -> str:
@@ -288,8 +310,13 @@ def markdown_table(results: dict, lang: str = "en", variant: str = "fp32") -> st
 
 
 def headline_rows(results: dict, lang: str) -> list[dict]:
-    """The three headline claims against the papers and the targets."""
+    """The three headline claims against the papers and the targets, with each row's
+    training budget and whether it is shown to lose no accuracy against the dense
+    network of that budget (:func:`equivalences`); the weights row also shows how far
+    random pruning with fine-tuning gets (the task's slack)."""
     h, rows = headline(results["rows"], results["dense"]), []
+    same = equivalences(results, lang)
+    random_best = best_per_method(results)["random"]
     for claim in ("weights", "storage", "neurons"):
         t, best = TARGETS[claim], h[claim]
         if claim == "neurons":
@@ -302,6 +329,9 @@ def headline_rows(results: dict, lang: str) -> list[dict]:
         else:
             paper, target = f"{t['paper']:.0f}×", f"≥ {t['target']:.0f}×"
             ours = "—" if best is None else f"{best['value']:.1f}×"
+            if claim == "weights" and best is not None and random_best is not None:
+                ours += aside(tr("bm_random_reaches", lang).format(
+                    ratio=f"{random_best['compression']:.1f}"), lang)
         method = "—" if best is None else method_label(best["method"], lang)
         if best is not None and best["variant"] != "fp32":  # no space after "）"
             method = f"{method} + {variant_label(best['variant'], lang)}".replace("） ", "）")
@@ -311,7 +341,9 @@ def headline_rows(results: dict, lang: str) -> list[dict]:
             "test_accuracy_pct": "—" if best is None else
             f"{best['test_mean']:.2f} ± {best['test_std']:.2f}"
             + aside(_signed(-best['drop_pp']), lang),
-            "bm_met": tr("bm_met" if best is not None and best["met"] else "bm_missed", lang)})
+            "bm_met": tr("bm_met" if best is not None and best["met"] else "bm_missed", lang),
+            "bm_epochs": "—" if best is None else best["epochs"],
+            "bm_no_loss": same[claim].word(lang) if claim in same else "—"})
     return rows
 
 
@@ -319,7 +351,8 @@ def markdown_headline(results: dict, lang: str = "en") -> str:
     """The headline table as Markdown text."""
     return metrics.format_table(headline_rows(results, lang), lang,
                                 columns=("bm_claim", "bm_paper", "bm_target", "bm_ours",
-                                         "bm_method", "test_accuracy_pct", "bm_met")).data
+                                         "bm_method", "bm_epochs", "test_accuracy_pct",
+                                         "bm_met", "bm_no_loss")).data
 
 
 def _ratio(value: float | None) -> str:
@@ -415,6 +448,21 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         v[f"bm_{method}_edge_high"] = f"{e['high']}"
     verdicts = comparisons(results, lang)
     v.update({f"bm_{k}": c.verdict(lang) for k, c in verdicts.items()})
+    # "No loss" against the dense network of the row's own budget: two one-sided tests
+    # at the tolerance; and how often one network on this test set could show it.
+    same, pairs = equivalences(results, lang), _headline_pairs(results, lang)
+    for claim in ("weights", "storage", "neurons"):
+        best = h[claim]
+        v[f"bm_{claim}_epochs"] = "—" if best is None else str(best["epochs"])
+        v[f"bm_{claim}_equivalence"] = same[claim].verdict(lang) if claim in same else "—"
+        if claim in pairs:
+            d = discordance_pct(*pairs[claim][:2])
+            v[f"bm_{claim}_discordant"] = f"{d:.1f}"
+            power = stats.equivalence_power(results["data"]["n_test"], discordant=max(d, 1e-3),
+                                            margin=TARGETS[claim]["tolerance_pp"])
+            v[f"bm_{claim}_power"] = f"{100 * power:.0f}"
+        else:
+            v[f"bm_{claim}_discordant"] = v[f"bm_{claim}_power"] = "—"
     speed = verdicts.get("neuron_speed_verdict")
     if n is not None and speed is not None:  # the same estimate as the verdict, per FLOP
         v["bm_neuron_speed_efficiency"] = f"{100 * speed.estimate / n['flop_ratio']:.0f}"
@@ -466,16 +514,8 @@ def comparisons(results: dict, lang: str) -> dict:
         names=names),
         "budget_verdict": stats.compare_accuracy(
             budget, seed_correct(results, "dense"), names=(budget_name, tr("bm_dense", lang)))}
-    h = headline(results["rows"], results["dense"])
-    for claim in ("weights", "storage", "neurons"):
-        best = h[claim]
-        if best is None:
-            continue
-        label = method_label(best["method"], lang) + (
-            "" if best["variant"] == "fp32" else f" + {variant_label(best['variant'], lang)}")
-        out[f"{claim}_budget_verdict"] = stats.compare_accuracy(
-            seed_correct(results, best["method"], best["level"], best["variant"]), budget,
-            names=(label, budget_name))
+    for claim, (row, control, names) in _headline_pairs(results, lang).items():
+        out[f"{claim}_budget_verdict"] = stats.compare_accuracy(row, control, names=names)
     batch = str(max(results["config"]["latency_batches"]))
     n = headline(results["rows"], results["dense"])["neurons"]
     for key, method, lvl in (("sparse_speed_verdict", "magnitude_global", 0.9),
@@ -488,6 +528,40 @@ def comparisons(results: dict, lang: str) -> dict:
         out[key] = stats.latency_ratio(*interleaved_rounds(results, method, lvl, batch),
                                        names=(label, tr("bm_dense", lang)))
     return out
+
+
+def _headline_pairs(results: dict, lang: str) -> dict:
+    """For each headline row: its per-seed test results, those of the dense control of
+    its own training budget, and the two names."""
+    h, out = headline(results["rows"], results["dense"]), {}
+    for claim in ("weights", "storage", "neurons"):
+        best = h[claim]
+        if best is None:
+            continue
+        label = method_label(best["method"], lang) + (
+            "" if best["variant"] == "fp32" else f" + {variant_label(best['variant'], lang)}")
+        out[claim] = (seed_correct(results, best["method"], best["level"], best["variant"]),
+                      budget_correct(results, best["epochs"]),
+                      (label, budget_label(best["epochs"], lang)))
+    return out
+
+
+def equivalences(results: dict, lang: str) -> dict[str, stats.Equivalence]:
+    """Is each headline row within its tolerance of the dense network of its own
+    training budget? Two one-sided tests (:func:`helpers.stats.equivalence`) at the
+    claim's tolerance (0.5 points, 1 for neurons), read from the 90% interval of
+    :func:`helpers.stats.compare_accuracy` on the per-image test results of all seeds:
+    "shown" only when that interval lies inside the margin."""
+    return {claim: stats.equivalence(
+        stats.compare_accuracy(row, control, names=names, confidence=0.90),
+        TARGETS[claim]["tolerance_pp"])
+        for claim, (row, control, names) in _headline_pairs(results, lang).items()}
+
+
+def discordance_pct(row: np.ndarray, control: np.ndarray) -> float:
+    """The mean share (in %) of test images on which a row's network and its seed's
+    control disagree (one right, the other wrong)."""
+    return float(100 * np.mean(row != control))
 
 
 def seed_table(results: dict, lang: str, rows: Sequence[tuple[str, float | None]]):
