@@ -27,7 +27,7 @@ from ._checks import check_fraction, check_nonnegative, check_positive_int, eval
 from .data import ClassificationData
 
 __all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy", "predictions",
-           "correct"]
+           "correct", "recalibrate_batchnorm"]
 
 Hook = Callable[[nn.Module], None]
 #: ``after_epoch(model, history)``: called after every epoch of :func:`fit`.
@@ -280,3 +280,66 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     bar.close()
     model.load_state_dict(best_state)
     return history
+
+
+_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, data: ClassificationData, *,
+                          batch_size: int = 256) -> nn.Module:
+    """Recompute every BatchNorm layer's running statistics on the training split.
+
+    Introduced in :doc:`residual-networks`, section *What the smaller network gains*.
+    A BatchNorm layer normalises with the mean and variance its input had during
+    training. Removing channels upstream changes what reaches it, so the stored
+    statistics no longer fit, and the pruned network can collapse (every image in one
+    class) although its weights are good. Recomputing the statistics with forward
+    passes over the training images, without a gradient step, repairs much of it: the
+    "adaptive BatchNorm" of EagleEye (Li et al. 2020), the cheap step before fine-tuning
+    or before comparing pruning criteria. The work is done by PyTorch's
+    ``torch.optim.swa_utils.update_bn`` (an exact average over the split, momentum
+    set aside); this function feeds it the training split in batches and restores
+    every module's train/eval mode afterwards.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Changed in place: only the BatchNorm layers' ``running_mean``,
+        ``running_var`` and ``num_batches_tracked``. On the device of its parameters.
+    data : ClassificationData
+        Its training split (the inputs only) is passed through the model.
+    batch_size : int
+        Images per forward pass (> 0). Each statistic is the mean over the batches of
+        that batch's statistic; one batch of the whole split gives the split's exact
+        mean and (unbiased) variance. The forward passes run in training mode, as
+        BatchNorm needs (dropout layers, if any, are active during them).
+
+    Returns
+    -------
+    nn.Module
+        ``model``.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` has no BatchNorm layer that tracks running statistics (nothing
+        to recalibrate).
+
+    References
+    ----------
+    B. Li, B. Wu, J. Su, G. Wang, "EagleEye: Fast sub-net evaluation for efficient neural
+    network pruning", ECCV 2020.
+    """
+    check_positive_int(batch_size, "batch_size")
+    norms = [m for m in model.modules()
+             if isinstance(m, _BATCHNORMS) and m.track_running_stats]
+    if not norms:
+        raise ValueError("model has no BatchNorm layer with running statistics: there is "
+                         "nothing to recalibrate")
+    device = next(model.parameters()).device
+    X = data.split("train")[0].to(device)
+    with evaluation_mode(model):
+        torch.optim.swa_utils.update_bn(
+            (X[start:start + batch_size] for start in range(0, len(X), batch_size)), model)
+    return model

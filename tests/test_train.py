@@ -176,3 +176,33 @@ def test_accuracy_of_a_model_without_parameters():
 
     X = torch.tensor([[-1.0], [2.0], [3.0]])
     assert train.accuracy(Threshold(), X, torch.tensor([0, 1, 0])) == pytest.approx(2 / 3)
+
+
+def test_recalibrate_batchnorm_recomputes_the_statistics_and_nothing_else(digits):
+    """After pruning upstream the stored statistics are stale; recalibration replaces
+    them by those of the training split (exactly, with one batch of the whole split),
+    changes no weight and gives every module its own mode back."""
+    train.seed_everything(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.BatchNorm1d(16),
+                                torch.nn.ReLU(), torch.nn.Linear(16, 10))
+    train.fit(model, digits, epochs=1, progress=False)
+    bn = model[1]
+    bn.running_mean.fill_(5.0)
+    bn.running_var.fill_(100.0)
+    weights = [p.detach().clone() for p in model.parameters()]
+    model.train()
+    model[1].eval()                          # a caller's mixture of modes
+    X = digits.split("train")[0]
+    assert train.recalibrate_batchnorm(model, digits, batch_size=len(X)) is model
+    with torch.no_grad():
+        h = model[0](X)
+    assert torch.allclose(bn.running_mean, h.mean(0), atol=1e-5)
+    assert torch.allclose(bn.running_var, h.var(0, unbiased=True), rtol=1e-4)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), weights))
+    assert model.training and not model[1].training and bn.momentum == 0.1
+    train.recalibrate_batchnorm(model, digits)      # batches of 256: close to the split's
+    assert torch.allclose(bn.running_mean, h.mean(0), atol=0.05 * h.std().item())
+    with pytest.raises(ValueError, match="no BatchNorm"):
+        train.recalibrate_batchnorm(models.mlp([64, 16, 10]), digits)
+    with pytest.raises(ValueError, match="batch_size"):
+        train.recalibrate_batchnorm(model, digits, batch_size=0)
