@@ -393,6 +393,27 @@ TEXT: dict[str, dict[str, str]] = {
                                     "({conf} CI {low} to {high}×, too wide to decide)",
                               "zh": "计时结果分不出{a}与{b}的快慢：加速比 {est}×（{conf} "
                                     "置信区间 {low} 至 {high}×，区间过宽，无从判断）"},
+    # --- language models: the 2 × 2 ablation of Wanda (helpers.experiments.language_models)
+    "lm_nll": {"en": "test loss (nats per character)", "zh": "测试损失（每字符奈特）"},
+    "lm_cell_layer_magnitude": {"en": "|W| across the layer (magnitude)",
+                                "zh": "整层比较 |W|（幅值剪枝）"},
+    "lm_cell_row_magnitude": {"en": "|W| within each row", "zh": "逐行比较 |W|"},
+    "lm_cell_layer_wanda": {"en": "|W|·‖X‖ across the layer", "zh": "整层比较 |W|·‖X‖"},
+    "lm_cell_row_wanda": {"en": "|W|·‖X‖ within each row (Wanda)",
+                          "zh": "逐行比较 |W|·‖X‖（Wanda）"},
+    "lm_abl_group": {"en": "In this model, Wanda's deficit against magnitude pruning comes "
+                           "from the group in which it compares scores, not from its score: "
+                           "within each row, its score helps.",
+                     "zh": "在这个模型中，Wanda 相对幅值剪枝的劣势来自它比较分数的范围，而不是"
+                           "它的分数：在每一行之内，它的分数是有帮助的。"},
+    "lm_abl_mixed": {"en": "In this model the two effects do not separate as simply; read "
+                           "each verdict on its own.",
+                     "zh": "在这个模型中，两个效应并不能这样简单地分开；请逐一阅读上面的每个结论。"},
+    "col_lm_group": {"en": "scores compared", "zh": "比较范围"},
+    "col_lm_score_w": {"en": "score |W|", "zh": "分数 |W|"},
+    "col_lm_score_wx": {"en": "score |W|·‖X‖", "zh": "分数 |W|·‖X‖"},
+    "lm_group_layer": {"en": "across the layer", "zh": "整层"},
+    "lm_group_row": {"en": "within each row", "zh": "逐行"},
     # --- statistics: verdicts of helpers.stats.Equivalence ({unit} may be empty) ---
     "stats_word_shown": {"en": "shown", "zh": "已证实"},
     "stats_word_not_shown": {"en": "not shown", "zh": "未能证实"},

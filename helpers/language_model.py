@@ -24,7 +24,7 @@ from ._checks import (
 )
 
 __all__ = ["CharCorpus", "load_corpus", "TinyTransformer", "train_lm", "perplexity",
-           "sample_windows", "calibration_inputs"]
+           "window_losses", "sample_windows", "calibration_inputs"]
 
 #: Characters outside printable ASCII (and newline) are mapped to this one.
 UNKNOWN = "\x00"
@@ -259,16 +259,17 @@ def train_lm(model: TinyTransformer, tokens: torch.Tensor, *, steps: int = 300,
 
 
 @torch.no_grad()
-def perplexity(model: TinyTransformer, tokens: torch.Tensor, *,
-               batch_size: int = 64) -> float:
-    """Perplexity ``exp(mean negative log-likelihood per character)`` on ``tokens``.
+def window_losses(model: TinyTransformer, tokens: torch.Tensor, *,
+                  batch_size: int = 64) -> torch.Tensor:
+    """The mean negative log-likelihood per character of each window of ``tokens``.
 
-    Introduced in :doc:`language-models`, section *A tiny language model*. The text
-    is cut into consecutive, non-overlapping windows of ``model.context`` characters
-    (the remainder is dropped); every position of a window is predicted from the
-    characters before it within the window. Lower is better; a model that guesses
-    uniformly among ``V`` characters has perplexity ``V``. The model's mode is
-    restored.
+    Introduced in :doc:`language-models`, section *Pruning the language model*. The
+    text is cut into consecutive, non-overlapping windows of ``model.context``
+    characters (the remainder is dropped); every position of a window is predicted
+    from the characters before it within the window. Shape ``(n_windows,)``, in nats,
+    on the CPU; :func:`perplexity` is ``exp`` of their mean. Two models scored on the
+    same windows can be compared window by window (the test text's own sampling
+    error). The model's mode is restored.
     """
     if not isinstance(model, TinyTransformer):
         raise TypeError(f"model must be a TinyTransformer, got {type(model).__name__}")
@@ -278,14 +279,30 @@ def perplexity(model: TinyTransformer, tokens: torch.Tensor, *,
     x = tokens[:n * model.context].view(n, model.context)
     y = tokens[1:n * model.context + 1].view(n, model.context)
     device = next(model.parameters()).device
-    total = 0.0
+    losses = []
     with evaluation_mode(model):
         for start in range(0, n, batch_size):
             logits = model(x[start:start + batch_size].to(device))
-            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                     y[start:start + batch_size].reshape(-1).to(device),
-                                     reduction="sum").item()
-    value = math.exp(total / y.numel())
+            losses.append(F.cross_entropy(logits.transpose(1, 2),
+                                          y[start:start + batch_size].to(device),
+                                          reduction="none").double().mean(dim=1).cpu())
+    losses = torch.cat(losses)
+    check_finite(losses, "window losses")
+    return losses
+
+
+def perplexity(model: TinyTransformer, tokens: torch.Tensor, *,
+               batch_size: int = 64) -> float:
+    """Perplexity ``exp(mean negative log-likelihood per character)`` on ``tokens``.
+
+    Introduced in :doc:`language-models`, section *A tiny language model*. The text
+    is cut into consecutive, non-overlapping windows of ``model.context`` characters
+    (the remainder is dropped); every position of a window is predicted from the
+    characters before it within the window (:func:`window_losses`). Lower is better; a
+    model that guesses uniformly among ``V`` characters has perplexity ``V``. The
+    model's mode is restored.
+    """
+    value = math.exp(float(window_losses(model, tokens, batch_size=batch_size).mean()))
     check_finite(torch.tensor(value), "perplexity")
     return value
 

@@ -46,10 +46,12 @@ from .prune import (
 
 __all__ = ["CRITERIA", "SEQUENTIAL", "wanda_scores", "wanda_row_mask", "wanda_mask",
            "hessian", "sparsegpt_block", "sparsegpt_sweep", "sparsegpt",
-           "reconstruction_error", "linear_layers", "layer_inputs", "prune_layerwise"]
+           "reconstruction_error", "linear_layers", "layer_inputs", "prune_layerwise",
+           "magnitude_criterion", "wanda_criterion", "sparsegpt_criterion"]
 
-#: Criteria understood by :func:`prune_layerwise`.
-CRITERIA = ("magnitude", "wanda", "sparsegpt")
+#: The criteria of :func:`prune_layerwise` by name (defined below): ``"magnitude"``,
+#: ``"wanda"``, ``"sparsegpt"``.
+CRITERIA: dict[str, Callable] = {}
 
 
 def _check_matrix(tensor, name: str) -> torch.Tensor:
@@ -589,6 +591,59 @@ def layer_inputs(model: nn.Module, calibration: torch.Tensor,
                              batch_size)
 
 
+# ------------------------------------------------------------------------ criteria
+#
+# A criterion of prune_layerwise is a callable
+#     criterion(weight, inputs, *, sparsity, n, m) -> the layer's new weight
+# with ``weight`` of shape (out, in), ``inputs`` the layer's inputs on the calibration
+# data, shape (tokens, in) (None when the callable's attribute ``needs_calibration``
+# is False), and the pattern (``n``, ``m`` for N:M, else ``sparsity``).
+
+
+def magnitude_criterion(weight: torch.Tensor, inputs: torch.Tensor | None = None, *,
+                        sparsity: float = 0.5, n: int | None = None,
+                        m: int | None = None) -> torch.Tensor:
+    """``weight`` with its lowest ``|W|`` zeroed, the whole layer compared
+    (:func:`helpers.prune.magnitude_mask`), or magnitude N:M; reads no data."""
+    mask = nm_mask(weight, n, m) if n is not None else magnitude_mask(weight, sparsity)
+    return weight * mask
+
+
+magnitude_criterion.needs_calibration = False
+
+
+def wanda_criterion(weight: torch.Tensor, inputs: torch.Tensor, *, sparsity: float = 0.5,
+                    n: int | None = None, m: int | None = None) -> torch.Tensor:
+    """``weight`` with :func:`wanda_mask` applied, the input norms computed from
+    ``inputs`` in float64."""
+    return weight * wanda_mask(weight, inputs.double().norm(dim=0), sparsity, n=n, m=m)
+
+
+def sparsegpt_criterion(weight: torch.Tensor, inputs: torch.Tensor, *,
+                        sparsity: float = 0.5, n: int | None = None,
+                        m: int | None = None) -> torch.Tensor:
+    """:func:`sparsegpt`'s pruned and updated weight, with the Hessian of ``inputs``."""
+    return sparsegpt(weight, hessian(inputs), sparsity, n=n, m=m)[0]
+
+
+CRITERIA.update(magnitude=magnitude_criterion, wanda=wanda_criterion,
+                sparsegpt=sparsegpt_criterion)
+
+
+def _criterion(criterion) -> Callable:
+    """The callable of a criterion given by name or as a callable."""
+    if isinstance(criterion, str):
+        if criterion not in CRITERIA:
+            raise ValueError(f"criterion must be one of {tuple(CRITERIA)} or a callable, "
+                             f"got {criterion!r}")
+        return CRITERIA[criterion]
+    if not callable(criterion):
+        raise TypeError(f"criterion must be a name of {tuple(CRITERIA)} or a callable "
+                        f"criterion(weight, inputs, *, sparsity, n, m) returning the new "
+                        f"weight, got {type(criterion).__name__}")
+    return criterion
+
+
 #: The orders of calibration understood by :func:`prune_layerwise`.
 SEQUENTIAL = ("layer", "block")
 
@@ -631,7 +686,7 @@ def _calibration_groups(model: nn.Module, names: list[str],
     return groups
 
 
-def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
+def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float = 0.5, *,
                     calibration: torch.Tensor | None = None, n: int | None = None,
                     m: int | None = None, names: Iterable[str] | None = None,
                     batch_size: int = 64, sequential: str = "layer") -> nn.Module:
@@ -644,6 +699,11 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
     * ``"wanda"``: :func:`wanda_mask` with the input norms of the layer (computed in
       float64, scored in float32 at least, whatever the model's dtype).
     * ``"sparsegpt"``: :func:`sparsegpt` with the Hessian of the layer's inputs.
+    * a callable ``criterion(weight, inputs, *, sparsity, n, m)`` that returns the
+      layer's new weight (the three above are :data:`CRITERIA`'s values); one with
+      the attribute ``needs_calibration = False`` gets ``inputs=None`` and needs no
+      calibration data. :doc:`language-models` passes two to separate Wanda's score
+      from its comparison group.
 
     The layers are pruned in the order of ``names``, and their inputs are recorded on
     the calibration data after earlier layers were pruned, so a layer can compensate
@@ -667,7 +727,7 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
     ----------
     model : nn.Module
         The network (e.g. :class:`helpers.language_model.TinyTransformer`).
-    criterion : {"magnitude", "wanda", "sparsegpt"}
+    criterion : {"magnitude", "wanda", "sparsegpt"} or callable
     sparsity : float
         Fraction of each layer's weights to prune (ignored for N:M).
     calibration : torch.Tensor, optional
@@ -686,8 +746,11 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
 
     Raises
     ------
+    TypeError
+        For a criterion that is neither a name nor a callable.
     ValueError
-        For an unknown criterion or ``sequential``, a missing or empty calibration
+        For an unknown criterion or ``sequential``, a callable criterion that returns
+        something other than a tensor of the weight's shape, a missing or empty calibration
         batch, with ``sequential="block"`` a layer in no ``nn.ModuleList`` or the
         layers of a block not consecutive in ``names``, a name that
         is not an ``nn.Linear`` layer of the model, a layer whose width an N:M
@@ -697,8 +760,8 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
         ``nn.MultiheadAttention`` (which multiplies by its weights inside its own
         forward pass: pass ``names`` to prune the other layers).
     """
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    rule = _criterion(criterion)
+    needs_data = getattr(rule, "needs_calibration", True)
     if sequential not in SEQUENTIAL:
         raise ValueError(f"sequential must be one of {SEQUENTIAL}, got {sequential!r}")
     sparsity = _check_pattern(sparsity, n, m)
@@ -709,7 +772,7 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
     if m is not None:
         for name in names:
             _check_nm_width(modules[name].in_features, m, f"layer {name!r}")
-    if criterion != "magnitude":
+    if needs_data:
         if not isinstance(calibration, torch.Tensor) or len(calibration) == 0:
             raise ValueError(f"criterion {criterion!r} needs calibration data: pass a "
                              f"non-empty batch of model inputs as calibration=")
@@ -717,20 +780,19 @@ def prune_layerwise(model: nn.Module, criterion: str, sparsity: float = 0.5, *,
     new = copy.deepcopy(model).eval()
     modules = dict(new.named_modules())
     for group in groups:
-        if criterion != "magnitude":  # one pass records the inputs of the whole group
+        inputs = {}
+        if needs_data:  # one pass records the inputs of the whole group
             inputs = _layer_inputs(new, {name: modules[name] for name in group},
                                    calibration, batch_size)
         for name in group:
             layer = modules[name]
             w = layer.weight.detach()
-            if criterion == "magnitude":
-                mask = nm_mask(w, n, m) if n is not None else magnitude_mask(w, sparsity)
-                new_w = w * mask
-            elif criterion == "wanda":
-                new_w = w * wanda_mask(w, inputs[name].double().norm(dim=0), sparsity,
-                                       n=n, m=m)
-            else:
-                new_w, _ = sparsegpt(w, hessian(inputs[name]), sparsity, n=n, m=m)
+            new_w = rule(w, inputs.get(name), sparsity=sparsity, n=n, m=m)
+            if not isinstance(new_w, torch.Tensor) or new_w.shape != w.shape:
+                raise ValueError(f"criterion {getattr(rule, '__name__', rule)!r} must return "
+                                 f"the new weight of layer {name!r}, a tensor of shape "
+                                 f"{tuple(w.shape)}; got "
+                                 f"{getattr(new_w, 'shape', type(new_w).__name__)}")
             with torch.no_grad():
                 layer.weight.copy_(new_w)
     return new

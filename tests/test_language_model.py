@@ -81,3 +81,43 @@ def test_bad_inputs(corpus):
         lm.train_lm(torch.nn.Linear(2, 2), corpus.train)
     with pytest.raises(ValueError, match="too little"):
         lm.load_corpus(0.5, 0.5)
+
+
+def test_window_losses_are_the_perplexity_window_by_window():
+    """One loss per window of ``context`` characters; perplexity is exp of their mean,
+    and each window's loss is its own cross-entropy."""
+    torch.manual_seed(0)
+    model = lm.TinyTransformer(7, context=5, d_model=8, n_layers=1, n_heads=2)
+    tokens = torch.randint(0, 7, (23,))
+    losses = lm.window_losses(model, tokens, batch_size=2)
+    assert losses.shape == (4,)                     # (23 − 1) // 5 windows
+    assert math.isclose(lm.perplexity(model, tokens), math.exp(losses.mean()), rel_tol=1e-6)
+    x, y = tokens[5:10], tokens[6:11]
+    with torch.no_grad():
+        by_hand = torch.nn.functional.cross_entropy(model.eval()(x[None])[0], y)
+    assert math.isclose(float(losses[1]), float(by_hand), rel_tol=1e-5)
+    with pytest.raises(TypeError, match="TinyTransformer"):
+        lm.window_losses(torch.nn.Linear(2, 2), tokens)
+
+
+def test_the_ablations_criteria_compare_in_their_group():
+    """``row_magnitude`` prunes the same number of weights in every row (Wanda's group,
+    with equal norms); ``layer_wanda`` prunes the lowest Wanda scores of the whole
+    layer, whatever the rows; both plug into prune_layerwise."""
+    from helpers import layerwise
+    from helpers.experiments import language_models as ex
+
+    torch.manual_seed(0)
+    w = torch.randn(6, 8) * torch.logspace(0, 1, 6)[:, None]   # rows of different scales
+    x = torch.randn(50, 8) * torch.logspace(0, 1, 8)             # inputs too
+    rows = ex.row_magnitude(w, sparsity=0.5)
+    assert ((rows == 0).sum(dim=1) == 4).all()
+    layer = ex.layer_wanda(w, x, sparsity=0.5)
+    assert int((layer == 0).sum()) == 24 and not ((layer == 0).sum(dim=1) == 4).all()
+    scores = layerwise.wanda_scores(w, x.double().norm(dim=0))
+    assert scores[layer == 0].max() <= scores[layer != 0].min()
+    with pytest.raises(ValueError, match="unstructured"):
+        ex.layer_wanda(w, x, n=2, m=4)
+    model = lm.TinyTransformer(7, context=8, d_model=16, n_layers=1, n_heads=2)
+    pruned = layerwise.prune_layerwise(model, ex.row_magnitude)      # reads no data
+    assert (pruned.blocks[0].fc1.weight == 0).float().mean() == 0.5

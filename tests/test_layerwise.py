@@ -181,6 +181,34 @@ def test_prune_layerwise_bad_inputs(mlp):
         lw.linear_layers(None)
 
 
+def test_a_criterion_is_a_name_or_a_callable(mlp):
+    """The names are the registry's callables; any callable with the same signature
+    prunes the same way (one that reads no data says so and needs no calibration),
+    and one that returns the wrong thing is named in the error."""
+    calibration = torch.randn(32, 8)
+    for name, rule in lw.CRITERIA.items():
+        by_name = lw.prune_layerwise(mlp, name, calibration=calibration)
+        by_object = lw.prune_layerwise(mlp, rule, calibration=calibration)
+        for a, b in zip(by_name.state_dict().values(), by_object.state_dict().values()):
+            assert torch.equal(a, b)
+
+    def halve(weight, inputs, *, sparsity, n, m):      # a criterion of one's own
+        assert inputs is None
+        return weight * 0.5
+
+    halve.needs_calibration = False
+    new = lw.prune_layerwise(mlp, halve)
+    assert torch.equal(new[0].weight, 0.5 * mlp[0].weight)
+    with pytest.raises(ValueError, match="calibration"):
+        lw.prune_layerwise(mlp, lambda w, x, **k: w)    # reads data by default
+    with pytest.raises(ValueError, match=r"tensor of shape \(16, 8\)"):
+        lw.prune_layerwise(mlp, lambda w, x, **k: w[:1], calibration=calibration)
+    with pytest.raises(TypeError, match="a callable"):
+        lw.prune_layerwise(mlp, 3)
+    with pytest.raises(ValueError, match="'magnitude', 'wanda', 'sparsegpt'"):
+        lw.prune_layerwise(mlp, "obd")
+
+
 # ------------------------------------------------- calibration order: layer or block
 
 def _tiny_lm():

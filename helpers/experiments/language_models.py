@@ -20,14 +20,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import torch
+
 from .. import language_model as lm
 from .. import layerwise, stats
+from ..prune import magnitude_mask
 from ..device import get_device
 from ..train import seed_everything
 from . import experiment
 
 __all__ = ["PAIRS", "PATTERNS", "CriteriaRuns", "TinyLM", "compare_criteria",
-           "tiny_transformer"]
+           "tiny_transformer", "row_magnitude", "layer_wanda", "ABLATION", "Ablation",
+           "ablation"]
 
 #: The pruning patterns compared: keyword arguments of ``prune_layerwise``.
 PATTERNS = {"unstructured": dict(sparsity=0.5), "nm": dict(n=2, m=4)}
@@ -160,3 +165,99 @@ def compare_criteria(n_cal: int = 32, n_seeds: int = 5,
                       test_ppl(c, 0, sparsity=s) for s in levels)
              for c in layerwise.CRITERIA}
     return CriteriaRuns(ppl, comparisons, curve, tuple(levels), n_cal, n_seeds)
+
+
+# ------------------------------------------------------ the 2 × 2 ablation of Wanda
+
+
+def row_magnitude(weight: torch.Tensor, inputs=None, *, sparsity: float = 0.5,
+                  n: int | None = None, m: int | None = None) -> torch.Tensor:
+    """Magnitude pruning within each output row: Wanda's mask with all input norms
+    equal (a criterion of :func:`helpers.layerwise.prune_layerwise`; reads no data)."""
+    ones = torch.ones(weight.shape[1], dtype=weight.dtype, device=weight.device)
+    return weight * layerwise.wanda_mask(weight, ones, sparsity, n=n, m=m)
+
+
+row_magnitude.needs_calibration = False
+
+
+def layer_wanda(weight: torch.Tensor, inputs: torch.Tensor, *, sparsity: float = 0.5,
+                n: int | None = None, m: int | None = None) -> torch.Tensor:
+    """Wanda's scores ``|W_ij|·‖X_j‖`` compared across the whole layer, as magnitude
+    pruning compares ``|W_ij|`` (a criterion of :func:`helpers.layerwise.prune_layerwise`;
+    unstructured only)."""
+    if n is not None:
+        raise ValueError("layer_wanda is unstructured: an N:M pattern compares within "
+                         "groups of a row already")
+    scores = layerwise.wanda_scores(weight, inputs.double().norm(dim=0))
+    return weight * magnitude_mask(scores, sparsity).to(weight.dtype)
+
+
+#: The four cells: (comparison group, score) -> criterion of ``prune_layerwise``.
+ABLATION = {("layer", "magnitude"): "magnitude", ("row", "magnitude"): row_magnitude,
+            ("layer", "wanda"): layer_wanda, ("row", "wanda"): "wanda"}
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """What :func:`ablation` returns.
+
+    Attributes
+    ----------
+    perplexity : dict
+        ``(group, score) ->`` test perplexity of the pruned model.
+    losses : dict
+        ``(group, score) ->`` its loss on each test window (nats per character),
+        :func:`helpers.language_model.window_losses`.
+    comparisons : dict
+        Each effect, paired over the test windows (:func:`helpers.stats.compare_paired`,
+        lower is better), named by :data:`helpers.i18n.TEXT` keys:
+        ``"group_magnitude"`` (per row against the whole layer, score ``|W|``),
+        ``"group_wanda"`` (the same with Wanda's score), ``"score_row"`` (Wanda's
+        score against ``|W|``, per row) and ``"score_layer"`` (the same across the
+        layer).
+    n_windows : int
+        Test windows.
+    """
+
+    perplexity: dict[tuple[str, str], float]
+    losses: dict[tuple[str, str], np.ndarray]
+    comparisons: dict[str, stats.Comparison]
+    n_windows: int
+
+
+@experiment(cost=12)
+def ablation(sparsity: float = 0.5, sample: int = 0, n_cal: int = 32) -> Ablation:
+    """Separate Wanda's two differences from magnitude pruning: its score and the group
+    in which it compares scores.
+
+    Introduced in :doc:`language-models`, section *Pruning the language model*. The
+    model of :func:`tiny_transformer` is pruned at ``sparsity`` (unstructured) by each
+    criterion of :data:`ABLATION`, the data-reading ones with calibration sample
+    ``sample`` of ``n_cal`` windows (as in :func:`compare_criteria`); each effect is
+    the difference in test loss, window by window.
+
+    Returns
+    -------
+    Ablation
+    """
+    trained = tiny_transformer()
+    model, corpus = trained.model, trained.corpus
+    calibration = lm.calibration_inputs(corpus.train, n_cal, model.context, seed=sample)
+    losses = {}
+    for cell, criterion in ABLATION.items():
+        pruned = layerwise.prune_layerwise(model, criterion, sparsity, calibration=calibration)
+        losses[cell] = lm.window_losses(pruned, corpus.test).numpy()
+
+    def effect(a, b):
+        return stats.compare_paired(losses[a], losses[b],
+                                    names=(f"lm_cell_{a[0]}_{a[1]}", f"lm_cell_{b[0]}_{b[1]}"),
+                                    unit="lm_nll", higher_is_better=False)
+
+    comparisons = {
+        "group_magnitude": effect(("row", "magnitude"), ("layer", "magnitude")),
+        "group_wanda": effect(("row", "wanda"), ("layer", "wanda")),
+        "score_row": effect(("row", "wanda"), ("row", "magnitude")),
+        "score_layer": effect(("layer", "wanda"), ("layer", "magnitude"))}
+    return Ablation({cell: float(np.exp(v.mean())) for cell, v in losses.items()}, losses,
+                    comparisons, len(next(iter(losses.values()))))
