@@ -7,6 +7,8 @@ Chinese terms in step with the book's terminology table (glossary page).
 
 from __future__ import annotations
 
+import re
+
 from ._checks import check_language
 
 __all__ = ["TEXT", "tr", "column_header"]
@@ -394,7 +396,7 @@ TEXT: dict[str, dict[str, str]] = {
                               "zh": "计时结果分不出{a}与{b}的快慢：加速比 {est}×（{conf} "
                                     "置信区间 {low} 至 {high}×，区间过宽，无从判断）"},
     # --- language models: the 2 × 2 ablation of Wanda (helpers.experiments.language_models)
-    "lm_nll": {"en": "test loss (nats per character)", "zh": "测试损失（每字符奈特）"},
+    "lm_nll": {"en": "test loss (nats per character)", "zh": "测试损失（每字符，nat）"},
     "lm_cell_layer_magnitude": {"en": "|W| across the layer (magnitude)",
                                 "zh": "整层比较 |W|（幅值剪枝）"},
     "lm_cell_row_magnitude": {"en": "|W| within each row", "zh": "逐行比较 |W|"},
@@ -409,6 +411,13 @@ TEXT: dict[str, dict[str, str]] = {
     "lm_abl_mixed": {"en": "In this model the two effects do not separate as simply; read "
                            "each verdict on its own.",
                      "zh": "在这个模型中，两个效应并不能这样简单地分开；请逐一阅读上面的每个结论。"},
+    "lm_am_held": {"en": "{held} of the {total} verdicts on one model hold across the models",
+                   "zh": "单个模型上的 {total} 个结论中，有 {held} 个在多个模型上依然成立"},
+    "lm_am_changed": {"en": "{a} against {b} at {pattern}, “{one}” on one model and "
+                            "“{across}” across models",
+                      "zh": "{pattern}下{a}对{b}，单个模型上为“{one}”，多个模型上为“{across}”"},
+    "col_lm_verdict_models": {"en": "verdict (over models and test windows)",
+                              "zh": "结论（跨模型与测试窗口）"},
     "col_lm_group": {"en": "scores compared", "zh": "比较范围"},
     "col_lm_score_w": {"en": "score |W|", "zh": "分数 |W|"},
     "col_lm_score_wx": {"en": "score |W|·‖X‖", "zh": "分数 |W|·‖X‖"},
@@ -541,6 +550,28 @@ def listing(items, lang: str, *, clauses: bool = False) -> str:
     '0.01、0.1、1'
     """
     return tr("sep_clause" if clauses else "sep_list", lang).join(map(str, items))
+
+
+#: Where Chinese meets a Latin letter or a digit (the edition puts a space there).
+_CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9\u2212])"
+                        r"|(?<=[A-Za-z0-9%×])(?=[\u4e00-\u9fff])")
+
+
+def spaced(text: str, lang: str) -> str:
+    """``text`` with a space wherever Chinese meets a Latin letter or a digit, in an
+    edition that writes Chinese (:attr:`helpers.languages.Language.cjk`), as its
+    typography wants; unchanged in the others. For text assembled from parts whose
+    script is not known in advance (a method's name in a template).
+
+    Examples
+    --------
+    >>> spaced("2:4下Wanda对幅值剪枝", "zh")
+    '2:4 下 Wanda 对幅值剪枝'
+    """
+    from .languages import REGISTRY
+
+    check_language(lang)
+    return _CJK_LATIN.sub(" ", text) if REGISTRY[lang].cjk else text
 
 
 def aside(text: str, lang: str) -> str:

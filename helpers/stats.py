@@ -29,7 +29,6 @@ The methods are introduced in :doc:`background`, section *Judging a compression 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Real
@@ -41,7 +40,8 @@ from ._checks import check_language, check_positive_int
 
 __all__ = ["UNDECIDED_RATIO", "mean_std", "format_mean_std", "Comparison",
            "compare_accuracy", "mcnemar", "paired_proportion_interval", "compare_paired",
-           "latency_ratio", "Equivalence", "equivalence", "equivalence_power"]
+           "latency_ratio", "Equivalence", "equivalence", "equivalence_power",
+           "compare_examples"]
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -87,8 +87,6 @@ _KINDS = ("difference", "ratio")
 #: is too wide to decide anything (:attr:`Comparison.too_wide`).
 UNDECIDED_RATIO = 2.0
 
-_CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9\u2212])"
-                        r"|(?<=[A-Za-z0-9%×])(?=[\u4e00-\u9fff])")
 
 
 def _number(value: float, digits: int) -> str:
@@ -223,7 +221,7 @@ class Comparison:
         so one comparison, computed once, serves every edition.
         """
         check_language(lang)
-        from .i18n import tr
+        from .i18n import spaced, tr
 
         if digits is None:
             digits = 2 if self.kind == "ratio" else 1
@@ -251,9 +249,7 @@ class Comparison:
         else:
             key = {True: "stats_ahead", False: "stats_behind", None: "stats_same"}[better]
         text = tr(key, lang).format(**fields)
-        if lang == "zh":  # a space where Chinese meets a Latin name or a number
-            text = _CJK_LATIN.sub(" ", text)
-        return text
+        return spaced(text, lang)  # a space where Chinese meets a Latin name or a number
 
     def __str__(self) -> str:
         return self.verdict("en")
@@ -312,15 +308,17 @@ def _check_correct(correct_a, correct_b) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _check_values(values, name: str, *, positive: bool = False) -> np.ndarray:
+def _check_values(values, name: str, *, positive: bool = False,
+                  ndim: int = 1) -> np.ndarray:
     x = _as_numpy(values, name)
     if x.dtype == bool or not (np.issubdtype(x.dtype, np.integer)
                                or np.issubdtype(x.dtype, np.floating)):
         raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
     x = x.astype(float)
-    if x.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional (one value per seed or round), "
-                         f"got shape {x.shape}")
+    if x.ndim != ndim:
+        shape = ("one-dimensional (one value per seed or round)" if ndim == 1 else
+                 "two-dimensional (seeds × examples)")
+        raise ValueError(f"{name} must be {shape}, got shape {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values; drop the failed runs "
                          f"from both arms before comparing")
@@ -711,14 +709,81 @@ def compare_accuracy(correct_a, correct_b, *, names: Sequence[str],
         low, high = _bootstrap_interval(diff, confidence, n_boot, seed)
         return Comparison(names, estimate, min(low, estimate), max(high, estimate),
                           confidence, None, f"paired bootstrap over {where}", "pp")
+    return _seeds_and_examples(100.0 * diff, names, confidence, "pp", True)
+
+
+def _seeds_and_examples(diff: np.ndarray, names, confidence: float, unit: str,
+                        higher_is_better: bool) -> Comparison:
+    """The square-and-add comparison of per-example differences ``diff`` (S, N), S ≥ 2."""
+    n_seeds, n_examples = diff.shape
+    estimate = float(diff.mean())
     seeds, examples = _variance_parts(diff)
     tail = (1 - confidence) / 2
-    half = 100.0 * float(_square_and_add_width(tail, seeds, examples, n_seeds - 1))
-    p_value = min(1.0, 2 * _square_and_add_p(abs(estimate) / 100.0, seeds, examples,
-                                             n_seeds - 1))
-    return Comparison(names, estimate, estimate - half, estimate + half, confidence,
+    half = float(_square_and_add_width(tail, seeds, examples, n_seeds - 1))
+    p_value = min(1.0, 2 * _square_and_add_p(abs(estimate), seeds, examples, n_seeds - 1))
+    return Comparison(tuple(names), estimate, estimate - half, estimate + half, confidence,
                       p_value, f"t over seeds and normal over examples, square-and-add; "
-                               f"{where}", "pp")
+                               f"{n_seeds} seeds × {n_examples} examples", unit,
+                      higher_is_better=higher_is_better)
+
+
+def compare_examples(values_a, values_b, *, names: Sequence[str], unit: str = "",
+                     higher_is_better: bool = True, confidence: float = 0.95) -> Comparison:
+    """Paired comparison of a metric measured per test example, over seeds and examples.
+
+    :func:`compare_accuracy` for a real-valued metric: ``values_a[s, i]`` is the metric
+    (a loss, a squared error) of method A's model of seed ``s`` on test example ``i``,
+    and ``values_b`` the same for B, on the same examples in the same order. The
+    estimate is the mean of A − B; its interval adds the seed-to-seed spread (a t
+    interval on S − 1 degrees of freedom) and the error the seeds share because they
+    are scored on the same examples (normal), by square-and-add, with the p-value at
+    which the interval just reaches 0. :doc:`language-models` compares criteria over
+    several trained models and the windows of the test text this way.
+
+    Parameters
+    ----------
+    values_a, values_b : array of shape (n_seeds, n_examples)
+        Finite numbers; at least two seeds and two examples, the same shape.
+    names : (str, str)
+        The names of A and B in the verdict.
+    unit : str
+        The metric's unit or name.
+    higher_is_better : bool
+        False for losses: a negative difference favours A.
+    confidence : float
+        In (0, 1).
+
+    Returns
+    -------
+    Comparison
+        ``kind="difference"``.
+
+    Raises
+    ------
+    TypeError
+        For values that are not real numbers.
+    ValueError
+        For arrays of other shapes than two equal (S ≥ 2, N ≥ 2) ones, values that
+        are not finite, ``confidence`` outside (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.stats import compare_examples
+    >>> rng = np.random.default_rng(0)
+    >>> b = rng.normal(1.0, 0.3, size=(3, 200))           # 3 models × 200 test windows
+    >>> a = b - 0.1 + rng.normal(0, 0.05, size=b.shape)    # A's loss 0.1 lower
+    >>> compare_examples(a, b, names=("A", "B"), unit="loss",
+    ...                  higher_is_better=False).favours_a
+    True
+    """
+    _check_confidence(confidence)
+    a = _check_values(values_a, "values_a", ndim=2)
+    b = _check_values(values_b, "values_b", ndim=2)
+    if a.shape != b.shape or a.shape[0] < 2 or a.shape[1] < 2:
+        raise ValueError(f"values_a and values_b must have the same shape (n_seeds >= 2, "
+                         f"n_examples >= 2); got {a.shape} and {b.shape}")
+    return _seeds_and_examples(a - b, names, confidence, unit, higher_is_better)
 
 
 # ------------------------------------------------------------------- metrics per seed
@@ -921,7 +986,7 @@ class Equivalence:
         'pruned no more than 0.25 pp worse than dense: not shown (90% CI of the difference −0.3 to 0.4 pp, past the margin)'
         """
         check_language(lang)
-        from .i18n import tr
+        from .i18n import spaced, tr
 
         check_positive_int(digits, "digits", allow_zero=True)
         here = self.comparison.named(lang)
@@ -938,9 +1003,7 @@ class Equivalence:
             a=a, b=b, unit=unit, margin=f"{self.margin:g}",
             conf=f"{100 * self.comparison.confidence:g}%",
             low=_number(self.comparison.low, digits), high=_number(self.comparison.high, digits))
-        if lang == "zh":  # a space where Chinese meets a Latin name or a number
-            text = _CJK_LATIN.sub(" ", text)
-        return text
+        return spaced(text, lang)  # a space where Chinese meets a Latin name or a number
 
     def __str__(self) -> str:
         return self.verdict("en")

@@ -703,3 +703,27 @@ def test_equivalence_verdicts_say_shown_not_shown_or_refuted():
     assert verdict(-0.8, 1.4, non_inferiority=True)[0] == "not shown"
     assert verdict(-1.4, -0.6, non_inferiority=True)[1].startswith(
         "pruned worse than dense by more than 0.5 pp")
+
+
+def test_compare_examples_is_compare_accuracy_for_real_values():
+    """On correctness (as 0/100) it gives compare_accuracy's interval exactly; on losses
+    a lower A is ahead; bad shapes and values are errors that say what is wanted."""
+    rng = np.random.default_rng(3)
+    a, b = rng.random((3, 300)) < 0.9, rng.random((3, 300)) < 0.85
+    acc = stats.compare_accuracy(a, b, names=("a", "b"))
+    ex = stats.compare_examples(100.0 * a, 100.0 * b, names=("a", "b"), unit="pp")
+    assert (ex.estimate, ex.low, ex.high, ex.p_value) == pytest.approx(
+        (acc.estimate, acc.low, acc.high, acc.p_value))
+    loss_b = rng.normal(1.0, 0.3, size=(3, 200))
+    loss_a = loss_b - 0.1 + rng.normal(0, 0.05, size=loss_b.shape)
+    c = stats.compare_examples(loss_a, loss_b, names=("a", "b"), unit="loss",
+                               higher_is_better=False)
+    assert c.favours_a and c.high < 0 and "behind" not in c.verdict("en")
+    with pytest.raises(ValueError, match="two-dimensional"):
+        stats.compare_examples(loss_a[0], loss_b[0], names=("a", "b"))
+    with pytest.raises(ValueError, match="same shape"):
+        stats.compare_examples(loss_a[:1], loss_b[:1], names=("a", "b"))
+    with pytest.raises(ValueError, match="NaN"):
+        stats.compare_examples(np.full((2, 3), np.nan), loss_b[:2, :3], names=("a", "b"))
+    with pytest.raises(TypeError, match="real numbers"):
+        stats.compare_examples(a, b, names=("a", "b"))

@@ -32,7 +32,7 @@ from . import experiment
 
 __all__ = ["PAIRS", "PATTERNS", "CriteriaRuns", "TinyLM", "compare_criteria",
            "tiny_transformer", "row_magnitude", "layer_wanda", "ABLATION", "Ablation",
-           "ablation"]
+           "ablation", "MODEL_SEEDS", "AcrossModels", "across_models"]
 
 #: The pruning patterns compared: keyword arguments of ``prune_layerwise``.
 PATTERNS = {"unstructured": dict(sparsity=0.5), "nm": dict(n=2, m=4)}
@@ -261,3 +261,74 @@ def ablation(sparsity: float = 0.5, sample: int = 0, n_cal: int = 32) -> Ablatio
         "score_layer": effect(("layer", "wanda"), ("layer", "magnitude"))}
     return Ablation({cell: float(np.exp(v.mean())) for cell, v in losses.items()}, losses,
                     comparisons, len(next(iter(losses.values()))))
+
+
+# ---------------------------------------------------- verdicts across trained models
+
+#: The training seeds of the models compared in :func:`across_models`.
+MODEL_SEEDS = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class AcrossModels:
+    """What :func:`across_models` returns.
+
+    Attributes
+    ----------
+    dense_perplexity : tuple of float
+        Each trained model's test perplexity.
+    perplexity : dict
+        ``(pattern, criterion) ->`` tuple of test perplexities, one per model.
+    comparisons : dict
+        ``(pattern, a, b) ->`` :class:`helpers.stats.Comparison` of criterion ``a``
+        with ``b`` on the test loss (nats per character), over the models and the
+        test windows (:func:`helpers.stats.compare_examples`, lower is better).
+    n_windows : int
+        Test windows.
+    """
+
+    dense_perplexity: tuple[float, ...]
+    perplexity: dict[tuple[str, str], tuple[float, ...]]
+    comparisons: dict[tuple[str, str, str], stats.Comparison]
+    n_windows: int
+
+
+@experiment(cost=40)
+def across_models(seeds: tuple[int, ...] = MODEL_SEEDS, n_cal: int = 32) -> AcrossModels:
+    """The criteria compared over several trained models, not one.
+
+    Introduced in :doc:`language-models`, section *Pruning the language model*. For
+    each training seed: the model of :func:`tiny_transformer` with that seed, pruned by
+    every criterion and pattern of :data:`PATTERNS` with calibration sample ``seed``
+    (``n_cal`` windows), and scored window by window on the test text
+    (:func:`helpers.language_model.window_losses`). Each comparison's interval adds
+    what changes from model to model (training and calibration) and the test text's
+    own sampling error (:func:`helpers.stats.compare_examples`).
+
+    Returns
+    -------
+    AcrossModels
+    """
+    losses, dense = {}, {}
+    # The page's model (seed 0) last: the other experiments train it, perhaps already.
+    for seed in sorted(seeds, key=lambda s: s == 0):
+        trained = tiny_transformer(seed=seed)
+        model, corpus = trained.model, trained.corpus
+        dense[seed] = trained.test_perplexity
+        calibration = lm.calibration_inputs(corpus.train, n_cal, model.context, seed=seed)
+        for pattern, kwargs in PATTERNS.items():
+            for criterion in layerwise.CRITERIA:
+                pruned = layerwise.prune_layerwise(model, criterion, **kwargs,
+                                                   calibration=calibration)
+                losses.setdefault((pattern, criterion), {})[seed] = \
+                    lm.window_losses(pruned, corpus.test).numpy()
+    losses = {key: np.stack([rows[s] for s in seeds]) for key, rows in losses.items()}
+    comparisons = {
+        (p, a, b): stats.compare_examples(losses[p, a], losses[p, b],
+                                          names=(f"lm_{a}", f"lm_{b}"), unit="lm_nll",
+                                          higher_is_better=False)
+        for p in PATTERNS for a, b in PAIRS}
+    return AcrossModels(tuple(dense[s] for s in seeds),
+                        {key: tuple(float(np.exp(row.mean())) for row in rows)
+                         for key, rows in losses.items()},
+                        comparisons, losses[next(iter(losses))].shape[1])
