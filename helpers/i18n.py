@@ -492,6 +492,8 @@ TEXT: dict[str, dict[str, str]] = {
                        "zh": "移除 50% 通道，未微调"},
     "res_pruned_recal": {"en": "50% of channels removed, BatchNorm recalibrated",
                          "zh": "移除 50% 通道，重新校准 BatchNorm"},
+    "res_v_recal": {"en": "the recalibrated network", "zh": "重新校准后的网络"},
+    "res_v_raw": {"en": "the network right after removal", "zh": "刚移除通道的网络"},
     "res_pruned_ft": {"en": "50% of channels removed, recalibrated and fine-tuned",
                       "zh": "移除 50% 通道，重新校准并微调后"},
     "res_relation": {"en": "at {p}% removed, MAC ratio {macs}, speed-up {low}× to {high}× ({where})",

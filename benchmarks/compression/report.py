@@ -460,7 +460,7 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
             v[f"bm_{claim}_discordant"] = f"{d:.1f}"
             power = stats.equivalence_power(results["data"]["n_test"], discordant=max(d, 1e-3),
                                             margin=TARGETS[claim]["tolerance_pp"])
-            v[f"bm_{claim}_power"] = f"{100 * power:.0f}"
+            v[f"bm_{claim}_power"] = f"{100 * power:.0f}" if power >= 0.01 else "< 1"
         else:
             v[f"bm_{claim}_discordant"] = v[f"bm_{claim}_power"] = "—"
     speed = verdicts.get("neuron_speed_verdict")
