@@ -245,7 +245,8 @@ def _first_group(m):
 
 
 #: The model each function is called with, when not the small MLP of ``_model``.
-MODELS = {"language_model.train_lm": _tiny_lm, "language_model.perplexity": _tiny_lm}
+MODELS = {"language_model.train_lm": _tiny_lm, "language_model.perplexity": _tiny_lm,
+          "language_model.window_losses": _tiny_lm}
 
 #: How each public function that takes a model is called: (model, data) -> result.
 CALLS = {
@@ -326,6 +327,8 @@ CALLS = {
         m, {g: dependency.group_importance(m, g) for g in dependency.dependency_groups(m)}),
     "language_model.train_lm": lambda m, d: lm.train_lm(m, _TOKENS, steps=2, batch_size=2),
     "language_model.perplexity": lambda m, d: lm.perplexity(m, _TOKENS),
+    "language_model.window_losses": lambda m, d: lm.window_losses(m, _TOKENS),
+    "train.recalibrate_batchnorm": lambda m, d: train.recalibrate_batchnorm(m, d),
 }
 
 #: Functions that read the effective weights of a re-parametrised model: the same
@@ -335,6 +338,7 @@ READS_EFFECTIVE_WEIGHTS = {
     "metrics.macs_by_layer", "metrics.macs", "metrics.flops", "metrics.storage_bytes",
     "pipeline.storage_scheme", "train.accuracy", "train.evaluate", "train.predictions",
     "train.correct", "language_model.perplexity", "layerwise.layer_inputs",
+    "language_model.window_losses",
 }
 #: Functions that only run the model forward or train it (torch's re-parametrisations
 #: are made for that), read only its layout, or whose job is the re-parametrisation.
@@ -342,6 +346,7 @@ RUNS_THE_MODEL = {
     "metrics.serialized_bytes", "metrics.measure_latency", "metrics.compare_latency",
     "distill.DistillationPenalty", "distill.fit_student", "train.fit",
     "prune.make_permanent", "language_model.train_lm", "layerwise.linear_layers",
+    "train.recalibrate_batchnorm",
 }
 
 
@@ -438,7 +443,7 @@ CHANGES_THE_MODEL = {
     "prune.apply_masks", "prune.MaskEnforcer", "prune.make_permanent",
     "prune.iterative_prune", "prune.GradualPruner", "prune.gradual_prune",
     "structured.zero_units", "train.fit", "dependency.zero_group", "language_model.train_lm",
-    "quant.CentroidFineTuning",
+    "quant.CentroidFineTuning", "train.recalibrate_batchnorm",
 }
 #: Functions that cannot run on the test model; each is listed with the reason.
 NOT_FOR_THIS_MODEL = {
