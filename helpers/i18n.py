@@ -418,7 +418,6 @@ TEXT: dict[str, dict[str, str]] = {
                       "zh": "{pattern}下{a}对{b}，单个模型上为“{one}”，多个模型上为“{across}”"},
     "col_lm_verdict_models": {"en": "verdict (over models and test windows)",
                               "zh": "结论（跨模型与测试窗口）"},
-    "col_lm_layer": {"en": "layer", "zh": "层"},
     "col_lm_group": {"en": "scores compared", "zh": "比较范围"},
     "col_lm_score_w": {"en": "score |W|", "zh": "分数 |W|"},
     "col_lm_score_wx": {"en": "score |W|·‖X‖", "zh": "分数 |W|·‖X‖"},

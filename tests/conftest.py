@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -41,12 +42,15 @@ class BackgroundBatch:
         self.log = open(root / "log.txt", "wb")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))}
+        self.waited = None
         self.process = subprocess.Popen([sys.executable, str(HERE / "test_coursework.py"),
                                          str(root)], stdout=self.log,
                                         stderr=subprocess.STDOUT, env=env, cwd=root)
 
     def result(self) -> dict:
+        asked = time.monotonic()
         code = self.process.wait()
+        self.waited = time.monotonic() - asked
         self.log.close()
         summary = self.root / "summary.json"
         if code != 0 or not summary.is_file():
@@ -76,6 +80,19 @@ def pytest_collection_finish(session):
     if config.option.collectonly or not any(map(_uses_batch, session.items)):
         return
     config.coursework_batch = BackgroundBatch(config._tmp_path_factory.mktemp("coursework-batch"))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """How long the background batch took, and how long the tests waited for it (if they
+    waited, the batch was the run's critical path)."""
+    batch = getattr(config, "coursework_batch", None)
+    summary = batch and batch.root / "summary.json"
+    if batch is None or batch.waited is None or not summary.is_file():
+        return
+    seconds = json.loads(summary.read_text(encoding="utf-8")).get("total_seconds")
+    terminalreporter.write_line(
+        f"[coursework batch] graded in the background in {seconds:.0f} s; the tests that "
+        f"read it waited {batch.waited:.0f} s for it")
 
 
 def pytest_unconfigure(config):
