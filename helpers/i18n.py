@@ -348,8 +348,8 @@ TEXT: dict[str, dict[str, str]] = {
     "col_bm_ours": {"en": "this benchmark", "zh": "本基准测试"},
     "col_bm_met": {"en": "target met?", "zh": "是否达到目标"},
     "col_bm_epochs": {"en": "epochs", "zh": "训练轮数"},
-    "col_bm_no_loss": {"en": "no loss vs dense of equal budget?",
-                       "zh": "与同等预算的稠密网络相比无损失？"},
+    "col_bm_no_loss": {"en": "no loss at equal budget?", "zh": "同等预算下无损失？"},
+    "bm_epochs_of": {"en": "{epochs} epochs", "zh": "{epochs} 轮"},
     "bm_dense_of_epochs": {"en": "dense, {epochs} epochs", "zh": "稠密网络（{epochs} 轮）"},
     "bm_random_reaches": {"en": "random pruning: {ratio}×", "zh": "随机剪枝：{ratio}×"},
     # --- statistics: verdicts of helpers.stats.Comparison ---

@@ -335,6 +335,8 @@ def headline_rows(results: dict, lang: str) -> list[dict]:
         method = "—" if best is None else method_label(best["method"], lang)
         if best is not None and best["variant"] != "fp32":  # no space after "）"
             method = f"{method} + {variant_label(best['variant'], lang)}".replace("） ", "）")
+        if best is not None:  # its training budget
+            method += aside(tr("bm_epochs_of", lang).format(epochs=best["epochs"]), lang)
         rows.append({
             "bm_claim": tr(f"bm_claim_{claim}", lang), "bm_paper": paper, "bm_target": target,
             "bm_ours": ours, "bm_method": method,
@@ -342,7 +344,6 @@ def headline_rows(results: dict, lang: str) -> list[dict]:
             f"{best['test_mean']:.2f} ± {best['test_std']:.2f}"
             + aside(_signed(-best['drop_pp']), lang),
             "bm_met": tr("bm_met" if best is not None and best["met"] else "bm_missed", lang),
-            "bm_epochs": "—" if best is None else best["epochs"],
             "bm_no_loss": same[claim].word(lang) if claim in same else "—"})
     return rows
 
@@ -351,8 +352,8 @@ def markdown_headline(results: dict, lang: str = "en") -> str:
     """The headline table as Markdown text."""
     return metrics.format_table(headline_rows(results, lang), lang,
                                 columns=("bm_claim", "bm_paper", "bm_target", "bm_ours",
-                                         "bm_method", "bm_epochs", "test_accuracy_pct",
-                                         "bm_met", "bm_no_loss")).data
+                                         "bm_method", "test_accuracy_pct", "bm_met",
+                                         "bm_no_loss")).data
 
 
 def _ratio(value: float | None) -> str:
