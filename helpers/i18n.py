@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ._checks import check_language
+from .languages import REGISTRY
 
 __all__ = ["TEXT", "tr", "column_header"]
 
@@ -570,8 +571,6 @@ def spaced(text: str, lang: str) -> str:
     >>> spaced("2:4下Wanda对幅值剪枝", "zh")
     '2:4 下 Wanda 对幅值剪枝'
     """
-    from .languages import REGISTRY
-
     check_language(lang)
     return _CJK_LATIN.sub(" ", text) if REGISTRY[lang].cjk else text
 

@@ -125,6 +125,7 @@ def check_language(lang: str) -> str:
         raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
     return lang
 
+
 #: The line by which a page's (or an assignment's) code differs between editions:
 #: ``LANG = "en"``; group 1 is the language code.
 LANG_LINE = re.compile(r'^LANG = "(' + "|".join(map(re.escape, LANGUAGES)) + r')"$',

@@ -88,7 +88,6 @@ _KINDS = ("difference", "ratio")
 UNDECIDED_RATIO = 2.0
 
 
-
 def _number(value: float, digits: int) -> str:
     """A number with a true minus sign (U+2212), as typeset in the book."""
     text = f"{value:.{digits}f}"
@@ -922,6 +921,14 @@ def latency_ratio(times_a, times_b, *, names: Sequence[str], confidence: float =
 
 _DECISIONS = {False: ("equivalent", "not equivalent", "undecided"),
               True: ("non-inferior", "inferior", "undecided")}
+#: The texts of each decision, in the order of ``_DECISIONS``: (word, sentence).
+_DECISION_TEXTS = {
+    False: (("stats_word_shown", "stats_equivalent"),
+            ("stats_word_refuted", "stats_not_equivalent"),
+            ("stats_word_not_shown", "stats_equivalence_undecided")),
+    True: (("stats_word_shown", "stats_non_inferior"),
+           ("stats_word_refuted", "stats_inferior"),
+           ("stats_word_not_shown", "stats_non_inferiority_undecided"))}
 
 
 @dataclass(frozen=True)
@@ -958,15 +965,17 @@ class Equivalence:
         """True when the data show "no loss" (equivalent, or non-inferior)."""
         return self.decision == _DECISIONS[self.non_inferiority][0]
 
+    def _texts(self) -> tuple[str, str]:
+        """The keys of this decision's word and sentence (``_DECISION_TEXTS``)."""
+        return _DECISION_TEXTS[self.non_inferiority][
+            _DECISIONS[self.non_inferiority].index(self.decision)]
+
     def word(self, lang: str) -> str:
         """"shown", "not shown" or "refuted" (the claim of no loss), in ``lang``."""
         check_language(lang)
         from .i18n import tr
 
-        shown, opposite, _ = _DECISIONS[self.non_inferiority]
-        key = {shown: "stats_word_shown", opposite: "stats_word_refuted"}.get(
-            self.decision, "stats_word_not_shown")
-        return tr(key, lang)
+        return tr(self._texts()[0], lang)
 
     def verdict(self, lang: str, digits: int = 1) -> str:
         """The decision as a sentence fragment in ``lang``, with the interval it reads.
@@ -993,13 +1002,7 @@ class Equivalence:
         a, b = here.names
         unit = tr("stats_unit_pp", lang) if here.unit == "pp" else (
             f" {here.unit}" if here.unit else "")
-        shown, opposite, _ = _DECISIONS[self.non_inferiority]
-        stem = "non_inferior" if self.non_inferiority else "equivalent"
-        key = {shown: f"stats_{stem}",
-               opposite: "stats_inferior" if self.non_inferiority else "stats_not_equivalent",
-               }.get(self.decision, "stats_non_inferiority_undecided" if self.non_inferiority
-                     else "stats_equivalence_undecided")
-        text = tr(key, lang).format(
+        text = tr(self._texts()[1], lang).format(
             a=a, b=b, unit=unit, margin=f"{self.margin:g}",
             conf=f"{100 * self.comparison.confidence:g}%",
             low=_number(self.comparison.low, digits), high=_number(self.comparison.high, digits))

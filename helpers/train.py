@@ -282,9 +282,6 @@ def fit(model: nn.Module, data: ClassificationData, *, epochs: int = 30,
     return history
 
 
-_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-
 @torch.no_grad()
 def recalibrate_batchnorm(model: nn.Module, data: ClassificationData, *,
                           batch_size: int = 256) -> nn.Module:
@@ -298,9 +295,9 @@ def recalibrate_batchnorm(model: nn.Module, data: ClassificationData, *,
     passes over the training images, without a gradient step, repairs much of it: the
     "adaptive BatchNorm" of EagleEye (Li et al. 2020), the cheap step before fine-tuning
     or before comparing pruning criteria. The work is done by PyTorch's
-    ``torch.optim.swa_utils.update_bn`` (an exact average over the split, momentum
-    set aside); this function feeds it the training split in batches and restores
-    every module's train/eval mode afterwards.
+    ``torch.optim.swa_utils.update_bn`` (a cumulative average over the batches,
+    momentum set aside); this function feeds it the training split in batches and
+    restores every module's train/eval mode afterwards.
 
     Parameters
     ----------
@@ -332,9 +329,9 @@ def recalibrate_batchnorm(model: nn.Module, data: ClassificationData, *,
     network pruning", ECCV 2020.
     """
     check_positive_int(batch_size, "batch_size")
-    norms = [m for m in model.modules()
-             if isinstance(m, _BATCHNORMS) and m.track_running_stats]
-    if not norms:
+    # the layers update_bn resets: every kind of BatchNorm that keeps running statistics
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+               for m in model.modules()):
         raise ValueError("model has no BatchNorm layer with running statistics: there is "
                          "nothing to recalibrate")
     device = next(model.parameters()).device

@@ -451,7 +451,8 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
     v.update({f"bm_{k}": c.verdict(lang) for k, c in verdicts.items()})
     # "No loss" against the dense network of the row's own budget: two one-sided tests
     # at the tolerance; and how often one network on this test set could show it.
-    same, pairs = equivalences(results, lang), _headline_pairs(results, lang)
+    pairs = _headline_pairs(results, lang)
+    same = equivalences(results, lang, pairs)
     for claim in ("weights", "storage", "neurons"):
         best = h[claim]
         v[f"bm_{claim}_epochs"] = "—" if best is None else str(best["epochs"])
@@ -547,16 +548,19 @@ def _headline_pairs(results: dict, lang: str) -> dict:
     return out
 
 
-def equivalences(results: dict, lang: str) -> dict[str, stats.Equivalence]:
+def equivalences(results: dict, lang: str, pairs: dict | None = None
+                 ) -> dict[str, stats.Equivalence]:
     """Is each headline row within its tolerance of the dense network of its own
     training budget? Two one-sided tests (:func:`helpers.stats.equivalence`) at the
     claim's tolerance (0.5 points, 1 for neurons), read from the 90% interval of
     :func:`helpers.stats.compare_accuracy` on the per-image test results of all seeds:
-    "shown" only when that interval lies inside the margin."""
+    "shown" only when that interval lies inside the margin. ``pairs``:
+    :func:`_headline_pairs`, when the caller has them already."""
+    pairs = _headline_pairs(results, lang) if pairs is None else pairs
     return {claim: stats.equivalence(
         stats.compare_accuracy(row, control, names=names, confidence=0.90),
         TARGETS[claim]["tolerance_pp"])
-        for claim, (row, control, names) in _headline_pairs(results, lang).items()}
+        for claim, (row, control, names) in pairs.items()}
 
 
 def discordance_pct(row: np.ndarray, control: np.ndarray) -> float:

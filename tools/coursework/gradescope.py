@@ -98,16 +98,12 @@ def settings_from_environment() -> dict:
             "limits": limits, "notebook_timeout": timeout}
 
 
-def _failed(reason: str) -> dict:
-    return {"questions": {}, "notes": [], "error": reason[:300], "seconds": 0.0,
-            "cpu_seconds": 0.0, "log": ""}
-
-
 def grade_folder(root: Path, *, sandbox: str, limits, notebook_timeout: float) -> dict:
     """Grade ``root/submission/*.ipynb``; write ``root/results/results.json`` and
     ``root/results/outcome.json``; return the results."""
     from .build import load_settings, questions, render_master
-    from .grading import batch_folder, feedback_text, grade_notebook, identify, question_scores
+    from .grading import (batch_folder, failed_outcome, feedback_text, grade_notebook,
+                          identify, question_scores)
 
     base = Path(root)
     out = base / "results"
@@ -115,12 +111,12 @@ def grade_folder(root: Path, *, sandbox: str, limits, notebook_timeout: float) -
     notebooks = sorted((base / "submission").glob("*.ipynb"))
     name = lang = None
     if len(notebooks) != 1:
-        outcome = _failed(f"expected one .ipynb file, found {len(notebooks)}")
+        outcome = failed_outcome(f"expected one .ipynb file, found {len(notebooks)}")
     else:
         try:
             name, lang = identify(notebooks[0])
         except Exception as error:
-            outcome = _failed(str(error))
+            outcome = failed_outcome(str(error)[:300])
     if name is None:
         results = {"score": 0, "output": outcome["error"]}
     else:

@@ -306,6 +306,14 @@ def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
     partial.replace(path)
 
 
+def failed_outcome(error: str, *, seconds: float = 0.0, log: str = "") -> dict:
+    """The outcome (as :func:`grade_notebook` returns it) of a grading that earned
+    nothing, with its reason ``error`` (for the table and the feedback) and ``log`` (for
+    the instructor only)."""
+    return {"questions": {}, "notes": [], "error": error, "seconds": seconds,
+            "cpu_seconds": 0.0, "log": log}
+
+
 def grade_with_autograder(path: Path, autograder: Path, *, sandbox: str = "none",
                           limits: Limits = Limits(), notebook_timeout: float = NOTEBOOK_TIMEOUT,
                           tmp_root: Path | None = None) -> dict:
@@ -336,20 +344,18 @@ def grade_with_autograder(path: Path, autograder: Path, *, sandbox: str = "none"
                                   cwd=root, env=env, capture_output=True,
                                   timeout=notebook_timeout + 120)
         except subprocess.TimeoutExpired:
-            return {"questions": {}, "notes": [], "cpu_seconds": 0.0, "log": "",
-                    "seconds": time.perf_counter() - started,
-                    "error": f"the autograder took more than {notebook_timeout + 120:g} s"}
+            return failed_outcome(f"the autograder took more than {notebook_timeout + 120:g} s",
+                                  seconds=time.perf_counter() - started)
         try:
             outcome = json.loads(read_regular(root / "results" / "outcome.json",
                                               SUBMISSION_CAP))
             outcome["results"] = json.loads(read_regular(root / "results" / "results.json",
                                                          SUBMISSION_CAP))
         except (OSError, ValueError) as error:
-            tail = done.stderr.decode("utf-8", "replace")[-2000:]
-            return {"questions": {}, "notes": [], "cpu_seconds": 0.0, "log": tail,
-                    "seconds": time.perf_counter() - started,
-                    "error": f"the autograder's entry point failed (exit {done.returncode}): "
-                             f"{judging.clean(error)}"}
+            return failed_outcome(f"the autograder's entry point failed (exit "
+                                  f"{done.returncode}): {judging.clean(error)}",
+                                  seconds=time.perf_counter() - started,
+                                  log=done.stderr.decode("utf-8", "replace")[-2000:])
         outcome["seconds"] = time.perf_counter() - started
         return outcome
     finally:
@@ -400,14 +406,6 @@ def batch_folder():
         shutil.rmtree(folder, ignore_errors=True)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def extract_lib(autograder: Path, folder: Path) -> Path:
-    """The autograder zip's ``helpers`` (``files/helpers``), unpacked into ``folder``."""
-    with zipfile.ZipFile(autograder) as z:
-        members = [m for m in z.namelist() if m.startswith("files/helpers/")]
-        z.extractall(folder, members)
-    return folder / "files"
 
 
 # ---------------------------------------------------------------------------- batch
@@ -490,8 +488,8 @@ def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT
 
         def record(row: dict, outcome: dict | Exception) -> None:
             if isinstance(outcome, Exception):
-                outcome = {"questions": {}, "notes": [], "seconds": 0.0,
-                           "error": f"{type(outcome).__name__}: {judging.clean(outcome)}"}
+                outcome = failed_outcome(f"{type(outcome).__name__}: "
+                                         f"{judging.clean(outcome)}")
             lang = row["lang"]
             points = points_of[lang, row["assignment"]]
             row["seconds"] = f"{outcome['seconds']:.1f}"
