@@ -45,6 +45,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_scheme": {"en": "storage format", "zh": "存储格式"},
     "col_bytes": {"en": "bytes", "zh": "字节"},
     "col_kb": {"en": "size (KB)", "zh": "大小（KB）"},
+    "col_kib": {"en": "size (KiB)", "zh": "大小（KiB）"},
     "col_ratio": {"en": "storage compression ratio", "zh": "存储压缩率"},
     "col_param_ratio": {"en": "parameter compression ratio", "zh": "参数压缩率"},
     "col_latency_ms": {"en": "latency (ms)", "zh": "延迟（毫秒）"},

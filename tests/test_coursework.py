@@ -637,7 +637,7 @@ def test_settings_reach_the_student_text_and_the_checks():
     settings["a3-pipeline"] = {**settings["a3-pipeline"], "max_storage_kib": 77}
     notebook = cw.render_master("en", "a3-pipeline", settings)
     text = "\n".join(c.source for c in notebook.cells)
-    assert "at most 77 KB" in text and "<= 77 * 1024" in text and "{{" not in text
+    assert "at most 77 KiB" in text and "<= 77 * 1024" in text and "{{" not in text
 
 
 def test_unknown_placeholder_is_an_error():
