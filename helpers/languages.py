@@ -101,13 +101,28 @@ REGISTRY: dict[str, Language] = {
                  code_parts={"source": "代码", "output": "输出", "outputs": "输出",
                              "content": "代码与输出"},
                  toggle_label="展开或收起隐藏的内容", solution_title="{exercise} 的解答",
-                 author="《L1 正则化与神经网络剪枝》作者",
+                 author="《L1 正则化与神经网络剪枝》编写组",
                  interface={"Toggle primary sidebar": "显示或隐藏目录",
                             "Toggle secondary sidebar": "显示或隐藏本页目录",
                             "Main": "全书目录", "Page": "本页目录",
                             "Color mode": "颜色模式", "System Settings": "跟随系统",
                             "列印成 PDF": "打印为 PDF",
-                            "© Copyright 2026.": "© 2026 版权所有。"}),
+                            "© Copyright 2026.": "© 2026 版权所有。",
+                            # the footer's "By" (作者：) and the author, without the
+                            # space the theme puts after the full-width colon
+                            "作者： 《L1 正则化与神经网络剪枝》编写组":
+                                "作者：《L1 正则化与神经网络剪枝》编写组",
+                            "Link to this heading": "链接到此标题",
+                            "Link to this definition": "链接到此定义",
+                            "Link to this equation": "链接到此公式",
+                            "Link to this image": "链接到此图",
+                            "Link to this table": "链接到此表格",
+                            "Link to this code": "链接到此代码",
+                            # sphinx-proof's index page (prf-prf.html)
+                            "Proof Index": "定义与算法索引",
+                            "Proof Index &#8212; L1 正则化与神经网络剪枝":
+                                "定义与算法索引 &#8212; L1 正则化与神经网络剪枝",
+                            "algorithm": "算法", "definition": "定义"}),
     )
 }
 

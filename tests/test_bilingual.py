@@ -111,3 +111,15 @@ def test_every_edition_names_its_authors_and_translates_its_interface():
         assert all(key and value and key != value for key, value in lang.interface.items())
         if lang.cjk:
             assert lang.code_parts and lang.interface, f"{code}: theme texts untranslated"
+
+
+def test_chinese_footer_and_link_tooltips_read_as_chinese():
+    """The footer's "By" line has no space after its full-width colon, and the theme's
+    "Link to this …" tooltips are translated."""
+    from helpers.languages import REGISTRY
+
+    zh = REGISTRY["zh"]
+    footer = f'<p class="component-author">\n作者： {zh.author}\n</p>'
+    assert f"作者：{zh.author}" in bilingual.translate_interface(footer, zh.interface)
+    tooltips = '<a class="headerlink" title="Link to this heading">#</a>'
+    assert "Link to" not in bilingual.translate_interface(tooltips, zh.interface)
