@@ -182,9 +182,9 @@ def _pins() -> dict[str, str]:
 def repository_url() -> str | None:
     """The book's repository, from the checkout's git remote (None without one)."""
     try:
-        from tools.build_book import repository_url as from_checkout
+        from tools.repository import repository_url as from_checkout
     except ImportError:  # run as a script: tools/ itself is on sys.path
-        from build_book import repository_url as from_checkout
+        from repository import repository_url as from_checkout
     return from_checkout(ROOT)
 
 
