@@ -460,6 +460,11 @@ TEXT: dict[str, dict[str, str]] = {
     "sep_list": {"en": ", ", "zh": "、"},
     "sep_clause": {"en": "; ", "zh": "；"},
     "fmt_aside": {"en": " ({})", "zh": "（{}）"},
+    # --- the API page's lead-in of an entry (book/_ext/api_reference.py) ---
+    # ({aside}: an aside of the docstring in brackets, or nothing)
+    "api_introduced": {"en": "Introduced in {doc}{aside}.", "zh": "首次介绍于：{doc}{aside}。"},
+    "api_introduced_section": {"en": "Introduced in {doc}, section {section}{aside}.",
+                               "zh": "首次介绍于：{doc} › {section}{aside}。"},
     # --- coursework ---
     "col_submission": {"en": "submission", "zh": "提交的 notebook"},
     "col_score": {"en": "score", "zh": "得分"},

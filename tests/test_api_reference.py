@@ -89,3 +89,25 @@ def test_documented_name_follows_re_exports():
         "helpers.prune.magnitude_mask"
     assert api_reference._documented_name("helpers.l1") == "helpers.l1"
     assert api_reference._documented_name("helpers.no_such_thing") is None
+
+
+def test_lead_in_reads_in_the_chinese_edition():
+    """The zh API page: "首次介绍于：<chapter> › <section>。" as a paragraph of its own,
+    the docstring's next sentence after it; no English "Introduced in" left."""
+    from docutils.core import publish_doctree
+
+    english = ROOT / "book" / "en"
+    text = api_reference.translate_lead_in(
+        "Introduced in :doc:`pruning`, section :ref:`x` (exercise). Deletes the\nunits.",
+        english, "zh")
+    assert text == ("首次介绍于：:doc:`pruning` › :ref:`x`\\ （exercise）。\n\n"
+                    "Deletes the\nunits.")
+    # every role still parses as a role next to full-width punctuation
+    rst = re.sub(r":(doc|ref):", ":emphasis:", text)
+    assert "`" not in publish_doctree(rst).astext()
+    text = api_reference.translate_lead_in(
+        'Introduced in :doc:`how-to-use` ("Running the code"). Each chapter', english, "zh")
+    assert text.startswith("首次介绍于：:doc:`how-to-use` › :ref:`") and "Introduced" not in text
+    assert api_reference.translate_lead_in(
+        "Introduced in :doc:`how-to-use`; used by every chapter.", english, "zh") == (
+        "首次介绍于：:doc:`how-to-use`。\n\nUsed by every chapter.")

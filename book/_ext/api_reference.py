@@ -14,7 +14,9 @@ reference and the chapters:
   the title into a ``:ref:`` link; in the Chinese edition the link reads as the
   Chinese title, since both editions share their labels. A title that matches no
   labelled heading is a warning, so the strict build catches a docstring that
-  names a section which was renamed or removed.
+  names a section which was renamed or removed. In an edition other than English the
+  lead-in itself is translated (:func:`translate_lead_in`: "首次介绍于：剪枝 › 幅值剪枝。"),
+  a paragraph of its own before the English docstring.
 
 * **From a chapter to the entry.** In every other page, the first inline code
   ``helpers.module.name`` (or ``helpers.module``) of each section becomes a link to
@@ -84,8 +86,47 @@ def link_sections(app, what, name, obj, options, lines) -> None:
         return f":doc:`{page}`, section :ref:`{label}`"
 
     new = SECTION.sub(replace, text)
+    edition = Path(app.srcdir).name
+    if edition != "en":
+        new = translate_lead_in(new, english, edition)
     if new != text:
         lines[:] = new.split("\n")
+
+
+#: A docstring's lead-in once its section is a link: "Introduced in :doc:`page`",
+#: then ", section :ref:`label`" or a quoted section title, and an aside in brackets.
+LEAD_IN = re.compile(
+    r"^Introduced in (?P<doc>:doc:`[\w-]+`)"
+    r"(?:,\s+section\s+(?P<ref>:ref:`[\w-]+`)|\s+\(\"(?P<title>[^\"]+)\"\))?"
+    r"(?:\s+\((?P<aside>[^()\"]*)\))?(?P<end>[.;:]?)[ \t]*(?P<rest>\S?)",
+    re.MULTILINE)
+
+
+def translate_lead_in(text: str, english: Path, lang: str) -> str:
+    """``text`` with its "Introduced in …" lead-in in ``lang``, as a paragraph of its
+    own: ``首次介绍于：{doc} › {section}。`` (the rest of the docstring stays English,
+    from its next sentence on, capitalised). The texts are ``api_introduced`` and
+    ``api_introduced_section`` of :data:`helpers.i18n.TEXT`.
+    """
+    from helpers.i18n import tr
+
+    def replace(match: re.Match) -> str:
+        doc, ref = match.group("doc"), match.group("ref")
+        if match.group("title"):  # Introduced in :doc:`how-to-use` ("Running the code")
+            page = doc[len(":doc:`"):-1]
+            label = section_labels(english / f"{page}.md").get(_plain(match.group("title")))
+            ref = f":ref:`{label}`" if label else None
+        aside = match.group("aside")
+        # "\ ": an escaped, vanishing space; RST ends a role only before a space or
+        # punctuation that closes or separates, which "（" does not
+        aside = "\\ " + tr("fmt_aside", lang).format(re.sub(r"\s+", " ", aside)) \
+            if aside else ""
+        lead = (tr("api_introduced_section", lang).format(doc=doc, section=ref, aside=aside)
+                if ref else tr("api_introduced", lang).format(doc=doc, aside=aside))
+        rest = match.group("rest")
+        return lead + ("\n\n" + rest.upper() if rest else "")
+
+    return LEAD_IN.sub(replace, text)
 
 
 def _documented_name(dotted: str) -> str | None:
