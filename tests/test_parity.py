@@ -162,17 +162,68 @@ def _chinese_sources() -> list[Path]:
     return [p for p in paths if p.name != "glossary.md"]
 
 
+#: What may stand for "…" in an avoided variant: a few characters of one clause.
+_GAP = r"[^。，；：、！？\n]{0,8}?"
+
+
+def avoided(variant: str) -> re.Pattern:
+    """The pattern of an avoided variant of ``book/terminology.yml``. A "…" in it stands
+    for up to eight characters of the same clause, so "一个…标准误" also finds
+    "一个二项分布标准误" (the words a writer puts between the parts)."""
+    return re.compile(_GAP.join(map(re.escape, variant.split("…"))))
+
+
+def test_avoided_variants_are_found_with_words_in_between():
+    assert avoided("一个…标准误").search("（一个二项分布标准误）")
+    assert avoided("一个…标准误").search("一个标准误")
+    assert not avoided("一个…标准误").search("一个模型。它的标准误")
+    assert avoided("Jupyter 笔记本").search("Jupyter 笔记本") and not avoided(
+        "Jupyter 笔记本").search("Jupyter 的笔记本")
+
+
+def _avoided_in(text: str, where: str) -> None:
+    for term in _terminology():
+        for variant in term.get("avoid", []):
+            found = avoided(variant).search(text)
+            assert not found, (
+                f"{where} uses {found.group(0)!r} ({variant!r}); the book's term for "
+                f"{term['en']!r} is {term['zh']!r} (book/terminology.yml)")
+
+
 @pytest.mark.parametrize("path", _chinese_sources(), ids=lambda p: p.name)
 def test_chinese_pages_avoid_listed_variants(path):
     text = path.read_text(encoding="utf-8")
     # Errata boxes quote the source article verbatim, which may use other words.
     erratum = re.escape(REGISTRY["zh"].erratum)
     text = re.sub(r"(:::|```)\{admonition\} " + erratum + r".*?\n\1", "", text, flags=re.DOTALL)
-    for term in _terminology():
-        for variant in term.get("avoid", []):
-            assert variant not in text, (
-                f"{path.relative_to(ROOT)} uses {variant!r}; the book's term for "
-                f"{term['en']!r} is {term['zh']!r} (book/terminology.yml)")
+    _avoided_in(text, str(path.relative_to(ROOT)))
+
+
+def _generated_chinese_texts() -> list[tuple[str, str]]:
+    """The Chinese texts that code puts on pages and in notebooks: figures' and tables'
+    text and verdicts (helpers.i18n), coursework's texts and grader messages."""
+    import tomllib
+
+    from helpers.i18n import TEXT
+
+    texts = [(f"helpers/i18n.py {key!r}", text["zh"]) for key, text in TEXT.items()]
+
+    def walk(table: dict, where: str) -> None:
+        for key, value in table.items():
+            if isinstance(value, dict):
+                walk(value, f"{where}{key}.")
+            elif key == "zh":
+                texts.append((f"coursework/text.toml {where.rstrip('.')}", value))
+
+    walk(tomllib.loads((ROOT / "coursework" / "text.toml").read_text(encoding="utf-8")), "")
+    return texts
+
+
+def test_generated_chinese_texts_avoid_listed_variants():
+    texts = _generated_chinese_texts()
+    assert len(texts) > 300
+    for where, text in texts:
+        _avoided_in(text, where)
 
 
 #: ``*中文*``: single-asterisk emphasis around Chinese text (outside code and math).
