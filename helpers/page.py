@@ -71,11 +71,23 @@ def glue(name: str, value: Any, display: bool = False) -> None:
 
     ``myst_nb.glue`` with ``display=False`` by default: a page's bookkeeping values
     are quoted in the text, not shown where they are computed.
-    """
-    from myst_nb import glue as myst_glue
 
+    Without ``myst_nb`` (a downloaded notebook, whose text already quotes the book's
+    values: ``tools/notebook_export.py``), the value is shown instead, as
+    ``name: value``, so the reader sees what this run computed beside the book's.
+
+    Raises
+    ------
+    TypeError
+        When ``name`` is not a non-empty string.
+    """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty string, got {name!r}")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        print(f"{name}: {value}")
+        return
     myst_glue(name, value, display=display)
 
 

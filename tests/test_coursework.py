@@ -51,6 +51,7 @@ import pytest
 
 from helpers.languages import LANGUAGES
 from tools import coursework as cw
+from tools import pins as book_pins
 
 # otter-grader's configuration classes trigger a traitlets deprecation notice.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")
@@ -596,8 +597,8 @@ def test_autograder_zip_is_ready_for_gradescope(built):
     assert config["plugins"] == [cw.gradescope.PLUGIN]
     module, _, name = cw.gradescope.PLUGIN.rpartition(".")
     assert getattr(__import__(module, fromlist=[name]), name).__name__ == name
-    assert cw.build.GRADING_INDEX in environment     # PyTorch's CPU build, not CUDA's
-    pins = cw._pins()
+    assert book_pins.PYTORCH_CPU_INDEX in environment  # PyTorch's CPU build, not CUDA's
+    pins = book_pins.pins()
     for package in ("torch", "numpy", "scikit-learn", "matplotlib", "otter-grader"):
         assert f"{package}=={pins[package]}" in environment or \
             f"{package}[grading,plugins]=={pins[package]}" in environment, package

@@ -1,8 +1,11 @@
-"""The notebooks bundle (tools/notebooks_bundle.py) runs outside this repository.
+"""Downloaded notebooks read like the book and run outside this repository.
 
-The last test is the reader's route: unpack a bundle into an empty folder, make a
-fresh virtual environment, let the notebook's setup cell install ``helpers`` from the
-bundled wheel, and execute a chapter with nbclient.
+The export (tools/notebook_export.py) is checked on every page of both editions; the
+bundle (tools/notebooks_bundle.py) is made from two chapters executed here, as the
+build executes them. The reader's routes: the bundle's README, command by command, in
+an empty folder (a fresh virtual environment, the chapters run, JupyterLab answers),
+and one notebook alone whose setup cell installs ``helpers`` from the address the
+book is published at (a site served on 127.0.0.1).
 
 To stay fast and offline, the fresh environment does not download the pinned
 requirements: it is made without pip, and a ``.pth`` file gives it the site-packages
@@ -17,19 +20,33 @@ runs with ``PIP_NO_INDEX=1`` (the dependencies are already there).
 
 from __future__ import annotations
 
+import functools
+import http.server
 import importlib.util
+import json
 import os
+import re
+import shlex
+import socket
+import threading
+import time
+import urllib.request
 import site
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
 from helpers.languages import LANGUAGES
+from tools import execute_pages
+from tools import notebook_export as export
 from tools import notebooks_bundle as nb_bundle
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 
@@ -55,84 +72,296 @@ def test_setup_cell_says_what_to_do_without_helpers_or_wheel(lang, tmp_path):
     assert ("notebooks bundle" if lang == "en" else "notebook 压缩包") in result.stderr
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_chapter_notebooks_start_with_the_setup_cell_then_the_page(lang):
-    notebook = nb_bundle.chapter_notebook(lang, "pruning")
-    first, second = [c for c in notebook.cells if c.cell_type == "code"][:2]
-    assert first.metadata["tags"] == [nb_bundle.SETUP_TAG]
-    assert f'LANG = "{lang}"' in second.source
-    again = nb_bundle.with_setup_cell(notebook, lang)
-    assert sum(nb_bundle.SETUP_TAG in c.metadata.get("tags", []) for c in again.cells) == 1
-    assert notebook.cells[0] is not again.cells[0]
+def test_bundle_pages_have_code_and_read_no_repository_file():
+    pages = nb_bundle.bundle_pages("en")
+    assert "benchmark-results" not in pages   # reads the committed results
+    assert "index" not in pages               # no code
+    assert {"how-to-use", "pruning", "l1-regularization"} <= set(pages)
+    assert pages == nb_bundle.bundle_pages("zh")
 
 
-def test_pages_that_read_repository_files_are_left_out():
-    assert nb_bundle.chapter_notebook("en", "benchmark-results") is None  # reads results
-    assert nb_bundle.chapter_notebook("en", "index") is None              # no code
+def test_reader_requirements_are_the_chapters_imports_and_jupyterlab():
+    lines = [line for line in nb_bundle.reader_requirements().splitlines()
+             if line and not line.startswith("#")]
+    names = {line.split("==")[0] for line in lines if "==" in line}
+    assert {"torch", "numpy", "scikit-learn", "matplotlib", "jupyterlab"} <= names
+    assert not names & {"jupyter-book", "pytest", "playwright", "otter-grader", "myst-nb"}
+    assert all(line.startswith("--") or "==" in line for line in lines)
+
+
+# --- the export: every page of both editions reads as the book ---------------------
+
+def _with_stand_in_glue(lang: str, page: str) -> nbformat.NotebookNode:
+    """The page's notebook (not executed) with one glued output per value its prose
+    quotes, each ``V[name]``: the export must write every one of them in."""
+    path = ROOT / "book" / lang / f"{page}.md"
+    notebook = jupytext.read(path)
+    names = sorted(set(re.findall(r"\{glue(?::\w+)?\}`([^`:]+)", path.read_text("utf-8"))))
+    notebook.cells.append(nbformat.v4.new_code_cell("", outputs=[
+        nbformat.v4.new_output("display_data",
+                               data={export.GLUE_PREFIX + "text/plain": repr(f"V[{n}]")},
+                               metadata={"scrapbook": {"name": n}}) for n in names]))
+    return notebook, names
+
+
+@pytest.fixture(scope="module", params=LANGUAGES)
+def book(request):
+    return export.Book(request.param, exported=set(nb_bundle.bundle_pages(request.param)))
+
+
+@pytest.mark.parametrize("page", nb_bundle.bundle_pages("en"))
+def test_every_page_exports_without_myst_left(book, page):
+    notebook, names = _with_stand_in_glue(book.lang, page)
+    source = (ROOT / "book" / book.lang / f"{page}.md").read_text("utf-8")
+    out = export.export(notebook, page, book)
+    nbformat.validate(out)
+    assert export.unresolved(out) == []
+    text = "\n".join(c.source for c in out.cells if c.cell_type == "markdown")
+    assert "{glue" not in text and "```{" not in text and ":::{" not in text
+    assert all(f"V[{n}]" in text for n in names)           # every value, as text
+    assert text.count("<details>") >= source.count("{solution-start}")
+    assert text.count("#### ") >= source.count("```{exercise}")
+    assert "\\R " not in text and "\\prox_" not in text   # the book's macros expanded
+    assert notebook.cells[-1].outputs  # the input is not changed
+
+
+def test_export_resolves_roles_directives_and_folds_solutions():
+    book = export.Book("en", exported={"pruning", "l1-regularization"})
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(
+            "(sec-x)=\n## A section\n\nIt keeps {glue:text}`n` weights "
+            "({numref}`fig-prune-sparsity`, {eq}`eq-lasso-kkt`, {cite:p}`han2015learning`; "
+            "{cite:t}`tibshirani1996lasso`; {ref}`l1-norms`).\n\n"
+            ":::{admonition} Erratum\n:class: warning\nWrong.\n:::\n\n"
+            "```{solution-start} ex-x\n:class: dropdown\n```\n\nBecause."),
+        nbformat.v4.new_code_cell("answer = 1", outputs=[nbformat.v4.new_output(
+            "display_data", data={export.GLUE_PREFIX + "text/plain": "'50,200'"},
+            metadata={"scrapbook": {"name": "n"}})]),
+        nbformat.v4.new_markdown_cell("```{solution-end}\n```\n\nAfter."),
+        nbformat.v4.new_code_cell("hidden", metadata={"tags": ["remove-cell"]}),
+    ])
+    out = export.export(notebook, "pruning", book)
+    first = out.cells[0].source
+    assert "keeps 50,200 weights" in first               # quotes of text/plain removed
+    assert "[Fig. 13](#fig-prune-sparsity)" in first       # this page: an anchor
+    assert "[(3)](l1-regularization.ipynb#eq-lasso-kkt)" in first
+    assert "(Han et al., 2015)" in first and "Tibshirani (1996)" in first
+    assert "[Norms and the L1 penalty](l1-regularization.ipynb#l1-norms)" in first
+    assert "> **Erratum**\n>\n> Wrong." in first
+    assert '<a id="sec-x"></a>' in first
+    folded = out.cells[1]
+    assert folded.source.startswith("<details><summary><b>Solution</b></summary>")
+    code = out.cells[2]
+    assert code.metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
+    assert out.cells[3].source == "After." and len(out.cells) == 4  # remove-cell dropped
+
+
+def test_export_names_a_value_the_page_does_not_glue():
+    book = export.Book("en")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("It is {glue:text}`missing`.")])
+    with pytest.raises(KeyError, match="missing"):
+        export.export(notebook, "pruning", book)
+
+
+def test_figure_and_exercise_numbers_follow_the_table_of_contents():
+    book = export.Book("en")
+    figures = sorted((t.number, label) for label, t in book.targets.items()
+                     if t.kind == "figure")
+    assert [n for n, _ in figures] == list(range(1, len(figures) + 1))
+    pages = nb_bundle.book_pages()
+    order = [pages.index(book.targets[label].page) for _, label in figures]
+    assert order == sorted(order)
+
+
+# --- the bundle: the reader's route ------------------------------------------------
+
+#: Two chapters executed for the bundle's tests: the shortest, and one with exercises,
+#: solutions, figures and equations.
+EXECUTED_PAGES = ("how-to-use", "l1-regularization")
 
 
 @pytest.fixture(scope="module")
-def bundle_en(tmp_path_factory) -> Path:
-    return nb_bundle.make_bundle("en", tmp_path_factory.mktemp("bundle"))
+def executed_en() -> dict:
+    """The two chapters executed here, as the build executes them."""
+    paths = execute_pages.edition_pages("en", EXECUTED_PAGES)
+    runs = {run.path.stem: run for run in execute_pages.run_pages(paths, timeout=600)}
+    assert not any(run.error for run in runs.values()), {p: r.error for p, r in runs.items()}
+    return {page: run.notebook for page, run in runs.items()}
 
 
-def test_bundle_holds_notebooks_wheel_requirements_and_readme(bundle_en):
+@pytest.fixture(scope="module")
+def bundle_en(executed_en, tmp_path_factory) -> Path:
+    book = export.Book("en", exported=set(nb_bundle.bundle_pages("en")))
+    source = nb_bundle.setup_cell_source("en")
+    notebooks = {page: nb_bundle.download_notebook(nb, page, book, source)
+                 for page, nb in executed_en.items()}
+    return nb_bundle.make_bundle("en", tmp_path_factory.mktemp("bundle"), notebooks)
+
+
+@pytest.mark.slow
+def test_bundle_holds_notebooks_wheel_requirements_and_readme(bundle_en, executed_en):
     with zipfile.ZipFile(bundle_en) as archive:
         names = {Path(n).name for n in archive.namelist()}
         top = {n.split("/")[0] for n in archive.namelist()}
+        folder = nb_bundle.bundle_name("en")
+        requirements = archive.read(f"{folder}/requirements.txt").decode()
+        notebook = nbformat.reads(archive.read(f"{folder}/l1-regularization.ipynb").decode(),
+                                  as_version=4)
     assert top == {nb_bundle.bundle_name("en")}
-    assert {"README.md", "requirements.txt", "how-to-use.ipynb", "pruning.ipynb"} <= names
+    assert {"README.md", "requirements.txt", "how-to-use.ipynb",
+            "l1-regularization.ipynb"} <= names
     assert any(n.startswith(nb_bundle.WHEEL_PREFIX) and n.endswith(".whl") for n in names)
-    wanted = {f"{p}.ipynb" for p in nb_bundle.book_pages()
-              if nb_bundle.chapter_notebook("en", p) is not None}
-    assert {n for n in names if n.endswith(".ipynb")} == wanted
+    assert requirements == nb_bundle.reader_requirements()
+    # every value the page glued is in its text, as the book shows it; nothing of MyST
+    assert notebook.cells[0].metadata["tags"] == [nb_bundle.SETUP_TAG]
+    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert export.unresolved(notebook) == [] and "{glue" not in text and "```{" not in text
+    glued = export.glued_outputs(executed_en["l1-regularization"])
+    quoted = set(re.findall(r"\{glue:text\}`([^`]+)`",
+                            (ROOT / "book/en/l1-regularization.md").read_text("utf-8")))
+    for name in quoted:
+        shown = export._strip_quotes(glued[name]["text/plain"])
+        assert shown in text, name
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # figures kept
 
 
-def _fresh_venv(path: Path) -> Path:
-    """A new virtual environment seeing the current one's packages (see module docstring)."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True,
-                   capture_output=True)
-    python = path / "bin" / "python"
+def _readme_commands(readme: str) -> list[str]:
+    """The shell commands of the README's block "On your machine"."""
+    section = readme.split("## On your machine", 1)[1].split("##", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.startswith("    ")]
+
+
+def _add_parent_packages(python: Path) -> None:
+    """Let a fresh environment see the current one's packages (see module docstring)."""
     new_site = Path(subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True, capture_output=True, text=True).stdout.strip())
     (new_site / "book_pins.pth").write_text(
         "\n".join(p for p in site.getsitepackages() if Path(p).is_dir()) + "\n")
+
+
+def _fresh_venv(path: Path) -> Path:
+    """A new virtual environment, without pip, seeing the current one's packages."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True,
+                   capture_output=True)
+    python = path / "bin" / "python"
+    _add_parent_packages(python)
     return python
 
 
+def _clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
+    env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", MPLBACKEND="Agg")
+    return env
+
+
+def _execute(python: Path, folder: Path, notebook: str, env: dict) -> nbformat.NotebookNode:
+    """Run ``notebook`` in ``folder`` with ``python``'s kernel; return it executed."""
+    code = ("import nbformat, nbclient\n"
+            f"nb = nbformat.read({notebook!r}, as_version=4)\n"
+            "nb.cells.append(nbformat.v4.new_code_cell(\n"
+            "    'import sys, helpers; print(sys.executable, helpers.__file__)'))\n"
+            "nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',\n"
+            "                        resources={'metadata': {'path': '.'}}).execute()\n"
+            "nbformat.write(nb, 'executed-' + " + repr(notebook) + ")\n")
+    result = subprocess.run([str(python), "-c", code], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed = nbformat.read(folder / f"executed-{notebook}", as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    return executed
+
+
+def _helpers_from(executed: nbformat.NotebookNode, venv: Path) -> None:
+    kernel, module = executed.cells[-1].outputs[0]["text"].split()
+    assert kernel.startswith(str(venv)), f"the kernel ran {kernel}, not the fresh environment"
+    assert module.startswith(str(venv)), f"helpers came from {module}, not the wheel"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.mark.slow
-def test_a_chapter_runs_from_the_unpacked_bundle_in_a_fresh_environment(bundle_en, tmp_path):
+def test_the_readme_leads_to_the_chapters_and_a_running_jupyterlab(bundle_en, tmp_path):
+    """The bundle's README, command by command, in an empty folder: a fresh environment,
+    the requirements and the wheel, the two chapters run, JupyterLab answers."""
     folder = tmp_path / "reader"
     folder.mkdir()
     with zipfile.ZipFile(bundle_en) as archive:
         archive.extractall(folder)
     unpacked = folder / nb_bundle.bundle_name("en")
-    python = _fresh_venv(tmp_path / "venv")
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
-    env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", MPLBACKEND="Agg")
-
-    def run(code: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(python), "-c", code], cwd=unpacked, env=env,
-                              capture_output=True, text=True, timeout=600)
-
-    before = run("import importlib.util as u; print(u.find_spec('helpers'))")
+    commands = _readme_commands((unpacked / "README.md").read_text("utf-8"))
+    assert [c.split()[0] for c in commands] == ["python3", ".venv/bin/python",
+                                                ".venv/bin/python"]
+    env = _clean_env()
+    venv = unpacked / ".venv"
+    make, install, lab = (shlex.split(c) for c in commands)
+    # --without-pip: offline, pip and setuptools come with the parent's packages (a
+    # venv's own bundled setuptools is older than torch's requirement)
+    subprocess.run([sys.executable, *make[1:], "--without-pip"], cwd=unpacked, env=env,
+                   check=True, capture_output=True)
+    _add_parent_packages(venv / "bin" / "python")   # offline: the pins are already here
+    before = subprocess.run([str(venv / "bin" / "python"), "-c",
+                             "import importlib.util as u; print(u.find_spec('helpers'))"],
+                            cwd=unpacked, env=env, capture_output=True, text=True)
     assert before.stdout.strip() == "None", (before.stdout, before.stderr)
-    executed = run(
-        "import nbformat, nbclient\n"
-        "nb = nbformat.read('how-to-use.ipynb', as_version=4)\n"
-        "nb.cells.append(nbformat.v4.new_code_cell(\n"
-        "    'import sys, helpers; print(sys.executable, helpers.__file__)'))\n"
-        "nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',\n"
-        "                        resources={'metadata': {'path': '.'}}).execute()\n"
-        "nbformat.write(nb, 'executed.ipynb')\n")
-    assert executed.returncode == 0, executed.stderr[-3000:]
-    notebook = nbformat.read(unpacked / "executed.ipynb", as_version=4)
-    where = notebook.cells[-1].outputs[0]["text"]
-    kernel, module = where.split()
-    venv = str(tmp_path / "venv")
-    assert kernel.startswith(venv), f"the kernel ran {kernel}, not the fresh environment"
-    assert module.startswith(venv), f"helpers came from {module}, not the bundled wheel"
-    errors = [o for c in notebook.cells if c.cell_type == "code"
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
+    installed = subprocess.run(install, cwd=unpacked, env=env, capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    for page in EXECUTED_PAGES:
+        _helpers_from(_execute(venv / "bin" / "python", unpacked, f"{page}.ipynb", env), venv)
+    port = _free_port()
+    server = subprocess.Popen([*lab, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+                               "--IdentityProvider.token=", "--ServerApp.root_dir=.",
+                               *(["--allow-root"] if os.geteuid() == 0 else [])],
+                              cwd=unpacked, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, answer = time.monotonic() + 90, None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=5) as r:
+                    answer = json.loads(r.read())
+            except OSError:
+                assert server.poll() is None, server.stderr.read()[-3000:]
+                time.sleep(0.5)
+        assert answer and "version" in answer, "JupyterLab did not answer in 90 s"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=10) as page:
+            assert page.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_notebook_alone_installs_helpers_from_the_published_site(executed_en, tmp_path):
+    """Colab's route: one downloaded notebook, no wheel beside it; its setup cell
+    installs the wheel from the address the book is published at (a site served here
+    on 127.0.0.1, holding the wheel where ``make book`` publishes it)."""
+    site_root = tmp_path / "site"
+    nb_bundle.build_wheel(site_root)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(site_root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        book = export.Book("en", exported=set(nb_bundle.bundle_pages("en")))
+        notebook = nb_bundle.download_notebook(executed_en["how-to-use"], "how-to-use", book,
+                                               nb_bundle.setup_cell_source("en", base))
+        alone = tmp_path / "colab"
+        alone.mkdir()
+        nbformat.write(notebook, alone / "how-to-use.ipynb")
+        python = _fresh_venv(tmp_path / "venv")
+        _helpers_from(_execute(python, alone, "how-to-use.ipynb", _clean_env()),
+                      tmp_path / "venv")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

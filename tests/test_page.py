@@ -51,3 +51,28 @@ def test_glue_all_glues_each_value_under_its_prefixed_name():
 def test_percent():
     assert page.percent(0.9613) == "96.1"
     assert page.percent(torch.tensor(0.5), digits=0) == "50"
+
+
+def test_without_myst_nb_glue_shows_the_value(capsys):
+    """A downloaded notebook runs where myst_nb is not installed: glue prints instead."""
+    with mock.patch.dict("sys.modules", {"myst_nb": None}):  # import myst_nb fails
+        page.glue("pr_n_weights", "50,200")
+        page.glue_all({"a": 1}, prefix="x_")
+        with pytest.raises(TypeError, match="name"):
+            page.glue("", 1)
+    assert capsys.readouterr().out == "pr_n_weights: 50,200\nx_a: 1\n"
+
+
+def test_helpers_imports_and_a_page_runs_without_myst_nb(tmp_path):
+    """The wheel alone (no myst_nb) imports helpers and runs a page's setup and glue."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['myst_nb'] = None\n"
+            "import helpers\n"
+            "device, tr, glue = helpers.page.setup('en')\n"
+            "glue('answer', 42)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "answer: 42\n"

@@ -6,6 +6,8 @@ Usage (``make book`` runs the first form inside the project's virtual environmen
     python -m tools.build_book --lang zh       # one edition only
     python -m tools.build_book --fresh         # execute every page again (no cache)
     python -m tools.build_book --no-strict     # let warnings through (drafting only)
+    python -m tools.build_book --base-url https://example.org/book
+                                               # where the site will be published
 
 Sphinx has one ``language`` per build, so the English and Chinese editions are two
 Jupyter Book builds from the same ``_config.yml`` and ``_toc.yml``: ``book/en`` into
@@ -127,8 +129,13 @@ def repository_options(url: str | None) -> dict:
 
 
 def sphinx_overrides(lang: str, build: Path, strict: bool,
-                     repository: str | None = None) -> dict:
-    """The settings that one edition's build adds to ``_config.yml``."""
+                     repository: str | None = None, base_url: str | None = None) -> dict:
+    """The settings that one edition's build adds to ``_config.yml``.
+
+    ``base_url``: where the site is published (its root, holding ``index.html``,
+    ``en/``, ``zh/`` and the ``helpers`` wheel): the edition's ``html_baseurl``, and the
+    downloaded notebooks' setup cell installs the wheel from there.
+    """
     overrides = {
         "external_toc_path": str(ROOT / "_toc.yml"),
         "nb_execution_cache_path": str(build / ".jupyter_cache" / lang),
@@ -139,7 +146,9 @@ def sphinx_overrides(lang: str, build: Path, strict: bool,
                                        **repository_options(repository)}
     # book/_ext/notebook_downloads.py: the setup cell of downloaded notebooks, and the
     # notebooks bundle that main() writes into the edition's root after the build.
-    overrides["notebook_setup_cell"] = notebooks_bundle.setup_cell_source(lang)
+    overrides["notebook_setup_cell"] = notebooks_bundle.setup_cell_source(lang, base_url)
+    if base_url:
+        overrides["html_baseurl"] = f"{base_url.rstrip('/')}/{lang}/"
     overrides["notebooks_bundle"] = notebooks_bundle.bundle_name(lang) + ".zip"
     overrides["notebooks_bundle_text"] = notebooks_bundle.link_text(lang)
     if strict:
@@ -147,13 +156,14 @@ def sphinx_overrides(lang: str, build: Path, strict: bool,
     return overrides
 
 
-def build_edition(lang: str, strict: bool, build: Path | None = None) -> int:
+def build_edition(lang: str, strict: bool, build: Path | None = None,
+                  base_url: str | None = None) -> int:
     """Build one edition; return the number of problems (0 means success)."""
     from jupyter_book.sphinx import build_sphinx
 
     if build is not None:  # in a worker process: the parent's --build-dir
         _set_build_dir(build)
-    overrides = sphinx_overrides(lang, BUILD, strict, repository_url())
+    overrides = sphinx_overrides(lang, BUILD, strict, repository_url(), base_url)
     started = time.perf_counter()
     result = build_sphinx(
         ROOT / "book" / lang,
@@ -172,19 +182,21 @@ def build_edition(lang: str, strict: bool, build: Path | None = None) -> int:
     return 0 if result == 0 else 1
 
 
-def _build_edition_logged(lang: str, strict: bool, build: Path) -> tuple[int, str]:
+def _build_edition_logged(lang: str, strict: bool, build: Path,
+                          base_url: str | None = None) -> tuple[int, str]:
     """:func:`build_edition` in a worker process, its output captured for the parent."""
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         try:
-            failures = build_edition(lang, strict, build)
+            failures = build_edition(lang, strict, build, base_url)
         except Exception as err:  # noqa: BLE001 - reported by the parent, build fails
             print(f"[build_book] edition {lang}: {type(err).__name__}: {err}")
             failures = 1
     return failures, log.getvalue()
 
 
-def build_editions(langs: list[str], strict: bool, jobs: int) -> int:
+def build_editions(langs: list[str], strict: bool, jobs: int,
+                   base_url: str | None = None) -> int:
     """Build ``langs``, ``jobs`` at a time; return the number of failed editions.
 
     With one job the editions are built one after the other in this process, their
@@ -192,12 +204,12 @@ def build_editions(langs: list[str], strict: bool, jobs: int) -> int:
     printed whole when it finishes.
     """
     if jobs <= 1 or len(langs) <= 1:
-        return sum(build_edition(lang, strict) for lang in langs)
+        return sum(build_edition(lang, strict, base_url=base_url) for lang in langs)
     failures = 0
     import multiprocessing
     context = multiprocessing.get_context("spawn")  # a fresh Sphinx in every worker
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = {pool.submit(_build_edition_logged, lang, strict, BUILD): lang
+        futures = {pool.submit(_build_edition_logged, lang, strict, BUILD, base_url): lang
                    for lang in langs}
         print(f"[build_book] building {', '.join(langs)} at the same time ({jobs} processes);"
               " each log follows when its edition is done", flush=True)
@@ -260,13 +272,14 @@ def compute_experiments(jobs: int) -> None:
     experiments.compute_all(jobs=jobs)
 
 
-def publish_bundles(langs) -> None:
-    """Write each edition's notebooks bundle (tools/notebooks_bundle.py) beside its pages."""
-    with tempfile.TemporaryDirectory() as tmp:
-        wheel = notebooks_bundle.build_wheel(Path(tmp))
-        for lang in langs:
-            path = notebooks_bundle.make_bundle(lang, HTML / lang, wheel)
-            print(f"[build_book] notebooks bundle: {path}")
+def publish_bundles(langs, base_url: str | None = None) -> None:
+    """Write each edition's notebooks bundle (tools/notebooks_bundle.py) beside its pages,
+    from the notebooks the build wrote for the download buttons; the ``helpers`` wheel
+    goes to the site's root too (a notebook opened alone installs it from there)."""
+    wheel = notebooks_bundle.build_wheel(HTML)
+    for lang in langs:
+        path = notebooks_bundle.make_bundle(lang, HTML / lang, HTML / lang, wheel, base_url)
+        print(f"[build_book] notebooks bundle: {path}")
 
 
 # --- coursework: downloadable student notebooks (the tools.coursework package) ---
@@ -300,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not turn warnings into errors")
     parser.add_argument("--build-dir", type=Path, default=BUILD,
                         help="where to build (default: _build); the site goes to BUILD_DIR/html")
+    parser.add_argument("--base-url", default=os.environ.get("BOOK_BASE_URL") or None,
+                        help="the address where the site will be published (default: "
+                             "$BOOK_BASE_URL); downloaded notebooks install helpers from there")
     parser.add_argument("--jobs", type=int, default=None,
                         help="editions built at the same time (default: one per CPU core, "
                              "at most one per edition; 1 builds them one after the other)")
@@ -326,10 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     compute_experiments(jobs=os.cpu_count() or 1)
     execute_editions(langs, jobs)
-    failures = build_editions(langs, args.strict, jobs)
+    failures = build_editions(langs, args.strict, jobs, args.base_url)
     print(f"[build_book] {len(langs)} edition(s) built in {time.perf_counter() - started:.0f} s")
     publish_coursework(args.lang or list(EDITIONS))  # coursework: student notebooks
-    publish_bundles(args.lang or list(EDITIONS))
+    publish_bundles(args.lang or list(EDITIONS), args.base_url)
     shutil.copy2(ROOT / "book" / "index.html", HTML / "index.html")
     shutil.copy2(ROOT / "book" / "_static" / "landing.css", HTML / "landing.css")
     (HTML / ".nojekyll").touch()

@@ -2,9 +2,12 @@
 
 Every page's download menu (sphinx-book-theme) gets two things:
 
-* ``.ipynb``: the executed notebook of the page, with a setup cell first that
-  installs the book's package ``helpers`` where it is missing (the cell comes from
-  ``tools/notebooks_bundle.py`` through the config value ``notebook_setup_cell``).
+* ``.ipynb``: the executed notebook of the page as it reads in the book (glued
+  numbers and verdicts as text, references resolved, directives as Markdown that
+  Jupyter renders, solutions folded: ``tools/notebook_export.py``), with a setup
+  cell first that installs the book's package ``helpers`` where it is missing (the
+  cell comes from ``tools/notebooks_bundle.py`` through the config value
+  ``notebook_setup_cell``). The notebooks bundle collects these files.
   The theme offers this button only when a launch button is configured; here it is
   offered on every notebook page, with or without a repository.
 * ``notebooks (.zip)``: the edition's notebooks bundle (config value
@@ -20,9 +23,6 @@ import json
 from pathlib import Path
 
 import nbformat
-
-SETUP_TAG = "book-setup"
-
 
 def edition_output_folder(app) -> None:
     """Give each edition its own folder of executed notebooks (and their images).
@@ -53,17 +53,29 @@ def offer_notebook(app, pagename, templatename, context, doctree) -> None:
         context["ipynb_source"] = pagename + ".ipynb"
 
 
+def _book(app):
+    """The edition's labels and numbers (``tools.notebook_export.Book``), read once."""
+    book = getattr(app, "notebook_export_book", None)
+    if book is None:
+        from tools import notebook_export, notebooks_bundle
+
+        lang = Path(app.srcdir).name
+        book = notebook_export.Book(lang, exported=set(notebooks_bundle.bundle_pages(lang)))
+        app.notebook_export_book = book
+    return book
+
+
 def write_notebook(app, pagename, templatename, context, doctree) -> None:
-    """After the theme (which may copy the plain notebook): write it with the setup cell."""
+    """After the theme (which may copy the plain notebook): write it as the book reads,
+    with the setup cell."""
+    from tools import notebooks_bundle
+
     source = _executed(app, pagename)
     if not (app.config.notebook_setup_cell and source):
         return
-    notebook = nbformat.read(source, as_version=4)
-    cell = nbformat.v4.new_code_cell(app.config.notebook_setup_cell)
-    cell.metadata["tags"] = [SETUP_TAG]
-    cell["id"] = SETUP_TAG
-    notebook.cells = [cell] + [c for c in notebook.cells
-                               if SETUP_TAG not in c.metadata.get("tags", [])]
+    notebook = notebooks_bundle.download_notebook(
+        nbformat.read(source, as_version=4), pagename, _book(app),
+        app.config.notebook_setup_cell)
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(nbformat.from_dict(notebook), ensure_ascii=False, indent=1),

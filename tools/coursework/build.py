@@ -168,17 +168,6 @@ def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
 # ------------------------------------------------------------------------ generation
 
 
-def _pins() -> dict[str, str]:
-    """Exact versions from requirements.txt (name → version)."""
-    pins = {}
-    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            name, version = line.split("==", 1)
-            pins[name.strip().lower()] = version.strip()
-    return pins
-
-
 def repository_url() -> str | None:
     """The book's repository, from the checkout's git remote (None without one)."""
     try:
@@ -215,7 +204,7 @@ def colab_variant(student: nbformat.NotebookNode, lang: str) -> nbformat.Noteboo
     tests = notebook.metadata.get("otter", {}).get("tests", {})
     checks = {name: "OK_FORMAT = True\n\ntest = " + pprint.pformat(test, width=100) + "\n"
               for name, test in tests.items()}
-    pins = _pins()
+    pins = _book_pins().pins()
     packages = [f"otter-grader=={pins['otter-grader']}", f"mplfonts=={pins['mplfonts']}"]
     url = repository_url()
     if url:
@@ -227,10 +216,10 @@ def colab_variant(student: nbformat.NotebookNode, lang: str) -> nbformat.Noteboo
     notebook.cells.insert(0, first)
     if not url:
         try:
-            from tools.notebooks_bundle import setup_cell
+            from tools.notebooks_bundle import setup_cell, setup_cell_source
         except ImportError:  # run as a script: tools/ itself is on sys.path
-            from notebooks_bundle import setup_cell
-        notebook.cells.insert(1, setup_cell(lang))
+            from notebooks_bundle import setup_cell, setup_cell_source
+        notebook.cells.insert(1, setup_cell(setup_cell_source(lang)))
     for k, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{k}"
     return notebook
@@ -260,17 +249,22 @@ GRADING_PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "matplotlib", "mp
                     "tqdm", "dill", "ipykernel", "nbclient")
 
 
-#: Where the autograder's ``pip`` finds PyTorch's CPU build (``2.13.0+cpu``, which the pin
-#: ``torch==2.13.0`` admits and pip prefers): PyPI's Linux wheel is the CUDA build, with
-#: several GB of NVIDIA libraries that grading on a CPU never uses.
-GRADING_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
+def _book_pins():
+    """``tools.pins`` (imported when building: the autograder zip does not carry it)."""
+    try:
+        from tools import pins
+    except ImportError:  # run as a script: tools/ itself is on sys.path
+        import pins
+    return pins
 
 
 def grading_requirements() -> list[str]:
-    """The autograder's ``requirements.txt``: :data:`GRADING_INDEX`, then
-    ``name==version`` for every package of ``GRADING_PACKAGES``."""
-    pins = _pins()
-    return [GRADING_INDEX, *(f"{name}=={pins[name]}" for name in GRADING_PACKAGES)]
+    """The autograder's ``requirements.txt``: PyTorch's CPU index
+    (``tools.pins.PYTORCH_CPU_INDEX``), then ``name==version`` for every package of
+    ``GRADING_PACKAGES``."""
+    pins = _book_pins()
+    versions = pins.pins()
+    return [pins.PYTORCH_CPU_INDEX, *(f"{name}=={versions[name]}" for name in GRADING_PACKAGES)]
 
 
 def init_cell(name: str, tests_dir: str | None = None) -> str:
@@ -336,7 +330,7 @@ def generate_one(lang: str, name: str, out: Path = DEFAULT_OUT, *,
     if len(zips) != 1:
         raise RuntimeError(f"otter assign wrote {len(zips)} autograder zips for {lang}/{name}")
     zips[0].rename(target / "autograder" / "autograder.zip")
-    from .gradescope import add_to_zip
+    from .autograder_zip import add_to_zip
 
     add_to_zip(target / "autograder" / "autograder.zip", name)
     for path in (target / "autograder" / f"{name}.ipynb", target / "student" / f"{name}.ipynb"):
