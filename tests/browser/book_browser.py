@@ -154,3 +154,7 @@ def article_text_outside_code(page) -> str:
 
 
 RAW_MATH = re.compile(r"\$\$|\\\(|\\\[|(?<![\w$])\$[^$\s][^$\n]*?\$(?![\w$])")
+#: TeX commands in the text (math that Markdown broke, e.g. a line starting "+ "
+#: made a list item, so MathJax never saw its delimiters).
+RAW_TEX = re.compile(r"\$\\|\\(?:tfrac|frac|dfrac|lVert|rVert|alpha|lambda|mathrm|mathbb|"
+                     r"operatorname|sum|nabla|top|le|ge|big|text|sqrt|cdot|odot)(?![A-Za-z])")

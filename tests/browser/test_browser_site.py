@@ -16,12 +16,14 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import nbformat
 import pytest
 
-from book_browser import (PAGES, RAW_MATH, Visit, article_text_outside_code, is_notebook,
+from book_browser import (PAGES, RAW_MATH, RAW_TEX, Visit, article_text_outside_code, is_notebook,
                           source)
 
 from helpers.languages import LANGUAGES, REGISTRY
+from tools import notebook_export
 from tools.build_book import BINDERHUB_URL, repository_url
 from tools.notebooks_bundle import (SETUP_TAG, WHEEL_PREFIX, bundle_name, link_text,
                                     setup_cell_source)
@@ -142,8 +144,9 @@ def test_math_is_typeset(tabs, page_id):
     assert not state["untypeset"], f"math left untypeset: {state['untypeset']}"
     assert not state["errors"], f"MathJax errors: {state['errors']}"
     assert not state["undefined"], f"undefined TeX macros: {state['undefined']}"
-    raw = RAW_MATH.findall(article_text_outside_code(reader.page))
-    assert not raw, f"raw TeX delimiters left in the text: {raw[:5]}"
+    text = article_text_outside_code(reader.page)
+    raw = RAW_MATH.findall(text) + RAW_TEX.findall(text)
+    assert not raw, f"raw TeX left in the text: {raw[:5]}"
 
 
 # --- figures -----------------------------------------------------------------
@@ -323,6 +326,15 @@ def test_download_buttons_give_the_notebook_and_its_source(tabs, page_id):
         "the downloaded notebook does not start with the setup cell"
     assert re.search(rf'^LANG = "{lang}"$', code[1], re.M), \
         "the downloaded notebook's second cell is not this edition's first cell"
+    # it reads like the page: no MyST left, the figures numbered as here
+    notebook = nbformat.from_dict(notebook)
+    assert notebook_export.unresolved(notebook) == []
+    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert "{glue" not in text and "```{" not in text
+    figure_word = REGISTRY[lang].figure
+    shown = reader.page.locator("figcaption .caption-number").all_inner_texts()
+    numbers = re.findall(rf"\*\*{re.escape(figure_word)} (\d+)\*\*", text)
+    assert [re.sub(r"\D", "", n) for n in shown] == numbers
 
 
 def _bundle_is_complete(data: bytes, lang: str) -> None:
