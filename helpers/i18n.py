@@ -62,6 +62,9 @@ TEXT: dict[str, dict[str, str]] = {
     "bg_pruned": {"en": "90% of weights zero (CSR)", "zh": "权重 90% 为零的模型（CSR 存储）"},
     "bg_int8": {"en": "dynamic int8", "zh": "动态 int8 量化"},
     "bg_judge_baseline": {"en": "the baseline", "zh": "基线"},
+    # a verdict's name: the timed copy of the pruned model runs on the dense kernel
+    "bg_v_pruned": {"en": "the 90%-pruned model on the dense kernel",
+                    "zh": "权重 90% 为零、用稠密计算核运行的模型"},
     "bg_judge_dense": {"en": "the dense model with the same budget",
                        "zh": "同等预算的稠密模型"},
     "bg_judge_pruned": {"en": "the pruned model", "zh": "剪枝后的模型"},
@@ -107,6 +110,12 @@ TEXT: dict[str, dict[str, str]] = {
     "l1_short_subgradient": {"en": "the penalty in the loss", "zh": "损失中的惩罚项"},
     "l1_short_proximal": {"en": "the proximal step", "zh": "近端步"},
     "l1_short_none": {"en": "no penalty", "zh": "无惩罚项"},
+    # verdicts' names: the networks trained each way
+    "l1_v_subgradient": {"en": "the network trained with the penalty in the loss",
+                         "zh": "在损失中加惩罚项训练的网络"},
+    "l1_v_proximal": {"en": "the network trained with the proximal step",
+                      "zh": "用近端步训练的网络"},
+    "l1_v_none": {"en": "the network trained without a penalty", "zh": "不加惩罚训练的网络"},
     "l1_our_cd": {"en": "helpers' coordinate descent", "zh": "helpers 的坐标下降"},
     "l1_sklearn_cd": {"en": "scikit-learn's", "zh": "scikit-learn 的坐标下降"},
     "l1_name_lasso_min": {"en": "the Lasso", "zh": "Lasso"},
@@ -200,8 +209,13 @@ TEXT: dict[str, dict[str, str]] = {
     # --- pipeline chapter ---
     "pipe_dense_mlp": {"en": "dense MLP", "zh": "稠密 MLP"},
     "pipe_dense_budget": {"en": "dense MLP, same budget", "zh": "稠密 MLP（同等预算）"},
-    "pipe_q2_pruned": {"en": "pruned fp32", "zh": "剪枝后 fp32"},
-    "pipe_q2_pruned_int8": {"en": "pruned int8", "zh": "剪枝后 int8"},
+    "pipe_q2_pruned": {"en": "the pruned MLP in fp32", "zh": "剪枝后的 fp32 MLP"},
+    "pipe_q2_pruned_int8": {"en": "the pruned MLP in int8", "zh": "剪枝后的 int8 MLP"},
+    "pipe_q2_fp32": {"en": "the dense MLP in fp32", "zh": "稠密的 fp32 MLP"},
+    "pipe_q2_int8": {"en": "the dense MLP in int8", "zh": "稠密的 int8 MLP"},
+    "pipe_v_magnitude": {"en": "the magnitude-pruned MLP", "zh": "幅值剪枝后的 MLP"},
+    "pipe_v_best_int8": {"en": "its int8 version", "zh": "它的 int8 版本"},
+    "pipe_v_best_fp32": {"en": "its fp32 version", "zh": "它的 fp32 版本"},
     "pipe_magnitude": {"en": "magnitude pruning", "zh": "幅值剪枝"},
     "pipe_l1": {"en": "L1 (proximal) + pruning", "zh": "L1 近端训练后剪枝"},
     "pipe_l2": {"en": "L2 + pruning", "zh": "L2 训练后剪枝"},
@@ -355,8 +369,8 @@ TEXT: dict[str, dict[str, str]] = {
     "bm_dense_of_epochs": {"en": "dense, {epochs} epochs", "zh": "稠密网络（{epochs} 轮）"},
     "bm_random_reaches": {"en": "random pruning: {ratio}×", "zh": "随机剪枝：{ratio}×"},
     # --- statistics: verdicts of helpers.stats.Comparison ---
-    "stats_word_ahead": {"en": "ahead", "zh": "领先"},
-    "stats_word_behind": {"en": "behind", "zh": "落后"},
+    "stats_word_ahead": {"en": "ahead", "zh": "占优"},
+    "stats_word_behind": {"en": "behind", "zh": "处于劣势"},
     "stats_word_faster": {"en": "faster", "zh": "更快"},
     "stats_word_slower": {"en": "slower", "zh": "更慢"},
     "stats_word_same": {"en": "no detectable difference", "zh": "未检测到差异"},
@@ -536,6 +550,121 @@ TEXT: dict[str, dict[str, str]] = {
                        "zh": "结论（按校准样本配对）"},
 }
 
+#: How a verdict names what a label names (legends, table rows): the key of a noun
+#: phrase for each label key that is not one in both languages ("dense" → "the dense
+#: network" / 稠密网络). Read by :meth:`helpers.stats.Comparison.named`; every name a
+#: verdict receives is a key of :data:`NOUN_PHRASES` (tests/test_verdict_templates.py).
+VERDICT_NAMES: dict[str, str] = {
+    "dense": "prune_c_dense", "prune_random": "pipe_random",
+    "prune_iterative": "v_prune_iterative", "prune_layerwise": "v_prune_layerwise",
+    "prune_global": "v_prune_global", "prune_oneshot": "v_prune_oneshot",
+    "prune_oneshot_short": "v_prune_oneshot_short", "prune_v_csr": "v_prune_csr",
+    "prune_v_unstructured": "v_prune_unstructured", "prune_v_neurons": "v_prune_neurons",
+    "prune_uniform": "v_prune_uniform", "lm_magnitude": "pipe_magnitude",
+    "lm_cell_layer_magnitude": "v_lm_layer_magnitude",
+    "lm_cell_row_magnitude": "v_lm_row_magnitude",
+    "lm_cell_layer_wanda": "v_lm_layer_wanda", "lm_cell_row_wanda": "v_lm_row_wanda",
+    "faq_dense": "v_faq_dense", "faq_nm_24": "v_faq_nm_24",
+    "faq_unstructured50": "v_faq_unstructured50", "bg_int8": "v_bg_int8",
+    "l1_sklearn_cd": "v_l1_sklearn_cd", "pipe_l1": "v_pipe_l1", "pipe_l2": "v_pipe_l2",
+    "prune_crit_l2": "v_crit_l2", "prune_crit_l2_out": "v_crit_l2_out",
+    "prune_crit_activation": "v_crit_activation", "prune_crit_taylor": "v_crit_taylor",
+    "prune_gradual": "v_prune_gradual", "pipe_dense_budget": "v_pipe_dense_budget",
+    # the background's timed pruned model runs on the dense kernel (its table row, the
+    # stored model, is CSR); the pipeline's |γ| column
+    "bg_pruned": "bg_v_pruned", "pipe_gamma": "pipe_gamma_name",
+}
+TEXT.update({
+    "v_prune_iterative": {"en": "iterative pruning", "zh": "迭代剪枝"},
+    "v_prune_layerwise": {"en": "layer-wise magnitude pruning", "zh": "逐层幅值剪枝"},
+    "v_prune_global": {"en": "global magnitude pruning", "zh": "全局幅值剪枝"},
+    "v_prune_oneshot": {"en": "one-shot pruning with 8 epochs of fine-tuning",
+                        "zh": "一次性剪枝（微调 8 轮）"},
+    "v_prune_oneshot_short": {"en": "one-shot pruning with 2 epochs of fine-tuning",
+                              "zh": "一次性剪枝（微调 2 轮）"},
+    "v_prune_csr": {"en": "the 90%-pruned network on the CSR kernel",
+                    "zh": "权重 90% 为零的网络（CSR）"},
+    "v_prune_unstructured": {"en": "the 90%-pruned network on the dense kernel",
+                             "zh": "权重 90% 为零的网络（稠密计算核）"},
+    "v_prune_neurons": {"en": "the network with {amount:.0%} of its neurons removed",
+                        "zh": "移除 {amount:.0%} 神经元的网络"},
+    "v_prune_uniform": {"en": "uniform {p}% masks", "zh": "统一剪枝 {p}% 的掩码"},
+    "v_lm_layer_magnitude": {"en": "ranking |W| across the layer (magnitude)",
+                             "zh": "整层比较 |W| 的准则（幅值剪枝）"},
+    "v_lm_row_magnitude": {"en": "ranking |W| within each row",
+                           "zh": "逐行比较 |W| 的准则"},
+    "v_lm_layer_wanda": {"en": "ranking |W|·‖X‖ across the layer",
+                         "zh": "整层比较 |W|·‖X‖ 的准则"},
+    "v_lm_row_wanda": {"en": "ranking |W|·‖X‖ within each row (Wanda)",
+                       "zh": "逐行比较 |W|·‖X‖ 的准则（Wanda）"},
+    "v_faq_dense": {"en": "the dense 64-300-100-10 network",
+                    "zh": "稠密的 64-300-100-10 网络"},
+    "v_faq_nm_24": {"en": "the 2:4-sparse network", "zh": "2:4 稀疏的网络"},
+    "v_faq_unstructured50": {"en": "the network with 50% unstructured sparsity",
+                             "zh": "50% 非结构化稀疏的网络"},
+    "v_bg_int8": {"en": "the dynamically quantised int8 model",
+                  "zh": "动态 int8 量化的模型"},
+    "v_l1_sklearn_cd": {"en": "scikit-learn's coordinate descent",
+                        "zh": "scikit-learn 的坐标下降"},
+    "v_pipe_l1": {"en": "pruning after L1 (proximal) training", "zh": "L1 近端训练后剪枝"},
+    "v_pipe_l2": {"en": "pruning after L2 training", "zh": "L2 训练后剪枝"},
+    "v_crit_l2": {"en": "the L2 norm of incoming weights", "zh": "输入权重 L2 范数准则"},
+    "v_crit_l2_out": {"en": "the L2 norm of outgoing weights", "zh": "输出权重 L2 范数准则"},
+    "v_crit_activation": {"en": "the mean activation", "zh": "平均激活值准则"},
+    "v_crit_taylor": {"en": "the Taylor criterion |a·∂L/∂a|", "zh": "泰勒准则（|a·∂L/∂a|）"},
+    "v_prune_gradual": {"en": "gradual pruning (cubic schedule)", "zh": "渐进剪枝（三次调度）"},
+    "v_pipe_dense_budget": {"en": "the dense MLP with the same budget",
+                            "zh": "同等预算的稠密 MLP"},
+})
+
+#: Every key whose text may name a side of a verdict, each a noun phrase in every
+#: language (a network, a model, a method, a criterion): what a comparison's names
+#: become after :data:`VERDICT_NAMES`. tests/test_verdict_templates.py renders every
+#: verdict template with each of them and checks that the code names no other.
+NOUN_PHRASES: tuple[str, ...] = (
+    # background
+    "bg_baseline", "bg_judge_baseline", "bg_judge_dense", "bg_judge_pruned", "bg_v_pruned",
+    "v_bg_int8", "kmeans", "uniform",
+    # L1
+    "l1_ols", "l1_name_lasso_min", "l1_name_ridge", "l1_our_cd", "v_l1_sklearn_cd",
+    "l1_v_proximal", "l1_v_subgradient", "l1_v_none",
+    # pruning
+    "prune_c_dense", "prune_c_same_budget", "prune_c_pruned",
+    "prune_c_pruned_raw", "prune_c_neurons", "prune_m_cnn_pruned",
+    "prune_m_cnn_same_budget", "v_prune_layerwise", "v_prune_global",
+    "v_prune_iterative", "v_prune_gradual", "v_prune_oneshot", "v_prune_oneshot_short",
+    "v_crit_l2", "v_crit_l2_out", "v_crit_activation", "v_crit_taylor",
+    "prune_crit_random", "prune_dense_kernel", "prune_csr_kernel", "prune_torch_hooked",
+    "v_prune_csr", "v_prune_unstructured", "v_prune_neurons", "prune_tailored",
+    "v_prune_uniform",
+    # pipeline
+    "pipe_magnitude", "v_pipe_l1", "v_pipe_l2", "col_pipe_slimming", "pipe_slimming",
+    "pipe_gamma_name", "pipe_dense_mlp", "v_pipe_dense_budget", "pipe_dense_cnn",
+    "pipe_v_magnitude", "pipe_v_best_int8", "pipe_v_best_fp32", "pipe_q2_fp32",
+    "pipe_q2_int8", "pipe_q2_pruned", "pipe_q2_pruned_int8", "pipe_random",
+    "pipe_shared", "pipe_csr_int8", "pipe_global", "pipe_layerwise",
+    # residual networks
+    "res_pruned", "res_v_recal", "res_v_raw", "Torch-Pruning", "res_group_norm",
+    # language models
+    "lm_wanda", "lm_sparsegpt", "v_lm_layer_magnitude",
+    "v_lm_row_magnitude", "v_lm_layer_wanda", "v_lm_row_wanda",
+    # FAQ
+    "v_faq_dense", "faq_pruned", "faq_pruned_int8", "faq_dense_budget", "faq_l1_penalty",
+    "faq_plain", "faq_layer_dense", "faq_layer_masked", "faq_layer_slim", "v_faq_nm_24",
+    "v_faq_unstructured50", "faq_distilled", "faq_scratch",
+)
+
+
+def verdict_name(key: str) -> str:
+    """The key of the noun phrase by which a verdict names ``key`` (:data:`VERDICT_NAMES`).
+
+    Examples
+    --------
+    >>> tr(verdict_name("dense"), "en"), tr(verdict_name("prune_c_dense"), "en")
+    ('the dense network', 'the dense network')
+    """
+    return VERDICT_NAMES.get(key, key)
+
 
 def column_header(column: str, lang: str) -> str:
     """The header of a table column: the text of ``"col_" + column``, else of ``column``.
@@ -562,8 +691,8 @@ def listing(items, lang: str, *, clauses: bool = False) -> str:
 
 
 #: Where Chinese meets a Latin letter or a digit (the edition puts a space there).
-_CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9\u2212])"
-                        r"|(?<=[A-Za-z0-9%×])(?=[\u4e00-\u9fff])")
+_CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9\u2212|‖])"
+                        r"|(?<=[A-Za-z0-9%×|‖])(?=[\u4e00-\u9fff])")
 
 
 def spaced(text: str, lang: str) -> str:
@@ -576,6 +705,8 @@ def spaced(text: str, lang: str) -> str:
     --------
     >>> spaced("2:4下Wanda对幅值剪枝", "zh")
     '2:4 下 Wanda 对幅值剪枝'
+    >>> spaced("逐行比较 |W|不如整层比较", "zh")
+    '逐行比较 |W| 不如整层比较'
     """
     check_language(lang)
     return _CJK_LATIN.sub(" ", text) if REGISTRY[lang].cjk else text

@@ -167,8 +167,9 @@ class Comparison:
 
     def named(self, lang: str) -> "Comparison":
         """The comparison with its names and unit in ``lang``: a name (or the unit)
-        that is a key of :data:`helpers.i18n.TEXT` becomes that key's text, any other
-        stays as it is.
+        that is a key of :data:`helpers.i18n.TEXT` becomes that key's text (a name the
+        text of its noun phrase, :func:`helpers.i18n.verdict_name`), any other stays as
+        it is.
 
         An experiment (:mod:`helpers.experiments`) computes its comparisons once for
         every edition and names the sides by keys; a page reads them in its language.
@@ -182,12 +183,13 @@ class Comparison:
         check_language(lang)
         from dataclasses import replace
 
-        from .i18n import TEXT
+        from .i18n import TEXT, verdict_name
 
         def read(text: str) -> str:
             return TEXT[text][lang] if text in TEXT else text
 
-        return replace(self, names=tuple(map(read, self.names)), unit=read(self.unit))
+        names = tuple(read(verdict_name(name)) for name in self.names)
+        return replace(self, names=names, unit=read(self.unit))
 
     def word(self, lang: str) -> str:
         """A short verdict word: "ahead", "behind", "faster", "slower", "no detectable

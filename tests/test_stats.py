@@ -59,7 +59,7 @@ def test_thirty_flipped_answers_of_360_are_detected():
         assert result.high < 0
         # McNemar's statistic (0 - 30) / sqrt(30), two-sided normal p.
         assert result.p_value == pytest.approx(math.erfc(math.sqrt(30 / 2)))
-        assert result.word("en") == "behind" and result.word("zh") == "落后"
+        assert result.word("en") == "behind" and result.word("zh") == "处于劣势"
         # The gap and its interval are both given as positive sizes.
         verdict = result.verdict("en")
         gap_low, gap_high = (float(x) for x in verdict.split("CI ")[1].rstrip(")").split(" to "))
@@ -163,7 +163,7 @@ def test_latency_ratio():
     assert result.estimate == pytest.approx(np.median(slow) / np.median(fast))
     assert result.low < 2.0 < result.high or abs(result.estimate - 2) < 0.2
     assert result.differs and result.word("en") == "faster" and result.word("zh") == "更快"
-    assert result.verdict("en").startswith("sparse faster than dense: speed-up ")
+    assert result.verdict("en").startswith("sparse faster than the dense network: speed-up ")
     reverse = stats.latency_ratio(slow, fast, names=("dense", "sparse"))
     assert reverse.word("en") == "slower" and reverse.high < 1
     same = stats.latency_ratio(fast, fast * rng.lognormal(0, 0.01, 30), names=NAMES)
@@ -295,7 +295,7 @@ def test_train_correct_feeds_compare_accuracy():
 
 def test_named_translates_keys_and_keeps_other_names():
     c = stats.Comparison(("dense", "my model"), 1.0, 0.5, 1.5, 0.95, 0.01, "t", "pp")
-    assert c.named("en").names == ("dense", "my model")
+    assert c.named("en").names == ("the dense network", "my model")  # verdict_name
     assert c.named("zh").names == (helpers.i18n.tr("dense", "zh"), "my model")
     assert c.named("zh").estimate == c.estimate and c.names == ("dense", "my model")
     with pytest.raises(ValueError):
@@ -309,7 +309,7 @@ def test_verdict_reads_names_given_as_keys_in_the_language():
     c = stats.Comparison(("dense", "my model"), 1.0, 0.5, 1.5, 0.95, 0.01, "t", "pp")
     assert c.verdict("zh") == c.named("zh").verdict("zh")
     assert c.verdict("zh").startswith(helpers.i18n.tr("dense", "zh"))
-    assert c.verdict("en").startswith("dense ahead of my model")
+    assert c.verdict("en").startswith("the dense network ahead of my model")
 
 
 # ------------------------------------------------- paired proportions: Newcombe and Tango
@@ -694,15 +694,16 @@ def test_equivalence_verdicts_say_shown_not_shown_or_refuted():
         return e.word("en"), e.verdict("en")
 
     assert verdict(-0.3, 0.4) == (
-        "shown", "pruned within ±0.5 pp of dense: shown (90% CI of the difference −0.3 to 0.4 pp)")
+        "shown", "pruned within ±0.5 pp of the dense network: shown (90% CI of the difference "
+        "−0.3 to 0.4 pp)")
     word, text = verdict(-1.2, 1.7)
     assert word == "not shown" and "not shown" in text and "−1.2 to 1.7 pp" in text
     assert verdict(0.6, 1.4)[0] == "refuted"
-    assert verdict(0.6, 1.4)[1].startswith("pruned and dense differ by more than 0.5 pp")
+    assert verdict(0.6, 1.4)[1].startswith("pruned and the dense network differ by more than 0.5 pp")
     assert verdict(-0.3, 1.4, non_inferiority=True)[0] == "shown"
     assert verdict(-0.8, 1.4, non_inferiority=True)[0] == "not shown"
     assert verdict(-1.4, -0.6, non_inferiority=True)[1].startswith(
-        "pruned worse than dense by more than 0.5 pp")
+        "pruned worse than the dense network by more than 0.5 pp")
 
 
 def test_compare_examples_is_compare_accuracy_for_real_values():

@@ -186,7 +186,7 @@ class NetworkL1(NamedTuple):
         ``"subgradient"`` (penalty in the loss), ``"proximal"`` and ``"none"``.
     versus : dict
         ``momentum`` → the test accuracy of the proximal step against the penalty in
-        the loss (:func:`helpers.stats.compare_accuracy`, names ``l1_short_*``).
+        the loss (:func:`helpers.stats.compare_accuracy`, names ``l1_v_*``).
     cost : helpers.stats.Comparison
         The proximal step against no penalty, with the last optimiser (μ = 0.9).
     lam, tau : float
@@ -204,7 +204,7 @@ class NetworkL1(NamedTuple):
 
 
 def _names(*methods: str) -> tuple[str, ...]:
-    return tuple(f"l1_short_{m}" for m in methods)
+    return tuple(f"l1_v_{m}" for m in methods)
 
 
 @experiment(cost=2)

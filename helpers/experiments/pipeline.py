@@ -474,7 +474,7 @@ def results_table() -> Table:
         "best_dense": compare(best_rows, dense, names=(COLUMNS[best], "pipe_dense_mlp")),
         "budget_gain": compare(budget, dense,
                                names=("pipe_dense_budget", "pipe_dense_mlp")),
-        "int8": compare(int8, best_rows, names=("bm_int8", "bm_fp32"))}
+        "int8": compare(int8, best_rows, names=("pipe_v_best_int8", "pipe_v_best_fp32"))}
     return Table(rows, best, comparisons)
 
 
@@ -528,7 +528,7 @@ def latency(rounds: int = 12, repeats: int = 1, warmup: int = 3,
         {"dense": slim.trained["none"][first], **{reg: m[first] for reg, m in
                                                   slim.final.items()}},
         images.X_test, **rounds).items()}
-    names = {"none": COLUMNS["none"], "dense": "pipe_dense_mlp",
+    names = {"none": "pipe_v_magnitude", "dense": "pipe_dense_mlp",
              "cnn_bn_l1": CNN_COLUMNS["bn_l1"], "cnn_dense": "pipe_dense_cnn"}
     pairs = [("none", "dense"), ("cnn_bn_l1", "cnn_dense")]
     return Latencies(timed, _speedups(timed, pairs, names))
@@ -556,7 +556,7 @@ def quantised_latency(rounds: int = 12, repeats: int = 1, warmup: int = 3,
         {"fp32": dense, "int8": quant.dynamic_quantize(dense),
          "pruned": pruned, "pruned_int8": quant.dynamic_quantize(pruned)},
         data.X_test, rounds=rounds, repeats=repeats, warmup=warmup, number=number)
-    names = {"fp32": "bm_fp32", "int8": "bm_int8", "pruned": "pipe_q2_pruned",
+    names = {"fp32": "pipe_q2_fp32", "int8": "pipe_q2_int8", "pruned": "pipe_q2_pruned",
              "pruned_int8": "pipe_q2_pruned_int8"}
     pairs = [("int8", "fp32"), ("pruned_int8", "pruned"), ("pruned", "fp32")]
     return Latencies(speed, _speedups(speed, pairs, names))

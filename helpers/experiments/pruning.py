@@ -25,7 +25,7 @@ from torch import nn
 from .. import data as _data
 from .. import metrics, models, prune, stats, structured, train
 from ..device import get_device
-from ..i18n import tr
+from ..i18n import tr, verdict_name
 from . import experiment
 
 __all__ = ["SEEDS", "Run", "label", "text", "verdict", "verdicts", "per_seed_row",
@@ -63,15 +63,16 @@ def label(key: str, **fields: Any) -> str:
     return json.dumps([key, fields], ensure_ascii=False)
 
 
-def text(name: str, lang: str) -> str:
-    """The text in ``lang`` of a :func:`label` (or of a plain i18n key)."""
+def text(name: str, lang: str, *, noun: bool = False) -> str:
+    """The text in ``lang`` of a :func:`label` (or of a plain i18n key); with ``noun``,
+    of its verdict name (:func:`helpers.i18n.verdict_name`)."""
     key, fields = json.loads(name) if name.startswith("[") else (name, {})
-    return tr(key, lang).format(**fields)
+    return tr(verdict_name(key) if noun else key, lang).format(**fields)
 
 
 def verdict(comparison: stats.Comparison, lang: str) -> str:
     """The verdict in ``lang`` of a comparison whose names are labels or i18n keys."""
-    names = tuple(text(n, lang) for n in comparison.names)
+    names = tuple(text(n, lang, noun=True) for n in comparison.names)
     return dataclasses.replace(comparison, names=names).verdict(lang)
 
 
