@@ -409,7 +409,7 @@ TEXT: dict[str, dict[str, str]] = {
                                "置信区间 {low} 至 {high}×）"},
     "stats_speed_undecided": {"en": "the timings cannot tell {a} from {b}: speed-up {est}× "
                                     "({conf} CI {low} to {high}×, too wide to decide)",
-                              "zh": "计时结果分不出{a}与{b}的快慢：加速比 {est}×（{conf} "
+                              "zh": "计时结果分不出{a}与{b}的快慢，加速比 {est}×（{conf} "
                                     "置信区间 {low} 至 {high}×，区间过宽，无从判断）"},
     # --- language models: the 2 × 2 ablation of Wanda (helpers.experiments.language_models)
     "lm_nll": {"en": "test loss (nats per character)", "zh": "测试损失（每字符，nat）"},

@@ -219,3 +219,10 @@ def test_the_code_names_verdicts_by_noun_phrases_only():
     outside = {verdict_name(key): sorted(where) for key, where in found.items()
                if verdict_name(key) not in NOUN_PHRASES}
     assert not outside, f"verdict names outside helpers.i18n.NOUN_PHRASES: {outside}"
+
+
+def test_comparison_verdicts_have_no_colon_of_their_own():
+    """Pages introduce a verdict with 「：」 (「实测：{glue}」); a verdict with a colon of
+    its own would make two in a row, so Comparison's Chinese templates have none."""
+    for key in COMPARISONS:
+        assert "：" not in TEXT[key]["zh"] and ":" not in TEXT[key]["zh"], key
