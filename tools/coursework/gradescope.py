@@ -2,7 +2,8 @@
 
 Gradescope unpacks the autograder zip into ``/autograder/source``, puts the student's
 files into ``/autograder/submission`` and runs ``/autograder/source/run_autograder``,
-which runs ``run_otter.py``; :func:`add_to_zip` makes that script call :func:`main`.
+which runs ``run_otter.py``; :func:`tools.coursework.autograder_zip.add_to_zip` makes
+that script call :func:`main`.
 ``make grade`` runs the same script for every hand-in (:func:`tools.coursework.grading.
 grade_with_autograder`), and otter's local runner, ``otter run -a``, reaches it through
 the plugin :class:`tools.coursework.otter_plugin.SandboxedGrading` — so the three grade
@@ -28,49 +29,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-import zipfile
 from pathlib import Path
 
-ENTRY = '''\
-"""Grades the submission with tools.coursework (the sandbox computes, the grader judges)."""
-import os, sys
-ROOT = os.environ.get("AUTOGRADER_ROOT", "/autograder")
-sys.path[:0] = [os.path.join(ROOT, "source"), os.path.join(ROOT, "source", "files")]
-from tools.coursework.gradescope import main
-main(ROOT)
-'''
-#: otter's plugin that sends ``otter run -a`` through the entry point.
-PLUGIN = "tools.coursework.otter_plugin.SandboxedGrading"
-
-
-def add_to_zip(zip_path: Path, assignment: str) -> None:
-    """Put the grader (``tools/coursework``), the texts, targets, masters, probes and
-    judges of ``assignment`` into the autograder zip, point ``run_otter.py`` at it and
-    name the plugin in ``otter_config.json`` (for ``otter run -a``)."""
-    root = Path(__file__).resolve().parents[2]  # the checkout: tools/coursework/../..
-    files = {"tools/__init__.py": root / "tools" / "__init__.py"}
-    for path in sorted((root / "tools" / "coursework").glob("*.py")):
-        files[f"tools/coursework/{path.name}"] = path
-    for name in ("text.toml", "targets.toml", f"probes/{assignment}.py",
-                 f"judges/{assignment}.py", f"en/{assignment}.md", f"zh/{assignment}.md"):
-        files[f"coursework/{name}"] = root / "coursework" / name
-    old = zip_path.with_suffix(".zip.old")
-    zip_path.rename(old)
-    with zipfile.ZipFile(old) as src, zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "run_otter.py":
-                data = ENTRY.encode()
-            elif item.filename == "otter_config.json":
-                config = json.loads(data)
-                config["plugins"] = [PLUGIN]
-                data = json.dumps(config, indent=2).encode()
-            elif item.filename == "setup.sh":    # the sandbox, where the image allows it
-                data += b"\napt-get install -y bubblewrap || true\n"
-            dst.writestr(item, data)
-        for arcname, path in files.items():
-            dst.write(path, arcname)
-    old.unlink()
+from .autograder_zip import PLUGIN  # noqa: F401 (the plugin the zip names)
 
 
 def settings_from_environment() -> dict:
