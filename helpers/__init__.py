@@ -11,10 +11,12 @@ second, drifting copy of an algorithm. Modules:
 ``data``        the bundled digits and diabetes data, synthetic sparse regression
 ``mnist``       an optional loader of MNIST's IDX files (downloads only on request)
 ``models``      the small networks used throughout (digits MLP, LeNet-5, a small CNN)
+``layers``      layer kinds: how each passes channels, and which weights are compressed
 ``train``       seeding, training and evaluation loops with hooks
 ``l1``          soft-thresholding, Lasso solvers and paths, L1 penalties and proximal steps
 ``metrics``     parameters, nonzeros, MACs, storage in bytes, measured latency
 ``quant``       int8 quantisation, torch dynamic quantisation, k-means weight sharing
+``criteria``    the one notion of a pruning criterion: registries of scores by name
 ``prune``       unstructured pruning: magnitude and random masks, iterative and gradual
 ``structured``  neuron and channel importance and their physical removal
 ``distill``     knowledge distillation (the FAQ's demonstration)
@@ -38,9 +40,9 @@ import importlib
 __version__ = "0.1.0"
 
 #: The submodules, in the order the book introduces them.
-SUBMODULES = ("languages", "device", "i18n", "plot", "page", "data", "models", "train", "l1",
-              "metrics", "quant", "mnist", "prune", "structured", "distill", "pipeline",
-              "stats", "dependency", "language_model", "layerwise")
+SUBMODULES = ("languages", "device", "i18n", "plot", "page", "data", "models", "layers",
+              "train", "l1", "metrics", "quant", "mnist", "criteria", "prune", "structured",
+              "distill", "pipeline", "stats", "dependency", "language_model", "layerwise")
 
 #: Names re-exported from a leaf submodule: ``helpers.get_device()``, ``helpers.LANGUAGES``.
 _ATTRIBUTES = {"get_device": "device", "LANGUAGES": "languages"}

@@ -1,9 +1,13 @@
-"""Input validation shared by the helpers: every check names what was wrong."""
+"""Input validation shared by the helpers: every check names what was wrong.
+
+Argument checks only. The rule for "which weights" is public in :mod:`helpers.layers`,
+the check of a data set is :func:`helpers.data.check_data`, and the context manager
+:func:`helpers.train.evaluation_mode` lives with training and evaluation.
+"""
 
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -111,38 +115,11 @@ def check_plain_weights(model, what: str) -> None:
                          f"helpers.prune.make_permanent(model) first")
 
 
-@contextmanager
-def evaluation_mode(model):
-    """Evaluation mode for the ``with`` block; afterwards every module's own mode again.
-
-    ``model.train(was_training)`` would instead set one mode for all submodules and
-    lose a caller's mixture (e.g. a network in training mode with frozen BatchNorm
-    layers in evaluation mode).
-    """
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
 def check_model(model, name: str = "model"):
     """Return ``model`` if it is a ``torch.nn.Module``, else raise TypeError."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
     return model
-
-
-def check_data(data, name: str = "data"):
-    """Return ``data`` if it is a :class:`helpers.data.ClassificationData`, else raise TypeError."""
-    from .data import ClassificationData  # data.py itself uses the checks above
-
-    if not isinstance(data, ClassificationData):
-        raise TypeError(f"{name} must be a helpers.data.ClassificationData, "
-                        f"got {type(data).__name__}")
-    return data
 
 
 def check_float_tensor(tensor, name: str) -> torch.Tensor:
@@ -159,53 +136,6 @@ def check_float_tensor(tensor, name: str) -> torch.Tensor:
         raise ValueError(f"{name} is empty")
     check_finite(tensor.detach(), name)
     return tensor
-
-
-# --- which weights: the one rule ----------------------------------------------------------
-
-#: Layers whose weight is a matrix (Linear) or a filter bank (Conv): the layers that
-#: L1 penalties, pruning and quantisation act on, and the rows of
-#: :func:`helpers.metrics.layer_table`.
-WEIGHT_LAYERS = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
-
-
-def weight_layers(model) -> list[tuple[str, torch.nn.Module]]:
-    """``(name, layer)`` of every layer of ``model`` in :data:`WEIGHT_LAYERS`, in order."""
-    return [(name, module) for name, module in check_model(model).named_modules()
-            if isinstance(module, WEIGHT_LAYERS)]
-
-
-def select_weights(model, names=None, *, what: str = "selecting weights") -> dict:
-    """The parameters of ``model`` that L1 penalties and pruning act on, by name.
-
-    ``names`` is a parameter name, an iterable of them (as in
-    ``model.named_parameters()``), or None for the ``weight`` of every layer in
-    :data:`WEIGHT_LAYERS` (biases and normalisation parameters excluded). Raises
-    TypeError for a name that is not a string, ValueError for an unknown name, an
-    empty selection, or a model that still carries ``torch.nn.utils.prune`` or
-    ``parametrize`` re-parametrisations (see :func:`check_plain_weights`); ``what``
-    names the caller in that message.
-    """
-    check_plain_weights(check_model(model), what)
-    params = dict(model.named_parameters())
-    if names is None:
-        selected = {f"{m_name}.weight" if m_name else "weight": m.weight
-                    for m_name, m in weight_layers(model)}
-        if not selected:
-            raise ValueError("model has no nn.Linear or nn.Conv layer whose weights could "
-                             "be selected; pass the parameter names explicitly")
-        return selected
-    names = [names] if isinstance(names, str) else list(names)
-    bad = [n for n in names if not isinstance(n, str)]
-    if bad:
-        raise TypeError(f"parameter names must be strings, got {bad!r}")
-    if not names:
-        raise ValueError("names is empty: select at least one parameter")
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ValueError(f"unknown parameter name(s) {missing}; the model has "
-                         f"{list(params)}")
-    return {n: params[n] for n in names}
 
 
 def check_amount(amount, total: int, name: str = "amount", *, allow_all: bool = True) -> int:
@@ -233,59 +163,3 @@ def check_amount(amount, total: int, name: str = "amount", *, allow_all: bool = 
         raise ValueError(f"{name}={fraction} would remove all {total} items; at least one "
                          f"must remain")
     return count
-
-
-#: The input projections of ``nn.MultiheadAttention``: one stacked matrix, or three when
-#: query, key and value differ in size.
-ATTENTION_PROJECTIONS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
-
-
-def weight_attributes(module) -> tuple[str, ...]:
-    """The weights of ``module`` that L1 penalties, pruning and quantisation act on, by
-    attribute name: ``("weight",)`` for a layer in :data:`WEIGHT_LAYERS`, the input
-    projections (:data:`ATTENTION_PROJECTIONS`) it has for an ``nn.MultiheadAttention``,
-    none otherwise. The one rule behind :func:`distinct_weights` and the metrics."""
-    if isinstance(module, WEIGHT_LAYERS):
-        return ("weight",)
-    if isinstance(module, torch.nn.MultiheadAttention):
-        return tuple(p for p in ATTENTION_PROJECTIONS if getattr(module, p, None) is not None)
-    return ()
-
-
-def distinct_weights(model, names=None, *, what: str = "selecting weights",
-                     required: bool = True) -> dict:
-    """The weights that L1 penalties, pruning and quantisation act on: each tensor once.
-
-    :func:`select_weights`, with two additions. By default the input projections of
-    every ``nn.MultiheadAttention`` are selected too (:data:`ATTENTION_PROJECTIONS`:
-    the query, key and value matrices that Linear layers hold elsewhere; its
-    ``out_proj`` is a Linear layer already). And a tensor that several names share
-    (tied parameters, e.g. a language model's read-out tied to its embedding, Press
-    & Wolf 2017) is selected once, under the first name that selects it, so that a
-    penalty counts it once, a proximal step shrinks it once and it gets one mask;
-    any of its names may be passed in ``names``. Errors as in :func:`select_weights`;
-    with ``required=False`` a model without such weights gives an empty dict.
-    """
-    check_model(model)
-    if names is None:
-        names = []
-        for m_name, module in model.named_modules():
-            prefix = f"{m_name}." if m_name else ""
-            names += [prefix + attr for attr in weight_attributes(module)]
-        if not names and not required:
-            check_plain_weights(model, what)
-            return {}
-        if not names:
-            return select_weights(model, None, what=what)  # raises: nothing to select
-    names = [names] if isinstance(names, str) else list(names)
-    every = dict(model.named_parameters(remove_duplicate=False))
-    listed = {id(p): n for n, p in model.named_parameters()}
-    canonical = [listed[id(every[n])] if isinstance(n, str) and n in every else n
-                 for n in names]
-    selected = select_weights(model, canonical, what=what)
-    distinct, seen = {}, set()
-    for name, first in zip(names, canonical):
-        if id(selected[first]) not in seen:
-            seen.add(id(selected[first]))
-            distinct[name] = selected[first]
-    return distinct

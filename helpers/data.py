@@ -82,6 +82,18 @@ class ClassificationData:
                                   self.name, self.n_classes)
 
 
+def check_data(data, name: str = "data"):
+    """Return ``data`` if it is a :class:`ClassificationData`, else raise TypeError.
+
+    The argument check of every helper that takes a data set (``name`` names the
+    argument in the message).
+    """
+    if not isinstance(data, ClassificationData):
+        raise TypeError(f"{name} must be a helpers.data.ClassificationData, "
+                        f"got {type(data).__name__}")
+    return data
+
+
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     mean = train.mean(axis=0)
     std = train.std(axis=0)

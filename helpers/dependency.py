@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import copy
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Number
 
@@ -63,23 +63,32 @@ from torch.nn import functional as F
 from ._checks import (
     check_amount, check_finite, check_fraction, check_model, check_plain_weights, checked,
 )
+from .criteria import Registry
+from .layers import layers_of_kind
 
-__all__ = ["DependencyGroup", "dependency_groups", "group_importance", "zero_group",
+__all__ = ["CRITERIA", "DependencyGroup", "dependency_groups", "group_importance", "zero_group",
            "slice_group", "remove_group", "prune_groups", "torch_pruning_importance"]
 
-_PRODUCERS = (nn.Conv2d, nn.Linear)
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+#: Group criteria by name (filled below): ``score(model, group)`` returns one score
+#: per channel of the :class:`DependencyGroup` (the lowest go first). ``"l2"`` is
+#: :func:`group_importance`. Register another with ``@CRITERIA.register("name")``.
+CRITERIA = Registry("group", "score(model, group) -> one score per channel of the group")
+
+# The layer modules by kind: the one table, helpers.layers.LAYER_KINDS. Their
+# functional forms and tensor methods are listed here, where the graph names them.
+_PRODUCERS = layers_of_kind("producer")
+_NORMS = layers_of_kind("norm")
 # Channel by channel, and a zero channel stays zero.
-_ELEMENTWISE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Hardswish,
-                nn.Mish, nn.Tanh, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)
+_ELEMENTWISE = layers_of_kind("elementwise")
 _ELEMENTWISE_FUNCTIONS = (F.relu, torch.relu, F.relu6, F.leaky_relu, F.elu, F.gelu, F.silu,
                           F.hardswish, F.mish, torch.tanh, F.dropout, F.dropout2d, torch.neg,
                           operator.neg)
 _ELEMENTWISE_METHODS = ("relu", "relu_", "tanh", "neg", "contiguous", "clone")
-_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_POOLS = layers_of_kind("pool")
 _POOL_FUNCTIONS = (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d, F.adaptive_max_pool2d)
 # Channel by channel, but a zero channel becomes f(0) ≠ 0: only as a gate.
-_GATES = (nn.Sigmoid, nn.Hardsigmoid)
+_GATES = layers_of_kind("gate")
+_FLATTEN = layers_of_kind("flatten")
 _GATE_FUNCTIONS = (torch.sigmoid, F.sigmoid, F.hardsigmoid)
 _ADD = (operator.add, operator.iadd, torch.add, operator.sub, operator.isub, torch.sub)
 _MUL = (operator.mul, operator.imul, torch.mul)
@@ -375,7 +384,7 @@ class _Tracer:
             return self.pool(x, args)
         if isinstance(module, _GATES):
             return self.gate(x, f"{type(module).__name__} {name!r}")
-        if isinstance(module, nn.Flatten):
+        if isinstance(module, _FLATTEN):
             return self.flatten(x, module.start_dim, module.end_dim, args)
         raise TypeError(f"unsupported layer {name!r} of type {type(module).__name__}; "
                         f"helpers.dependency handles the layers listed in its module "
@@ -721,6 +730,9 @@ def group_importance(model: nn.Module, group: DependencyGroup) -> torch.Tensor:
     return _importance(_check_group(model, group), group)
 
 
+CRITERIA.register("l2")(group_importance)
+
+
 def _importance(layers: Mapping[str, nn.Module], group: DependencyGroup) -> torch.Tensor:
     total = torch.zeros(group.size, dtype=torch.float64)
     seen = set()
@@ -934,13 +946,16 @@ def _n_removed(amount, size: int) -> int:
 
 
 def prune_groups(model: nn.Module, amount: float, *,
-                 scores: Mapping[DependencyGroup, torch.Tensor] | None = None) -> nn.Module:
+                 scores: Mapping[DependencyGroup, torch.Tensor] | None = None,
+                 criterion: str | Callable = "l2") -> nn.Module:
     """A smaller copy of ``model`` with the lowest-scoring channels of every group removed.
 
     Introduced in :doc:`residual-networks`, section *Dependency groups*. Each
     prunable group (:func:`dependency_groups`) keeps ``int(size · (1 − amount))``
     of its channels, as Torch-Pruning's pruners do, and loses the others, those with
-    the lowest scores: ``scores[group]`` if given, else :func:`group_importance`. A
+    the lowest scores: ``scores[group]`` if given, else those of ``criterion`` (a
+    name of :data:`CRITERIA`, by default ``"l2"``: :func:`group_importance`, or a
+    callable ``score(model, group)``). A
     group is left whole, as they leave it, where this would empty it (a group of one
     channel) or one of its layers (a layer that writes only some of the group's
     channels, e.g. one part of a concatenation, and all of them score lowest).
@@ -950,9 +965,12 @@ def prune_groups(model: nn.Module, amount: float, *,
 
     Raises
     ------
+    TypeError
+        For ``scores`` that is not a mapping, or a criterion that is neither a name
+        nor callable.
     ValueError
         For a fraction ``amount`` outside [0, 1), a count that would empty a group,
-        or scores of the wrong length.
+        scores of the wrong length, or an unknown criterion name.
 
     Examples
     --------
@@ -964,17 +982,19 @@ def prune_groups(model: nn.Module, amount: float, *,
     """
     if not isinstance(amount, Integral):
         check_fraction(amount, "amount", inclusive_high=False)
+    rule = CRITERIA.resolve(criterion)
     groups = dependency_groups(model)
     if scores is not None and not isinstance(scores, Mapping):
         raise TypeError("scores must map each DependencyGroup to a tensor of scores")
-    layers = dict(model.named_modules())
     chosen = []
     for group in groups:
-        s = _importance(layers, group) if scores is None else scores.get(group)
+        s = rule(model, group) if scores is None else scores.get(group)
         if s is None:
             raise ValueError(f"scores has no entry for the group of {group.producers}")
         if not isinstance(s, torch.Tensor) or s.shape != (group.size,):
-            raise ValueError(f"scores for the group of {group.producers} must have shape "
+            source = "scores" if scores is not None else \
+                f"criterion {CRITERIA.name_of(rule)!r}"
+            raise ValueError(f"{source} for the group of {group.producers} must have shape "
                              f"({group.size},)")
         check_finite(s, "scores")
         order = torch.sort(s.detach().cpu(), stable=True).indices

@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_fraction, checked, evaluation_mode
+from ._checks import check_fraction, checked
 from .data import ClassificationData
-from .train import History, fit
+from .train import History, evaluation_mode, fit
 
 __all__ = ["distillation_loss", "soft_target_loss", "distillation_kernel",
            "soft_target_kernel", "DistillationPenalty", "fit_student"]

@@ -41,9 +41,8 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.linalg.blas import daxpy
 from torch import nn
 
-from ._checks import (
-    check_finite, check_nonnegative, check_positive_int, checked, distinct_weights,
-)
+from ._checks import check_finite, check_nonnegative, check_positive_int, checked
+from .layers import distinct_weights
 
 __all__ = [
     "soft_threshold", "prox_l1", "lambda_from_alpha", "alpha_from_lambda",

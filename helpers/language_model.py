@@ -19,9 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import (
-    check_finite, check_fraction, check_nonnegative, check_positive_int, evaluation_mode,
-)
+from ._checks import check_finite, check_fraction, check_nonnegative, check_positive_int
+from .train import evaluation_mode
 
 __all__ = ["CharCorpus", "load_corpus", "TinyTransformer", "train_lm", "perplexity",
            "window_losses", "sample_windows", "calibration_inputs"]

@@ -38,11 +38,13 @@ from torch import nn
 
 from ._checks import (
     check_finite, check_fraction, check_int_in_range, check_plain_weights,
-    check_positive_int, checked, evaluation_mode,
+    check_positive_int, checked,
 )
+from .criteria import Registry
 from .prune import (
     _check_n_m, _check_nm_width, lowest_mask, magnitude_mask, nm_mask, nm_mask_kernel,
 )
+from .train import evaluation_mode
 
 __all__ = ["CRITERIA", "SEQUENTIAL", "wanda_scores", "wanda_row_mask", "wanda_mask",
            "hessian", "sparsegpt_block", "sparsegpt_sweep", "sparsegpt",
@@ -51,7 +53,8 @@ __all__ = ["CRITERIA", "SEQUENTIAL", "wanda_scores", "wanda_row_mask", "wanda_ma
 
 #: The criteria of :func:`prune_layerwise` by name (defined below): ``"magnitude"``,
 #: ``"wanda"``, ``"sparsegpt"``.
-CRITERIA: dict[str, Callable] = {}
+CRITERIA = Registry("calibrated layer", "criterion(weight, inputs, *, sparsity, n, m) "
+                    "-> the new weight")
 
 
 def _check_matrix(tensor, name: str) -> torch.Tensor:
@@ -626,22 +629,9 @@ def sparsegpt_criterion(weight: torch.Tensor, inputs: torch.Tensor, *,
     return sparsegpt(weight, hessian(inputs), sparsity, n=n, m=m)[0]
 
 
-CRITERIA.update(magnitude=magnitude_criterion, wanda=wanda_criterion,
-                sparsegpt=sparsegpt_criterion)
-
-
-def _criterion(criterion) -> Callable:
-    """The callable of a criterion given by name or as a callable."""
-    if isinstance(criterion, str):
-        if criterion not in CRITERIA:
-            raise ValueError(f"criterion must be one of {tuple(CRITERIA)} or a callable, "
-                             f"got {criterion!r}")
-        return CRITERIA[criterion]
-    if not callable(criterion):
-        raise TypeError(f"criterion must be a name of {tuple(CRITERIA)} or a callable "
-                        f"criterion(weight, inputs, *, sparsity, n, m) returning the new "
-                        f"weight, got {type(criterion).__name__}")
-    return criterion
+CRITERIA.register("magnitude")(magnitude_criterion)
+CRITERIA.register("wanda")(wanda_criterion)
+CRITERIA.register("sparsegpt")(sparsegpt_criterion)
 
 
 #: The orders of calibration understood by :func:`prune_layerwise`.
@@ -760,7 +750,7 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
         ``nn.MultiheadAttention`` (which multiplies by its weights inside its own
         forward pass: pass ``names`` to prune the other layers).
     """
-    rule = _criterion(criterion)
+    rule = CRITERIA.resolve(criterion)
     needs_data = getattr(rule, "needs_calibration", True)
     if sequential not in SEQUENTIAL:
         raise ValueError(f"sequential must be one of {SEQUENTIAL}, got {sequential!r}")

@@ -31,10 +31,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ._checks import (
-    ATTENTION_PROJECTIONS, WEIGHT_LAYERS, check_finite, check_int_in_range, check_model,
-    check_positive_int, evaluation_mode, weight_attributes,
-)
+from ._checks import check_finite, check_int_in_range, check_model, check_positive_int
+from .layers import ATTENTION_PROJECTIONS, WEIGHT_LAYERS, weight_attributes
+from .train import evaluation_mode
 from .i18n import column_header
 
 __all__ = [
@@ -209,7 +208,7 @@ def _weight_tensors(model: nn.Module):
     """``(row name, module, weight, bias or None)`` of each weight that pruning acts on.
 
     A Linear or Conv layer's row is named after the layer; each input projection of an
-    ``nn.MultiheadAttention`` (:data:`helpers._checks.ATTENTION_PROJECTIONS`) gets a row
+    ``nn.MultiheadAttention`` (:data:`helpers.layers.ATTENTION_PROJECTIONS`) gets a row
     named after the parameter, with its part of ``in_proj_bias``.
     """
     for name, module in model.named_modules():

@@ -7,9 +7,11 @@ experiment is one call and one table row:
 ``train_model``
     train a fresh network with no regulariser, proximal L1 on the weights, L2 (weight
     decay), or L1 on the BatchNorm scale factors (Network Slimming);
-``prune_copy`` / ``slim_channels``
+``prune_copy`` / :func:`helpers.structured.slim_channels`
     the pruning step alone: layer-wise magnitude masks, or physical removal of the
-    channels with the smallest BatchNorm scales;
+    channels with the smallest BatchNorm scales (Network Slimming, with the other
+    channel methods in :mod:`helpers.structured`; ``pipeline.slim_channels`` is the
+    same function);
 ``prune_finetune`` / ``slim_finetune``
     the same, each followed by fine-tuning; accuracy is recorded right after pruning
     and after fine-tuning;
@@ -35,24 +37,23 @@ import torch
 from torch import nn
 
 from ._checks import (
-    check_data, check_fraction, check_model, check_nonnegative, check_plain_weights,
-    check_positive_int, checked,
+    check_fraction, check_model, check_nonnegative, check_plain_weights, check_positive_int,
+    checked,
 )
-from .data import ClassificationData
+from .data import ClassificationData, check_data
 from .device import get_device
 from .l1 import ProximalL1, l1_penalty
 from .metrics import (
     compression_ratio, count_nonzero, count_parameters, macs, measure_latency, storage_bytes,
 )
-from .prune import (
-    MaskEnforcer, apply_masks, global_masks, layerwise_masks, masks_sparsity, random_masks,
-)
+from .prune import CRITERIA as prune_criteria
+from .prune import MaskEnforcer, apply_masks, global_masks, layerwise_masks, masks_sparsity
 from .quant import quantize_model_weights
-from .structured import neuron_importance, remove_channels, remove_neurons, removable_layers
+from .structured import _scored_layers, slim_channels
 from .train import History, evaluate, fit, seed_everything
 
 __all__ = ["REGULARISERS", "MASK_CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
-           "train_model", "prune_copy", "prune_finetune", "slim_channels", "slim_finetune",
+           "train_model", "prune_copy", "prune_finetune", "slim_finetune",
            "storage_scheme", "summarise", "run_pipeline", "pipeline_stages",
            "choose_largest_within"]
 
@@ -183,12 +184,13 @@ def _accuracies(model: nn.Module, data: ClassificationData) -> tuple[float, floa
     return evaluate(model, data, "val"), evaluate(model, data, "test")
 
 
-#: Pruning criteria of :func:`prune_finetune`.
-MASK_CRITERIA = ("magnitude", "random")
+#: Weight criteria of :func:`prune_finetune`: :data:`helpers.prune.CRITERIA` itself.
+MASK_CRITERIA = prune_criteria
 
 
 def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, *,
-                   criterion: str = "magnitude", scope: str = "layer", epochs: int = 10,
+                   criterion: str | Callable = "magnitude", scope: str = "layer",
+                   epochs: int = 10,
                    lr: float = 1e-2,
                    batch_size: int = 128, patience: int | None = None,
                    seed: int = 0) -> PruneResult:
@@ -198,9 +200,10 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
     ``sparsity`` of the weights of every Linear/Conv layer is zeroed: those of smallest
     magnitude (:func:`helpers.prune.layerwise_masks`; weights that are already zero go
     first) or, as the baseline a criterion must beat, weights drawn at random
-    (:func:`helpers.prune.random_masks` with ``seed``). With ``scope="global"`` one
-    magnitude threshold serves all layers together (:func:`helpers.prune.global_masks`),
-    so ``sparsity`` is then the fraction of all their weights. Accuracy is measured, and the
+    (:func:`helpers.prune.random_masks` with ``seed``), or those of lowest score under
+    any other weight criterion. With ``scope="global"`` one threshold serves all
+    layers together (:func:`helpers.prune.global_masks`), so ``sparsity`` is then the
+    fraction of all their weights. Accuracy is measured, and the
     copy is fine-tuned with a :class:`helpers.prune.MaskEnforcer`, so pruned weights
     stay zero. Fine-tuning keeps the weights of its best validation epoch: the number
     of fine-tuning epochs is chosen on the validation split, up to ``epochs``.
@@ -212,10 +215,12 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
     data : ClassificationData
     sparsity : float
         Fraction in [0, 1] of each layer's weights to prune.
-    criterion : {"magnitude", "random"}
-        Which weights go.
+    criterion : str or callable
+        Which weights go: a name of :data:`MASK_CRITERIA` (``"magnitude"``,
+        ``"random"``) or a callable ``score(weight, *, generator)``
+        (:data:`helpers.prune.CRITERIA`); the generator is seeded with ``seed``.
     scope : {"layer", "global"}
-        For ``"magnitude"``: a threshold per layer, or one for all layers.
+        A threshold per layer, or one for all layers.
     epochs, lr, batch_size, patience, seed
         Fine-tuning, passed to :func:`helpers.train.fit` (``patience`` stops it when
         validation accuracy has not improved for that many epochs).
@@ -225,19 +230,12 @@ def prune_finetune(model: nn.Module, data: ClassificationData, sparsity: float, 
     check_data(data)
     sparsity = check_fraction(sparsity, "sparsity")
     check_positive_int(epochs, "epochs")
-    if criterion not in MASK_CRITERIA:
-        raise ValueError(f"criterion must be one of {MASK_CRITERIA}, got {criterion!r}")
+    MASK_CRITERIA.resolve(criterion)
     if scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
-    if criterion == "random" and scope == "global":
-        raise ValueError("random pruning draws per layer: use scope='layer'")
     pruned = copy.deepcopy(model)
-    if criterion == "random":
-        masks = random_masks(pruned, sparsity, seed=seed)
-    elif scope == "layer":
-        masks = layerwise_masks(pruned, sparsity)
-    else:
-        masks = global_masks(pruned, sparsity)
+    make = layerwise_masks if scope == "layer" else global_masks
+    masks = make(pruned, sparsity, criterion=criterion, seed=seed)
     apply_masks(pruned, masks)
     val_pruned, test_pruned = _accuracies(pruned, data)
     history = fit(pruned, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
@@ -259,65 +257,6 @@ def prune_copy(model: nn.Module, sparsity: float) -> nn.Module:
     return apply_masks(pruned, layerwise_masks(pruned, check_fraction(sparsity, "sparsity")))
 
 
-def _bn_layers(model: nn.Module) -> dict[str, torch.Tensor]:
-    """``{layer name: |γ| of the BatchNorm after it}`` for the prunable layers."""
-    batchnorm_scales(model)  # a clear error for models without BatchNorm
-    scores = {}
-    for layer in removable_layers(model):
-        try:
-            scores[layer] = neuron_importance(model, layer, "bn_scale")
-        except ValueError:  # no BatchNorm after this layer: not slimmed
-            continue
-    if not scores:
-        raise ValueError("model has no BatchNorm after a prunable layer")
-    return scores
-
-
-def slim_channels(model: nn.Module, fraction: float) -> nn.Module:
-    """A smaller copy of ``model`` without the channels whose BatchNorm scale ``|γ|`` is smallest.
-
-    Introduced in :doc:`pipeline`, section *Network Slimming*. As in Liu et al. (2017)
-    the threshold is global: the scales of all BatchNorm layers are ranked together and
-    the ``round(fraction · N)`` smallest channels go, N being the number of channels
-    followed by a BatchNorm. A layer always keeps at least one channel: a channel
-    whose removal would empty its layer is skipped and the next smallest is taken.
-    Channels are removed physically (:func:`helpers.structured.remove_channels`, or
-    :func:`~helpers.structured.remove_neurons` for Linear layers), so the result is a
-    smaller dense network.
-
-    Parameters
-    ----------
-    model : nn.Sequential
-        A flat network with BatchNorm after its layers, e.g.
-        :func:`helpers.models.small_cnn`; it is not changed.
-    fraction : float
-        Fraction in [0, 1] of the channels to remove.
-    """
-    check_model(model)
-    check_plain_weights(model, "slim_channels()")
-    fraction = check_fraction(fraction, "fraction")
-    scores = _bn_layers(model)
-    entries = [(float(s), layer, i) for layer, layer_scores in scores.items()
-               for i, s in enumerate(layer_scores)]
-    entries.sort(key=lambda e: e[0])  # stable: ties keep layer order, then index
-    remaining = {layer: len(s) for layer, s in scores.items()}
-    drop: dict[str, list[int]] = {layer: [] for layer in scores}
-    budget = round(fraction * len(entries))
-    for _, layer, i in entries:
-        if budget == 0:
-            break
-        if remaining[layer] > 1:
-            drop[layer].append(i)
-            remaining[layer] -= 1
-            budget -= 1
-    slim = copy.deepcopy(model)
-    for layer, indices in drop.items():
-        remove = (remove_channels if isinstance(slim.get_submodule(layer), nn.Conv2d)
-                  else remove_neurons)
-        slim = remove(slim, layer, indices)
-    return slim
-
-
 def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *,
                   epochs: int = 10, lr: float = 1e-2, batch_size: int = 128,
                   patience: int | None = None, seed: int = 0) -> PruneResult:
@@ -330,9 +269,10 @@ def slim_finetune(model: nn.Module, data: ClassificationData, fraction: float, *
     check_plain_weights(check_model(model), "slim_finetune()")
     check_data(data)
     check_positive_int(epochs, "epochs")
-    n_before = sum(len(s) for s in _bn_layers(check_model(model)).values())
+    batchnorm_scales(model)  # a clear error for models without BatchNorm
+    n_before = sum(len(s) for s in _scored_layers(model, "bn_scale").values())
     slim = slim_channels(model, fraction)
-    n_after = sum(len(s) for s in _bn_layers(slim).values())
+    n_after = sum(len(s) for s in _scored_layers(slim, "bn_scale").values())
     val_pruned, test_pruned = _accuracies(slim, data)
     history = fit(slim, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                   patience=patience, keep_start=True, progress=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -26,15 +26,16 @@ from torch.nn.utils import parametrize
 from torch.nn.utils import prune as torch_prune
 
 from ._checks import (
-    check_amount, check_data, check_finite, check_float_tensor, check_fraction,
-    check_int_in_range, check_model, check_nonnegative, check_plain_weights,
-    check_positive_int, checked, distinct_weights,
+    check_amount, check_finite, check_float_tensor, check_fraction, check_int_in_range,
+    check_model, check_nonnegative, check_plain_weights, check_positive_int, checked,
 )
-from .data import ClassificationData
+from .criteria import Registry
+from .data import ClassificationData, check_data
+from .layers import distinct_weights
 from .train import evaluate, fit
 
 __all__ = [
-    "Masks", "lowest_mask", "magnitude_mask", "prunable_parameters", "layerwise_masks",
+    "CRITERIA", "Masks", "lowest_mask", "magnitude_mask", "prunable_parameters", "layerwise_masks",
     "global_masks", "random_masks", "threshold_masks", "masks_sparsity", "apply_masks",
     "MaskEnforcer", "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "cubic_sparsity", "GradualPruner", "GradualResult", "gradual_prune",
@@ -46,6 +47,45 @@ __all__ = [
 Masks = dict[str, torch.Tensor]
 
 _SCOPES = ("layer", "global")
+
+#: Weight criteria by name, for every function that makes masks (``criterion=``): a
+#: callable ``score(weight, *, generator)`` returning one score per weight (the
+#: lowest are pruned), ``weight`` detached. ``"magnitude"`` scores ``|w|``;
+#: ``"random"`` draws uniform scores from ``generator`` (seeded by ``seed``), the
+#: baseline a criterion must beat. Register another with
+#: ``@CRITERIA.register("name")``.
+CRITERIA = Registry("weight", "score(weight, *, generator) -> scores of weight's shape")
+
+
+@CRITERIA.register("magnitude")
+def _magnitude(weight: torch.Tensor, *, generator: torch.Generator | None = None):
+    return weight.abs()
+
+
+@CRITERIA.register("random")
+def _random(weight: torch.Tensor, *, generator: torch.Generator | None = None):
+    return torch.rand(weight.shape, generator=generator)
+
+
+def _weight_scores(criterion, params: Mapping[str, torch.Tensor],
+                   generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """Each parameter's scores under ``criterion`` (checked: its shape, float, finite)."""
+    rule = CRITERIA.resolve(criterion)
+    scores = {}
+    with torch.no_grad():
+        for n, p in params.items():
+            s = rule(p.detach(), generator=generator)
+            if not isinstance(s, torch.Tensor) or s.shape != p.shape:
+                got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
+                raise ValueError(f"weight criterion {CRITERIA.name_of(rule)!r} must return "
+                                 f"scores of the weight's shape {tuple(p.shape)} for {n!r}, "
+                                 f"got {got}")
+            scores[n] = check_float_tensor(s, f"the scores of {n!r}")
+    return scores
+
+
+def _generator(seed) -> torch.Generator:
+    return torch.Generator().manual_seed(check_positive_int(seed, "seed", allow_zero=True))
 
 
 # --------------------------------------------------------------------------- masks
@@ -79,7 +119,8 @@ def _global_mask(scores: Mapping[str, torch.Tensor], params: Mapping[str, torch.
     flat = lowest_mask.unchecked(torch.cat([s.reshape(-1) for s in scores.values()]), n_prune)
     masks, start = {}, 0
     for n, p in params.items():
-        masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
+        masks[n] = flat[start:start + p.numel()].reshape(p.shape).to(device=p.device,
+                                                                      dtype=p.dtype)
         start += p.numel()
     return masks
 
@@ -308,8 +349,9 @@ def _amounts(amount: float | int | Mapping[str, float | int],
 
 
 def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
-                    names: Iterable[str] | None = None) -> Masks:
-    """Magnitude masks pruning the same fraction of every layer (or one per layer).
+                    names: Iterable[str] | None = None,
+                    criterion: str | Callable = "magnitude", seed: int = 0) -> Masks:
+    """Masks pruning the same fraction of every layer (or one per layer), lowest scores first.
 
     Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*.
 
@@ -323,6 +365,17 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
         parameter name to its own amount.
     names : iterable of str, optional
         Which parameters to prune (see :func:`prunable_parameters`).
+    criterion : str or callable
+        A name of :data:`CRITERIA` (``"magnitude"``: the smallest ``|w|`` go, ties to
+        the smaller index) or a callable ``score(weight, *, generator)``.
+    seed : int
+        Seeds the generator handed to the criterion (``"random"`` draws from it).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an unknown criterion or one that is not callable, scores of another shape
+        than the weight's, and the errors of :func:`prunable_parameters`.
 
     Examples
     --------
@@ -334,14 +387,18 @@ def layerwise_masks(model: nn.Module, amount: float | Mapping[str, float], *,
     >>> sorted(masks), masks_sparsity(masks)
     (['0.weight', '2.weight'], 0.5)
     """
+    generator = _generator(seed)
     params = _checked_params(model, names)
     counts = _amounts(amount, params)
-    return {n: magnitude_mask(p.detach(), counts[n]) for n, p in params.items()}
+    scores = _weight_scores(criterion, params, generator)
+    return {n: lowest_mask.unchecked(scores[n], counts[n]).to(device=p.device, dtype=p.dtype)
+            for n, p in params.items()}
 
 
 def global_masks(model: nn.Module, amount: float, *,
-                 names: Iterable[str] | None = None) -> Masks:
-    """Magnitude masks with one threshold for all selected parameters together.
+                 names: Iterable[str] | None = None,
+                 criterion: str | Callable = "magnitude", seed: int = 0) -> Masks:
+    """Masks with one threshold for all selected parameters together (magnitude by default).
 
     Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*. Exactly
     ``round(amount · N)`` weights are pruned, N being the total number of selected
@@ -350,6 +407,7 @@ def global_masks(model: nn.Module, amount: float, *,
     position in the concatenation of the parameters (in the model's order) and then
     by flat index; on tie-free data the masks equal those of
     ``torch.nn.utils.prune.global_unstructured`` with ``L1Unstructured``.
+    ``criterion`` and ``seed`` as in :func:`layerwise_masks`.
 
     Examples
     --------
@@ -361,10 +419,9 @@ def global_masks(model: nn.Module, amount: float, *,
     >>> masks_sparsity(masks)  # one threshold for all layers
     0.75
     """
+    generator = _generator(seed)
     params = _checked_params(model, names)
-    with torch.no_grad():
-        scores = {n: p.detach().abs() for n, p in params.items()}
-        return _global_mask(scores, params, amount)
+    return _global_mask(_weight_scores(criterion, params, generator), params, amount)
 
 
 def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed: int,
@@ -374,18 +431,10 @@ def random_masks(model: nn.Module, amount: float | Mapping[str, float], *, seed:
     Introduced in :doc:`pruning`, section *Accuracy against sparsity*: the baseline
     that a pruning criterion must beat. ``amount`` as in :func:`layerwise_masks` (an
     int is a number of weights). The choice depends only on ``seed`` (an
-    explicit generator; the global random state is not touched).
+    explicit generator; the global random state is not touched):
+    :func:`layerwise_masks` with ``criterion="random"``.
     """
-    check_positive_int(seed, "seed", allow_zero=True)
-    params = _checked_params(model, names)
-    counts = _amounts(amount, params)
-    generator = torch.Generator().manual_seed(seed)
-    masks = {}
-    for n, p in params.items():
-        scores = torch.rand(p.shape, generator=generator)
-        masks[n] = lowest_mask.unchecked(scores, counts[n]).to(
-            device=p.device, dtype=p.dtype)
-    return masks
+    return layerwise_masks(model, amount, names=names, criterion="random", seed=seed)
 
 
 def threshold_masks(model: nn.Module, quality: float, *,
@@ -597,26 +646,27 @@ def _check_scope(scope: str) -> str:
 
 
 def _sparsity_masks(model: nn.Module, sparsity: float, scope: str, names,
-                    previous: Masks | None) -> Masks:
-    """Magnitude masks reaching ``sparsity`` that keep every weight already pruned pruned."""
+                    previous: Masks | None, criterion="magnitude",
+                    generator: torch.Generator | None = None) -> Masks:
+    """Masks reaching ``sparsity`` (lowest scores first) that keep every pruned weight pruned."""
     params = _checked_params(model, names)
-    with torch.no_grad():
-        scores = {n: p.detach().abs() for n, p in params.items()}
-        if previous is not None:
-            # Already pruned weights score -1, below every magnitude: masks only shrink.
-            scores = {n: torch.where(previous[n].to(s.device) == 0, -torch.ones_like(s), s)
-                      for n, s in scores.items()}
-        if scope == "layer":
-            return {n: lowest_mask.unchecked(s, round(sparsity * s.numel())).to(
-                params[n].dtype) for n, s in scores.items()}
-        return _global_mask(scores, params, sparsity)
+    scores = _weight_scores(criterion, params, generator)
+    if previous is not None:
+        # Already pruned weights score -inf, below every score: masks only shrink.
+        scores = {n: torch.where(previous[n].to(s.device) == 0, -torch.inf, s)
+                  for n, s in scores.items()}
+    if scope == "layer":
+        return {n: lowest_mask.unchecked(s, round(sparsity * s.numel())).to(
+            device=params[n].device, dtype=params[n].dtype) for n, s in scores.items()}
+    return _global_mask(scores, params, sparsity)
 
 
 def iterative_prune(model: nn.Module, data: ClassificationData, *,
                     sparsities: Sequence[float] | None = None,
                     qualities: Sequence[float] | None = None, scope: str = "layer",
                     names: Iterable[str] | None = None, epochs: int = 3, lr: float = 1e-3,
-                    seed: int = 0, progress: bool = False, **fit_kwargs) -> IterativeResult:
+                    seed: int = 0, progress: bool = False,
+                    criterion: str | Callable = "magnitude", **fit_kwargs) -> IterativeResult:
     """Han et al.'s (2015) loop: prune, fine-tune with the masks, prune more, …
 
     Introduced in :doc:`pruning`, section *Iterative pruning*. ``model`` is pruned
@@ -630,7 +680,7 @@ def iterative_prune(model: nn.Module, data: ClassificationData, *,
         Fine-tuning uses its training split; the rows report validation accuracy.
     sparsities : sequence of float, optional
         Target sparsity of each round (non-decreasing fractions), reached with
-        magnitude masks of the given ``scope``.
+        masks of the given ``scope`` under ``criterion``.
     qualities : sequence of float, optional
         Instead of targets: the quality parameter of each round; a weight is pruned
         when ``|w| ≤ quality × std`` of its layer's weights (:func:`threshold_masks`).
@@ -642,9 +692,14 @@ def iterative_prune(model: nn.Module, data: ClassificationData, *,
     epochs, lr, seed, progress, **fit_kwargs
         Fine-tuning of each round, passed to :func:`helpers.train.fit` (round ``r``
         uses ``seed + r`` for the order of batches).
+    criterion : str or callable
+        With ``sparsities``: a weight criterion as in :func:`layerwise_masks`
+        (default magnitude); its generator is seeded with ``seed``.
     """
     check_data(data)
     _check_scope(scope)
+    CRITERIA.resolve(criterion)
+    generator = _generator(seed)
     if (sparsities is None) == (qualities is None):
         raise ValueError("give exactly one of sparsities and qualities")
     if sparsities is not None:
@@ -661,7 +716,8 @@ def iterative_prune(model: nn.Module, data: ClassificationData, *,
     previous: Masks | None = None
     for r, target in enumerate(targets):
         if sparsities is not None:
-            masks = _sparsity_masks(model, target, scope, names, previous)
+            masks = _sparsity_masks(model, target, scope, names, previous, criterion,
+                                    generator)
         else:
             masks = threshold_masks(model, target, names=names)
             if previous is not None:
@@ -765,17 +821,24 @@ class GradualPruner:
         Same fraction of every layer, or one global threshold.
     names : iterable of str, optional
         Which parameters to prune (see :func:`prunable_parameters`).
+    criterion : str or callable
+        A weight criterion as in :func:`layerwise_masks` (default magnitude).
+    seed : int
+        Seeds the generator handed to the criterion.
     """
 
     def __init__(self, final_sparsity: float, *, initial_sparsity: float = 0.0,
                  begin_step: int = 0, n_pruning_steps: int = 10, frequency: int = 1,
-                 scope: str = "layer", names: Iterable[str] | None = None):
+                 scope: str = "layer", names: Iterable[str] | None = None,
+                 criterion: str | Callable = "magnitude", seed: int = 0):
         self.schedule = dict(final_sparsity=final_sparsity, initial_sparsity=initial_sparsity,
                              begin_step=begin_step, n_pruning_steps=n_pruning_steps,
                              frequency=frequency)
         cubic_schedule(0, **self.schedule)  # validates the arguments
         self.scope = _check_scope(scope)
         self.names = None if names is None else list(names)
+        self.criterion = CRITERIA.resolve(criterion)
+        self.generator = _generator(seed)
         self.step = 0
         self.sparsity = 0.0
         self.masks: Masks | None = None
@@ -788,7 +851,8 @@ class GradualPruner:
         self.step += 1
         target = self.sparsity_at(self.step)
         if self.masks is None or target > self.sparsity:
-            self.masks = _sparsity_masks(model, target, self.scope, self.names, self.masks)
+            self.masks = _sparsity_masks(model, target, self.scope, self.names, self.masks,
+                                         self.criterion, self.generator)
             self.sparsity = target
         apply_masks(model, self.masks)
 
@@ -817,7 +881,8 @@ def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity:
                   initial_sparsity: float = 0.0, n_pruning_steps: int = 10,
                   scope: str = "layer", names: Iterable[str] | None = None,
                   lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
-                  progress: bool = False, **fit_kwargs) -> GradualResult:
+                  progress: bool = False, criterion: str | Callable = "magnitude",
+                  **fit_kwargs) -> GradualResult:
     """Train while sparsity rises along Zhu & Gupta's cubic schedule, then fine-tune.
 
     Introduced in :doc:`pruning`, section *Gradual pruning*. The ``n_pruning_steps``
@@ -828,7 +893,8 @@ def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity:
 
     Each epoch of the pruning phase is one call of :func:`helpers.train.fit` (epoch
     ``e`` shuffles with ``seed + e``), so that its weights, not those of an earlier,
-    less sparse epoch, are kept.
+    less sparse epoch, are kept. ``criterion`` chooses the weights as in
+    :func:`layerwise_masks` (default magnitude; its generator seeded with ``seed``).
     """
     check_data(data)
     check_positive_int(pruning_epochs, "pruning_epochs")
@@ -841,7 +907,7 @@ def gradual_prune(model: nn.Module, data: ClassificationData, *, final_sparsity:
                          f"{pruning_epochs * steps_per_epoch} training steps")
     pruner = GradualPruner(final_sparsity, initial_sparsity=initial_sparsity,
                            n_pruning_steps=n_pruning_steps, frequency=frequency,
-                           scope=scope, names=names)
+                           scope=scope, names=names, criterion=criterion, seed=seed)
     result = GradualResult(masks={})
     common = dict(lr=lr, batch_size=batch_size, after_step=pruner, progress=progress,
                   **fit_kwargs)

@@ -32,8 +32,8 @@ from torch import nn
 
 from ._checks import (
     check_finite, check_float_tensor, check_int_in_range, check_positive_int, checked,
-    distinct_weights,
 )
+from .layers import distinct_weights
 from .metrics import relative_index_stream
 
 __all__ = ["SCHEMES", "QuantizedTensor", "quantize", "scale_and_round", "dequantize",

@@ -9,8 +9,16 @@ computes the same function as the original with that unit's output set to zero.
 The functions work on flat ``nn.Sequential`` networks such as
 :func:`helpers.models.mlp` and :func:`helpers.models.small_cnn`; layers are named as
 in ``model.named_children()`` (``"0"``, ``"2"``, …). Between a layer and the next
-Linear/Conv layer there may be one BatchNorm, activations with f(0) = 0 (ReLU,
-LeakyReLU, ELU, GELU, Tanh), Dropout, Identity, pooling (after a Conv), and a Flatten.
+Linear/Conv layer there may be the layers of :data:`helpers.layers.LAYER_KINDS` of
+the kinds :data:`helpers.layers.STRUCTURED_KINDS`: one BatchNorm, activations with
+f(0) = 0 (ReLU, LeakyReLU, ELU, GELU, SiLU, Tanh, …), Dropout, Identity, 2-D pooling
+(after a Conv), and a Flatten.
+
+Which units go is decided by a *unit criterion* (:data:`CRITERIA`, or any callable
+``score(model, layer, *, X, y, batch_size, generator)`` returning one score per unit,
+see :mod:`helpers.criteria`): the weight norms of Li et al. (2017), the BatchNorm
+scales of Network Slimming (Liu et al. 2017, :func:`slim_channels`), activations, the
+Taylor criterion of Molchanov et al. (2017), or random scores.
 
 Where the units lie in an activation: a Conv2d's channels are axis 1 of
 ``(N, C, H, W)``; a Linear layer's neurons are the *last* axis of its output, also
@@ -31,7 +39,7 @@ Introduced in :doc:`pruning`, section *Structured pruning*.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -39,30 +47,36 @@ import torch
 from torch import nn
 
 from ._checks import (
-    check_amount, check_finite, check_fraction, check_plain_weights, check_positive_int,
-    evaluation_mode,
+    check_amount, check_finite, check_fraction, check_model, check_plain_weights,
+    check_positive_int,
 )
+from .criteria import Registry
 from .dependency import (
     DependencyGroup, _check_affine, _check_indices, _unit_of_column, _zero, slice_group,
 )
+from .layers import layers_of_kind
+from .train import evaluation_mode
 
 __all__ = ["removable_layers", "neuron_importance", "lowest", "zero_units",
-           "remove_neurons", "remove_channels", "prune_units", "remove_dead_neurons",
-           "CRITERIA"]
+           "remove_neurons", "remove_channels", "prune_units", "slim_channels",
+           "remove_dead_neurons", "CRITERIA"]
 
-#: Importance criteria understood by :func:`neuron_importance`.
-CRITERIA = ("l1", "l2", "l1_out", "l2_out", "bn_scale", "activation", "taylor")
+#: Unit criteria by name (filled below): ``score(model, layer, *, X, y, batch_size,
+#: generator)`` returns one score per neuron or channel of ``layer`` (the lowest go
+#: first); ``X``, ``y`` are the data passed by the caller (or None), ``generator`` a
+#: ``torch.Generator`` seeded by the caller's ``seed``. Register another with
+#: ``@CRITERIA.register("name")``.
+CRITERIA = Registry("unit", "score(model, layer, *, X, y, batch_size, generator) -> "
+                            "one score per unit")
 
-#: The weight layers (``helpers._checks.WEIGHT_LAYERS``, the one rule for "which weights")
-#: whose units structured removal can take out: neurons of Linear, channels of Conv2d.
-_PRODUCERS = (nn.Linear, nn.Conv2d)
-_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
-# Modules that act on each unit separately and map a zero unit to zero.
-_PASS_THROUGH = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Dropout, nn.Dropout1d,
-                 nn.Dropout2d, nn.Identity, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d,
-                 nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
-          nn.AdaptiveMaxPool2d)
+#: The layer kinds of :data:`helpers.layers.LAYER_KINDS` that structured removal reads:
+#: the producers (neurons of Linear, channels of Conv2d, all in ``WEIGHT_LAYERS``), a
+#: BatchNorm, and the modules that pass each unit on alone, mapping a zero unit to zero.
+_PRODUCERS = layers_of_kind("producer")
+_BATCHNORMS = layers_of_kind("norm")
+_PASS_THROUGH = layers_of_kind("elementwise", "pool")
+_POOLS = layers_of_kind("pool")
+_FLATTEN = layers_of_kind("flatten")
 
 
 @dataclass
@@ -150,7 +164,7 @@ def _block(model: nn.Module, layer: str) -> _Block:
                                 f"units; its units cannot be pruned through it")
             if not flatten:
                 probe = module
-        elif isinstance(module, nn.Flatten):
+        elif isinstance(module, _FLATTEN):
             if flatten:
                 raise TypeError(f"two Flatten modules after layer {layer!r}")
             if (module.start_dim, module.end_dim) != (1, -1):
@@ -260,9 +274,81 @@ def _activations(model: nn.Module, block: _Block, X: torch.Tensor, y: torch.Tens
     return torch.cat(scores).mean(dim=0)
 
 
-def neuron_importance(model: nn.Module, layer: str, criterion: str = "l1", *,
+def _check_unit_data(name: str, X, y, need_y: bool) -> None:
+    """The data of an activation-based criterion: X (and y) given, matching, finite."""
+    if X is None or (need_y and y is None):
+        raise ValueError(f"criterion {name!r} needs data: pass {'X and y' if need_y else 'X'}")
+    if not isinstance(X, torch.Tensor) or len(X) == 0:
+        raise ValueError("X must be a non-empty tensor of examples")
+    check_finite(X, "X")
+    if y is not None and (not isinstance(y, torch.Tensor) or len(y) != len(X)):
+        raise ValueError(f"y must be a tensor with one label per example of X ({len(X)})")
+
+
+def _weight_norm(p: int, outgoing: bool):
+    """The criterion: norm ``p`` of each unit's incoming (or outgoing) weights."""
+    def score(model, layer, **_):
+        block = _block(model, layer)
+        w = _consumer_weight_per_unit(block) if outgoing else block.producer.weight.detach()
+        return w.flatten(1).norm(p=p, dim=1)
+    return score
+
+
+for _name, _p, _outgoing in (("l1", 1, False), ("l2", 2, False), ("l1_out", 1, True),
+                             ("l2_out", 2, True)):
+    CRITERIA.register(_name)(_weight_norm(_p, _outgoing))
+
+
+@CRITERIA.register("bn_scale")
+def _bn_scale(model, layer, **_):
+    block = _block(model, layer)
+    if block.bn is None:
+        raise ValueError(f"criterion 'bn_scale' needs a BatchNorm after layer {layer!r}, "
+                         f"and there is no BatchNorm after it")
+    return block.bn.weight.detach().abs()
+
+
+@CRITERIA.register("activation")
+def _activation(model, layer, *, X=None, y=None, batch_size=256, **_):
+    _check_unit_data("activation", X, y, need_y=False)
+    return _activations(model, _block(model, layer), X, None, batch_size)
+
+
+@CRITERIA.register("taylor")
+def _taylor(model, layer, *, X=None, y=None, batch_size=256, **_):
+    _check_unit_data("taylor", X, y, need_y=True)
+    return _activations(model, _block(model, layer), X, y, batch_size)
+
+
+@CRITERIA.register("random")
+def _random(model, layer, *, generator=None, **_):
+    return torch.rand(_n_units(_block(model, layer).producer), generator=generator)
+
+
+def _unit_scores(model: nn.Module, layer: str, rule, *, X=None, y=None,
+                 batch_size: int = 256, generator: torch.Generator | None = None):
+    """``rule``'s scores of the units of ``layer``, checked: one finite float per unit."""
+    block = _block(model, layer)
+    for name, p in block.producer.named_parameters():
+        check_finite(p.detach(), f"layer {layer!r} {name}")
+    scores = rule(model, layer, X=X, y=y, batch_size=batch_size, generator=generator)
+    n = _n_units(block.producer)
+    if not isinstance(scores, torch.Tensor) or scores.shape != (n,):
+        got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else \
+            type(scores).__name__
+        raise ValueError(f"unit criterion {CRITERIA.name_of(rule)!r} must return one score "
+                         f"per unit of layer {layer!r}, shape ({n},), got {got}")
+    check_finite(scores.detach(), f"the scores of layer {layer!r}")
+    return scores.detach().cpu()
+
+
+def _seeded(seed) -> torch.Generator:
+    return torch.Generator().manual_seed(check_positive_int(seed, "seed", allow_zero=True))
+
+
+def neuron_importance(model: nn.Module, layer: str, criterion: str | Callable = "l1", *,
                       X: torch.Tensor | None = None, y: torch.Tensor | None = None,
-                      batch_size: int = 256) -> torch.Tensor:
+                      batch_size: int = 256, seed: int = 0) -> torch.Tensor:
     """One importance score per neuron (Linear) or channel (Conv2d) of ``layer``.
 
     Introduced in :doc:`pruning`, section *Which neurons matter*. Low scores mark
@@ -274,25 +360,39 @@ def neuron_importance(model: nn.Module, layer: str, criterion: str = "l1", *,
         The network (not changed).
     layer : str
         Name of a Linear or Conv2d layer that is not the output layer.
-    criterion : str
-        ``"l1"`` / ``"l2"``: norm of the unit's incoming weights (its row, or its
-        filter: the criterion of Li et al. 2017); ``"l1_out"`` / ``"l2_out"``: norm of
-        its outgoing weights in the next layer; ``"bn_scale"``: ``|γ|`` of the
-        BatchNorm that follows (Network Slimming); ``"activation"``: mean absolute
-        activation (after BatchNorm and ReLU) over ``X``, averaged over positions;
-        ``"taylor"``: the first-order Taylor criterion of Molchanov et al. (2017),
-        ``|mean over positions of a · ∂L/∂a|`` averaged over the examples of
-        ``(X, y)``, L the cross-entropy (without their per-layer normalisation).
+    criterion : str or callable
+        A name of :data:`CRITERIA`: ``"l1"`` / ``"l2"``: norm of the unit's incoming
+        weights (its row, or its filter: the criterion of Li et al. 2017);
+        ``"l1_out"`` / ``"l2_out"``: norm of its outgoing weights in the next layer;
+        ``"bn_scale"``: ``|γ|`` of the BatchNorm that follows (Network Slimming);
+        ``"activation"``: mean absolute activation (after BatchNorm and ReLU) over
+        ``X``, averaged over positions; ``"taylor"``: the first-order Taylor
+        criterion of Molchanov et al. (2017), ``|mean over positions of a · ∂L/∂a|``
+        averaged over the examples of ``(X, y)``, L the cross-entropy (without their
+        per-layer normalisation); ``"random"``: uniform scores drawn with ``seed``.
+        Or a callable ``score(model, layer, *, X, y, batch_size, generator)``
+        returning one score per unit (see :mod:`helpers.criteria`).
     X, y : torch.Tensor, optional
         Data for ``"activation"`` (X) and ``"taylor"`` (X and y); use the
         training or validation split, never the test split.
     batch_size : int
         Examples per forward pass.
+    seed : int
+        Seeds the generator handed to the criterion (``"random"`` draws from it).
 
     Returns
     -------
     torch.Tensor
         Shape ``(units,)``, on the CPU.
+
+    Raises
+    ------
+    TypeError
+        For a criterion that is neither a name nor callable, or a layer that has no
+        removable units.
+    ValueError
+        For an unknown criterion name, a criterion that lacks its data (X, y) or its
+        BatchNorm, scores of the wrong shape, or a layer that cannot be pruned.
 
     Examples
     --------
@@ -305,31 +405,9 @@ def neuron_importance(model: nn.Module, layer: str, criterion: str = "l1", *,
     >>> neuron_importance(model, '0', 'l1')
     tensor([2.0000, 0.1000, 3.0000])
     """
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
-    block = _block(model, layer)
-    for name, p in block.producer.named_parameters():
-        check_finite(p.detach(), f"layer {layer!r} {name}")
-    if criterion in ("l1", "l2"):
-        w = block.producer.weight.detach().flatten(1)
-        return w.norm(p=1 if criterion == "l1" else 2, dim=1).cpu()
-    if criterion in ("l1_out", "l2_out"):
-        w = _consumer_weight_per_unit(block).flatten(1)
-        return w.norm(p=1 if criterion == "l1_out" else 2, dim=1).cpu()
-    if criterion == "bn_scale":
-        if block.bn is None:
-            raise ValueError(f"criterion 'bn_scale' needs a BatchNorm after layer {layer!r}")
-        return block.bn.weight.detach().abs().cpu()
-    if X is None or (criterion == "taylor" and y is None):
-        need = "X" if criterion == "activation" else "X and y"
-        raise ValueError(f"criterion {criterion!r} needs data: pass {need}")
-    if not isinstance(X, torch.Tensor) or len(X) == 0:
-        raise ValueError("X must be a non-empty tensor of examples")
-    check_finite(X, "X")
-    if y is not None and (not isinstance(y, torch.Tensor) or len(y) != len(X)):
-        raise ValueError(f"y must be a tensor with one label per example of X ({len(X)})")
-    return _activations(model, block, X, y if criterion == "taylor" else None,
-                        batch_size).cpu()
+    rule = CRITERIA.resolve(criterion)
+    return _unit_scores(model, layer, rule, X=X, y=y, batch_size=batch_size,
+                        generator=_seeded(seed))
 
 
 def lowest(scores: torch.Tensor, amount: float) -> list[int]:
@@ -425,7 +503,7 @@ def remove_channels(model: nn.Module, layer: str, indices: Sequence[int]) -> nn.
     return _remove_units(model, layer, indices, nn.Conv2d)
 
 
-def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
+def prune_units(model: nn.Module, amount: float, *, criterion: str | Callable = "l2",
                 layers: Sequence[str] | None = None, X: torch.Tensor | None = None,
                 y: torch.Tensor | None = None, seed: int = 0) -> nn.Module:
     """A smaller copy of ``model`` without the lowest-scoring units of each layer.
@@ -433,26 +511,97 @@ def prune_units(model: nn.Module, amount: float, *, criterion: str = "l2",
     Introduced in :doc:`pruning`, section *Physical removal*. For each layer in
     ``layers`` (by default :func:`removable_layers`), first to last, removes
     ``round(amount · units)`` neurons or channels with the lowest
-    :func:`neuron_importance` under ``criterion``, scored on the network as shrunk so
-    far. ``criterion="random"`` removes units chosen at random instead (the
-    baseline; they depend only on ``seed``). ``model`` is not changed. An int
-    ``amount`` is the number of units removed from each layer (as ``amount`` of
-    ``torch.nn.utils.prune.ln_structured``); every layer keeps at least one unit.
+    :func:`neuron_importance` under ``criterion`` (a name of :data:`CRITERIA` or a
+    callable unit criterion), scored on the network as shrunk so far.
+    ``criterion="random"`` removes units chosen at random instead (the baseline; they
+    depend only on ``seed``, which seeds one generator for all layers). ``model`` is
+    not changed. An int ``amount`` is the number of units removed from each layer (as
+    ``amount`` of ``torch.nn.utils.prune.ln_structured``); every layer keeps at least
+    one unit. Errors as in :func:`neuron_importance`.
     """
     if not isinstance(amount, Integral):
         check_fraction(amount, "amount", inclusive_high=False)
-    check_positive_int(seed, "seed", allow_zero=True)
+    rule = CRITERIA.resolve(criterion)
+    generator = _seeded(seed)
     names = removable_layers(model) if layers is None else list(layers)
-    generator = torch.Generator().manual_seed(seed)
     new = copy.deepcopy(model)
     for layer in names:
-        if criterion == "random":
-            scores = torch.rand(_n_units(_block(new, layer).producer), generator=generator)
-        else:
-            scores = neuron_importance(new, layer, criterion, X=X, y=y)
+        scores = _unit_scores(new, layer, rule, X=X, y=y, generator=generator)
         n_drop = check_amount(amount, len(scores), allow_all=False)
         _drop_units(new, layer, lowest(scores, n_drop))  # on the one copy
     return new
+
+
+def _scored_layers(model: nn.Module, criterion) -> dict[str, torch.Tensor]:
+    """``{layer: scores}`` of the removable layers that ``criterion`` can score (a layer
+    whose criterion raises ValueError, e.g. one without a BatchNorm for ``"bn_scale"``,
+    is left out)."""
+    rule = CRITERIA.resolve(criterion)
+    scores, why = {}, []
+    for layer in removable_layers(model):
+        try:
+            scores[layer] = _unit_scores(model, layer, rule)
+        except ValueError as error:
+            why.append(str(error))
+    if not scores:
+        reason = f" ({why[0]})" if why else ""
+        raise ValueError(f"no layer of the model can be scored with criterion "
+                         f"{CRITERIA.name_of(rule)!r}{reason}")
+    return scores
+
+
+def slim_channels(model: nn.Module, fraction: float, *,
+                  criterion: str | Callable = "bn_scale") -> nn.Module:
+    """A smaller copy of ``model`` without the channels whose BatchNorm scale ``|γ|`` is smallest.
+
+    Introduced in :doc:`pipeline`, section *Network Slimming*. As in Liu et al. (2017)
+    the threshold is global: the scales of all BatchNorm layers are ranked together and
+    the ``round(fraction · N)`` smallest channels go, N being the number of channels
+    followed by a BatchNorm. A layer always keeps at least one channel: a channel
+    whose removal would empty its layer is skipped and the next smallest is taken.
+    Channels are removed physically (as :func:`remove_channels`, or
+    :func:`remove_neurons` for Linear layers), so the result is a smaller dense
+    network.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        A flat network with BatchNorm after its layers, e.g.
+        :func:`helpers.models.small_cnn`; it is not changed.
+    fraction : float
+        Fraction in [0, 1] of the channels to remove.
+    criterion : str or callable
+        The unit criterion ranked across layers (:data:`CRITERIA`, or a callable
+        unit criterion); by default ``"bn_scale"``, Network Slimming's ``|γ|``.
+        Layers it cannot score (ValueError) are left whole.
+
+    Raises
+    ------
+    ValueError
+        For a ``fraction`` outside [0, 1], or a model with no layer the criterion can
+        score (for ``"bn_scale"``: no BatchNorm after a prunable layer).
+    """
+    check_model(model)
+    check_plain_weights(model, "slim_channels()")
+    fraction = check_fraction(fraction, "fraction")
+    scores = _scored_layers(model, criterion)
+    entries = [(float(s), layer, i) for layer, layer_scores in scores.items()
+               for i, s in enumerate(layer_scores)]
+    entries.sort(key=lambda e: e[0])  # stable: ties keep layer order, then index
+    remaining = {layer: len(s) for layer, s in scores.items()}
+    drop: dict[str, list[int]] = {layer: [] for layer in scores}
+    budget = round(fraction * len(entries))
+    for _, layer, i in entries:
+        if budget == 0:
+            break
+        if remaining[layer] > 1:
+            drop[layer].append(i)
+            remaining[layer] -= 1
+            budget -= 1
+    slim = copy.deepcopy(model)
+    for layer, indices in drop.items():
+        _drop_units(slim, layer, indices)  # on the one copy
+    return slim
 
 
 def remove_dead_neurons(model: nn.Sequential) -> nn.Sequential:

@@ -16,6 +16,7 @@ import copy
 import random
 import sys
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ._checks import check_fraction, check_nonnegative, check_positive_int, evaluation_mode
+from ._checks import check_fraction, check_nonnegative, check_positive_int
 from .data import ClassificationData
 
 __all__ = ["History", "seed_everything", "fit", "evaluate", "accuracy", "predictions",
@@ -33,6 +34,25 @@ Hook = Callable[[nn.Module], None]
 #: ``after_epoch(model, history)``: called after every epoch of :func:`fit`.
 EpochHook = Callable[[nn.Module, "History"], None]
 Penalty = Callable[[nn.Module], torch.Tensor]
+
+
+@contextmanager
+def evaluation_mode(model):
+    """Evaluation mode for the ``with`` block; afterwards every module's own mode again.
+
+    What every helper that runs a caller's model uses (it changes no mode for good).
+
+    ``model.train(was_training)`` would instead set one mode for all submodules and
+    lose a caller's mixture (e.g. a network in training mode with frozen BatchNorm
+    layers in evaluation mode).
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -71,20 +71,20 @@ def test_one_rule_chooses_the_weights():
     """L1 penalties, pruning, the layer table and quantisation act on the same weights."""
     from torch import nn
 
-    from helpers import _checks, l1, metrics, prune, quant, structured
+    from helpers import l1, layers, metrics, prune, quant, structured
 
     model = nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten(), nn.Linear(4, 3), nn.ReLU(),
                           nn.ConvTranspose1d(3, 1, 1), nn.BatchNorm1d(1))
     chosen = list(prune.prunable_parameters(model))
     assert chosen == ["0.weight", "2.weight"]
-    assert [f"{name}.weight" for name, _ in _checks.weight_layers(model)] == chosen
+    assert [f"{name}.weight" for name, _ in layers.weight_layers(model)] == chosen
     assert [row["name"] + ".weight" for row in metrics.layer_table(model)] == chosen
     expected = sum(p.abs().sum() for n, p in model.named_parameters() if n in chosen)
     assert float(l1.l1_penalty(model, 1.0).detach()) == pytest.approx(float(expected.detach()))
     rounded = quant.quantize_model_weights(model, bits=8)
     assert [n for n, p in model.named_parameters()
             if not bool((p == dict(rounded.named_parameters())[n]).all())] == chosen
-    assert set(structured._PRODUCERS) <= set(_checks.WEIGHT_LAYERS)
+    assert set(structured._PRODUCERS) <= set(layers.WEIGHT_LAYERS)
 
 
 def test_no_file_changes_the_import_path():

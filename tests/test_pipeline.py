@@ -142,11 +142,17 @@ def test_prune_finetune_global_scope(digits, trained):
 @pytest.mark.parametrize("kwargs, match", [
     ({"sparsity": 1.5}, "sparsity"), ({"sparsity": 0.5, "criterion": "taylor"}, "criterion"),
     ({"sparsity": 0.5, "scope": "net"}, "scope"),
-    ({"sparsity": 0.5, "criterion": "random", "scope": "global"}, "random"),
 ])
 def test_prune_finetune_rejects_bad_arguments(digits, trained, kwargs, match):
     with pytest.raises(ValueError, match=match):
         pipeline.prune_finetune(trained, digits, epochs=1, **kwargs)
+
+
+def test_prune_finetune_takes_any_weight_criterion_in_either_scope(digits, trained):
+    """Random scores ranked globally: one threshold over all layers, as for magnitude."""
+    out = pipeline.prune_finetune(trained, digits, 0.5, criterion="random", scope="global",
+                                  epochs=1, seed=3)
+    assert out.amount == pytest.approx(0.5, abs=1e-3)
 
 
 # --- Network Slimming ------------------------------------------------------------------------

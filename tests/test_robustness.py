@@ -134,7 +134,8 @@ def test_per_position_linear_then_flatten_is_removed_correctly():
 
 
 @pytest.mark.parametrize("layers, match", [
-    ([nn.Linear(4, 6), nn.ReLU(), nn.MaxPool1d(2), nn.Linear(3, 2)], "pools across units"),
+    ([nn.Linear(4, 6), nn.ReLU(), nn.MaxPool2d(2), nn.Linear(3, 2)], "pools across units"),
+    ([nn.Linear(4, 6), nn.ReLU(), nn.MaxPool1d(2), nn.Linear(3, 2)], "unsupported module"),
     ([nn.Linear(4, 6), nn.Flatten(0), nn.Linear(6, 2)], "start_dim"),
     ([nn.Linear(4, 6), nn.BatchNorm2d(6), nn.Linear(6, 2)], "BatchNorm1d"),
     ([nn.Linear(4, 6), nn.BatchNorm1d(6, affine=False), nn.Linear(6, 2)], "affine"),
@@ -160,7 +161,8 @@ import pkgutil  # noqa: E402
 
 import helpers  # noqa: E402
 from helpers import data as hdata  # noqa: E402
-from helpers import dependency, distill, l1, layerwise, metrics, pipeline, prune  # noqa: E402
+from helpers import dependency, distill, l1, layers, layerwise, metrics, pipeline  # noqa: E402
+from helpers import prune  # noqa: E402
 from helpers import language_model as lm  # noqa: E402
 from helpers import quant, train  # noqa: E402
 
@@ -300,7 +302,10 @@ CALLS = {
     "pipeline.batchnorm_scales": lambda m, d: pipeline.batchnorm_scales(m),
     "pipeline.prune_finetune": lambda m, d: pipeline.prune_finetune(m, d, 0.5, epochs=1),
     "pipeline.prune_copy": lambda m, d: pipeline.prune_copy(m, 0.5),
-    "pipeline.slim_channels": lambda m, d: pipeline.slim_channels(m, 0.4),
+    "structured.slim_channels": lambda m, d: structured.slim_channels(m, 0.4),
+    "layers.weight_layers": lambda m, d: layers.weight_layers(m),
+    "layers.select_weights": lambda m, d: layers.select_weights(m),
+    "layers.distinct_weights": lambda m, d: layers.distinct_weights(m),
     "pipeline.slim_finetune": lambda m, d: pipeline.slim_finetune(m, d, 0.4, epochs=1),
     "pipeline.storage_scheme": lambda m, d: pipeline.storage_scheme(m),
     "pipeline.summarise": lambda m, d: pipeline.summarise(m, d, repeats=0),
@@ -346,6 +351,7 @@ RUNS_THE_MODEL = {
     "metrics.serialized_bytes", "metrics.measure_latency", "metrics.compare_latency",
     "distill.DistillationPenalty", "distill.fit_student", "train.fit",
     "prune.make_permanent", "language_model.train_lm", "layerwise.linear_layers",
+    "layers.weight_layers",
     "train.recalibrate_batchnorm",
 }
 

@@ -1,6 +1,9 @@
 """The compression benchmark's experiment: configuration, methods, measurements, runs.
 
-Every method of :data:`METHODS` starts from the same trained dense model and yields, for
+The methods are one registry, :data:`REGISTRY` (``{name: Method}``), filled by the
+decorator :func:`method` where each method is defined: its function, its training
+budget, the :mod:`helpers.i18n` key of its name and the kind of its levels. Every
+method of :data:`METHODS` starts from the same trained dense model and yields, for
 each level, the compressed model and the choices made on the validation split;
 :func:`measure` records everything the tables report and :func:`run` returns the
 records of all seeds with their means over seeds (:func:`aggregate`). Choosing and
@@ -15,8 +18,8 @@ import math
 import os
 import platform
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +35,6 @@ SCHEMA = 3
 #: Accuracy differences are compared with the tolerances up to rounding error.
 EPS = 1e-9
 
-#: Methods in the order of the tables; the first seven prune weights (unstructured).
-METHODS = ("random", "magnitude_layer", "magnitude_global", "iterative", "gradual",
-           "l1_prune", "l2_prune", "neurons")
-UNSTRUCTURED = METHODS[:-1]
 VARIANTS = ("fp32", "int8", "shared")
 
 #: What the papers report and what this benchmark aims for.
@@ -62,7 +61,7 @@ class Config:
     data: str = "digits"
     hidden: tuple[int, ...] = (300, 100)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = field(default_factory=lambda: tuple(REGISTRY))
     sparsities: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99)
     neuron_fractions: tuple[float, ...] = (0.25, 0.5, 0.6, 0.7, 0.8, 0.9)
     lr: float = 3e-3
@@ -82,9 +81,9 @@ class Config:
     threads: int = 1
 
     def __post_init__(self):
-        unknown = sorted(set(self.methods) - set(METHODS))
+        unknown = sorted(set(self.methods) - set(REGISTRY))
         if unknown:
-            raise ValueError(f"unknown method(s) {unknown}; choose from {METHODS}")
+            raise ValueError(f"unknown method(s) {unknown}; choose from {tuple(REGISTRY)}")
         if not self.seeds:
             raise ValueError("seeds is empty: give at least one seed")
         for s in (*self.sparsities, *self.neuron_fractions):
@@ -93,20 +92,6 @@ class Config:
         if list(self.sparsities) != sorted(self.sparsities):
             raise ValueError("sparsities must be increasing (iterative pruning walks them "
                              "in order)")
-
-
-#: A configuration that runs in seconds: for the smoke test and for trying the code.
-QUICK = Config(seeds=(0, 1), sparsities=(0.5, 0.9), neuron_fractions=(0.5,),
-               dense_epochs=3, finetune_epochs=2, gradual_epochs=2, gradual_steps=4,
-               l1_strengths=(0.1,), l2_decays=(1e-3,), neuron_criteria=("l1",),
-               share_bits=(4,), latency_batches=(1, 64), latency_rounds=2,
-               latency_repeats=3)
-
-#: LeNet-300-100 on MNIST (Han et al. 2015, Table 1): 60,000 training images, so
-#: fewer epochs; not run in CI.
-MNIST = Config(data="mnist", lr=1e-3, batch_size=128, dense_epochs=20, finetune_epochs=6,
-               gradual_epochs=8, gradual_steps=20, sparsities=(0.5, 0.8, 0.9, 0.92, 0.95,
-                                                               0.97, 0.98))
 
 
 # --------------------------------------------------------------------------- data and models
@@ -171,6 +156,55 @@ def _best_on_validation(candidates: Sequence[tuple[dict, nn.Module]],
 Level = tuple[float, nn.Module, dict]
 
 
+@dataclass(frozen=True)
+class Method:
+    """A method of the benchmark, as :func:`method` registers it.
+
+    ``run(dense, data, config, seed)`` yields one :data:`Level` per level;
+    ``epochs(config, k)`` is the training budget of its ``k``-th level (every epoch of
+    training that went into it, searches included: see :func:`method_epochs`); ``text``
+    is the :mod:`helpers.i18n` key of its name; ``levels`` the :class:`Config` field
+    that lists its levels; ``unstructured``: it prunes single weights (the headline
+    "weights" and "storage" rows choose among these).
+    """
+
+    run: Callable[..., Iterator[Level]]
+    epochs: Callable[[Config, int], int]
+    text: str
+    levels: str = "sparsities"
+    unstructured: bool = True
+
+
+#: Every method, in the order of the tables (the order of registration).
+REGISTRY: dict[str, Method] = {}
+
+
+def method(name: str, *, epochs: Callable[[Config, int], int], text: str,
+           levels: str = "sparsities", unstructured: bool = True):
+    """Decorator: register the decorated generator function as method ``name``."""
+    if name in REGISTRY:
+        raise ValueError(f"a method named {name!r} is registered already")
+    if levels not in Config.__dataclass_fields__:
+        raise ValueError(f"levels must name a field of Config, got {levels!r}")
+
+    def register(run: Callable[..., Iterator[Level]]) -> Callable[..., Iterator[Level]]:
+        REGISTRY[name] = Method(run, epochs, text, levels, unstructured)
+        return run
+    return register
+
+
+def _one_shot_budget(config: Config, k: int) -> int:
+    return config.dense_epochs + config.finetune_epochs
+
+
+def _search_budget(field_name: str):
+    """Each candidate of a search trained from scratch and fine-tuned."""
+    def budget(config: Config, k: int) -> int:
+        return len(getattr(config, field_name)) * (config.dense_epochs + config.finetune_epochs)
+    return budget
+
+
+@method("random", epochs=_one_shot_budget, text="pipe_random")
 def method_random(dense, data, config, seed) -> Iterator[Level]:
     for s in config.sparsities:
         model = copy.deepcopy(dense)
@@ -188,14 +222,18 @@ def _one_shot(dense, data, config, seed, scope: str) -> Iterator[Level]:
         yield s, _finetune(model, data, config, seed, masks), {}
 
 
+@method("magnitude_layer", epochs=_one_shot_budget, text="bm_magnitude_layer")
 def method_magnitude_layer(dense, data, config, seed) -> Iterator[Level]:
     yield from _one_shot(dense, data, config, seed, "layer")
 
 
+@method("magnitude_global", epochs=_one_shot_budget, text="bm_magnitude_global")
 def method_magnitude_global(dense, data, config, seed) -> Iterator[Level]:
     yield from _one_shot(dense, data, config, seed, "global")
 
 
+@method("iterative", text="bm_iterative",
+        epochs=lambda config, k: config.dense_epochs + (k + 1) * config.finetune_epochs)
 def method_iterative(dense, data, config, seed) -> Iterator[Level]:
     """One prune–fine-tune round per sparsity, each starting from the previous round."""
     model = copy.deepcopy(dense)
@@ -206,6 +244,9 @@ def method_iterative(dense, data, config, seed) -> Iterator[Level]:
         yield s, copy.deepcopy(model), {}
 
 
+@method("gradual", text="prune_gradual",
+        epochs=lambda config, k: (config.dense_epochs + config.gradual_epochs
+                                  + config.finetune_epochs))
 def method_gradual(dense, data, config, seed) -> Iterator[Level]:
     for s in config.sparsities:
         model = copy.deepcopy(dense)
@@ -230,6 +271,7 @@ def _regularised_then_pruned(trained: Sequence[tuple[dict, nn.Module]], data, co
         yield s, model, choice
 
 
+@method("l1_prune", epochs=_search_budget("l1_strengths"), text="pipe_l1")
 def method_l1_prune(dense, data, config, seed) -> Iterator[Level]:
     trained = []
     for strength in config.l1_strengths:
@@ -240,6 +282,7 @@ def method_l1_prune(dense, data, config, seed) -> Iterator[Level]:
     yield from _regularised_then_pruned(trained, data, config, seed)
 
 
+@method("l2_prune", epochs=_search_budget("l2_decays"), text="pipe_l2")
 def method_l2_prune(dense, data, config, seed) -> Iterator[Level]:
     trained = []
     for decay in config.l2_decays:
@@ -249,6 +292,9 @@ def method_l2_prune(dense, data, config, seed) -> Iterator[Level]:
     yield from _regularised_then_pruned(trained, data, config, seed)
 
 
+@method("neurons", text="bm_neurons", levels="neuron_fractions", unstructured=False,
+        epochs=lambda config, k: (config.dense_epochs
+                                  + len(config.neuron_criteria) * config.finetune_epochs))
 def method_neurons(dense, data, config, seed) -> Iterator[Level]:
     """Remove the same fraction of neurons from every hidden layer, then fine-tune."""
     X, y = data.split("train")
@@ -268,8 +314,23 @@ def method_neurons(dense, data, config, seed) -> Iterator[Level]:
         yield fraction, model, choice
 
 
-METHOD_FUNCTIONS: dict[str, Callable[..., Iterator[Level]]] = {
-    name: globals()[f"method_{name}"] for name in METHODS}
+#: Method names in the order of the tables; the unstructured ones prune single weights.
+METHODS = tuple(REGISTRY)
+UNSTRUCTURED = tuple(name for name, m in REGISTRY.items() if m.unstructured)
+
+#: A configuration that runs in seconds: for the smoke test and for trying the code.
+QUICK = Config(seeds=(0, 1), sparsities=(0.5, 0.9), neuron_fractions=(0.5,),
+               dense_epochs=3, finetune_epochs=2, gradual_epochs=2, gradual_steps=4,
+               l1_strengths=(0.1,), l2_decays=(1e-3,), neuron_criteria=("l1",),
+               share_bits=(4,), latency_batches=(1, 64), latency_rounds=2,
+               latency_repeats=3)
+
+#: LeNet-300-100 on MNIST (Han et al. 2015, Table 1): 60,000 training images, so
+#: fewer epochs; not run in CI.
+MNIST = Config(data="mnist", lr=1e-3, batch_size=128, dense_epochs=20, finetune_epochs=6,
+               gradual_epochs=8, gradual_steps=20, sparsities=(0.5, 0.8, 0.9, 0.92, 0.95,
+                                                               0.97, 0.98))
+
 
 
 def method_epochs(config: Config, method: str, k: int) -> int:
@@ -283,21 +344,11 @@ def method_epochs(config: Config, method: str, k: int) -> int:
     each of the five candidates trained from scratch and fine-tuned (5 × 55 = 275);
     neuron removal: dense + each criterion's fine-tuning (40 + 3 × 15 = 85). Each row
     is compared with a dense network of the same budget (:func:`budget_controls`).
+    Each method states its budget where it is registered (:func:`method`).
     """
-    dense, tune = config.dense_epochs, config.finetune_epochs
-    if method in ("random", "magnitude_layer", "magnitude_global"):
-        return dense + tune
-    if method == "iterative":
-        return dense + (k + 1) * tune
-    if method == "gradual":
-        return dense + config.gradual_epochs + tune
-    if method == "l1_prune":
-        return len(config.l1_strengths) * (dense + tune)
-    if method == "l2_prune":
-        return len(config.l2_decays) * (dense + tune)
-    if method == "neurons":
-        return dense + len(config.neuron_criteria) * tune
-    raise ValueError(f"unknown method {method!r}; one of {METHODS}")
+    if method not in REGISTRY:
+        raise ValueError(f"unknown method {method!r}; one of {tuple(REGISTRY)}")
+    return REGISTRY[method].epochs(config, k)
 
 
 class BestSoFar:
@@ -344,7 +395,7 @@ def budget_controls(dense: nn.Module, data: ClassificationData, config: Config, 
 
 def n_levels(config: Config, method: str) -> int:
     """How many levels (sparsities or neuron fractions) a method is run at."""
-    return len(config.neuron_fractions if method == "neurons" else config.sparsities)
+    return len(getattr(config, REGISTRY[method].levels))
 
 
 # --------------------------------------------------------------------------- measuring
@@ -530,7 +581,7 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
             for method in config.methods:
                 bar.set_postfix(seed=seed, method=method)
                 for k, (level, model, choice) in enumerate(
-                        METHOD_FUNCTIONS[method](dense, data, config, seed)):
+                        REGISTRY[method].run(dense, data, config, seed)):
                     records.append({"method": method, "level": level, "seed": seed,
                                     "choice": choice, "epochs": method_epochs(config, method, k),
                                     **measure(model, data, config, reference)})
@@ -609,7 +660,7 @@ def aggregate(records: Sequence[dict], dense: dict) -> list[dict]:
         groups.setdefault((r["method"], r["level"]), []).append(r)
     rows = []
     for (method, level), group in sorted(groups.items(),
-                                         key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])):
+                                         key=lambda kv: (list(REGISTRY).index(kv[0][0]), kv[0][1])):
         row = {"method": method, "level": level,
                **_summarize(group, dense["nonzero_weights"], dense["dense32_bytes"])}
         for variant in VARIANTS:

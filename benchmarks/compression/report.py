@@ -21,6 +21,7 @@ from helpers.i18n import aside, listing, tr
 from helpers.languages import REGISTRY
 
 from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS, unpack_correct
+from .experiment import REGISTRY as METHODS
 
 #: Where the committed results live.
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -223,18 +224,14 @@ def load_results(path: str | os.PathLike = RESULTS / "compression.json") -> dict
     return results
 
 
-#: The :mod:`helpers.i18n` key of each method's name (shared with the chapters that
-#: introduce the method) and of each weight variant.
-METHOD_TEXT = {"random": "pipe_random", "magnitude_layer": "bm_magnitude_layer",
-               "magnitude_global": "bm_magnitude_global", "iterative": "bm_iterative",
-               "gradual": "prune_gradual", "l1_prune": "pipe_l1", "l2_prune": "pipe_l2",
-               "neurons": "bm_neurons"}
+#: The :mod:`helpers.i18n` key of each weight variant (a method's is in its
+#: registration, :data:`benchmarks.compression.experiment.REGISTRY`).
 VARIANT_TEXT = {"fp32": "bm_fp32", "int8": "bm_int8", "shared": "kmeans"}
 
 
 def method_label(method: str, lang: str) -> str:
     """The name of a method in ``lang`` (from :mod:`helpers.i18n`)."""
-    return tr(METHOD_TEXT[method], lang)
+    return tr(METHODS[method].text, lang)
 
 
 def variant_label(variant: str, lang: str) -> str:
