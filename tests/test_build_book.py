@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import build_book
+from helpers.languages import LANGUAGES
+from tools import build_book, notebooks_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +96,7 @@ def test_each_edition_has_its_own_execution_cache():
 def test_one_job_builds_the_editions_in_turn_and_counts_the_failures(monkeypatch):
     built = []
 
-    def fake_build(lang, strict, build=None):
+    def fake_build(lang, strict, build=None, base_url=None):
         built.append((lang, strict))
         return int(lang == "zh")
 
@@ -139,3 +140,14 @@ def test_each_edition_keeps_its_executed_notebooks_in_its_own_folder(tmp_path):
         assert downloads._executed(app, "page").read_text() == lang
     assert folders["en"] != folders["zh"]
     assert folders["en"].parent == folders["zh"].parent == tmp_path / "html" / "jupyter_execute"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_base_url_publishes_the_edition_and_its_notebooks_install_from_it(lang, tmp_path):
+    base = "https://books.example.org/l1"
+    overrides = build_book.sphinx_overrides(lang, tmp_path, strict=True, base_url=base)
+    assert overrides["html_baseurl"] == f"{base}/{lang}/"
+    wheel_url = f"{base}/{notebooks_bundle.wheel_name()}"
+    assert repr([wheel_url]) in overrides["notebook_setup_cell"]
+    plain = build_book.sphinx_overrides(lang, tmp_path, strict=True)
+    assert "html_baseurl" not in plain and wheel_url not in plain["notebook_setup_cell"]
