@@ -329,7 +329,7 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "这与 Han 等人“重新训练之后 L2 优于 L1”的观察相反。"},
     "bm_magnitude_layer": {"en": "magnitude, layer-wise", "zh": "逐层幅值剪枝"},
     "bm_magnitude_global": {"en": "magnitude, global", "zh": "全局幅值剪枝"},
-    "bm_iterative": {"en": "iterative prune–retrain", "zh": "迭代剪枝与重新训练"},
+    "bm_iterative": {"en": "iterative prune–retrain", "zh": "迭代剪枝（剪枝后重新训练）"},
     "bm_neurons": {"en": "neuron removal", "zh": "神经元剪枝"},
     "bm_fp32": {"en": "fp32", "zh": "fp32"},
     "bm_int8": {"en": "int8", "zh": "int8"},
