@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 def edition_output_folder(app) -> None:
@@ -65,16 +66,34 @@ def _book(app):
     return book
 
 
+def _with_all_outputs(app, pagename: str, executed: Path) -> nbformat.NotebookNode:
+    """The page executed, every cell's outputs included.
+
+    myst-nb's copy in ``jupyter_execute`` leaves out the outputs of cells tagged
+    ``remove-cell``, where most pages glue their values; the execution cache keeps
+    them (the build runs in cache mode), so the page's notebook is read from there.
+    """
+    from jupyter_cache import get_cache
+
+    source = jupytext.read(app.env.doc2path(pagename))
+    try:
+        _, merged = get_cache(app.env.mystnb_config.execution_cache_path) \
+            .merge_match_into_notebook(source)
+    except KeyError:  # not in the cache: what myst-nb wrote is all there is
+        return nbformat.read(executed, as_version=4)
+    return merged
+
+
 def write_notebook(app, pagename, templatename, context, doctree) -> None:
     """After the theme (which may copy the plain notebook): write it as the book reads,
     with the setup cell."""
     from tools import notebooks_bundle
 
-    source = _executed(app, pagename)
-    if not (app.config.notebook_setup_cell and source):
+    executed = _executed(app, pagename)
+    if not (app.config.notebook_setup_cell and executed):
         return
     notebook = notebooks_bundle.download_notebook(
-        nbformat.read(source, as_version=4), pagename, _book(app),
+        _with_all_outputs(app, pagename, executed), pagename, _book(app),
         app.config.notebook_setup_cell)
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
