@@ -12,7 +12,7 @@ import re
 from ._checks import check_language
 from .languages import REGISTRY
 
-__all__ = ["TEXT", "tr", "column_header"]
+__all__ = ["TEXT", "tr", "column_header", "verdict_name"]
 
 #: key -> {"en": ..., "zh": ...}
 TEXT: dict[str, dict[str, str]] = {

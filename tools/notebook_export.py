@@ -132,6 +132,7 @@ class Book:
         tex = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
         self.macros = {name: str(body) for name, body in tex.items()}
         figures = exercises = 0
+        proofs: dict[str, int] = {}  # sphinx-proof numbers each kind across the book
         for page in book_pages():
             path = ROOT / "book" / self.lang / f"{page}.md"
             if not path.is_file():
@@ -169,8 +170,11 @@ class Book:
                         exercises += 1
                         if label:
                             self.targets[label] = Target(page, "exercise", arg, exercises)
-                    elif name.startswith("prf:") and label:
-                        self.targets[label] = Target(page, name[4:], self.plain(arg))
+                    elif name.startswith("prf:"):
+                        proofs[name] = proofs.get(name, 0) + 1
+                        if label:
+                            self.targets[label] = Target(page, name[4:], self.plain(arg),
+                                                         proofs[name])
 
     def plain(self, text: str) -> str:
         """``text`` with its roles resolved to plain text (titles, captions)."""
@@ -390,6 +394,9 @@ def _directive(book: Book, name: str, arg: str, options: dict[str, str], body: l
                 "", *body]
     if name.startswith("prf:"):
         kind = book.word(name[4:]) if name[4:] in WORDS["en"] else name[4:].title()
+        target = book.targets.get(label or "")
+        if target is not None and target.number is not None:
+            kind = f"{kind} {target.number}"
         heading = f"**{kind}** ({arg})" if arg else f"**{kind}**"
         return [*anchor, *_quote([heading, "", *body])]
     if name in {"admonition", "note", "tip", "warning", "important", "caution", "hint",
