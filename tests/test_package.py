@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import re
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,37 @@ def test_every_literal_text_key_exists():
                                             (ROOT / name).read_text(encoding="utf-8"))
                       if key not in TEXT})
     assert missing == []
+
+
+def _module_map() -> set[str]:
+    """The names of the README's module map (``.name`` continues the previous package)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Module map", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    names: set[str] = set()
+    for row in section.splitlines():
+        if not row.startswith("| `"):
+            continue
+        package = ""
+        for name in re.findall(r"`([^`]+)`", row.split("|")[1]):
+            if name.startswith("."):
+                name = package + name
+            else:
+                package = name.rsplit(".", 1)[0]
+            names.add(name.removesuffix(".py").replace("/", ".").removesuffix(".__init__"))
+    return names
+
+
+def test_readme_module_map_names_every_module():
+    """Every module of helpers, tools and benchmarks is in the README's module map, itself
+    or through its package (derived from the files, not from a second list)."""
+    listed = _module_map()
+    missing = []
+    for package in ("helpers", "tools", "benchmarks"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if "results" in parts or parts[-1] in {"__init__", "__main__"}:
+                continue
+            module = ".".join(parts)
+            if not any(".".join(parts[:k]) in listed for k in range(2, len(parts) + 1)):
+                missing.append(module)
+    assert not missing, f"README's module map lacks {missing}"
