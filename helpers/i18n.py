@@ -315,6 +315,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_faq_noise_1": {"en": "noise σ = 1 (%)", "zh": "噪声 σ = 1（%）"},
     # --- benchmark appendix ---
     "bm_dense": {"en": "dense", "zh": "稠密模型"},
+    "bm_with_variant": {"en": "{method} with {variant}", "zh": "{method}加{variant}"},
     "bm_l1_l2_unsettled": {
         "en": "So this benchmark does not settle Han et al.'s observation that L2 did "
               "better than L1 after retraining.",
@@ -555,7 +556,7 @@ TEXT: dict[str, dict[str, str]] = {
 #: network" / 稠密网络). Read by :meth:`helpers.stats.Comparison.named`; every name a
 #: verdict receives is a key of :data:`NOUN_PHRASES` (tests/test_verdict_templates.py).
 VERDICT_NAMES: dict[str, str] = {
-    "dense": "prune_c_dense", "prune_random": "pipe_random",
+    "dense": "prune_c_dense", "bm_dense": "prune_c_dense", "prune_random": "pipe_random",
     "prune_iterative": "v_prune_iterative", "prune_layerwise": "v_prune_layerwise",
     "prune_global": "v_prune_global", "prune_oneshot": "v_prune_oneshot",
     "prune_oneshot_short": "v_prune_oneshot_short", "prune_v_csr": "v_prune_csr",

@@ -160,7 +160,7 @@ def test_correct_vectors_survive_packing():
 def test_the_report_compares_the_headline_rows_with_the_dense_network_of_equal_budget(results):
     verdicts = report.comparisons(results, "en")
     assert {"l1_l2_verdict", "budget_verdict"} <= set(verdicts)
-    assert verdicts["budget_verdict"].names == ("dense, same budget", "dense")
+    assert verdicts["budget_verdict"].names == ("dense, same budget", "the dense network")
     assert verdicts["l1_l2_verdict"].method.startswith("t over seeds")
     assert "3 seeds" in verdicts["l1_l2_verdict"].method
     h = report.headline(results["rows"], results["dense"])

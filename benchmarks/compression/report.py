@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import metrics, plot, stats
-from helpers.i18n import aside, listing, tr
+from helpers.i18n import aside, listing, spaced, tr, verdict_name
 from helpers.languages import REGISTRY
 
 from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS, unpack_correct
@@ -512,7 +512,8 @@ def comparisons(results: dict, lang: str) -> dict:
         seed_correct(results, "l1_prune", level), seed_correct(results, "l2_prune", level),
         names=names),
         "budget_verdict": stats.compare_accuracy(
-            budget, seed_correct(results, "dense"), names=(budget_name, tr("bm_dense", lang)))}
+            budget, seed_correct(results, "dense"),
+            names=(budget_name, tr(verdict_name("bm_dense"), lang)))}
     for claim, (row, control, names) in _headline_pairs(results, lang).items():
         out[f"{claim}_budget_verdict"] = stats.compare_accuracy(row, control, names=names)
     batch = str(max(results["config"]["latency_batches"]))
@@ -525,7 +526,7 @@ def comparisons(results: dict, lang: str) -> dict:
         label = method_label(method, lang) + (f"（{100 * lvl:g}%）" if REGISTRY[lang].cjk
                                               else f" ({100 * lvl:g}%)")
         out[key] = stats.latency_ratio(*interleaved_rounds(results, method, lvl, batch),
-                                       names=(label, tr("bm_dense", lang)))
+                                       names=(label, tr(verdict_name("bm_dense"), lang)))
     return out
 
 
@@ -537,8 +538,10 @@ def _headline_pairs(results: dict, lang: str) -> dict:
         best = h[claim]
         if best is None:
             continue
-        label = method_label(best["method"], lang) + (
-            "" if best["variant"] == "fp32" else f" + {variant_label(best['variant'], lang)}")
+        label = method_label(best["method"], lang)
+        if best["variant"] != "fp32":  # a noun phrase: "X with k-means weight sharing"
+            label = spaced(tr("bm_with_variant", lang).format(
+                method=label, variant=variant_label(best["variant"], lang)), lang)
         out[claim] = (seed_correct(results, best["method"], best["level"], best["variant"]),
                       budget_correct(results, best["epochs"]),
                       (label, budget_label(best["epochs"], lang)))
