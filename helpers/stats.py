@@ -982,19 +982,21 @@ class Equivalence:
     def verdict(self, lang: str, digits: int = 1) -> str:
         """The decision as a sentence fragment in ``lang``, with the interval it reads.
 
-        For example ``"pruned within ±0.5 pp of dense: shown (90% CI of the difference
-        −0.3 to 0.4 pp)"``, ``"… not shown (90% CI of the difference −1.2 to 1.7 pp,
-        wider than the margin)"`` or ``"pruned and dense differ by more than 0.5 pp
-        (…)"``; with ``non_inferiority``, ``"A no more than 0.5 pp worse than B: …"``.
-        The interval is of A − B, at the comparison's level (1 − 2α).
+        For example ``"pruned within ±0.5 pp of the dense network: shown (90% CI of the
+        difference −0.3 to 0.4 pp)"``, ``"… not shown (90% CI of the difference −1.2 to
+        1.7 pp, wider than the margin)"`` or ``"pruned and the dense network differ by
+        more than 0.5 pp (…)"``; with ``non_inferiority``, ``"A no more than 0.5 pp worse
+        than B: …"``. The interval is of A − B, at the comparison's level (1 − 2α). A name
+        that is a text key reads as its noun phrase (``"dense"``: the dense network,
+        :data:`helpers.i18n.VERDICT_NAMES`).
 
         Examples
         --------
         >>> c = Comparison(("pruned", "dense"), 0.1, -0.3, 0.4, 0.90, None, "t", "pp")
         >>> equivalence(c, 0.5).verdict("en")
-        'pruned within ±0.5 pp of dense: shown (90% CI of the difference −0.3 to 0.4 pp)'
+        'pruned within ±0.5 pp of the dense network: shown (90% CI of the difference −0.3 to 0.4 pp)'
         >>> equivalence(c, 0.25, non_inferiority=True).verdict("en")
-        'pruned no more than 0.25 pp worse than dense: not shown (90% CI of the difference −0.3 to 0.4 pp, past the margin)'
+        'pruned no more than 0.25 pp worse than the dense network: not shown (90% CI of the difference −0.3 to 0.4 pp, past the margin)'
         """
         check_language(lang)
         from .i18n import spaced, tr
