@@ -988,7 +988,7 @@ class Equivalence:
         more than 0.5 pp (…)"``; with ``non_inferiority``, ``"A no more than 0.5 pp worse
         than B: …"``. The interval is of A − B, at the comparison's level (1 − 2α). A name
         that is a text key reads as its noun phrase (``"dense"``: the dense network,
-        :data:`helpers.i18n.VERDICT_NAMES`).
+        ``helpers.i18n.VERDICT_NAMES``).
 
         Examples
         --------
