@@ -17,7 +17,18 @@ from matplotlib import font_manager
 from ._checks import check_language
 from .languages import REGISTRY
 
-__all__ = ["CJK_FONT", "cjk_font_path", "register_cjk_font", "use_house_style"]
+__all__ = ["CJK_FONT", "FIGURE_DPI", "MIN_FONT_PT", "cjk_font_path", "register_cjk_font", "use_house_style"]
+
+#: The smallest text of the book's figures, in points (``fontsize=8``; matplotlib's
+#: "small" is 8.3 pt, "x-small" 6.9 pt is below it). With the house style's 110 dpi,
+#: 8 pt is 12.2 px in the figure's image; on a phone the site shows every figure at
+#: least 3/4 of its size (``book/_static/phone-figures.js``), so no figure text is
+#: smaller than 9 px there. ``tests/test_plot.py`` finds every smaller size in code.
+MIN_FONT_PT = 8
+
+#: The resolution of the figures the pages show (matplotlib's ``figure.dpi``; the
+#: inline backend draws at it), in dots per inch.
+FIGURE_DPI = 110
 
 #: Family name of the CJK font used for Chinese figure text.
 CJK_FONT = "Noto Sans CJK SC"
@@ -64,7 +75,7 @@ def use_house_style(lang: str) -> None:
         "font.sans-serif": families,
         "axes.unicode_minus": False,
         "figure.figsize": (6.4, 3.8),
-        "figure.dpi": 110,
+        "figure.dpi": FIGURE_DPI,
         "savefig.dpi": 150,
         "axes.grid": True,
         "grid.alpha": 0.3,

@@ -111,9 +111,14 @@ def test_the_language_switch_links_every_other_edition():
     spec.loader.exec_module(bilingual)
     for here in LANGUAGES:
         context = {}
-        app = SimpleNamespace(srcdir=str(ROOT / "book" / here))
+        labels = {"pruning-torch": ("pruning", "pruning-torch", "The same masks"),
+                  "l1-norms": ("l1-regularization", "l1-norms", "Norms")}
+        app = SimpleNamespace(srcdir=str(ROOT / "book" / here),
+                              env=SimpleNamespace(domaindata={"std": {"labels": labels}}))
         bilingual._page_context(app, "pruning", "page.html", context, None)
         others = [code for code in LANGUAGES if code != here]
+        # the switch knows this page's labels (the same place in the other edition)
+        assert all(c["anchors"] == "pruning-torch" for c in context["counterparts"])
         assert [c["url"] for c in context["counterparts"]] == [
             f"../{code}/pruning.html" for code in others]
         assert [c["lang"] for c in context["counterparts"]] == [

@@ -50,3 +50,32 @@ def test_translation_table_is_complete():
         assert all(texts.values()), key
     with pytest.raises(KeyError, match="no text for 'nope'"):
         i18n.tr("nope", "en")
+
+
+#: matplotlib's named font sizes in points at its default 10 pt (``font_manager``).
+_NAMED_PT = {"xx-small": 5.79, "x-small": 6.94, "small": 8.33, "medium": 10.0}
+
+
+def _font_sizes(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"\b(?:fontsize|labelsize)\s*=\s*([\"'][\w-]+[\"']|[\d.]+)", text)
+
+
+def test_no_figure_text_is_smaller_than_the_house_minimum():
+    """Every font size set in the pages', helpers' and benchmark's code is at least
+    ``plot.MIN_FONT_PT``, which the phone layout of the site is sized for."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    files = [*root.glob("book/*/*.md"), *root.glob("helpers/**/*.py"),
+             *root.glob("benchmarks/**/*.py")]
+    small = []
+    for path in files:
+        for size in _font_sizes(path.read_text(encoding="utf-8")):
+            points = _NAMED_PT.get(size.strip("\"'")) if size[0] in "\"'" else float(size)
+            if points is not None and points < plot.MIN_FONT_PT:
+                small.append(f"{path.relative_to(root)}: {size}")
+    assert not small, f"figure text below {plot.MIN_FONT_PT} pt: {small}"
+    assert _font_sizes('ax.legend(fontsize="x-small"); ax.annotate(s, fontsize=7)') == \
+        ['"x-small"', "7"]

@@ -640,7 +640,7 @@ def plot_storage(results: dict, lang: str, *, ymin: float = 90.0, xmax: float = 
         ax.set(xscale="log", xlabel=tr("bm_x_storage", lang),
                title=variant_label(variant, lang), ylim=(ymin, 100), xlim=(1.5, xmax))
     axes[0].set_ylabel(tr("test_accuracy_pct", lang))
-    axes[0].legend(fontsize="x-small", loc="lower left")
+    axes[0].legend(fontsize=8, loc="lower left")
     fig.suptitle(tr("bm_title_storage", lang))
     return fig
 

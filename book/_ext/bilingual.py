@@ -246,12 +246,21 @@ def _add_switch(app, config) -> None:
     config.templates_path = list(config.templates_path) + [str(templates)]
 
 
+def _page_labels(app, pagename: str) -> str:
+    """The page's MyST labels (sections, figures, ...), each an element id: the language
+    switch leads to the same one in the other edition (_static/language-switch.js)."""
+    labels = app.env.domaindata.get("std", {}).get("labels", {})
+    return " ".join(sorted(anchor for docname, anchor, _ in labels.values()
+                           if docname == pagename and anchor))
+
+
 def _page_context(app, pagename, templatename, context, doctree) -> None:
     here = _edition(app)
     depth = pagename.count("/")
+    anchors = _page_labels(app, pagename)
     counterparts = [
         {"url": posixpath.join(*([".."] * (depth + 1)), code, pagename + ".html"),
-         "label": lang.name, "lang": lang.html}
+         "label": lang.name, "lang": lang.html, "anchors": anchors}
         for code, lang in REGISTRY.items() if code != here]
     context["counterparts"] = counterparts
     context["metatags"] = context.get("metatags", "") + "".join(
@@ -341,6 +350,8 @@ def setup(app):
     app.add_node(HideCodeCellNode, override=True,
                  html=(_visit_code_toggle, depart_HideCellInput))
     app.add_css_file("bilingual.css")
+    app.add_js_file("language-switch.js", loading_method="defer")
+    app.add_js_file("phone-figures.js", loading_method="defer")
     app.connect("html-page-context", _page_context)
     app.connect("builder-inited", _add_query_splitter)
     app.connect("html-page-context", _drop_duplicate_inline_scripts)

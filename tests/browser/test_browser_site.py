@@ -23,6 +23,7 @@ from book_browser import (PAGES, RAW_MATH, RAW_TEX, Visit, article_text_outside_
                           source)
 
 from helpers.languages import LANGUAGES, REGISTRY
+from helpers.plot import FIGURE_DPI, MIN_FONT_PT
 from tools import notebook_export
 from tools.build_book import BINDERHUB_URL, repository_url
 from tools.notebooks_bundle import (SETUP_TAG, WHEEL_PREFIX, bundle_name, link_text,
@@ -243,6 +244,31 @@ def _switch_there_and_back(reader, lang, name, others) -> None:
         assert not reader.console.errors, reader.console.errors
 
 
+#: Labelled places deep in two chapters: the switch must lead to the same place.
+ANCHORED = [("l1-regularization", "l1-geometry"), ("pruning", "pruning-torch"),
+            ("pruning", "fig-prune-sensitivity")]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name, label", ANCHORED)
+def test_language_switch_keeps_the_readers_place(reader, lang, name, label):
+    """Reading a labelled section or figure, the switch opens the counterpart there."""
+    assert reader.open(f"{lang}/{name}.html") == 200
+    reader.page.evaluate(f"document.getElementById({label!r}).scrollIntoView()")
+    reader.page.evaluate("window.scrollBy(0, 40)")  # a little way into it
+    other = next(code for code in LANGUAGES if code != lang)
+    switch = reader.page.locator(
+        f'a[data-language-switch][hreflang="{REGISTRY[other].html}"]')
+    with reader.page.expect_navigation():
+        switch.click()
+    assert reader.url_path() == f"{other}/{name}.html"
+    assert reader.page.url.endswith(f"#{label}"), reader.page.url
+    top = reader.page.evaluate(
+        f"document.getElementById({label!r}).getBoundingClientRect().top")
+    assert -5 <= top < 300, f"{label} is {top:.0f} px from the top of the window"
+    assert not reader.console.errors, reader.console.errors
+
+
 # --- launch and download buttons (notebook pages) ------------------------------
 
 
@@ -431,6 +457,49 @@ def test_phone_width_has_no_horizontal_overflow(phone_reader, screenshots, page_
     assert rows and max(rows) - min(rows) <= 4, \
         f"the header's buttons do not fit one row (tops at {rows} px)"
     assert state["buttonsRight"] <= state["width"], "a header button is off the screen"
+
+
+_LEGIBLE = """() => {
+  const images = [...document.querySelectorAll('article .cell_output img, article figure img')]
+    .filter(img => img.naturalWidth > 0 && !img.src.endsWith('.svg'));
+  const formulas = [...document.querySelectorAll('mjx-container')].filter(m => {
+    const style = getComputedStyle(m);
+    const scrolls = style.overflowX === 'auto' || style.overflowX === 'scroll';
+    return m.scrollWidth > m.clientWidth + 1 && !scrolls;
+  });
+  const cut = (el) => {  // drawn past the screen, and no scrolling box around it
+    const r = el.getBoundingClientRect();
+    if (r.right <= document.documentElement.clientWidth + 1) return false;
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const x = getComputedStyle(p).overflowX;
+      if (x === 'auto' || x === 'scroll') return false;
+    }
+    return true;
+  };
+  return {
+    scales: images.map(img => [img.getBoundingClientRect().width / img.naturalWidth,
+                               img.getAttribute('src').split('/').pop()]),
+    unscrollable: formulas.map(m => m.textContent.slice(0, 60)),
+    cut: [...document.querySelectorAll('mjx-container, article table')].filter(cut)
+      .map(e => e.tagName.toLowerCase() + ': ' + e.textContent.slice(0, 60)),
+  };
+}"""
+
+
+@pytest.mark.parametrize("page_id", PAGES)
+def test_phone_figures_formulas_and_tables_are_legible(phone_reader, page_id):
+    """At 390 px: figure text is at least 9 px as rendered (its smallest text,
+    ``helpers.plot.MIN_FONT_PT`` at the house style's dpi, times the image's scale);
+    a formula or table wider than the screen scrolls instead of being cut off."""
+    assert phone_reader.open(f"{page_id}.html") == 200
+    phone_reader.page.wait_for_load_state("networkidle")
+    state = phone_reader.page.evaluate(_LEGIBLE)
+    smallest = MIN_FONT_PT / 72 * FIGURE_DPI  # px in the image
+    small = [(f"{scale * smallest:.1f} px", name) for scale, name in state["scales"]
+             if scale * smallest < 9]
+    assert not small, f"figure text below 9 px on a phone: {small}"
+    assert not state["unscrollable"], f"formulas cut off: {state['unscrollable']}"
+    assert not state["cut"], f"cut off at the screen's edge: {state['cut']}"
 
 
 # --- screenshots for reviewers -----------------------------------------------------
