@@ -129,7 +129,7 @@ def test_export_resolves_roles_directives_and_folds_solutions():
     book = export.Book("en", exported={"pruning", "l1-regularization"})
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell(
-            "(sec-x)=\n## A section\n\nIt keeps {glue:text}`n` weights "
+            "(sec-x)=\n## Overview\n\nIt keeps {glue:text}`n` weights "
             "({numref}`fig-prune-sparsity`, {eq}`eq-lasso-kkt`, {cite:p}`han2015learning`; "
             "{cite:t}`tibshirani1996lasso`; {ref}`l1-norms`).\n\n"
             ":::{admonition} Erratum\n:class: warning\nWrong.\n:::\n\n"
@@ -143,12 +143,13 @@ def test_export_resolves_roles_directives_and_folds_solutions():
     out = export.export(notebook, "pruning", book)
     first = out.cells[0].source
     assert "keeps 50,200 weights" in first               # quotes of text/plain removed
-    assert "[Fig. 13](#fig-prune-sparsity)" in first       # this page: an anchor
-    assert "[(3)](l1-regularization.ipynb#eq-lasso-kkt)" in first
+    assert "[Fig. 4.1](#fig-prune-sparsity)" in first      # this page: an anchor
+    assert "[(3.3)](l1-regularization.ipynb#eq-lasso-kkt)" in first
     assert "(Han et al., 2015)" in first and "Tibshirani (1996)" in first
     assert "[Norms and the L1 penalty](l1-regularization.ipynb#l1-norms)" in first
     assert "> **Erratum**\n>\n> Wrong." in first
     assert '<a id="sec-x"></a>' in first
+    assert "## 4.1. Overview" in first                     # numbered as the site
     folded = out.cells[1]
     assert folded.source.startswith("<details><summary><b>Solution</b></summary>")
     code = out.cells[2]
@@ -164,14 +165,19 @@ def test_export_names_a_value_the_page_does_not_glue():
         export.export(notebook, "pruning", book)
 
 
-def test_figure_and_exercise_numbers_follow_the_table_of_contents():
+def test_numbers_follow_the_chapters_of_the_table_of_contents():
+    """Chapters are numbered in _toc.yml's order (the root is not), figures and
+    exercises within their chapter: "Fig. 3.2", "Exercise 4.1"."""
     book = export.Book("en")
-    figures = sorted((t.number, label) for label, t in book.targets.items()
-                     if t.kind == "figure")
-    assert [n for n, _ in figures] == list(range(1, len(figures) + 1))
-    pages = nb_bundle.book_pages()
-    order = [pages.index(book.targets[label].page) for _, label in figures]
-    assert order == sorted(order)
+    assert list(book.chapters) == nb_bundle.book_pages()[1:]
+    assert list(book.chapters.values()) == list(range(1, len(book.chapters) + 1))
+    for kind in ("figure", "exercise"):
+        for page, chapter in book.chapters.items():
+            numbers = [t.number for t in book.targets.values()
+                       if t.kind == kind and t.page == page]
+            assert sorted(numbers, key=lambda n: int(n.split(".")[1])) == \
+                [f"{chapter}.{k}" for k in range(1, len(numbers) + 1)]
+    assert book.sections[("l1-regularization", "Norms and the L1 penalty")] == "3.2"
 
 
 # --- the bundle: the reader's route ------------------------------------------------

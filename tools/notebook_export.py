@@ -23,9 +23,10 @@ Cells tagged ``remove-cell`` are dropped; ``hide-input``/``hide-output`` become
 JupyterLab's collapsed input/output. The code cells and their outputs stay as they
 ran: running the notebook recomputes every number.
 
-Numbers (figures, equations, exercises) are counted from the sources in the order of
-``_toc.yml``, as Sphinx numbers them with ``numfig`` (the browser suite checks them
-against the built site). :func:`export` needs no Sphinx; the book's build
+Numbers are counted from the sources in the order of ``_toc.yml``, as Sphinx numbers
+them (``numbered: true``, ``numfig``): chapters and their sections ("3.4.2"), and
+within each chapter its figures, equations, exercises, definitions and algorithms
+("Fig. 3.2"); the browser suite checks them against the built site. :func:`export` needs no Sphinx; the book's build
 (``book/_ext/notebook_downloads.py``) calls it for each page's download button, and
 the notebooks bundle (``tools/notebooks_bundle.py``) collects those notebooks.
 """
@@ -70,6 +71,26 @@ WORDS = {
 }
 
 
+def _next_section(levels: list[int], depth: int) -> list[int]:
+    """Section numbers after a heading of ``depth`` (1 for the chapter's title)."""
+    levels = (levels + [0] * depth)[:depth]
+    levels[-1] += 1
+    return levels
+
+
+def _outside_directives(text: str) -> list[str]:
+    """The lines of ``text`` that are not inside a fenced directive."""
+    lines, out, i = text.splitlines(), [], 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if m:
+            i = _closing(lines, i, m["fence"]) + 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
 def _strip_quotes(text: str) -> str:
     """A glued ``text/plain`` as the book shows it (myst-nb's rule: literal_eval)."""
     try:
@@ -105,7 +126,7 @@ class Target:
     page: str
     kind: str            # "section", "figure", "equation", "exercise", "definition", ...
     title: str = ""
-    number: int | None = None
+    number: str | None = None
 
 
 @dataclass
@@ -125,56 +146,70 @@ class Book:
     exported: set[str] = field(default_factory=set)
     targets: dict[str, Target] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
+    chapters: dict[str, int] = field(default_factory=dict)
+    sections: dict[tuple[str, str], str] = field(default_factory=dict)
     macros: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
         tex = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
         self.macros = {name: str(body) for name, body in tex.items()}
-        figures = exercises = 0
-        proofs: dict[str, int] = {}  # sphinx-proof numbers each kind across the book
-        for page in book_pages():
+        # _toc.yml numbers the chapters (every page but the root) in reading order; Sphinx
+        # numbers each kind of figure-like object within its chapter ("Fig. 3.2").
+        for chapter, page in enumerate(book_pages()[1:], start=1):
             path = ROOT / "book" / self.lang / f"{page}.md"
             if not path.is_file():
                 continue
+            self.chapters[page] = chapter
+            counters: dict[str, int] = {}
+
+            def number(kind: str) -> str:
+                counters[kind] = counters.get(kind, 0) + 1
+                return f"{chapter}.{counters[kind]}"
+
             notebook = jupytext.read(path)
-            equations = 0
             pending: list[str] = []
+            levels: list[int] = []
             for cell in notebook.cells:
                 figure = cell.metadata.get("mystnb", {}).get("figure", {})
                 if cell.cell_type == "code" and figure.get("name"):
-                    figures += 1
                     self.targets[figure["name"]] = Target(page, "figure",
                                                           str(figure.get("caption", "")),
-                                                          figures)
+                                                          number("figure"))
                 if cell.cell_type != "markdown":
                     continue
-                for line in cell.source.splitlines():
+                for line in _outside_directives(cell.source):
                     if m := TARGET.match(line):
                         pending.append(m["label"])
                     elif m := HEADING.match(line):
                         title = self.plain(m["title"])
-                        if len(m["hashes"]) == 1 and page not in self.titles:
+                        depth = len(m["hashes"])
+                        if depth == 1 and page not in self.titles:
                             self.titles[page] = title
+                        levels = _next_section(levels, depth)
+                        if (page, m["title"]) in self.sections:
+                            raise ValueError(f"book/{self.lang}/{page}.md has two headings "
+                                             f"{m['title']!r}; give them different titles")
+                        self.sections[(page, m["title"])] = ".".join(
+                            map(str, [chapter, *levels[1:]]))
                         for label in pending:
                             self.targets[label] = Target(page, "section", title)
                         pending = []
                     elif line.strip():
                         pending = []
                 for match in LABELLED_MATH.finditer(cell.source):
-                    equations += 1
-                    self.targets[match["label"]] = Target(page, "equation", "", equations)
+                    self.targets[match["label"]] = Target(page, "equation", "",
+                                                          number("equation"))
                 for name, arg, options, _ in _directives(cell.source):
                     label = options.get("label")
                     if name == "exercise":
-                        exercises += 1
+                        n = number("exercise")
                         if label:
-                            self.targets[label] = Target(page, "exercise", arg, exercises)
+                            self.targets[label] = Target(page, "exercise", arg, n)
                     elif name.startswith("prf:"):
-                        proofs[name] = proofs.get(name, 0) + 1
+                        n = number(name)  # sphinx-proof numbers each kind on its own
                         if label:
-                            self.targets[label] = Target(page, name[4:], self.plain(arg),
-                                                         proofs[name])
+                            self.targets[label] = Target(page, name[4:], self.plain(arg), n)
 
     def plain(self, text: str) -> str:
         """``text`` with its roles resolved to plain text (titles, captions)."""
@@ -350,11 +385,19 @@ def _source_of(page_dir: Path, path: str, options: dict[str, str]) -> str:
     raise KeyError(f"{path} has no function or class {name!r}")
 
 
-def markdown(book: Book, text: str, glue: dict[str, dict], page: str) -> str:
-    """One Markdown cell's MyST source as plain Markdown (roles and directives resolved)."""
+def markdown(book: Book, text: str, glue: dict[str, dict], page: str,
+             top: bool = True) -> str:
+    """One Markdown cell's MyST source as plain Markdown (roles and directives resolved,
+    the chapter's headings numbered as the site numbers them)."""
     lines, out, i = text.splitlines(), [], 0
     while i < len(lines):
         line = lines[i]
+        heading = HEADING.match(line) if top else None
+        if heading and (page, heading["title"]) in book.sections:
+            number = book.sections[(page, heading["title"])]
+            out.append(f"{heading['hashes']} {number}. {heading['title']}")
+            i += 1
+            continue
         if TARGET.match(line):
             out.append(f'<a id="{TARGET.match(line)["label"]}"></a>')
             i += 1
@@ -370,8 +413,8 @@ def markdown(book: Book, text: str, glue: dict[str, dict], page: str) -> str:
         end = _closing(lines, i, m["fence"])
         options, body = _options(lines[i + 1:end])
         out.extend(_directive(book, m["name"], m["arg"], options,
-                              markdown(book, "\n".join(body), glue, page).splitlines(),
-                              glue, page))
+                              markdown(book, "\n".join(body), glue, page, top=False)
+                              .splitlines(), glue, page))
         i = end + 1
     text = "\n".join(out)
     text = resolve_roles(book, text, glue, page)

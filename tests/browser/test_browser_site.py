@@ -244,6 +244,20 @@ def _switch_there_and_back(reader, lang, name, others) -> None:
         assert not reader.console.errors, reader.console.errors
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_chapters_and_sections_are_numbered_as_in_the_notebooks(reader, lang):
+    """d2l's numbering: "3. L1 regularization", "3.2. Norms and the L1 penalty"; the
+    downloaded notebooks (tools/notebook_export.py) number their headings the same."""
+    book = notebook_export.Book(lang)
+    for page, chapter in list(book.chapters.items())[:4]:
+        assert reader.open(f"{lang}/{page}.html") == 200
+        numbers = reader.page.locator("article h1 .section-number, article h2 .section-number"
+                                      ).all_inner_texts()
+        expected = [f"{chapter}. "] + [f"{n}. " for (p, _), n in book.sections.items()
+                                       if p == page and n.count(".") == 1]
+        assert [n.replace("\xa0", " ") for n in numbers] == expected, page
+
+
 #: Labelled places deep in two chapters: the switch must lead to the same place.
 ANCHORED = [("l1-regularization", "l1-geometry"), ("pruning", "pruning-torch"),
             ("pruning", "fig-prune-sensitivity")]
@@ -359,8 +373,8 @@ def test_download_buttons_give_the_notebook_and_its_source(tabs, page_id):
     assert "{glue" not in text and "```{" not in text
     figure_word = REGISTRY[lang].figure
     shown = reader.page.locator("figcaption .caption-number").all_inner_texts()
-    numbers = re.findall(rf"\*\*{re.escape(figure_word)} (\d+)\*\*", text)
-    assert [re.sub(r"\D", "", n) for n in shown] == numbers
+    numbers = re.findall(rf"\*\*{re.escape(figure_word)} ([\d.]+)\*\*", text)
+    assert [re.sub(r"[^\d.]", "", n).strip(".") for n in shown] == numbers
 
 
 def _bundle_is_complete(data: bytes, lang: str) -> None:
