@@ -278,8 +278,13 @@ def check_page(path: Path) -> list[Finding]:
 
 
 def book_pages() -> list[Path]:
-    """Every page of both editions."""
-    return sorted(BOOK.glob("en/*.md")) + sorted(BOOK.glob("zh/*.md"))
+    """Every page of every edition, in the order of ``_toc.yml`` (``tools.toc``) and of
+    the language registry."""
+    from helpers.languages import LANGUAGES
+    from tools import toc
+
+    return [BOOK / lang / f"{page}.md" for lang in LANGUAGES for page in toc.book_pages()
+            if (BOOK / lang / f"{page}.md").is_file()]
 
 
 def main() -> int:
