@@ -61,7 +61,6 @@ class Registry(dict):
     (['magnitude'], True)
     >>> SCORES.resolve("size")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ...
     ValueError: unknown weight criterion 'size'; pass one of ('magnitude',) or a callable ...
     """
 

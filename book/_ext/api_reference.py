@@ -25,6 +25,11 @@ reference and the chapters:
 
 * **Re-exports.** A cross-reference such as ``:func:`helpers.get_device``` resolves to
   the entry of the module that defines the object (``helpers.device.get_device``).
+
+* **From code to the entry.** sphinx-codeautolink links the names of ``helpers`` in the
+  pages' code cells to their entries (``prune.global_masks(...)`` after ``from helpers
+  import prune``); a page's cells are read as one program (``codeautolink_concat_default``
+  in ``_config.yml``). Set up here, with :func:`_untitled_sections_tolerated`.
 """
 
 from __future__ import annotations
@@ -196,7 +201,29 @@ def _nearest_section(node):
     return node
 
 
+def _untitled_sections_tolerated() -> None:
+    """sphinx-codeautolink 0.19 pops a section title at the end of every section, but
+    sphinx-exercise's exercise and solution bodies are sections without a title (its
+    visitor raises IndexError on the first chapter with an exercise): the pop is skipped
+    when there is no title to pop. The title stack only names sections in the
+    reference's backlinks; the links from code are unaffected (``tests/browser``)."""
+    from sphinx_codeautolink.extension import block
+
+    original = block.CodeBlockAnalyser.depart_section
+    if getattr(original, "tolerates_untitled", False):
+        return
+
+    def depart_section(self, node) -> None:
+        if self.title_stack:
+            original(self, node)
+
+    depart_section.tolerates_untitled = True
+    block.CodeBlockAnalyser.depart_section = depart_section
+
+
 def setup(app):
+    _untitled_sections_tolerated()
+    app.setup_extension("sphinx_codeautolink")
     app.connect("autodoc-process-docstring", link_sections, priority=400)  # before napoleon
     app.connect("doctree-resolved", link_first_uses)
     app.connect("missing-reference", resolve_reexport)

@@ -258,6 +258,40 @@ def test_chapters_and_sections_are_numbered_as_in_the_notebooks(reader, lang):
         assert [n.replace("\xa0", " ") for n in numbers] == expected, page
 
 
+def _helper_calls(page_id: str) -> set[str]:
+    """``helpers.<module>.<name>`` of every public helper the page's visible code calls
+    as ``module.name(`` after ``from helpers import module``."""
+    import importlib
+
+    import jupytext
+
+    notebook = jupytext.read(source(page_id))
+    cells = [c.source for c in notebook.cells if c.cell_type == "code"
+             and not {"remove-cell", "remove-input"} & set(c.metadata.get("tags", []))]
+    code = "\n".join(cells)
+    modules = {m.strip() for line in re.findall(r"^from helpers import ([\w, ]+)$", code, re.M)
+               for m in line.split(",")}
+    calls = set()
+    for module, name in re.findall(r"\b(\w+)\.(\w+)\(", code):
+        if module in modules and name in importlib.import_module(f"helpers.{module}").__all__:
+            calls.add(f"helpers.{module}.{name}")
+    return calls
+
+
+@pytest.mark.parametrize("page_id", NOTEBOOK_PAGES or ["none"])
+def test_helpers_called_in_code_link_to_their_api_entries(tabs, page_id):
+    """Every public helper that a page's visible code calls links, in the code cell
+    itself, to its entry in the API reference (sphinx-codeautolink)."""
+    calls = _helper_calls(page_id)
+    reader = tabs.open(page_id)
+    assert tabs.status == 200
+    hrefs = reader.page.evaluate(
+        "() => [...document.querySelectorAll('div.cell_input a, div.highlight a')]"
+        ".map(a => a.getAttribute('href'))")
+    linked = {h.split("#", 1)[1] for h in hrefs if h and "api.html#" in h}
+    assert calls <= linked, f"not linked to the API: {sorted(calls - linked)}"
+
+
 #: Labelled places deep in two chapters: the switch must lead to the same place.
 ANCHORED = [("l1-regularization", "l1-geometry"), ("pruning", "pruning-torch"),
             ("pruning", "fig-prune-sensitivity")]
@@ -268,13 +302,16 @@ ANCHORED = [("l1-regularization", "l1-geometry"), ("pruning", "pruning-torch"),
 def test_language_switch_keeps_the_readers_place(reader, lang, name, label):
     """Reading a labelled section or figure, the switch opens the counterpart there."""
     assert reader.open(f"{lang}/{name}.html") == 200
-    reader.page.evaluate(f"document.getElementById({label!r}).scrollIntoView()")
-    reader.page.evaluate("window.scrollBy(0, 40)")  # a little way into it
+    # the theme scrolls smoothly: jump, then a little way into the section
+    reader.page.evaluate(f"document.getElementById({label!r})"
+                         ".scrollIntoView({behavior: 'instant', block: 'start'})")
+    reader.page.evaluate("window.scrollBy({top: 40, behavior: 'instant'})")
     other = next(code for code in LANGUAGES if code != lang)
-    switch = reader.page.locator(
-        f'a[data-language-switch][hreflang="{REGISTRY[other].html}"]')
-    with reader.page.expect_navigation():
-        switch.click()
+    box = reader.page.locator(
+        f'a[data-language-switch][hreflang="{REGISTRY[other].html}"]').bounding_box()
+    with reader.page.expect_navigation():  # a reader's click: the page does not scroll
+        reader.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    reader.page.wait_for_load_state("load")
     assert reader.url_path() == f"{other}/{name}.html"
     assert reader.page.url.endswith(f"#{label}"), reader.page.url
     top = reader.page.evaluate(
@@ -596,5 +633,5 @@ def test_solutions_are_titled_in_the_editions_word_order(reader, lang):
     template = REGISTRY[lang].solution_title or "Solution to {exercise}"
     before, after = (re.escape(part) for part in template.split("{exercise}"))
     for text, link in titles:
-        assert re.fullmatch(f"{before}\\S+ \\d+{after}", text), f"{page_id}: {text!r}"
+        assert re.fullmatch(f"{before}\\S+ \\d+(?:\\.\\d+)*{after}", text), f"{page_id}: {text!r}"
         assert link.startswith("#ex-"), f"{page_id}: the title links to {link!r}"
