@@ -82,6 +82,8 @@ class Language:
     code_toggles: tuple[str, str] = ("Show code cell {type}", "Hide code cell {type}")
     code_parts: dict = field(default_factory=dict)
     toggle_label: str = "Toggle hidden content"
+    #: sphinx-togglebutton's hints on folded content (solutions): shown, hidden
+    toggle_hints: tuple[str, str] = ("Click to show", "Click to hide")
     solution_title: str = ""
     author: str = "The L1 & Pruning Book authors"
     interface: dict = field(default_factory=dict)
@@ -100,7 +102,8 @@ REGISTRY: dict[str, Language] = {
                  code_toggles=("显示{type}", "隐藏{type}"),
                  code_parts={"source": "代码", "output": "输出", "outputs": "输出",
                              "content": "代码与输出"},
-                 toggle_label="展开或收起隐藏的内容", solution_title="{exercise} 的解答",
+                 toggle_label="展开或收起隐藏的内容", toggle_hints=("点击展开", "点击收起"),
+                 solution_title="{exercise} 的解答",
                  author="《L1 正则化与神经网络剪枝》编写组",
                  interface={"Toggle primary sidebar": "显示或隐藏目录",
                             "Toggle secondary sidebar": "显示或隐藏本页目录",

@@ -84,6 +84,8 @@ EDITIONS: dict[str, dict] = {
         "bibtex_reference_style": lang.bibtex_style,
         "nb_code_prompt_show": lang.code_toggles[0],
         "nb_code_prompt_hide": lang.code_toggles[1],
+        "togglebutton_hint": lang.toggle_hints[0],
+        "togglebutton_hint_hide": lang.toggle_hints[1],
         "html_theme_options": {"search_bar_text": lang.search_text,
                                "path_to_docs": f"book/{code}"},
     }

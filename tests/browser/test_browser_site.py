@@ -585,6 +585,15 @@ def _toggle_labels(reader) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_folded_content_hints_speak_the_edition_language(reader, lang):
+    """sphinx-togglebutton's hint on a folded solution ("Click to show") is the
+    edition's (``Language.toggle_hints``)."""
+    assert reader.open(f"{lang}/pruning.html", math=False) == 200
+    hints = reader.page.evaluate("[toggleHintShow, toggleHintHide]")
+    assert tuple(hints) == REGISTRY[lang].toggle_hints
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_code_toggles_speak_the_edition_language(reader, lang):
     """A folded cell's "Show code cell source" reads in the edition's language,
     before and after it is opened."""
