@@ -7,15 +7,7 @@ an empty folder (a fresh virtual environment, the chapters run, JupyterLab answe
 and one notebook alone whose setup cell installs ``helpers`` from the address the
 book is published at (a site served on 127.0.0.1).
 
-To stay fast and offline, the fresh environment does not download the pinned
-requirements: it is made without pip, and a ``.pth`` file gives it the site-packages
-of the environment running the tests (the same pins, pip and setuptools included;
-pip installs into the fresh environment, whose interpreter runs it). Python processes ``.pth`` files only in site directories,
-so the editable-install hook of this repository, a ``.pth`` inside that
-site-packages, is not processed: ``helpers`` is importable in the fresh environment
-only once the setup cell has installed the wheel. ``PYTHONPATH`` is cleared and the
-notebook runs in the unpacked folder, so nothing of the checkout leaks in, and pip
-runs with ``PIP_NO_INDEX=1`` (the dependencies are already there).
+The fresh environments are made offline (tests/fresh_env.py).
 """
 
 from __future__ import annotations
@@ -28,12 +20,11 @@ import os
 import re
 import shlex
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
-import site
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -41,6 +32,7 @@ import jupytext
 import nbformat
 import pytest
 
+from fresh_env import add_parent_packages, clean_env, execute_notebook, fresh_venv, helpers_from
 from helpers.languages import LANGUAGES
 from tools import execute_pages
 from tools import notebook_export as export
@@ -239,55 +231,6 @@ def _readme_commands(readme: str) -> list[str]:
     return [line.strip() for line in section.splitlines() if line.startswith("    ")]
 
 
-def _add_parent_packages(python: Path) -> None:
-    """Let a fresh environment see the current one's packages (see module docstring)."""
-    new_site = Path(subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True).stdout.strip())
-    (new_site / "book_pins.pth").write_text(
-        "\n".join(p for p in site.getsitepackages() if Path(p).is_dir()) + "\n")
-
-
-def _fresh_venv(path: Path) -> Path:
-    """A new virtual environment, without pip, seeing the current one's packages."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True,
-                   capture_output=True)
-    python = path / "bin" / "python"
-    _add_parent_packages(python)
-    return python
-
-
-def _clean_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
-    env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", MPLBACKEND="Agg")
-    return env
-
-
-def _execute(python: Path, folder: Path, notebook: str, env: dict) -> nbformat.NotebookNode:
-    """Run ``notebook`` in ``folder`` with ``python``'s kernel; return it executed."""
-    code = ("import nbformat, nbclient\n"
-            f"nb = nbformat.read({notebook!r}, as_version=4)\n"
-            "nb.cells.append(nbformat.v4.new_code_cell(\n"
-            "    'import sys, helpers; print(sys.executable, helpers.__file__)'))\n"
-            "nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',\n"
-            "                        resources={'metadata': {'path': '.'}}).execute()\n"
-            "nbformat.write(nb, 'executed-' + " + repr(notebook) + ")\n")
-    result = subprocess.run([str(python), "-c", code], cwd=folder, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    executed = nbformat.read(folder / f"executed-{notebook}", as_version=4)
-    errors = [o for c in executed.cells if c.cell_type == "code"
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
-    return executed
-
-
-def _helpers_from(executed: nbformat.NotebookNode, venv: Path) -> None:
-    kernel, module = executed.cells[-1].outputs[0]["text"].split()
-    assert kernel.startswith(str(venv)), f"the kernel ran {kernel}, not the fresh environment"
-    assert module.startswith(str(venv)), f"helpers came from {module}, not the wheel"
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -306,14 +249,14 @@ def test_the_readme_leads_to_the_chapters_and_a_running_jupyterlab(bundle_en, tm
     commands = _readme_commands((unpacked / "README.md").read_text("utf-8"))
     assert [c.split()[0] for c in commands] == ["python3", ".venv/bin/python",
                                                 ".venv/bin/python"]
-    env = _clean_env()
+    env = clean_env()
     venv = unpacked / ".venv"
     make, install, lab = (shlex.split(c) for c in commands)
     # --without-pip: offline, pip and setuptools come with the parent's packages (a
     # venv's own bundled setuptools is older than torch's requirement)
     subprocess.run([sys.executable, *make[1:], "--without-pip"], cwd=unpacked, env=env,
                    check=True, capture_output=True)
-    _add_parent_packages(venv / "bin" / "python")   # offline: the pins are already here
+    add_parent_packages(venv / "bin" / "python")   # offline: the pins are already here
     before = subprocess.run([str(venv / "bin" / "python"), "-c",
                              "import importlib.util as u; print(u.find_spec('helpers'))"],
                             cwd=unpacked, env=env, capture_output=True, text=True)
@@ -321,7 +264,7 @@ def test_the_readme_leads_to_the_chapters_and_a_running_jupyterlab(bundle_en, tm
     installed = subprocess.run(install, cwd=unpacked, env=env, capture_output=True, text=True)
     assert installed.returncode == 0, installed.stderr[-3000:]
     for page in EXECUTED_PAGES:
-        _helpers_from(_execute(venv / "bin" / "python", unpacked, f"{page}.ipynb", env), venv)
+        helpers_from(execute_notebook(venv / "bin" / "python", unpacked, f"{page}.ipynb", env), venv)
     port = _free_port()
     server = subprocess.Popen([*lab, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
                                "--IdentityProvider.token=", "--ServerApp.root_dir=.",
@@ -365,8 +308,8 @@ def test_a_notebook_alone_installs_helpers_from_the_published_site(executed_en, 
         alone = tmp_path / "colab"
         alone.mkdir()
         nbformat.write(notebook, alone / "how-to-use.ipynb")
-        python = _fresh_venv(tmp_path / "venv")
-        _helpers_from(_execute(python, alone, "how-to-use.ipynb", _clean_env()),
+        python = fresh_venv(tmp_path / "venv")
+        helpers_from(execute_notebook(python, alone, "how-to-use.ipynb", clean_env()),
                       tmp_path / "venv")
     finally:
         server.shutdown()

@@ -414,6 +414,25 @@ def test_download_buttons_give_the_notebook_and_its_source(tabs, page_id):
     assert [re.sub(r"[^\d.]", "", n).strip(".") for n in shown] == numbers
 
 
+def test_a_downloaded_notebook_installs_helpers_from_the_served_site(base_url, tmp_path):
+    """Colab's route against the built site served on 127.0.0.1: a page's downloaded
+    notebook, alone in an empty folder, in a fresh virtual environment; its setup cell
+    (as ``build_book --base-url`` writes it, tests/test_build_book.py) installs the wheel
+    that ``make book`` published at the site's root, and the notebook runs."""
+    from fresh_env import clean_env, execute_notebook, fresh_venv, helpers_from
+
+    with urllib.request.urlopen(base_url + "en/_sources/how-to-use.ipynb", timeout=30) as r:
+        notebook = nbformat.reads(r.read().decode("utf-8"), as_version=4)
+    assert notebook.cells[0].metadata["tags"] == [SETUP_TAG]
+    notebook.cells[0].source = setup_cell_source("en", base_url)
+    folder = tmp_path / "colab"
+    folder.mkdir()
+    nbformat.write(notebook, folder / "how-to-use.ipynb")
+    python = fresh_venv(tmp_path / "venv")
+    helpers_from(execute_notebook(python, folder, "how-to-use.ipynb", clean_env()),
+                 tmp_path / "venv")
+
+
 def _bundle_is_complete(data: bytes, lang: str) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = {Path(n).name for n in archive.namelist()}
