@@ -70,3 +70,14 @@ def helpers_from(executed: nbformat.NotebookNode, venv: Path) -> None:
     kernel, module = executed.cells[-1].outputs[0]["text"].split()
     assert kernel.startswith(str(venv)), f"the kernel ran {kernel}, not the fresh environment"
     assert module.startswith(str(venv)), f"helpers came from {module}, not the wheel"
+
+
+def run_alone(notebook: nbformat.NotebookNode, name: str, tmp_path: Path) -> None:
+    """Colab's route: ``notebook`` alone in an empty folder, run in a fresh virtual
+    environment where only its setup cell can install ``helpers``; it must run, with
+    ``helpers`` from that environment."""
+    folder = tmp_path / "alone"
+    folder.mkdir()
+    nbformat.write(notebook, folder / name)
+    python = fresh_venv(tmp_path / "venv")
+    helpers_from(execute_notebook(python, folder, name, clean_env()), tmp_path / "venv")

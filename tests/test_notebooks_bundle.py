@@ -32,7 +32,7 @@ import jupytext
 import nbformat
 import pytest
 
-from fresh_env import add_parent_packages, clean_env, execute_notebook, fresh_venv, helpers_from
+from fresh_env import add_parent_packages, clean_env, execute_notebook, helpers_from, run_alone
 from helpers.languages import LANGUAGES
 from tools import execute_pages
 from tools import notebook_export as export
@@ -305,12 +305,7 @@ def test_a_notebook_alone_installs_helpers_from_the_published_site(executed_en, 
         book = export.Book("en", exported=set(nb_bundle.bundle_pages("en")))
         notebook = nb_bundle.download_notebook(executed_en["how-to-use"], "how-to-use", book,
                                                nb_bundle.setup_cell_source("en", base))
-        alone = tmp_path / "colab"
-        alone.mkdir()
-        nbformat.write(notebook, alone / "how-to-use.ipynb")
-        python = fresh_venv(tmp_path / "venv")
-        helpers_from(execute_notebook(python, alone, "how-to-use.ipynb", clean_env()),
-                      tmp_path / "venv")
+        run_alone(notebook, "how-to-use.ipynb", tmp_path)
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -419,18 +419,13 @@ def test_a_downloaded_notebook_installs_helpers_from_the_served_site(base_url, t
     notebook, alone in an empty folder, in a fresh virtual environment; its setup cell
     (as ``build_book --base-url`` writes it, tests/test_build_book.py) installs the wheel
     that ``make book`` published at the site's root, and the notebook runs."""
-    from fresh_env import clean_env, execute_notebook, fresh_venv, helpers_from
+    from fresh_env import run_alone
 
     with urllib.request.urlopen(base_url + "en/_sources/how-to-use.ipynb", timeout=30) as r:
         notebook = nbformat.reads(r.read().decode("utf-8"), as_version=4)
     assert notebook.cells[0].metadata["tags"] == [SETUP_TAG]
     notebook.cells[0].source = setup_cell_source("en", base_url)
-    folder = tmp_path / "colab"
-    folder.mkdir()
-    nbformat.write(notebook, folder / "how-to-use.ipynb")
-    python = fresh_venv(tmp_path / "venv")
-    helpers_from(execute_notebook(python, folder, "how-to-use.ipynb", clean_env()),
-                 tmp_path / "venv")
+    run_alone(notebook, "how-to-use.ipynb", tmp_path)
 
 
 def _bundle_is_complete(data: bytes, lang: str) -> None:
