@@ -18,13 +18,9 @@ browser reaches nothing else (MathJax is served from a pinned local copy).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-# the shared helpers of tests/ (fresh_env: a fresh virtual environment) for this suite
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from book_browser import COLLECT, Reader, Tabs, Visit, new_context
 
