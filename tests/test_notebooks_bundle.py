@@ -219,7 +219,7 @@ def test_bundle_holds_notebooks_wheel_requirements_and_readme(bundle_en, execute
     quoted = set(re.findall(r"\{glue:text\}`([^`]+)`",
                             (ROOT / "book/en/l1-regularization.md").read_text("utf-8")))
     for name in quoted:
-        shown = export._strip_quotes(glued[name]["text/plain"])
+        shown = export.format_plain_text(glued[name]["text/plain"], "")
         assert shown in text, name
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # figures kept

@@ -61,20 +61,30 @@ def is_nondeterministic(page: str, name: str) -> bool:
                for pattern in NONDETERMINISTIC.get(page, ()))
 
 
-def glued_value(output: dict) -> tuple[str, str] | None:
-    """``(name, displayed text)`` of one cell output, or None if it glues nothing."""
+def glued_data(output: dict) -> tuple[str, dict] | None:
+    """``(name, mime bundle)`` of one cell output that ``glue`` wrote (the bundle's keys
+    without myst-nb's prefix), or None if the output glues nothing."""
     meta = output.get("metadata", {}).get("scrapbook")
     if output.get("output_type") != "display_data" or not meta:
         return None
-    data = {key.removeprefix(GLUE_PREFIX): value for key, value in output["data"].items()}
+    return meta["name"], {key.removeprefix(GLUE_PREFIX): value
+                          for key, value in output["data"].items()}
+
+
+def glued_value(output: dict) -> tuple[str, str] | None:
+    """``(name, displayed text)`` of one cell output, or None if it glues nothing."""
+    glued = glued_data(output)
+    if glued is None:
+        return None
+    name, data = glued
     for mime in ("image/png", "image/svg+xml"):
         if mime in data:
-            return meta["name"], f"<{mime} sha256:{hashlib.sha256(str(data[mime]).encode()).hexdigest()[:16]}>"
+            return name, f"<{mime} sha256:{hashlib.sha256(str(data[mime]).encode()).hexdigest()[:16]}>"
     for mime in ("text/markdown", "text/html", "text/plain"):
         if mime in data:
             text = data[mime]
-            return meta["name"], "".join(text) if isinstance(text, list) else text
-    return meta["name"], repr(sorted(data))
+            return name, "".join(text) if isinstance(text, list) else text
+    return name, repr(sorted(data))
 
 
 def page_values(path: Path, timeout: int = 900) -> dict[str, str]:

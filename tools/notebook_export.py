@@ -43,11 +43,13 @@ import jupytext
 import nbformat
 import yaml
 
+from myst_nb.core.variables import format_plain_text
+
 from helpers.languages import REGISTRY
+from tools.glue_values import GLUE_PREFIX, glued_data  # noqa: F401  (GLUE_PREFIX: tests)
 from tools.toc import book_pages
 
 ROOT = Path(__file__).resolve().parent.parent
-GLUE_PREFIX = "application/papermill.record/"
 
 #: ``{name}`target``` roles of MyST.
 ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<target>[^`]+)`")
@@ -91,32 +93,10 @@ def _outside_directives(text: str) -> list[str]:
     return out
 
 
-def _strip_quotes(text: str) -> str:
-    """A glued ``text/plain`` as the book shows it (myst-nb's rule: literal_eval)."""
-    try:
-        value = ast.literal_eval(text)
-    except (SyntaxError, ValueError):
-        return text
-    return str(value)
-
-
-def _number_or_text(text: str):
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def glued_outputs(notebook: nbformat.NotebookNode) -> dict[str, dict]:
     """``{name: mime bundle}`` of every value the executed ``notebook`` glued."""
-    values = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            meta = output.get("metadata", {}).get("scrapbook")
-            if output.get("output_type") == "display_data" and meta:
-                values[meta["name"]] = {key.removeprefix(GLUE_PREFIX): value
-                                        for key, value in output["data"].items()}
-    return values
+    return dict(glued for cell in notebook.cells if cell.cell_type == "code"
+                for glued in map(glued_data, cell.get("outputs", [])) if glued is not None)
 
 
 @dataclass
@@ -274,7 +254,10 @@ def cite(book: Book, keys: str, textual: bool) -> str:
     return "; ".join(parts) if textual else f"({'; '.join(parts)})"
 
 
-def _glued_text(book: Book, name: str, glue: dict[str, dict], page: str) -> str:
+def _glued_text(book: Book, name: str, glue: dict[str, dict], page: str,
+                spec: str = "") -> str:
+    """A glued value as the book shows it: Markdown as is, ``text/plain`` by myst-nb's
+    own rule (quotes of a string removed, ``spec`` applied)."""
     if name not in glue:
         raise KeyError(f"book/{book.lang}/{page}.md quotes {{glue:text}}`{name}`, "
                        "which its executed notebook does not glue")
@@ -283,7 +266,7 @@ def _glued_text(book: Book, name: str, glue: dict[str, dict], page: str) -> str:
         if mime in data:
             text = data[mime]
             text = "".join(text) if isinstance(text, list) else text
-            return text if mime == "text/markdown" else _strip_quotes(text)
+            return text if mime == "text/markdown" else format_plain_text(text, spec)
     raise KeyError(f"glued value {name!r} has no text form ({sorted(data)})")
 
 
@@ -296,8 +279,7 @@ def resolve_roles(book: Book, text: str, glue: dict[str, dict], page: str) -> st
         label = explicit["label"] if explicit else target
         if name in {"glue", "glue:text", "glue:md", "glue:any"}:
             key, _, spec = target.partition(":")
-            text = _glued_text(book, key, glue, page)
-            return format(_number_or_text(text), spec) if spec else text
+            return _glued_text(book, key, glue, page, spec)
         if name in {"ref", "doc", "prf:ref"}:
             if explicit:
                 shown = book.plain(explicit["text"])
