@@ -309,3 +309,16 @@ def test_a_notebook_alone_installs_helpers_from_the_published_site(executed_en, 
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def test_bad_inputs_are_named(tmp_path):
+    """A package the pins lack, and a bundle without notebooks, say what to do."""
+    from tools import pins
+
+    assert pins.pin("torch") == f"torch=={pins.pins()['torch']}"
+    with pytest.raises(ValueError, match="pins no no-such-package; add no-such-package=="):
+        pins.pin("no-such-package")
+    with pytest.raises(FileNotFoundError, match="make book"):
+        nb_bundle.make_bundle("en", tmp_path, tmp_path / "no-site")
+    with pytest.raises(KeyError, match="no numbered target 'no-such-label'"):
+        export.Book("en").number_text("no-such-label")
