@@ -591,6 +591,9 @@ def test_autograder_zip_is_ready_for_gradescope(built):
     assert {"tools/coursework/box.py", "tools/coursework/gradescope.py",
             "tools/coursework/otter_plugin.py", "coursework/probes/a2-pruning.py",
             "coursework/judges/a2-pruning.py", "coursework/text.toml"} <= names
+    # every master, from which the grader derives the list of assignments
+    assert {f"coursework/{lang}/{name}.md" for lang in LANGUAGES
+            for name in ASSIGNMENTS} <= names
     with zipfile.ZipFile(built / "en" / "a2-pruning" / "autograder" / "autograder.zip") as z:
         config = json.loads(z.read("otter_config.json"))
     # otter run -a loads the plugin, which grades through the entry point
@@ -820,6 +823,41 @@ def test_points_of_the_judges_match_the_masters():
         probes = judging.probes_module(name).PROBES
         assert {c.probe for c in cases} <= set(probes), name
         assert all(probes[c.probe]["question"] == c.question for c in cases), name
+
+
+def test_every_place_of_an_assignment_follows_the_masters():
+    """The assignments are the masters of the first language; everything else that
+    names an assignment (the other languages, targets, probes, judges, the measured
+    timings, the book's download table) is checked against that list, not kept beside it."""
+    first, *others = LANGUAGES
+    assert ASSIGNMENTS == tuple(sorted(p.stem for p in (cw.SOURCES / first).glob("*.md")))
+    assert ASSIGNMENTS, "no master in coursework/" + first
+    for lang in others:
+        assert sorted(p.stem for p in (cw.SOURCES / lang).glob("*.md")) == list(ASSIGNMENTS)
+    for kind in ("probes", "judges"):
+        assert sorted(p.stem for p in (cw.SOURCES / kind).glob("*.py")) == list(ASSIGNMENTS)
+    assert set(cw.load_settings()) <= set(ASSIGNMENTS)
+    with open(cw.SOURCES / "timings.csv", newline="") as f:
+        timed = {row["assignment"] for row in csv.DictReader(f)}
+    assert timed == set(ASSIGNMENTS)  # the guide's table of grading costs
+    for lang in LANGUAGES:
+        page = (cw.ROOT / "book" / lang / "coursework.md").read_text(encoding="utf-8")
+        for name in ASSIGNMENTS:
+            assert f'href="coursework/{name}.ipynb"' in page, (lang, name)
+            assert f'href="coursework/{name}-colab.ipynb"' in page, (lang, name)
+
+
+def test_a_new_master_is_an_assignment(tmp_path):
+    """Adding a master adds an assignment: the list is read from the folder."""
+    first = LANGUAGES[0]
+    (tmp_path / first).mkdir()
+    for name in (*ASSIGNMENTS, "a4-extra"):
+        (tmp_path / first / f"{name}.md").write_text("# x\n", encoding="utf-8")
+    (tmp_path / first / "notes.txt").write_text("not a master", encoding="utf-8")
+    assert cw.assignments(tmp_path) == (*ASSIGNMENTS, "a4-extra")
+    assert cw.assignments() == ASSIGNMENTS
+    with pytest.raises(ValueError, match="no master"):
+        cw.assignments(tmp_path / "empty")
 
 
 def test_results_from_the_sandbox_are_parsed_strictly():

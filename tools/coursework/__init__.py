@@ -39,7 +39,7 @@ import jupytext  # noqa: F401  (tests read masters through this name)
 from helpers.languages import LANG_LINE, LANGUAGES  # noqa: F401
 
 from .build import (ASSIGNMENTS, DEFAULT_OUT, ROOT, SETTINGS, SOURCES, TEXT_FILE,  # noqa: F401
-                    Question, _texts, code_cells, colab_variant, fill_placeholders,
+                    Question, assignments, _texts, code_cells, colab_variant, fill_placeholders,
                     generate, generate_one, grading_requirements, init_cell, load_settings,
                     master_path, questions, render_master, repository_url, student_files,
                     text)

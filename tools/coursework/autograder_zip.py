@@ -25,16 +25,20 @@ PLUGIN = "tools.coursework.otter_plugin.SandboxedGrading"
 
 
 def add_to_zip(zip_path: Path, assignment: str) -> None:
-    """Put the grader (``tools/coursework``), the texts, targets, masters, probes and
-    judges of ``assignment`` into the autograder zip, point ``run_otter.py`` at it and
+    """Put the grader (``tools/coursework``), the texts, targets and masters, and the
+    probes and judges of ``assignment`` into the autograder zip, point ``run_otter.py`` at it and
     name the plugin in ``otter_config.json`` (for ``otter run -a``)."""
     root = Path(__file__).resolve().parents[2]  # the checkout: tools/coursework/../..
     files = {"tools/__init__.py": root / "tools" / "__init__.py"}
     for path in sorted((root / "tools" / "coursework").glob("*.py")):
         files[f"tools/coursework/{path.name}"] = path
     for name in ("text.toml", "targets.toml", f"probes/{assignment}.py",
-                 f"judges/{assignment}.py", f"en/{assignment}.md", f"zh/{assignment}.md"):
+                 f"judges/{assignment}.py"):
         files[f"coursework/{name}"] = root / "coursework" / name
+    # every master of every language: the grader derives the list of assignments
+    # from them, and renders this one's in the submission's language
+    for path in sorted((root / "coursework").glob("*/*.md")):
+        files[path.relative_to(root).as_posix()] = path
     old = zip_path.with_suffix(".zip.old")
     zip_path.rename(old)
     with zipfile.ZipFile(old) as src, zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as dst:

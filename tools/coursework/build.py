@@ -50,7 +50,28 @@ DEFAULT_OUT = ROOT / "_build" / "coursework"
 
 #: Text of the coursework in every language: messages, prompts, comments, feedback.
 TEXT_FILE = SOURCES / "text.toml"
-ASSIGNMENTS = ("a1-lasso", "a2-pruning", "a3-pipeline")
+
+
+def assignments(sources: Path = SOURCES) -> tuple[str, ...]:
+    """The assignments: one per master of the first language (``sources/en/*.md``), in
+    the order of their names (``a1-…``, ``a2-…``).
+
+    Every other language, the targets, the probes, the judges and the book's coursework
+    page follow this list (``tests/test_coursework.py`` checks each against it).
+
+    Raises
+    ------
+    ValueError
+        When the folder holds no master (a checkout without ``coursework/``).
+    """
+    found = tuple(sorted(path.stem for path in (sources / LANGUAGES[0]).glob("*.md")))
+    if not found:
+        raise ValueError(f"no master in {sources / LANGUAGES[0]}: the assignments are the "
+                         "MyST-Markdown masters there (a1-lasso.md, …)")
+    return found
+
+
+ASSIGNMENTS = assignments()
 
 #: ``{{ name }}`` in a master is replaced by the assignment's setting ``name``,
 #: ``{{ text.key }}`` by the text ``key`` of ``text.toml`` in the master's language, and
