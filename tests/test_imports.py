@@ -127,3 +127,35 @@ def test_find_cycle(graph, cycle):
 def test_no_import_cycle_anywhere():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+#: What the sandboxed stage of grading may import besides the standard library: the
+#: kernel's runner (nbformat, nbclient), the saver of the notebook's variables (dill),
+#: and the libraries the assignments' graded objects compute with.
+GRADING_NEEDS = {"nbformat", "nbclient", "dill", "numpy", "torch", "matplotlib", "sklearn",
+                 "helpers"}
+
+
+def test_the_sandboxed_stage_imports_only_the_standard_library_and_grading_needs():
+    """``tools/coursework/box.py`` runs beside untrusted code: at module level it
+    imports only the standard library, and nowhere anything of the grader (``tools``)."""
+    import sys
+
+    path = ROOT / "tools" / "coursework" / "box.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+
+    def top(node) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [alias.name.split(".")[0] for alias in node.names]
+        if isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"box.py line {node.lineno}: a relative import"
+            return [node.module.split(".")[0]]
+        return []
+
+    at_module_level = {name for node in tree.body for name in top(node)} - {"__future__"}
+    assert at_module_level <= set(sys.stdlib_module_names), sorted(
+        at_module_level - set(sys.stdlib_module_names))
+    anywhere = {name for node in ast.walk(tree) for name in top(node)} - {"__future__"}
+    outside = anywhere - set(sys.stdlib_module_names)
+    assert outside <= GRADING_NEEDS, sorted(outside - GRADING_NEEDS)
+    assert "tools" not in anywhere
