@@ -658,6 +658,19 @@ def test_student_id_from_folder_or_file_name():
     assert cw.student_id(Path("dave.ipynb")) == "dave"
 
 
+def test_points_are_read_from_beside_the_zip(tmp_path, built):
+    """Grading scores with the points recorded when the zip was built, not a new reading
+    of the master (which may have changed since)."""
+    for lang in LANGUAGES:
+        for name in ASSIGNMENTS:
+            assert cw.points_of(lang, name, built) == _points(lang, name)
+    folder = tmp_path / "en" / "a1-lasso"
+    (folder / "autograder").mkdir(parents=True)
+    (folder / "autograder" / "autograder.zip").write_bytes(b"")
+    (folder / "questions.json").write_text('{"q1": 5, "q2": 7}', encoding="utf-8")
+    assert cw.points_of("en", "a1-lasso", tmp_path) == {"q1": 5, "q2": 7}
+
+
 def test_manifest_lists_every_assignment(built):
     manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
     for lang in LANGUAGES:

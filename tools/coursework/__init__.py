@@ -39,10 +39,10 @@ import jupytext  # noqa: F401  (tests read masters through this name)
 from helpers.languages import LANG_LINE, LANGUAGES  # noqa: F401
 
 from .build import (ASSIGNMENTS, DEFAULT_OUT, ROOT, SETTINGS, SOURCES, TEXT_FILE,  # noqa: F401
-                    Question, assignments, _texts, code_cells, colab_variant, fill_placeholders,
-                    generate, generate_one, grading_requirements, init_cell, load_settings,
-                    master_path, questions, render_master, repository_url, student_files,
-                    text)
+                    Question, _texts, assignments, code_cells, colab_variant,
+                    fill_placeholders, generate, generate_one, grading_requirements,
+                    init_cell, load_settings, master_path, points_of, questions,
+                    render_master, repository_url, student_files, text)
 from . import gradescope  # noqa: F401
 from .grading import (NOTEBOOK_TIMEOUT, excel_safe, feedback_text, grade,  # noqa: F401
                       grade_notebook, grade_with_autograder, identify, named_assignment,

@@ -48,6 +48,9 @@ SOURCES = ROOT / "coursework"
 SETTINGS = SOURCES / "targets.toml"
 DEFAULT_OUT = ROOT / "_build" / "coursework"
 
+#: The file beside an assignment's autograder zip that lists its questions and points.
+QUESTIONS_FILE = "questions.json"
+
 #: Text of the coursework in every language: messages, prompts, comments, feedback.
 TEXT_FILE = SOURCES / "text.toml"
 
@@ -368,7 +371,21 @@ def generate_one(lang: str, name: str, out: Path = DEFAULT_OUT, *,
     nbformat.write(student, student_path)
     (target / "colab").mkdir()
     nbformat.write(colab_variant(student, lang), target / "colab" / f"{name}-colab.ipynb")
+    (target / QUESTIONS_FILE).write_text(json.dumps(
+        {q.name: q.points for q in questions(notebook)}, indent=2), encoding="utf-8")
     return target
+
+
+def points_of(lang: str, name: str, out: Path = DEFAULT_OUT, *,
+              settings: dict | None = None) -> dict[str, float]:
+    """The questions of one generated assignment and their points, as recorded beside its
+    autograder zip (``out/<lang>/<name>/questions.json``): the points of the checks a
+    hand-in is graded with. The assignment is generated first where it is missing.
+    """
+    path = out / lang / name / QUESTIONS_FILE
+    if not path.is_file() or not (path.parent / "autograder" / "autograder.zip").is_file():
+        generate_one(lang, name, out, settings=settings)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _state_limits(notebook: nbformat.NotebookNode, lang: str) -> None:
@@ -392,12 +409,11 @@ def generate(out: Path = DEFAULT_OUT, langs=LANGUAGES, names=ASSIGNMENTS, *,
         for name in names:
             started = time.perf_counter()
             folders.append(generate_one(lang, name, out, settings=settings, quiet=quiet))
-            qs = questions(render_master(lang, name, settings))
-            manifest.setdefault(lang, {})[name] = {
-                "questions": {q.name: q.points for q in qs},
-                "points": sum(q.points for q in qs)}
-            print(f"[coursework] {lang}/{name}: {len(qs)} questions, "
-                  f"{sum(q.points for q in qs):g} points "
+            points = points_of(lang, name, out)
+            manifest.setdefault(lang, {})[name] = {"questions": points,
+                                                   "points": sum(points.values())}
+            print(f"[coursework] {lang}/{name}: {len(points)} questions, "
+                  f"{sum(points.values()):g} points "
                   f"({time.perf_counter() - started:.1f} s) -> {folders[-1]}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -39,7 +39,7 @@ import nbformat
 from helpers.languages import LANG_LINE, LANGUAGES
 
 from . import judging
-from .build import (ASSIGNMENTS, DEFAULT_OUT, generate_one, load_settings, questions,
+from .build import (ASSIGNMENTS, DEFAULT_OUT, load_settings, points_of, questions,
                     render_master, text)
 from .sandbox import (BOX_IN, BOX_PROBES, BOX_WORK, Limits, open_channel, resolve_sandbox,
                       run_stage, stage_command)
@@ -411,6 +411,107 @@ def batch_folder():
 # ---------------------------------------------------------------------------- batch
 
 
+class _Gradebook:
+    """The rows of a batch, one grades table per assignment, and each student's feedback:
+    what :func:`grade` records as each notebook's outcome comes back."""
+
+    def __init__(self, csv_dir: Path, feedback: Path | None, limits: Limits, quiet: bool):
+        self.csv_dir, self.feedback, self.limits, self.quiet = csv_dir, feedback, limits, quiet
+        self.rows: list[dict] = []
+        self.points: dict[tuple[str, str], dict[str, float]] = {}   # (lang, name) → points
+
+    def add(self, relative: Path) -> dict:
+        row = {"student": student_id(relative), "submission": relative.as_posix()}
+        self.rows.append(row)
+        return row
+
+    def write(self) -> None:
+        """Rewrite every table (``grades-<assignment>.csv``, ``grades-unknown.csv``)."""
+        columns: dict[str, list[str]] = {}
+        for (_, name), points in self.points.items():
+            columns.setdefault(name, list(points))
+        for name in dict.fromkeys(row["assignment"] for row in self.rows):
+            header = [*GRADE_COLUMNS, *columns.get(name, []), "seconds", "cpu_seconds",
+                      "notes", "error"]
+            _write_csv(self.csv_dir / f"grades-{name}.csv", header,
+                       [r for r in self.rows if r["assignment"] == name])
+
+    def record(self, row: dict, outcome: dict | Exception) -> None:
+        """Score one notebook's outcome into its row, write its feedback and the tables."""
+        if isinstance(outcome, Exception):
+            outcome = failed_outcome(f"{type(outcome).__name__}: {judging.clean(outcome)}")
+        lang = row["lang"]
+        points = self.points[lang, row["assignment"]]
+        row["seconds"] = f"{outcome['seconds']:.1f}"
+        row["cpu_seconds"] = f"{outcome.get('cpu_seconds', 0.0):.1f}"
+        notes = list(outcome["notes"])
+        named = named_assignment(Path(row["submission"]))
+        if named and named != row["assignment"]:
+            notes.insert(0, text("cw_note_wrong_file", lang).format(
+                named=named, assignment=row["assignment"]))
+        if outcome["error"]:
+            row["error"] = outcome["error"]
+        else:
+            scores = question_scores(outcome, points)
+            row.update({question: f"{score:g}" for question, score in scores.items()})
+            total, possible = sum(scores.values()), sum(points.values())
+            row.update(total=f"{total:g}", possible=f"{possible:g}",
+                       percent=f"{100 * total / possible:.1f}")
+            calls = [c for q in outcome["questions"].values() for c in q["library_calls"]]
+            if calls:
+                notes.append(text("cw_note_library", lang).format(
+                    calls=", ".join(sorted(set(calls)))))
+        row["notes"] = "; ".join(notes)
+        if self.feedback is not None:
+            report = self.feedback / Path(row["submission"]).with_suffix(".txt")
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(feedback_text(row, {**outcome, "notes": notes}, lang,
+                                            self.limits), encoding="utf-8")
+            if "results" in outcome:      # what Gradescope would record
+                report.with_suffix(".json").write_text(
+                    json.dumps(outcome["results"], ensure_ascii=False), encoding="utf-8")
+        self.write()
+        if not self.quiet:
+            score = row.get("error") or f"{row.get('total')} / {row.get('possible')}"
+            print(f"[coursework] {row['submission']} ({row['assignment']}, {lang}): "
+                  f"{score} in {row['seconds']} s", flush=True)
+
+
+def _run_jobs(todo: list[tuple[dict, dict]], jobs: int, record) -> None:
+    """Grade each ``(row, job)`` (``jobs`` at a time) and ``record(row, outcome)``; a pool
+    broken by a dying worker is replaced once, then its notebooks are error rows."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pending = list(todo)
+    for attempt in range(2):
+        if not pending:
+            return
+        if jobs == 1 or len(pending) == 1:
+            for row, job in pending:
+                try:
+                    outcome = _grade_job(job)
+                except Exception as error:
+                    outcome = error
+                record(row, outcome)
+            return
+        broken = []
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_grade_job, job): (row, job) for row, job in pending}
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+                    continue
+                except Exception as error:
+                    outcome = error
+                record(futures[future][0], outcome)
+        pending = broken
+    for row, _ in pending:
+        record(row, RuntimeError("the grading process died"))
+
+
 def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT_OUT,
           feedback: Path | None = None, jobs: int = 1, sandbox: str = "auto",
           limits: Limits = Limits(), notebook_timeout: float = NOTEBOOK_TIMEOUT,
@@ -426,16 +527,16 @@ def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT
     go to ``grades-unknown.csv``. Each table is rewritten as every notebook finishes.
     ``jobs`` notebooks are graded at the same time, each in its own sandboxes. With
     ``feedback``, each student's feedback goes to ``feedback/<submission>.txt``.
-    """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
 
+    Each notebook is graded with its assignment's autograder zip under ``out`` (built
+    with :func:`~tools.coursework.build.generate_one` where missing), and scored with
+    the points recorded beside that zip (:func:`~tools.coursework.build.points_of`).
+    """
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise NotADirectoryError(f"no folder of submissions at {submissions}")
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    csv_dir = Path(csv_dir) if csv_dir else submissions
     paths = sorted(p for p in submissions.rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts
                    and (feedback is None or Path(feedback) not in p.parents))
@@ -445,15 +546,14 @@ def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT
     if sandbox == "none":
         print("[coursework] WARNING: grading without a sandbox: student code runs as you, "
               "with your files and network (see the instructor guide)")
+    book = _Gradebook(Path(csv_dir) if csv_dir else submissions,
+                      Path(feedback) if feedback is not None else None, limits, quiet)
     settings = load_settings()
     started = time.perf_counter()
-    rows, todo, tables, points_of = [], [], {}, {}
     with batch_folder() as folder:
-        zips = {}
+        todo = []
         for path in paths:
-            relative = path.relative_to(submissions)
-            row = {"student": student_id(relative), "submission": relative.as_posix()}
-            rows.append(row)
+            row = book.add(path.relative_to(submissions))
             try:
                 name, lang = identify(path)
             except Exception as error:  # one broken submission must not stop the batch
@@ -461,106 +561,19 @@ def grade(submissions: Path, csv_dir: Path | None = None, *, out: Path = DEFAULT
                            error=f"{type(error).__name__}: {judging.clean(error)}")
                 continue
             row.update(assignment=name, lang=lang)
-            named = named_assignment(relative)
-            row["_named"] = named if named and named != name else None
-            if (lang, name) not in zips:
-                zips[lang, name] = out / lang / name / "autograder" / "autograder.zip"
-                if not zips[lang, name].exists():
-                    generate_one(lang, name, out, settings=settings)
-                points_of[lang, name] = {q.name: q.points for q in
-                                         questions(render_master(lang, name, settings))}
-            todo.append((row, {"path": path, "autograder": zips[lang, name],
+            if (lang, name) not in book.points:
+                book.points[lang, name] = points_of(lang, name, out, settings=settings)
+            todo.append((row, {"path": path,
+                               "autograder": out / lang / name / "autograder" / "autograder.zip",
                                "sandbox": sandbox, "limits": limits,
                                "notebook_timeout": notebook_timeout, "tmp_root": folder}))
-        for row in rows:
-            name = row["assignment"]
-            if name not in tables:
-                columns = [q.name for q in questions(render_master(LANGUAGES[0], name, settings))] \
-                    if name in ASSIGNMENTS else []
-                tables[name] = (csv_dir / f"grades-{name}.csv",
-                                [*GRADE_COLUMNS, *columns, "seconds", "cpu_seconds", "notes",
-                                 "error"])
-
-        def write_tables():
-            for name, (csv_path, header) in tables.items():
-                csv_path.parent.mkdir(parents=True, exist_ok=True)
-                _write_csv(csv_path, header, [r for r in rows if r["assignment"] == name])
-
-        def record(row: dict, outcome: dict | Exception) -> None:
-            if isinstance(outcome, Exception):
-                outcome = failed_outcome(f"{type(outcome).__name__}: "
-                                         f"{judging.clean(outcome)}")
-            lang = row["lang"]
-            points = points_of[lang, row["assignment"]]
-            row["seconds"] = f"{outcome['seconds']:.1f}"
-            row["cpu_seconds"] = f"{outcome.get('cpu_seconds', 0.0):.1f}"
-            notes = list(outcome["notes"])
-            if row.pop("_named", None):
-                notes.insert(0, text("cw_note_wrong_file", lang).format(
-                    named=named_assignment(Path(row["submission"])),
-                    assignment=row["assignment"]))
-            if outcome["error"]:
-                row["error"] = outcome["error"]
-            else:
-                scores = question_scores(outcome, points)
-                row.update({question: f"{score:g}" for question, score in scores.items()})
-                total, possible = sum(scores.values()), sum(points.values())
-                row.update(total=f"{total:g}", possible=f"{possible:g}",
-                           percent=f"{100 * total / possible:.1f}")
-                calls = [c for q in outcome["questions"].values() for c in q["library_calls"]]
-                if calls:
-                    notes.append(text("cw_note_library", lang).format(
-                        calls=", ".join(sorted(set(calls)))))
-            row["notes"] = "; ".join(notes)
-            if feedback is not None:
-                report = Path(feedback) / Path(row["submission"]).with_suffix(".txt")
-                report.parent.mkdir(parents=True, exist_ok=True)
-                report.write_text(feedback_text(row, {**outcome, "notes": notes}, lang, limits),
-                                  encoding="utf-8")
-                if "results" in outcome:      # what Gradescope would record
-                    report.with_suffix(".json").write_text(
-                        json.dumps(outcome["results"], ensure_ascii=False), encoding="utf-8")
-            write_tables()
-            if not quiet:
-                score = row.get("error") or f"{row.get('total')} / {row.get('possible')}"
-                print(f"[coursework] {row['submission']} ({row['assignment']}, {lang}): "
-                      f"{score} in {row['seconds']} s", flush=True)
-
-        write_tables()
-        pending = list(todo)
-        for attempt in range(2):      # a pool broken by a dying worker is replaced once
-            if not pending:
-                break
-            if jobs > 1 and len(pending) > 1:
-                broken = []
-                with ProcessPoolExecutor(max_workers=jobs) as pool:
-                    futures = {pool.submit(_grade_job, job): (row, job) for row, job in pending}
-                    for future in as_completed(futures):
-                        try:
-                            outcome = future.result()
-                        except BrokenProcessPool:
-                            broken.append(futures[future])
-                            continue
-                        except Exception as error:
-                            outcome = error
-                        record(futures[future][0], outcome)
-                pending = broken
-                if attempt == 1:
-                    for row, _ in broken:
-                        record(row, RuntimeError("the grading process died"))
-            else:
-                for row, job in pending:
-                    try:
-                        outcome = _grade_job(job)
-                    except Exception as error:
-                        outcome = error
-                    record(row, outcome)
-                pending = []
-    for row in rows:
-        row.pop("_named", None)
+        book.write()
+        _run_jobs(todo, jobs, book.record)
     if not quiet:
-        errors = sum(1 for r in rows if r.get("error"))
-        print(f"[coursework] {len(rows)} submissions graded in "
+        errors = sum(1 for r in book.rows if r.get("error"))
+        print(f"[coursework] {len(book.rows)} submissions graded in "
               f"{time.perf_counter() - started:.0f} s ({jobs} at a time); {errors} error rows "
-              f"(see the error column) -> " + ", ".join(str(p) for p, _ in tables.values()))
-    return rows
+              f"(see the error column) -> " + ", ".join(
+                  str(book.csv_dir / f"grades-{n}.csv")
+                  for n in dict.fromkeys(r["assignment"] for r in book.rows)))
+    return book.rows
