@@ -26,7 +26,7 @@ from .device import get_device
 from .i18n import tr
 from .plot import use_house_style
 
-__all__ = ["Page", "setup", "glue", "glue_all", "percent"]
+__all__ = ["Page", "TIMED", "setup", "glue", "glue_all", "percent"]
 
 
 class Page(NamedTuple):
@@ -66,11 +66,34 @@ def setup(lang: str, *, threads: int | None = 1) -> Page:
     return Page(get_device(), tr, glue)
 
 
-def glue(name: str, value: Any, display: bool = False) -> None:
+#: The key of a glued output's metadata that marks a value measured with a timer
+#: (``glue(..., timed=True)``): no two runs share it, so a comparison of two builds'
+#: values (``tools/glue_values.py``) leaves it out.
+TIMED = "timed"
+
+
+class _Timed:
+    """A value displayed as itself, with ``{TIMED: True}`` in its output's metadata."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from IPython.core.formatters import format_display_data
+
+        data, metadata = format_display_data(self.value, include, exclude)
+        return data, {**metadata, TIMED: True}
+
+
+def glue(name: str, value: Any, display: bool = False, *, timed: bool = False) -> None:
     """Glue ``value`` under ``name`` for the prose (``{glue:text}`name```).
 
     ``myst_nb.glue`` with ``display=False`` by default: a page's bookkeeping values
     are quoted in the text, not shown where they are computed.
+
+    ``timed=True`` marks a value that depends on wall-clock time (a latency, a
+    speed-up, a verdict about them): its output's metadata carries ``TIMED``, and a
+    comparison of two builds' values treats it as one no two runs share.
 
     Without ``myst_nb`` (a downloaded notebook, whose text already quotes the book's
     values: ``tools/notebook_export.py``), the value is shown instead, as
@@ -88,16 +111,17 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     except ImportError:
         print(f"{name}: {value}")
         return
-    myst_glue(name, value, display=display)
+    myst_glue(name, _Timed(value) if timed else value, display=display)
 
 
-def glue_all(values: Mapping[str, Any], prefix: str = "") -> None:
-    """Glue every ``value`` of ``values`` under ``prefix + key`` (display off)."""
+def glue_all(values: Mapping[str, Any], prefix: str = "", *, timed: bool = False) -> None:
+    """Glue every ``value`` of ``values`` under ``prefix + key`` (display off);
+    ``timed`` as in :func:`glue`, for all of them."""
     if not isinstance(values, Mapping):
         raise TypeError(f"values must be a mapping of names to values, "
                         f"got {type(values).__name__}")
     for key, value in values.items():
-        glue(f"{prefix}{key}", value)
+        glue(f"{prefix}{key}", value, timed=timed)
 
 
 def percent(fraction: float, digits: int = 1) -> str:

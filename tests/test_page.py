@@ -48,6 +48,19 @@ def test_glue_all_glues_each_value_under_its_prefixed_name():
         page.glue("", 1)
 
 
+def test_timed_glue_displays_the_value_and_marks_it():
+    from IPython.core.formatters import format_display_data
+
+    with mock.patch("myst_nb.glue") as glued:
+        page.glue("ms", 1.25, timed=True)
+        page.glue_all({"x": "2"}, prefix="p_", timed=True)
+    for call, value in zip(glued.call_args_list, (1.25, "2")):
+        data, metadata = format_display_data(call.args[1])
+        assert data == format_display_data(value)[0]     # displayed as the value itself
+        assert metadata[page.TIMED] is True
+    assert [c.args[0] for c in glued.call_args_list] == ["ms", "p_x"]
+
+
 def test_percent():
     assert page.percent(0.9613) == "96.1"
     assert page.percent(torch.tensor(0.5), digits=0) == "50"

@@ -12,8 +12,9 @@ glued with ``myst_nb.glue``: its name and its displayed text (``text/plain``, or
 ``text/html`` / ``text/markdown`` when that is what is glued; a figure is recorded as
 the SHA-256 of its PNG). ``compare`` reports the names whose values differ, those
 present in one snapshot only, and leaves out the values that depend on wall-clock
-timing (``NONDETERMINISTIC``: latencies and speed-ups measured with timers, which no
-two runs share).
+timing: those the page glues with ``timed=True`` (latencies, speed-ups and verdicts
+about them, which no two runs share; ``helpers.page.TIMED`` in the output's
+metadata), recorded with the prefix ``TIMED_MARK``.
 
 A restructuring of the code must leave the snapshot unchanged apart from the changes
 it makes on purpose; ``compare --expect NAME ...`` lists those.
@@ -22,7 +23,6 @@ it makes on purpose; ``compare --expect NAME ...`` lists those.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import hashlib
 import json
 import sys
@@ -34,31 +34,20 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers.languages import LANGUAGES
+from helpers.page import TIMED
 from tools.pytest_myst_nbval import is_myst_notebook
 from tools.toc import book_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 GLUE_PREFIX = "application/papermill.record/"
 
-#: Glued values measured with wall-clock timers on the page (latencies, speed-ups):
-#: excluded from the equality check, by page and name pattern (``fnmatch``). Two
-#: executions of the same code (the two editions of one snapshot) differ in exactly
-#: these. The benchmark appendix and the coursework page read committed files, so their
-#: timings are reproducible and compared.
-NONDETERMINISTIC = {
-    "background": ("bg_int8_one_verdict", "bg_int8_all_verdict", "bg_pruned_speed_verdict"),
-    "residual-networks": ("res_speedup*", "res_relations"),
-    "l1-regularization": ("l1_solver_speed_verdict", "l1_solver_ms_*", "l1_path_cost*"),
-    "pruning": ("pr_csr_*", "pr_speed_*", "pr_torch_hook_verdict"),
-    "pipeline": ("pipe_ms_*", "pipe_q2_ms_*", "pipe_*speed_verdict", "pipe_q2_*_verdict"),
-    "faq": ("faq_speed_*", "faq_layer_*_verdict"),
-}
+#: How a snapshot records a value glued with ``timed=True``: before its text.
+TIMED_MARK = "[timed] "
 
 
-def is_nondeterministic(page: str, name: str) -> bool:
-    """True when a glued value depends on wall-clock timing (see ``NONDETERMINISTIC``)."""
-    return any(fnmatch.fnmatchcase(name, pattern)
-               for pattern in NONDETERMINISTIC.get(page, ()))
+def is_timed(value: str) -> bool:
+    """Whether a snapshot's value was glued with ``timed=True`` (see ``TIMED_MARK``)."""
+    return value.startswith(TIMED_MARK)
 
 
 def glued_data(output: dict) -> tuple[str, dict] | None:
@@ -72,19 +61,21 @@ def glued_data(output: dict) -> tuple[str, dict] | None:
 
 
 def glued_value(output: dict) -> tuple[str, str] | None:
-    """``(name, displayed text)`` of one cell output, or None if it glues nothing."""
+    """``(name, displayed text)`` of one cell output, or None if it glues nothing; the
+    text of a value glued with ``timed=True`` starts with ``TIMED_MARK``."""
     glued = glued_data(output)
     if glued is None:
         return None
     name, data = glued
+    mark = TIMED_MARK if output.get("metadata", {}).get(TIMED) else ""
     for mime in ("image/png", "image/svg+xml"):
         if mime in data:
-            return name, f"<{mime} sha256:{hashlib.sha256(str(data[mime]).encode()).hexdigest()[:16]}>"
+            return name, f"{mark}<{mime} sha256:{hashlib.sha256(str(data[mime]).encode()).hexdigest()[:16]}>"
     for mime in ("text/markdown", "text/html", "text/plain"):
         if mime in data:
             text = data[mime]
-            return name, "".join(text) if isinstance(text, list) else text
-    return name, repr(sorted(data))
+            return name, mark + ("".join(text) if isinstance(text, list) else text)
+    return name, mark + repr(sorted(data))
 
 
 def page_values(path: Path, timeout: int = 900) -> dict[str, str]:
@@ -158,7 +149,7 @@ def compare(before: dict, after: dict, expected=()) -> dict[str, list[str]]:
                     report["only_before"].append(key)
                 elif name not in b:
                     report["only_after"].append(key)
-                elif is_nondeterministic(page, name):
+                elif is_timed(a[name]) or is_timed(b[name]):
                     report["nondeterministic"].append(key)
                 elif a[name] == b[name]:
                     report["identical"].append(key)
