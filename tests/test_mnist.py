@@ -166,3 +166,64 @@ def test_download_writes_the_missing_files(tmp_path, monkeypatch):
     assert sorted(fetched) == sorted(f"{n}.gz" for n in mnist.FILES.values())
     mnist.load_mnist(target, val_size=10, download=True)
     assert len(fetched) == 4  # present files are not fetched again
+
+
+# --------------------------------------------------------------------------- Fashion-MNIST
+
+needs_fashion = pytest.mark.skipif(
+    not all((mnist.FASHION_MNIST_DIR / f"{name}.gz").is_file() or
+            (mnist.FASHION_MNIST_DIR / name).is_file() for name in mnist.FILES.values()),
+    reason=f"Fashion-MNIST is not installed in {mnist.FASHION_MNIST_DIR} "
+           f"(apt-get install {mnist.FASHION_MNIST_PACKAGE}; CI installs it)")
+
+
+@needs_fashion
+def test_fashion_mnist_from_debians_package():
+    data = mnist.load_fashion_mnist()
+    assert data.name == "fashion-mnist" and data.n_classes == 10
+    assert len(mnist.FASHION_MNIST_CLASSES) == 10
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (50_000, 10_000, 10_000)
+    assert data.n_features == 784
+    # The validation split is stratified: 1,000 images of each class, as the test set.
+    assert torch.bincount(data.y_val).tolist() == [1000] * 10
+    assert torch.bincount(data.y_test).tolist() == [1000] * 10
+    assert data.as_images(28, 28).X_val.shape == (10_000, 1, 28, 28)
+
+
+def test_fashion_mnist_from_a_folder_of_another_copy(tmp_path):
+    files = make_mnist(tmp_path, gz=True)
+    data = mnist.load_fashion_mnist(tmp_path, val_size=10)
+    assert data.name == "fashion-mnist" and data.n_features == SIDE * SIDE
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (30, 10, 20)
+    assert sorted(data.y_val.tolist()) == list(range(10))  # stratified
+    assert torch.equal(data.y_test, torch.as_tensor(files["test_labels"]))
+    other = mnist.load_fashion_mnist(tmp_path, val_size=10, split_seed=1)
+    assert not torch.equal(other.X_val, data.X_val)  # the seed draws the split
+    same = mnist.load_mnist(tmp_path, val_size=10)  # one reader for both data sets
+    assert torch.equal(same.X_val, data.X_val) and same.name == "mnist"
+
+
+def test_missing_fashion_mnist_names_the_package_and_the_folder_option(tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setattr(mnist, "FASHION_MNIST_DIR", tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError) as info:
+        mnist.load_fashion_mnist()
+    message = str(info.value)
+    assert "Fashion-MNIST" in message and "no such folder" in message
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert "load_fashion_mnist(folder)" in message and "--data-dir" in message
+    make_mnist(tmp_path)
+    (tmp_path / mnist.FILES["train_images"]).unlink()
+    with pytest.raises(FileNotFoundError, match=r"missing in .*: train-images-idx3-ubyte \("):
+        mnist.load_fashion_mnist(tmp_path)
+
+
+def test_fashion_mnist_checks_its_arguments_and_files(tmp_path):
+    make_mnist(tmp_path)
+    with pytest.raises(TypeError, match="val_size"):
+        mnist.load_fashion_mnist(tmp_path, val_size="10")
+    with pytest.raises(ValueError, match="leaves no training"):
+        mnist.load_fashion_mnist(tmp_path, val_size=40)
+    write(tmp_path / mnist.FILES["test_labels"], idx_bytes(np.zeros(19, dtype=np.uint8)))
+    with pytest.raises(ValueError, match="Fashion-MNIST test files disagree"):
+        mnist.load_fashion_mnist(tmp_path, val_size=10)
