@@ -15,6 +15,9 @@ Two facts about layers that several modules need, kept once:
   ``F.relu``, are listed too).
 * :data:`WEIGHT_LAYERS` and :func:`select_weights`, the one rule for "which weights":
   those that L1 penalties, pruning and quantisation act on.
+* :data:`LINEAR_LAYERS` and :func:`linear_weight`: the layers that multiply their
+  input by a weight matrix, and which way round that matrix is stored (``nn.Linear``
+  and the ``Conv1D`` of GPT-2 in transformers), read by :mod:`helpers.layerwise`.
 
 Introduced in :doc:`pruning`, section *Structured pruning*.
 """
@@ -28,7 +31,7 @@ from ._checks import check_model, check_plain_weights
 
 __all__ = ["LAYER_KINDS", "STRUCTURED_KINDS", "layer_kind", "layers_of_kind",
            "WEIGHT_LAYERS", "ATTENTION_PROJECTIONS", "weight_layers", "select_weights",
-           "weight_attributes", "distinct_weights"]
+           "weight_attributes", "distinct_weights", "LINEAR_LAYERS", "linear_weight"]
 
 #: How each layer kind passes channels (see the module docstring), by class.
 LAYER_KINDS: dict[type[nn.Module], str] = {
@@ -242,3 +245,67 @@ def distinct_weights(model: nn.Module, names=None, *, what: str = "selecting wei
             seen.add(id(selected[first]))
             distinct[name] = selected[first]
     return distinct
+
+
+# --- linear layers, whichever way round they store their weight ---------------------------
+
+#: Layers that compute ``x @ Wᵀ + b`` with a weight matrix ``W`` of shape ``(out, in)``,
+#: by class, with the way their ``weight`` attribute stores it: ``"out, in"`` (``W``
+#: itself, as ``nn.Linear``) or ``"in, out"`` (``Wᵀ``: the ``Conv1D`` of GPT-2 in
+#: transformers computes ``x @ weight + bias``). A class of an optional package is
+#: named by ``"module.QualName"`` and matched without importing the package; add an
+#: entry, class or name, for a layer of one's own.
+LINEAR_LAYERS: dict[type[nn.Module] | str, str] = {
+    nn.Linear: "out, in",
+    "transformers.pytorch_utils.Conv1D": "in, out",
+}
+
+_LAYOUTS = ("out, in", "in, out")
+
+
+def _linear_layout(layer: nn.Module) -> str | None:
+    """The entry of :data:`LINEAR_LAYERS` for ``layer``'s class or a base class, or None."""
+    for cls in type(layer).__mro__:
+        for key in (cls, f"{cls.__module__}.{cls.__qualname__}"):
+            if key in LINEAR_LAYERS:
+                layout = LINEAR_LAYERS[key]
+                if layout not in _LAYOUTS:
+                    raise ValueError(f"LINEAR_LAYERS[{key!r}] is {layout!r}; a layout "
+                                     f"is one of {_LAYOUTS}")
+                return layout
+    return None
+
+
+def linear_weight(layer: nn.Module) -> torch.Tensor | None:
+    """The weight matrix of a linear layer as ``(out, in)``, or None for another layer.
+
+    Introduced in :doc:`language-models`, section *Pruning a real language model*.
+    For a layer of :data:`LINEAR_LAYERS` (a subclass has its base's entry): its
+    ``weight`` (``"out, in"``) or ``weight.T`` (``"in, out"``, GPT-2's ``Conv1D``),
+    a view of the layer's own tensor, so that writing into it writes the layer
+    (under ``torch.no_grad()``). ``out`` is the number of outputs, ``in`` of
+    inputs: the layer's inputs ``x`` have shape ``(..., in)``.
+
+    Raises
+    ------
+    TypeError
+        If ``layer`` is not a ``torch.nn.Module``.
+    ValueError
+        For a layer of :data:`LINEAR_LAYERS` whose ``weight`` is not a matrix, or an
+        entry of the table that is not a layout.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from helpers.layers import linear_weight
+    >>> tuple(linear_weight(nn.Linear(3, 2)).shape), linear_weight(nn.ReLU())
+    ((2, 3), None)
+    """
+    layout = _linear_layout(check_model(layer, "layer"))
+    if layout is None:
+        return None
+    weight = getattr(layer, "weight", None)
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
+        raise ValueError(f"{type(layer).__name__} is in LINEAR_LAYERS but its weight is "
+                         f"not a matrix (got {getattr(weight, 'shape', weight)!r})")
+    return weight if layout == "out, in" else weight.T

@@ -21,6 +21,9 @@ change as little as possible:
   one Cholesky factor of ``H⁻¹`` supply all these inverses (:func:`sparsegpt`).
 
 A weight matrix has shape ``(out, in)``; inputs ``X`` have shape ``(tokens, in)``.
+The layers pruned are those of :data:`helpers.layers.LINEAR_LAYERS`: ``nn.Linear``,
+and the ``Conv1D`` of GPT-2 in transformers, whose weight is stored as ``(in, out)``
+and read through :func:`helpers.layers.linear_weight` as ``(out, in)``.
 Both criteria, and magnitude for comparison, give unstructured masks (a fraction of
 each layer) or N:M masks (:func:`helpers.prune.nm_mask`).
 
@@ -41,6 +44,7 @@ from ._checks import (
     check_positive_int, checked,
 )
 from .criteria import Registry
+from .layers import linear_weight
 from .prune import (
     _check_n_m, _check_nm_width, lowest_mask, magnitude_mask, nm_mask, nm_mask_kernel,
 )
@@ -417,10 +421,10 @@ def reconstruction_error(weight: torch.Tensor, new_weight: torch.Tensor,
     return float(torch.einsum("ij,jk,ik->", delta, hessian(inputs), delta))
 
 
-#: How to prune a layer that holds a matrix weight but is not an ``nn.Linear``.
-_CONVERT = ("convert such a layer to nn.Linear first (a transformers Conv1D, as in "
-            "GPT-2, computes x @ weight + bias with weight of shape (in, out): an "
-            "nn.Linear with weight = conv1d.weight.T computes the same)")
+#: How to prune a layer that holds a matrix weight but is not a linear layer.
+_CONVERT = ("to prune such a layer, add its class to helpers.layers.LINEAR_LAYERS with "
+            "the layout of its weight, 'out, in' (as nn.Linear: x @ weight.T) or "
+            "'in, out' (x @ weight, as GPT-2's Conv1D)")
 
 
 def _attention(model: nn.Module) -> dict[str, str]:
@@ -430,44 +434,67 @@ def _attention(model: nn.Module) -> dict[str, str]:
 
 
 def _linears(model: nn.Module) -> list[str]:
-    """The ``nn.Linear`` layers that the model calls itself (not an attention's out_proj)."""
+    """The linear layers (:data:`helpers.layers.LINEAR_LAYERS`) that the model calls
+    itself (not an attention's out_proj)."""
     inside = _attention(model)
     return [name for name, mod in model.named_modules()
-            if isinstance(mod, nn.Linear) and name not in inside]
+            if linear_weight(mod) is not None and name not in inside]
+
+
+def _not_linear(model: nn.Module) -> list[str]:
+    """Layers that hold a matrix weight but are not linear layers (nor embeddings)."""
+    return [f"{name!r} ({type(mod).__name__})" for name, mod in model.named_modules()
+            if linear_weight(mod) is None
+            and not isinstance(mod, (nn.Embedding, nn.EmbeddingBag))
+            and isinstance(getattr(mod, "weight", None), torch.Tensor)
+            and mod.weight.dim() == 2]
+
+
+def _tied_to(model: nn.Module, module: nn.Module) -> list[str]:
+    """The names under which other modules of ``model`` hold ``module``'s weight."""
+    return [f"{owner}.{p}" if owner else p
+            for owner, mod in model.named_modules(remove_duplicate=False)
+            if mod is not module
+            for p, tensor in mod.named_parameters(recurse=False)
+            if tensor is module.weight]
 
 
 def linear_layers(model: nn.Module) -> list[str]:
-    """Names of the ``nn.Linear`` layers that :func:`prune_layerwise` prunes by default.
+    """Names of the linear layers that :func:`prune_layerwise` prunes by default.
 
     Introduced in :doc:`language-models`, section *Pruning the language model*: every
-    Linear layer in the order the model registers them, except the last one (the
-    read-out to the vocabulary, which Wanda and SparseGPT leave dense, as they leave
-    the embeddings). The ``out_proj`` of an ``nn.MultiheadAttention`` is not listed:
-    the attention module multiplies by its weight inside its own forward pass, where
-    no hook sees the layer's inputs.
+    layer of :data:`helpers.layers.LINEAR_LAYERS` (``nn.Linear``, GPT-2's ``Conv1D``)
+    in the order the model registers them, except the last one (the read-out to the
+    vocabulary, ``lm_head`` in a transformers causal LM, which Wanda and SparseGPT
+    leave dense, as they leave the embeddings). The ``out_proj`` of an
+    ``nn.MultiheadAttention`` is not listed: the attention module multiplies by its
+    weight inside its own forward pass, where no hook sees the layer's inputs.
 
     Raises
     ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
     ValueError
         For a model with fewer than two such layers; the message names layers that
-        hold a matrix weight without being ``nn.Linear`` (a transformers ``Conv1D``).
+        hold a matrix weight without being linear layers, and says how to add their
+        class to :data:`helpers.layers.LINEAR_LAYERS`.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     names = _linears(model)
-    if len(names) == 1:
-        raise ValueError(f"model has one nn.Linear layer, {names[0]!r}, which the default "
-                         f"leaves dense as the read-out; to prune it, pass "
-                         f"names=[{names[0]!r}]")
+    if len(names) >= 2:
+        return names[:-1]
+    others = _not_linear(model)
+    hint = (f"; {', '.join(others)} hold matrix weights but are not linear layers: "
+            f"{_CONVERT}" if others else "")
     if not names:
-        others = [f"{name!r} ({type(mod).__name__})" for name, mod in model.named_modules()
-                  if not isinstance(mod, (nn.Linear, nn.Embedding, nn.EmbeddingBag))
-                  and isinstance(getattr(mod, "weight", None), torch.Tensor)
-                  and mod.weight.dim() == 2]
-        hint = (f"; {', '.join(others)} hold matrix weights but are not nn.Linear: "
-                f"{_CONVERT}" if others else "")
-        raise ValueError(f"model has no nn.Linear layer to prune{hint}")
-    return names[:-1]
+        raise ValueError(f"model has no linear layer to prune{hint}")
+    modules = dict(model.named_modules())
+    tied = _tied_to(model, modules[names[0]])
+    own = (f"; it shares its weight with {tied}, so it cannot be pruned alone" if tied
+           else f"; to prune it, pass names=[{names[0]!r}]")
+    raise ValueError(f"model has one linear layer, {names[0]!r}, which the default "
+                     f"leaves dense as the read-out{own}{hint}")
 
 
 def _check_layers(model: nn.Module, names: Iterable[str] | None) -> list[str]:
@@ -492,19 +519,16 @@ def _check_layers(model: nn.Module, names: Iterable[str] | None) -> list[str]:
                              f"{attention[name]!r}, which multiplies by its weight inside "
                              f"its own forward pass, where prune_layerwise cannot record "
                              f"its inputs; leave it out of names")
-        if not isinstance(module, nn.Linear):
+        if module is None or linear_weight(module) is None:
             what = ("not a module of the model" if module is None else
-                    f"a {type(module).__name__}, not an nn.Linear layer")
+                    f"a {type(module).__name__}, not an nn.Linear layer nor another "
+                    f"layer of helpers.layers.LINEAR_LAYERS")
             if isinstance(getattr(module, "weight", None), torch.Tensor) \
                     and module.weight.dim() == 2:
-                what += f"; prune_layerwise prunes nn.Linear layers: {_CONVERT}"
-            raise ValueError(f"{name!r} is {what}; the model's nn.Linear layers: "
+                what += f"; {_CONVERT}"
+            raise ValueError(f"{name!r} is {what}; the model's linear layers: "
                              f"{_linears(model)}")
-        tied = [f"{owner}.{p}" if owner else p
-                for owner, mod in model.named_modules(remove_duplicate=False)
-                if mod is not module
-                for p, tensor in mod.named_parameters(recurse=False)
-                if tensor is module.weight]
+        tied = _tied_to(model, module)
         if tied:
             raise ValueError(f"{name!r} shares its weight with {tied} (tied parameters): "
                              f"pruning it would prune that too, with a mask chosen from "
@@ -514,23 +538,55 @@ def _check_layers(model: nn.Module, names: Iterable[str] | None) -> list[str]:
     return names
 
 
-def _layer_inputs(model: nn.Module, layers: dict[str, nn.Linear],
+class _Done(Exception):
+    """Raised by a hook to end a forward pass once its inputs are recorded."""
+
+
+def _next_block(model: nn.Module, names: list[str]) -> nn.Module | None:
+    """The block after the one that holds all of ``names``, or None.
+
+    A block is an item of an ``nn.ModuleList`` (:func:`_block_of`); None when the
+    layers are in no block, in different blocks, or in the list's last block.
+    """
+    try:
+        blocks = {_block_of(model, name) for name in names}
+    except ValueError:
+        return None
+    if len(blocks) != 1:
+        return None
+    parent, _, index = blocks.pop().rpartition(".")
+    items = dict(model.named_modules())[parent]
+    return items[int(index) + 1] if int(index) + 1 < len(items) else None
+
+
+def _layer_inputs(model: nn.Module, layers: dict[str, nn.Module],
                   calibration: torch.Tensor, batch_size: int) -> dict[str, torch.Tensor]:
     """The inputs each of ``layers`` receives on the calibration data, ``(tokens, in)``.
 
     One pass of ``model`` over the calibration batch records them all, so every layer
-    sees the model as it is now (``layers`` by name).
+    sees the model as it is now (``layers`` by name). When all the layers are in one
+    block of an ``nn.ModuleList``, each forward pass ends where the next block starts:
+    what follows cannot change their inputs.
     """
     store: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+    widths = {name: linear_weight(layer).shape[1] for name, layer in layers.items()}
     handles = [layer.register_forward_hook(
         lambda module, inputs, output, name=name: store[name].append(
-            inputs[0].detach().reshape(-1, module.in_features)))
+            inputs[0].detach().reshape(-1, widths[name])))
         for name, layer in layers.items()]
-    device = next(iter(layers.values())).weight.device
+    after = _next_block(model, list(layers))
+    if after is not None:
+        def stop(module, inputs):
+            raise _Done
+        handles.append(after.register_forward_pre_hook(stop))
+    device = linear_weight(next(iter(layers.values()))).device
     try:
         with torch.no_grad():
             for start in range(0, len(calibration), batch_size):
-                model(calibration[start:start + batch_size].to(device))
+                try:
+                    model(calibration[start:start + batch_size].to(device))
+                except _Done:
+                    pass
     finally:
         for handle in handles:
             handle.remove()
@@ -551,7 +607,7 @@ def _layer_inputs(model: nn.Module, layers: dict[str, nn.Linear],
 def layer_inputs(model: nn.Module, calibration: torch.Tensor,
                  names: Iterable[str] | None = None, *,
                  batch_size: int = 64) -> dict[str, torch.Tensor]:
-    """The inputs that Linear layers of ``model`` receive on calibration data.
+    """The inputs that linear layers of ``model`` receive on calibration data.
 
     Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
     SparseGPT*. One pass over ``calibration`` (in batches of ``batch_size``, in
@@ -567,7 +623,7 @@ def layer_inputs(model: nn.Module, calibration: torch.Tensor,
         A non-empty batch of model inputs (for the language model: ids of shape
         ``(samples, time)``).
     names : iterable of str, optional
-        Names of Linear modules; default :func:`linear_layers`.
+        Names of linear layers; default :func:`linear_layers`.
     batch_size : int
         Calibration samples per forward pass.
 
@@ -580,8 +636,9 @@ def layer_inputs(model: nn.Module, calibration: torch.Tensor,
     Raises
     ------
     ValueError
-        For an empty calibration batch, a name that is not an ``nn.Linear`` layer
-        of the model (as :func:`prune_layerwise`), a layer that the model does not
+        For an empty calibration batch, a name that is not a linear layer of the
+        model (:data:`helpers.layers.LINEAR_LAYERS`; as :func:`prune_layerwise`), a
+        layer that the model does not
         call, and inputs that are not finite.
     """
     check_positive_int(batch_size, "batch_size")
@@ -680,9 +737,16 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
                     calibration: torch.Tensor | None = None, n: int | None = None,
                     m: int | None = None, names: Iterable[str] | None = None,
                     batch_size: int = 64, sequential: str = "layer") -> nn.Module:
-    """A copy of ``model`` whose Linear layers are pruned one by one with ``criterion``.
+    """A copy of ``model`` whose linear layers are pruned one by one with ``criterion``.
 
-    Introduced in :doc:`language-models`, section *Pruning the language model*.
+    Introduced in :doc:`language-models`, section *Pruning the language model*. The
+    linear layers are those of :data:`helpers.layers.LINEAR_LAYERS`: ``nn.Linear``,
+    and GPT-2's ``Conv1D`` (transformers), pruned as the ``nn.Linear`` with its
+    transposed weight, so that its mask has the ``Conv1D``'s own shape ``(in, out)``.
+    Hugging Face causal LMs of the LLaMA, OPT and GPT-2 families are pruned as the
+    papers prune them (``python -m benchmarks.language_models``): the linear layers
+    of the decoder blocks; the embeddings and the read-out ``lm_head`` stay dense,
+    and a read-out tied to the embedding stays tied.
 
     * ``"magnitude"``: the lowest ``|W|`` of each layer (the whole layer compared,
       :func:`helpers.prune.magnitude_mask`), or magnitude N:M; no data needed.
@@ -711,7 +775,11 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
       in no ``nn.ModuleList`` has no block, and is an error.
 
     Magnitude reads no data, so ``sequential`` does not change its result. Biases are
-    not pruned. The model is run in evaluation mode and not changed.
+    not pruned. The model is run in evaluation mode and not changed. When the layers
+    calibrated in one pass lie in one block, each forward pass stops where the next
+    block starts (a pre-hook on it), so a model's later blocks and read-out are not
+    run for them (this assumes that the model runs its blocks in order, each once, as
+    the decoders of transformers do).
 
     Parameters
     ----------
@@ -727,7 +795,7 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
         N:M pattern (``n=2, m=4`` for 2:4); every layer's number of inputs must be
         a multiple of ``m`` (:func:`helpers.prune.nm_mask`).
     names : iterable of str, optional
-        Names of Linear modules; default :func:`linear_layers`.
+        Names of linear layers; default :func:`linear_layers`.
     batch_size : int
         Calibration samples per forward pass.
     sequential : {"layer", "block"}
@@ -742,9 +810,10 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
         For an unknown criterion or ``sequential``, a callable criterion that returns
         something other than a tensor of the weight's shape, a missing or empty calibration
         batch, with ``sequential="block"`` a layer in no ``nn.ModuleList`` or the
-        layers of a block not consecutive in ``names``, a name that
-        is not an ``nn.Linear`` layer of the model, a layer whose width an N:M
-        pattern does not divide, a layer whose weight is tied to another module's
+        layers of a block not consecutive in ``names``, a name that is not a linear
+        layer of the model (:data:`helpers.layers.LINEAR_LAYERS`; the message says
+        how to add a layer class that holds a matrix weight), a layer whose width an
+        N:M pattern does not divide, a layer whose weight is tied to another module's
         (pruning it would prune both, with a mask chosen for one), a layer that the
         model does not call on the calibration data, or, by default, a model with an
         ``nn.MultiheadAttention`` (which multiplies by its weights inside its own
@@ -761,7 +830,7 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
     modules = dict(model.named_modules())
     if m is not None:
         for name in names:
-            _check_nm_width(modules[name].in_features, m, f"layer {name!r}")
+            _check_nm_width(linear_weight(modules[name]).shape[1], m, f"layer {name!r}")
     if needs_data:
         if not isinstance(calibration, torch.Tensor) or len(calibration) == 0:
             raise ValueError(f"criterion {criterion!r} needs calibration data: pass a "
@@ -775,8 +844,8 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
             inputs = _layer_inputs(new, {name: modules[name] for name in group},
                                    calibration, batch_size)
         for name in group:
-            layer = modules[name]
-            w = layer.weight.detach()
+            weight = linear_weight(modules[name])  # (out, in), a view of the layer's
+            w = weight.detach()
             new_w = rule(w, inputs.get(name), sparsity=sparsity, n=n, m=m)
             if not isinstance(new_w, torch.Tensor) or new_w.shape != w.shape:
                 raise ValueError(f"criterion {getattr(rule, '__name__', rule)!r} must return "
@@ -784,5 +853,5 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
                                  f"{tuple(w.shape)}; got "
                                  f"{getattr(new_w, 'shape', type(new_w).__name__)}")
             with torch.no_grad():
-                layer.weight.copy_(new_w)
+                weight.copy_(new_w)
     return new
