@@ -40,7 +40,7 @@ __all__ = [
     "MaskEnforcer", "make_permanent", "PruneRound", "IterativeResult", "iterative_prune",
     "cubic_schedule", "cubic_sparsity", "GradualPruner", "GradualResult", "gradual_prune",
     "sensitivity_scan", "CSRLinear", "to_sparse_csr", "nm_mask", "nm_mask_kernel",
-    "nm_masks",
+    "nm_masks", "lamp_scores",
 ]
 
 #: Parameter name → mask (1 = kept, 0 = pruned).
@@ -65,6 +65,54 @@ def _magnitude(weight: torch.Tensor, *, generator: torch.Generator | None = None
 @CRITERIA.register("random")
 def _random(weight: torch.Tensor, *, generator: torch.Generator | None = None):
     return torch.rand(weight.shape, generator=generator)
+
+
+@CRITERIA.register("lamp")
+def lamp_scores(weight: torch.Tensor, *, generator: torch.Generator | None = None
+                ) -> torch.Tensor:
+    """LAMP scores (Lee et al., 2021): each weight's square over the sum of the squares of
+    the weights of its layer that are not smaller.
+
+    Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*. With the
+    weights of a layer sorted by magnitude, ``|w_1| ≤ … ≤ |w_n|``,
+
+    .. math:: \\text{score}(u) = \\frac{w_u^2}{\\sum_{v \\ge u} w_v^2},
+
+    so the largest weight of every layer scores 1 and the scores of different layers
+    can share one threshold: :func:`global_masks` with ``criterion="lamp"`` is LAMP's
+    pruning, and the fraction it takes from each layer is its layer-wise allocation
+    (:func:`helpers.allocation.lamp`). Ties in magnitude are ordered by position (a
+    stable sort), as :func:`lowest_mask` orders them. A layer of zeros scores 0.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        Any shape; read, not changed.
+    generator : torch.Generator, optional
+        Unused (the signature of :data:`CRITERIA`).
+
+    Returns
+    -------
+    torch.Tensor
+        Scores in [0, 1], of ``weight``'s shape and dtype.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.prune import lamp_scores
+    >>> lamp_scores(torch.tensor([3.0, -1.0, 2.0]))  # 9/9, 1/14, 4/13
+    tensor([1.0000, 0.0714, 0.3077])
+    """
+    check_float_tensor(weight, "weight")
+    squares = weight.detach().reshape(-1) ** 2
+    order = torch.sort(squares, stable=True).indices
+    ordered = squares[order]
+    # the sum of the squares from each position to the end (the weights not smaller)
+    tails = torch.flip(torch.cumsum(torch.flip(ordered, (0,)), 0), (0,))
+    scores = torch.zeros_like(squares)
+    scores[order] = torch.where(tails > 0, ordered / tails.clamp_min(torch.finfo(
+        tails.dtype).tiny), torch.zeros_like(ordered))
+    return scores.reshape(weight.shape)
 
 
 def _weight_scores(criterion, params: Mapping[str, torch.Tensor],

@@ -64,7 +64,7 @@ def test_registry_errors_name_the_fix(call, error, match):
 def test_the_registries_keep_the_names_the_pages_use():
     assert list(structured.CRITERIA) == ["l1", "l2", "l1_out", "l2_out", "bn_scale",
                                          "activation", "taylor", "random"]
-    assert list(prune.CRITERIA) == ["magnitude", "random"]
+    assert list(prune.CRITERIA) == ["magnitude", "random", "lamp"]
     assert pipeline.MASK_CRITERIA is prune.CRITERIA
     assert list(dependency.CRITERIA) == ["l2"]
     assert dependency.CRITERIA["l2"] is dependency.group_importance

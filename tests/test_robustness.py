@@ -161,7 +161,8 @@ import pkgutil  # noqa: E402
 
 import helpers  # noqa: E402
 from helpers import data as hdata  # noqa: E402
-from helpers import dependency, distill, l1, layers, layerwise, metrics, pipeline  # noqa: E402
+from helpers import allocation, dependency, distill, l1, layers, layerwise, metrics  # noqa: E402
+from helpers import pipeline  # noqa: E402
 from helpers import prune  # noqa: E402
 from helpers import language_model as lm  # noqa: E402
 from helpers import quant, train  # noqa: E402
@@ -277,6 +278,12 @@ CALLS = {
     "prune.prunable_parameters": lambda m, d: prune.prunable_parameters(m),
     "prune.layerwise_masks": lambda m, d: prune.layerwise_masks(m, 0.5),
     "prune.global_masks": lambda m, d: prune.global_masks(m, 0.5),
+    "allocation.uniform": lambda m, d: allocation.uniform(m, 0.5),
+    "allocation.global_magnitude": lambda m, d: allocation.global_magnitude(m, 0.5),
+    "allocation.erk": lambda m, d: allocation.erk(m, 0.5),
+    "allocation.lamp": lambda m, d: allocation.lamp(m, 0.5),
+    "allocation.overall_sparsity": lambda m, d: allocation.overall_sparsity(
+        m, allocation.uniform(m, 0.5)),
     "prune.random_masks": lambda m, d: prune.random_masks(m, 0.5, seed=0),
     "prune.threshold_masks": lambda m, d: prune.threshold_masks(m, 0.5),
     "prune.apply_masks": lambda m, d: prune.apply_masks(m, {"0.weight": torch.zeros(5, 6)}),
