@@ -1,5 +1,6 @@
 """prune_layerwise on LLaMA-, OPT- and GPT-2-style models of transformers, built from
-configs with random weights (nothing downloaded).
+configs with random weights (nothing downloaded), and the script
+``benchmarks.language_models`` end to end on such models saved to a folder.
 
 Wanda's masks are checked against a transcription of the paper's rule (Sun et al.
 2024, section 3; ``prune_wanda`` of locuslab/wanda) computed from the inputs each
@@ -10,6 +11,9 @@ layer receives in block-sequential calibration: block ``b`` on the model with bl
 from __future__ import annotations
 
 import copy
+import json
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -26,6 +30,16 @@ VOCAB, CONTEXT = 96, 32
 
 def _transformers():
     return pytest.importorskip("transformers")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models on one thread: on a shared 2-core machine, torch's threads wait for
+    each other longer than the products take (the script's test runs 6× faster)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def tiny_model(family: str, vocab: int = VOCAB, seed: int = 0) -> nn.Module:
@@ -288,3 +302,113 @@ def test_linear_weight_bad_inputs(monkeypatch):
     monkeypatch.setitem(LINEAR_LAYERS, _Transposed, "in, out")
     with pytest.raises(ValueError, match="its weight is not a matrix"):
         linear_weight(bad)
+
+
+# ------------------------------------------------------------------------ the script
+
+def _save_tiny(tmp: Path, family: str, text: str) -> Path:
+    """A tiny model of ``family`` and a byte-level BPE tokenizer trained on ``text``,
+    saved with save_pretrained into ``tmp / family``."""
+    t = _transformers()
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator([text], trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<s>", "</s>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = t.PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>",
+                                          eos_token="</s>")
+    folder = tmp / family
+    tiny_model(family, vocab=len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def text_file(tmp_path_factory) -> Path:
+    """A short English text that ships with Python: the argparse module's source."""
+    import argparse
+
+    path = tmp_path_factory.mktemp("text") / "text.txt"
+    path.write_text(Path(argparse.__file__).read_text(encoding="utf-8")[:6000],
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_script_runs_end_to_end(family, text_file, tmp_path, capsys):
+    from benchmarks import language_models as script
+
+    folder = _save_tiny(tmp_path, family, text_file.read_text(encoding="utf-8"))
+    out = tmp_path / "ppl.json"
+    assert script.main(["--model", str(folder), "--text", str(text_file),
+                        "--segments", "8", "--device", "cpu", "--out", str(out),
+                        "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    results = json.loads(out.read_text())
+    assert results["meta"]["seqlen"] == CONTEXT and results["meta"]["sequential"] == "block"
+    rows = [(r["method"], r["sparsity"]) for r in results["rows"]]
+    assert rows == [("dense", "-")] + [(m, s) for s in ("0.5", "2:4")
+                                       for m in ("magnitude", "wanda", "sparsegpt")]
+    for row in results["rows"]:
+        assert row["perplexity"] > 1 and f"{row['perplexity']:.2f}" in printed
+        assert row["zeros"] == (0.0 if row["method"] == "dense" else 0.5)
+    assert "| Method | Weight update | Sparsity | Perplexity |" in printed
+
+
+def test_the_script_protocol(text_file):
+    from benchmarks import language_models as script
+
+    ids = torch.arange(100)
+    windows = script.evaluation_segments(ids, 30)  # 3 windows, 10 tokens dropped
+    assert windows.shape == (3, 30) and torch.equal(windows[1], torch.arange(30, 60))
+    segments = script.calibration_segments(ids, 5, 30, seed=0)
+    again = script.calibration_segments(ids, 5, 30, seed=0)
+    assert segments.shape == (5, 30) and torch.equal(segments, again)
+    assert all(torch.equal(s, torch.arange(int(s[0]), int(s[0]) + 30)) for s in segments)
+    assert script.parse_sparsity("2:4") == (0.5, 2, 4)
+    assert script.parse_sparsity("0.6") == (0.6, None, None)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--text", "{text}"], "the following arguments are required: --model"),
+    (["--model", "{tmp}"], "give --text FILE, or both --calibration FILE"),
+    (["--model", "{tmp}", "--text", "{tmp}/missing.txt"], "no such text file"),
+    (["--model", "{tmp}", "--text", "{text}", "--sparsity", "3:2"], "0 <= n <= m"),
+    (["--model", "{tmp}", "--text", "{text}", "--sparsity", "1.5"], r"in \[0, 1\]"),
+    (["--model", "{tmp}", "--text", "{text}", "--segments", "0"], "--segments must be >= 1"),
+])
+def test_the_script_rejects_bad_arguments(argv, message, text_file, tmp_path, capsys):
+    from benchmarks import language_models as script
+
+    argv = [a.format(text=text_file, tmp=tmp_path) for a in argv]
+    with pytest.raises(SystemExit):
+        script.main(argv)
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_the_script_says_when_the_folder_holds_no_model(text_file, tmp_path):
+    _transformers()
+    from benchmarks import language_models as script
+
+    with pytest.raises(SystemExit, match="holds no model"):
+        script.main(["--model", str(tmp_path), "--text", str(text_file), "--device", "cpu"])
+
+
+def test_the_script_says_when_the_text_is_too_short(text_file, tmp_path):
+    from benchmarks import language_models as script
+
+    folder = _save_tiny(tmp_path, "gpt2", text_file.read_text(encoding="utf-8"))
+    short = tmp_path / "short.txt"
+    short.write_text("too short", encoding="utf-8")
+    with pytest.raises(SystemExit, match="fewer than one segment"):
+        script.main(["--model", str(folder), "--calibration", str(text_file),
+                     "--evaluation", str(short), "--device", "cpu", "--no-progress"])
+    with pytest.raises(SystemExit, match="longer than the model's context length, 32"):
+        script.main(["--model", str(folder), "--text", str(text_file), "--seqlen", "33",
+                     "--device", "cpu", "--no-progress"])
+    with pytest.raises(SystemExit, match="calibration text has"):
+        script.main(["--model", str(folder), "--calibration", str(short),
+                     "--evaluation", str(text_file), "--device", "cpu", "--no-progress"])
