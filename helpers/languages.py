@@ -4,8 +4,8 @@ A leaf module (it imports nothing from ``helpers``), so anything may import it c
 the figures' text (:mod:`helpers.i18n`), the Sphinx extension that links the editions,
 the build, coursework, budget and screenshot tools, and the tests.
 
-Adding a language is one entry in :data:`REGISTRY` plus the translated pages
-(README, "Add a language").
+Adding a language is one entry in :data:`REGISTRY`, its texts in the text files and
+the translated pages (README, "Checklist: add a language").
 """
 
 from __future__ import annotations
@@ -41,13 +41,31 @@ class Language:
         Sphinx's label of a numbered figure in this language (``"Fig."``).
     cjk : bool
         Whether the language is written in CJK characters: figures then put the CJK
-        font first, and the Sphinx extension joins source lines inside paragraphs.
+        font first, the Sphinx extension joins source lines inside paragraphs, and
+        generated text gets a space where CJK meets Latin (``helpers.i18n.spaced``).
+    word_boundaries : bool
+        Whether words are separated by spaces: a search for a phrase in the prose
+        (``tools/verdict_check.py``) then matches whole words only.
+    cased : bool
+        Whether the script has upper and lower case: such a search then ignores case.
+    list_separator, clause_separator : str
+        What joins the items of a generated list (``", "`` / ``"、"``) and its clauses
+        (``"; "`` / ``"；"``) (``helpers.i18n.listing``).
+    aside : str
+        A parenthetical remark after a value, ``{}`` standing for the remark
+        (``" ({})"`` / ``"（{}）"``; ``helpers.i18n.aside``).
+    colon : str
+        The colon after a label, with its spacing (``": "`` / ``"："``), in the
+        downloaded notebooks ("Exercise 3.1: title", "Fig. 3.2: caption").
     search_script : str
         A script of ``book/_static`` that the edition's search page loads (``""``:
         none); the Chinese edition splits queries into indexed words.
-    bibtex_style : str
-        The author–year citation style of the edition's bibliography (registered by
-        ``book/_ext/bilingual.py``; ``"author_year_zh"`` writes "Han 等人 (2015)").
+    citation_persons : dict
+        How an author–year citation joins its authors' names, as sphinxcontrib-bibtex's
+        ``PersonStyle`` fields ``sep``, ``sep2``, ``last_sep`` and ``other`` ("等人");
+        empty: its English style ("Han et al. (2015)", "Frankle and Carbin (2019)").
+        Read by ``book/_ext/bilingual.py`` (the edition's citation style,
+        :attr:`bibtex_style`) and by the downloaded notebooks' citations.
     code_toggles : tuple of str
         The labels of a folded code cell's toggle, to show and to hide it; ``{type}``
         is the folded part, named by ``code_parts``.
@@ -77,8 +95,14 @@ class Language:
     erratum: str
     figure: str
     cjk: bool = False
+    word_boundaries: bool = True
+    cased: bool = True
+    list_separator: str = ", "
+    clause_separator: str = "; "
+    aside: str = " ({})"
+    colon: str = ": "
     search_script: str = ""
-    bibtex_style: str = "author_year"
+    citation_persons: dict = field(default_factory=dict)
     code_toggles: tuple[str, str] = ("Show code cell {type}", "Hide code cell {type}")
     code_parts: dict = field(default_factory=dict)
     toggle_label: str = "Toggle hidden content"
@@ -87,6 +111,13 @@ class Language:
     solution_title: str = ""
     author: str = "The L1 & Pruning Book authors"
     interface: dict = field(default_factory=dict)
+
+    @property
+    def bibtex_style(self) -> str:
+        """The name of the edition's author–year citation style (sphinxcontrib-bibtex's
+        ``author_year``, or ``author_year_<code>`` registered by ``book/_ext/bilingual.py``
+        from :attr:`citation_persons`)."""
+        return f"author_year_{self.code}" if self.citation_persons else "author_year"
 
 
 #: Every edition, in the order of the landing page; the first is the default.
@@ -98,7 +129,11 @@ REGISTRY: dict[str, Language] = {
         Language(code="zh", name="中文", sphinx="zh_CN", html="zh-CN", search="zh",
                  title="L1 正则化与神经网络剪枝",
                  search_text="搜索本书……", erratum="勘误", figure="图", cjk=True,
-                 search_script="search-zh.js", bibtex_style="author_year_zh",
+                 word_boundaries=False, cased=False, list_separator="、",
+                 clause_separator="；", aside="（{}）", colon="：",
+                 search_script="search-zh.js",
+                 citation_persons={"sep": "、", "sep2": " 和 ", "last_sep": " 和 ",
+                                   "other": " 等人"},
                  code_toggles=("显示{type}", "隐藏{type}"),
                  code_parts={"source": "代码", "output": "输出", "outputs": "输出",
                              "content": "代码与输出"},

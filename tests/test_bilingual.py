@@ -11,6 +11,8 @@ from docutils.parsers.rst import Parser
 from docutils.utils import new_document
 from sphinx import addnodes
 
+from helpers.languages import REGISTRY
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("bilingual", ROOT / "book/_ext/bilingual.py")
 bilingual = importlib.util.module_from_spec(_spec)
@@ -76,9 +78,9 @@ def test_chinese_citation_style_names_et_al_in_chinese():
     from pybtex.database import Entry, Person
     from sphinxcontrib.bibtex.plugin import find_plugin
 
-    bilingual._register_chinese_citation_style()
+    bilingual._register_citation_styles()
     style = find_plugin("sphinxcontrib.bibtex.style.referencing",
-                        bilingual.CHINESE_CITATION_STYLE)()
+                        REGISTRY["zh"].bibtex_style)()
     entry = Entry("article", fields={"year": "2015", "title": "T"})
     for name in ("Han, Song", "Pool, Jeff", "Tran, John"):
         entry.add_person(Person(name), "author")

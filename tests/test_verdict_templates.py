@@ -21,7 +21,7 @@ import pytest
 
 from helpers import stats
 from helpers.i18n import NOUN_PHRASES, TEXT, VERDICT_NAMES, spaced, verdict_name
-from helpers.languages import LANGUAGES
+from helpers.languages import LANGUAGES, REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {"p": "90", "amount": 0.5}
@@ -92,7 +92,7 @@ def sentence_problems(text: str, lang: str) -> list[str]:
     for doubled in ("。。", "，，", "；；", "：：", "、、", "..", ",,", ";;", "::"):
         if doubled in text:
             problems.append(f"doubled {doubled!r}")
-    if lang == "zh":
+    if REGISTRY[lang].cjk:
         if text.count("：") > 1:
             problems.append("more than one 「：」 (a name or a run of colons)")
         if re.search(f"{_CJK}\\s*[;:,]|[;:,]\\s*{_CJK}", text):
@@ -105,7 +105,7 @@ def sentence_problems(text: str, lang: str) -> list[str]:
             problems.append("a space beside full-width punctuation")
     else:
         if re.search(_CJK, text):
-            problems.append("Chinese in the English edition")
+            problems.append("Chinese in an edition written without it")
         if text.count(":") - text.count("2:4") > 1:
             problems.append("more than one colon")
     return problems

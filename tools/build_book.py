@@ -94,7 +94,8 @@ EDITIONS: dict[str, dict] = {
 
 
 def helpers_fingerprint() -> str:
-    """A hash of the source of the helpers package and of the book's Sphinx extensions.
+    """A hash of the source of the helpers package (its texts included) and of the book's
+    Sphinx extensions.
 
     The execution cache keys a page on its own code only; when ``helpers`` changes,
     cached outputs may be stale, and when an extension in ``book/_ext`` changes, pages
@@ -102,7 +103,8 @@ def helpers_fingerprint() -> str:
     executed notebooks the download buttons offer); the build then starts from scratch.
     """
     digest = hashlib.sha256()
-    sources = [*(ROOT / "helpers").rglob("*.py"), *(ROOT / "book" / "_ext").glob("*.py")]
+    sources = [*(ROOT / "helpers").rglob("*.py"), *(ROOT / "helpers" / "texts").glob("*.toml"),
+               *(ROOT / "book" / "_ext").glob("*.py")]
     for path in sorted(sources):
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())

@@ -111,8 +111,10 @@ def translate_lead_in(text: str, english: Path, lang: str) -> str:
     """``text`` with its "Introduced in …" lead-in in ``lang``, as a paragraph of its
     own: ``首次介绍于：{doc} › {section}。`` (the rest of the docstring stays English,
     from its next sentence on, capitalised). The texts are ``api_introduced`` and
-    ``api_introduced_section`` of :data:`helpers.i18n.TEXT`.
+    ``api_introduced_section`` of :data:`helpers.i18n.TEXT`, the aside the edition's
+    (:attr:`helpers.languages.Language.aside`).
     """
+    from helpers.i18n import aside as parenthetical
     from helpers.i18n import tr
 
     def replace(match: re.Match) -> str:
@@ -124,8 +126,7 @@ def translate_lead_in(text: str, english: Path, lang: str) -> str:
         aside = match.group("aside")
         # "\ ": an escaped, vanishing space; RST ends a role only before a space or
         # punctuation that closes or separates, which "（" does not
-        aside = "\\ " + tr("fmt_aside", lang).format(re.sub(r"\s+", " ", aside)) \
-            if aside else ""
+        aside = "\\ " + parenthetical(re.sub(r"\s+", " ", aside), lang) if aside else ""
         lead = (tr("api_introduced_section", lang).format(doc=doc, section=ref, aside=aside)
                 if ref else tr("api_introduced", lang).format(doc=doc, aside=aside))
         rest = match.group("rest")

@@ -268,18 +268,12 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
         for c in counterparts)
 
 
-#: Name of the Chinese edition's citation style (``bibtex_reference_style``).
-CHINESE_CITATION_STYLE = "author_year_zh"
-
-
-def chinese_citation_style():
-    """The author–year citation style of the Chinese edition.
-
-    ``{cite:t}`` and ``{cite:p}`` name the first author of three or more with
-    "等人" (not "et al.") and join two authors with "和", so that a textual citation
-    reads as part of a Chinese sentence: "Han 等人 (2015)". Registered with sphinxcontrib-bibtex
-    under :data:`CHINESE_CITATION_STYLE` by :func:`setup`; ``tools/build_book.py``
-    selects it for the Chinese build.
+def citation_style(persons: dict):
+    """An author–year citation style whose names are joined by ``persons``
+    (:attr:`helpers.languages.Language.citation_persons`: sphinxcontrib-bibtex's
+    ``PersonStyle`` fields). The Chinese edition's names the first author of three or
+    more with "等人" (not "et al.") and joins two authors with "和", so that a textual
+    citation reads as part of a Chinese sentence: "Han 等人 (2015)".
     """
     from dataclasses import dataclass, field
 
@@ -289,18 +283,22 @@ def chinese_citation_style():
     )
 
     @dataclass
-    class ChineseAuthorYearReferenceStyle(AuthorYearReferenceStyle):
-        person: PersonStyle = field(default_factory=lambda: PersonStyle(
-            sep="、", sep2=" 和 ", last_sep=" 和 ", other=" 等人"))
+    class EditionAuthorYearReferenceStyle(AuthorYearReferenceStyle):
+        person: PersonStyle = field(default_factory=lambda: PersonStyle(**persons))
 
-    return ChineseAuthorYearReferenceStyle
+    return EditionAuthorYearReferenceStyle
 
 
-def _register_chinese_citation_style() -> None:
+def _register_citation_styles() -> None:
+    """Register the citation style of each edition that has its own
+    (:attr:`helpers.languages.Language.bibtex_style`, which ``tools/build_book.py``
+    selects for the edition's build)."""
     from sphinxcontrib.bibtex.plugin import register_plugin
 
-    register_plugin("sphinxcontrib.bibtex.style.referencing", CHINESE_CITATION_STYLE,
-                    chinese_citation_style(), force=True)
+    for lang in REGISTRY.values():
+        if lang.citation_persons:
+            register_plugin("sphinxcontrib.bibtex.style.referencing", lang.bibtex_style,
+                            citation_style(lang.citation_persons), force=True)
 
 
 # --- fixes found by the browser suite (tests/browser) ---
@@ -340,7 +338,7 @@ def _drop_duplicate_inline_scripts(app, pagename, templatename, context, doctree
 
 
 def setup(app):
-    _register_chinese_citation_style()
+    _register_citation_styles()
     app.connect("config-inited", _add_switch)
     app.add_transform(JoinCJKLines)
     app.add_post_transform(TranslateCodeToggles)
