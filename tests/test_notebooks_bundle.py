@@ -37,6 +37,7 @@ from helpers.languages import LANGUAGES
 from tools import execute_pages
 from tools import notebook_export as export
 from tools import notebooks_bundle as nb_bundle
+from tools import text as tool_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +62,8 @@ def test_setup_cell_says_what_to_do_without_helpers_or_wheel(lang, tmp_path):
                             capture_output=True, text=True)
     assert result.returncode != 0
     assert "RuntimeError" in result.stderr and nb_bundle.WHEEL_PREFIX in result.stderr
-    assert ("notebooks bundle" if lang == "en" else "notebook 压缩包") in result.stderr
+    says = tool_text.tr("bundle_no_wheel", lang).format(wheel=nb_bundle.WHEEL_PREFIX + "*.whl")
+    assert says in result.stderr
 
 
 def test_bundle_pages_have_code_and_read_no_repository_file():

@@ -137,8 +137,86 @@ def test_the_builds_read_the_registry():
     assert coursework.LANG_LINE.search('x = 1\nLANG = "zh"\n').group(1) == "zh"
 
 
+#: Every file of translated texts: one table per key, one text per language code.
+TEXT_FILES = sorted([*(ROOT / "helpers" / "texts").glob("*.toml"), ROOT / "tools" / "text.toml",
+                     ROOT / "coursework" / "text.toml"])
+
+
+@pytest.mark.parametrize("path", TEXT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_text_file_has_every_key_in_every_language(path):
+    from helpers.i18n import read_texts
+    from helpers.languages import LANGUAGES
+
+    texts = read_texts(path)
+    assert texts
+    for key, entry in texts.items():
+        assert set(entry) == set(LANGUAGES), f"{path.name} [{key}]"
+        assert all(entry.values()), f"{path.name} [{key}]"
+
+
+def test_the_texts_ship_with_the_package():
+    """Downloaded notebooks call tr() from the installed wheel: helpers/texts/*.toml is
+    package data, and i18n reads every file of it (each key in one file only)."""
+    import tomllib
+
+    from helpers.i18n import TEXT, TEXTS, read_texts
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "texts/*.toml" in setuptools["tool"]["setuptools"]["package-data"]["helpers"]
+    assert TEXTS == ROOT / "helpers" / "texts"
+    keys = [key for path in sorted(TEXTS.glob("*.toml")) for key in read_texts(path)]
+    assert len(keys) == len(set(keys)) == len(TEXT)
+
+
+def _owner(name: str) -> str | None:
+    """The chapter whose texts a file may name (a page of it, its experiments' module; the
+    benchmark's package writes the benchmark appendix, the coursework's masters the
+    coursework page), or None for code that belongs to no chapter."""
+    path = Path(name)
+    if path.parts[0] == "book" and path.parent.name in _languages() and path.suffix == ".md":
+        return path.stem.replace("-", "_")
+    if path.parent.as_posix() == "helpers/experiments" and not path.stem.startswith("__"):
+        return path.stem
+    if path.parts[0] == "benchmarks":
+        return "benchmark_results"
+    if path.parts[0] == "coursework":
+        return "coursework"
+    return None
+
+
+def _languages():
+    from helpers.languages import LANGUAGES
+
+    return LANGUAGES
+
+
+def test_chapter_texts_are_named_by_their_chapter_only():
+    """helpers/texts/<chapter>.toml holds the texts of one chapter (named as its page and
+    its experiments' module): no other chapter's page or module, and no code outside the
+    chapters, names one of its keys; common.toml holds the rest."""
+    from helpers.i18n import TEXTS, read_texts
+    from tools.toc import book_pages
+
+    chapters = {page.replace("-", "_") for page in book_pages()}
+    files = {path.stem: set(read_texts(path)) for path in TEXTS.glob("*.toml")}
+    assert set(files) - {"common"} <= chapters, "a text file named after no chapter"
+    listed = subprocess.run(["git", "ls-files", "*.py", "*.md"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.split()
+    strays = []
+    for name in listed:
+        if name.startswith("tests/") or name == "helpers/i18n.py" or not (ROOT / name).is_file():
+            continue
+        source = (ROOT / name).read_text(encoding="utf-8")
+        named = set(re.findall(r"[\"'](\w[\w-]*)[\"']", source))
+        for chapter, keys in files.items():
+            if chapter != "common" and _owner(name) != chapter:
+                strays += [(name, chapter, key) for key in sorted(named & keys)]
+    assert strays == [], "keys named outside their chapter: move them to common.toml"
+
+
 def test_one_key_per_text():
-    """No two entries of helpers.i18n.TEXT say the same thing in every language."""
+    """No two entries of helpers.i18n.TEXT (every file of helpers/texts) say the same
+    thing in every language."""
     from helpers.i18n import TEXT
 
     by_text: dict[tuple, list[str]] = {}
@@ -155,14 +233,17 @@ def test_every_literal_text_key_exists():
     import re
 
     from helpers.i18n import TEXT
+    from tools import text as tool_text
 
+    known = {"": TEXT, "tool_text.": tool_text.texts()}  # tools' texts: tools/text.toml
     listed = subprocess.run(["git", "ls-files", "*.py", "*.md"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout.split()
     missing = sorted({(name, key) for name in listed if name != "tests/test_plot.py"
                       and (ROOT / name).is_file()
-                      for key in re.findall(r"\btr\(\s*[\"'](\w+)[\"']\s*[,)]",
-                                            (ROOT / name).read_text(encoding="utf-8"))
-                      if key not in TEXT})
+                      for where, key in re.findall(
+                          r"\b(tool_text\.)?tr\(\s*[\"'](\w+)[\"']\s*[,)]",
+                          (ROOT / name).read_text(encoding="utf-8"))
+                      if key not in known[where]})
     assert missing == []
 
 

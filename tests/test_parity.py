@@ -201,21 +201,15 @@ def test_chinese_pages_avoid_listed_variants(path):
 
 def _generated_chinese_texts() -> list[tuple[str, str]]:
     """The Chinese texts that code puts on pages and in notebooks: figures' and tables'
-    text and verdicts (helpers.i18n), coursework's texts and grader messages."""
-    import tomllib
+    text and verdicts (helpers/texts), coursework's texts and grader messages, the
+    downloaded notebooks' and the bundle's texts (tools/text.toml)."""
+    from helpers.i18n import TEXTS, read_texts
 
-    from helpers.i18n import TEXT
-
-    texts = [(f"helpers/i18n.py {key!r}", text["zh"]) for key, text in TEXT.items()]
-
-    def walk(table: dict, where: str) -> None:
-        for key, value in table.items():
-            if isinstance(value, dict):
-                walk(value, f"{where}{key}.")
-            elif key == "zh":
-                texts.append((f"coursework/text.toml {where.rstrip('.')}", value))
-
-    walk(tomllib.loads((ROOT / "coursework" / "text.toml").read_text(encoding="utf-8")), "")
+    texts = []
+    for path in [*sorted(TEXTS.glob("*.toml")), ROOT / "coursework" / "text.toml",
+                 ROOT / "tools" / "text.toml"]:
+        texts += [(f"{path.relative_to(ROOT)} [{key}]", entry["zh"])
+                  for key, entry in read_texts(path).items() if isinstance(entry["zh"], str)]
     return texts
 
 

@@ -46,6 +46,7 @@ import yaml
 from myst_nb.core.variables import format_plain_text
 
 from helpers.languages import REGISTRY
+from tools import text as tool_text
 from tools.glue_values import GLUE_PREFIX, glued_data  # noqa: F401  (GLUE_PREFIX: tests)
 from tools.toc import book_pages
 
@@ -62,15 +63,8 @@ HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*$")
 #: Display math closed with a label: ``$$ (eq-name)``.
 LABELLED_MATH = re.compile(r"\$\$\s*\((?P<label>[\w:.-]+)\)\s*$", re.MULTILINE)
 
-#: The words of the export that are not in the sources, per language.
-WORDS = {
-    "en": {"exercise": "Exercise", "solution": "Solution", "definition": "Definition",
-           "algorithm": "Algorithm", "et_al": " et al.", "and": " and ",
-           "colon": ": ", "see_book": "The typeset page is in the book."},
-    "zh": {"exercise": "练习", "solution": "解答", "definition": "定义",
-           "algorithm": "算法", "et_al": " 等人", "and": " 和 ",
-           "colon": "：", "see_book": "排好版的内容见本书网站。"},
-}
+#: The kinds of block whose name the export writes (tools/text.toml: ``export_<kind>``).
+KINDS = ("exercise", "solution", "definition", "algorithm")
 
 
 def _next_section(levels: list[int], depth: int) -> list[int]:
@@ -196,7 +190,22 @@ class Book:
         return ROLE.sub(lambda m: m["target"].split("<")[0].strip(), text)
 
     def word(self, key: str) -> str:
-        return WORDS[self.lang][key]
+        """A word of the export in the edition's language: a kind of block or
+        ``see_book`` (tools/text.toml), ``colon`` (the edition's typography)."""
+        if key == "colon":
+            return REGISTRY[self.lang].colon
+        return tool_text.tr(f"export_{key}", self.lang)
+
+    def citation_names(self, names: list[str]) -> str:
+        """The authors of an author–year citation as the edition's bibliography joins
+        them (:attr:`helpers.languages.Language.citation_persons`; empty: the English
+        style of sphinxcontrib-bibtex)."""
+        from sphinxcontrib.bibtex.style.referencing import PersonStyle
+
+        persons, default = REGISTRY[self.lang].citation_persons, PersonStyle()
+        if len(names) > 2:
+            return names[0] + persons.get("other", str(default.other))
+        return persons.get("sep2", str(default.sep2)).join(names)
 
     def link(self, text: str, label: str, here: str) -> str:
         """``text`` linked to ``label``: an anchor of page ``here``, or the notebook of
@@ -248,8 +257,7 @@ def cite(book: Book, keys: str, textual: bool) -> str:
             names, year = _bibliography()[key]
         except KeyError:
             raise KeyError(f"{key!r} is not in book/references.bib") from None
-        who = names[0] + book.word("et_al") if len(names) > 2 else \
-            book.word("and").join(names)
+        who = book.citation_names(names)
         parts.append(f"{who} ({year})" if textual else f"{who}, {year}")
     return "; ".join(parts) if textual else f"({'; '.join(parts)})"
 
@@ -418,7 +426,7 @@ def _directive(book: Book, name: str, arg: str, options: dict[str, str], body: l
         return [*anchor, f"#### {title}" + (f"{book.word('colon')}{arg}" if arg else ""),
                 "", *body]
     if name.startswith("prf:"):
-        kind = book.word(name[4:]) if name[4:] in WORDS["en"] else name[4:].title()
+        kind = book.word(name[4:]) if name[4:] in KINDS else name[4:].title()
         target = book.targets.get(label or "")
         if target is not None and target.number is not None:
             kind = f"{kind} {target.number}"

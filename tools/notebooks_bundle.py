@@ -42,6 +42,7 @@ import nbformat
 
 from helpers.languages import LANGUAGES
 from tools import notebook_export
+from tools import text as tool_text
 from tools.pins import PYTORCH_CPU_INDEX, pin
 from tools.toc import book_pages
 
@@ -57,47 +58,9 @@ def bundle_name(lang: str) -> str:
     return f"l1-pruning-book-notebooks-{lang}"
 
 
-_MESSAGES = {
-    "en": {
-        "link": "all notebooks (.zip)",
-        "comment": (
-            "# Setup, added to the downloaded notebook: the book's code lives in the package\n"
-            "# `helpers`. Where it is importable (the book's environment) this cell does\n"
-            "# nothing. Otherwise it installs it from the wheel beside this notebook\n"
-            "# ({wheel}, in the notebooks bundle); on Google Colab, first upload that\n"
-            "# file (Files panel → Upload), then run this cell."),
-        "no_wheel": (
-            "The book's package `helpers` is not installed and its wheel ({wheel}) is not "
-            "beside this notebook. Download the notebooks bundle (the .zip link in the "
-            "download menu of every page of the book), unpack it and open the notebook "
-            "there; on Google Colab, upload the .whl file from the bundle, then run this "
-            "cell again."),
-        "no_pip": (
-            "Installing {wheel} failed (see pip's message above). Install the book's "
-            "environment first: pip install -r requirements.txt (in the bundle), then run "
-            "this cell again."),
-    },
-    "zh": {
-        "link": "全部 notebook（.zip）",
-        "comment": (
-            "# 环境准备（下载的 notebook 才有这个单元）：本书的代码都在 `helpers` 包里。\n"
-            "# 如果它已经可以导入（本书的环境），这个单元什么也不做；否则从本 notebook\n"
-            "# 旁边的 wheel 文件（{wheel}，在 notebook 压缩包里）安装它。在 Google Colab\n"
-            "# 上，请先上传这个文件（左侧“文件”面板 → 上传），再运行这个单元。"),
-        "no_wheel": (
-            "没有安装本书的 `helpers` 包，本 notebook 旁边也没有它的 wheel 文件（{wheel}）。"
-            "请下载 notebook 压缩包（本书每一页下载菜单中的 .zip 链接），解压后在其中打开 "
-            "notebook；在 Google Colab 上，请上传压缩包中的 .whl 文件，然后再运行这个单元。"),
-        "no_pip": (
-            "安装 {wheel} 失败（见上面 pip 的输出）。请先安装本书的环境："
-            "pip install -r requirements.txt（在压缩包里），然后再运行这个单元。"),
-    },
-}
-
-
 def link_text(lang: str) -> str:
     """The bundle's link text in the download menu of the edition's pages."""
-    return _MESSAGES[lang]["link"]
+    return tool_text.tr("bundle_link", lang)
 
 
 def wheel_name() -> str:
@@ -112,20 +75,21 @@ def setup_cell_source(lang: str, base_url: str | None = None) -> str:
     ``base_url``: where the book is published (its wheel at ``<base_url>/<wheel>``);
     with it, a notebook opened alone (Colab) installs ``helpers`` from there.
     """
-    text = _MESSAGES[lang]
     wheel = WHEEL_PREFIX + "*.whl"
+    comment, no_wheel, no_pip = (tool_text.tr(f"bundle_{key}", lang).format(wheel=wheel)
+                                 for key in ("setup_comment", "no_wheel", "no_pip"))
     published = "[]" if not base_url else repr([f"{base_url.rstrip('/')}/{wheel_name()}"])
-    return f'''{text["comment"].format(wheel=wheel)}
+    return f'''{comment}
 import glob, importlib, importlib.util, os, subprocess, sys
 if importlib.util.find_spec("helpers") is None:
     _wheels = sorted(glob.glob("{wheel}") + glob.glob(os.path.join("..", "{wheel}")))
     _wheels = _wheels[-1:] or {published}  # beside this notebook, or where the book is
     if not _wheels:
-        raise RuntimeError({text["no_wheel"].format(wheel=wheel)!r})
+        raise RuntimeError({no_wheel!r})
     try:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *_wheels], check=True)
     except subprocess.CalledProcessError as error:
-        raise RuntimeError({text["no_pip"].format(wheel=wheel)!r}) from error
+        raise RuntimeError({no_pip!r}) from error
     importlib.invalidate_caches()
 import helpers  # noqa: F401'''
 
@@ -219,72 +183,10 @@ def reader_requirements() -> str:
             f"{PYTORCH_CPU_INDEX}\n" + "\n".join(pins) + "\n")
 
 
-_README = {
-    "en": """# L1 Regularization and Neural-Network Pruning: the notebooks
-
-Every chapter of the book as a Jupyter notebook, executed (each shows its outputs and
-figures, and its text quotes the book's numbers), the book's package `helpers` as a
-wheel ({wheel}) and the environment to run them (`requirements.txt`: what the
-chapters import, and JupyterLab).
-
-## On your machine
-
-In this folder:
-
-    python3 -m venv .venv
-    .venv/bin/python -m pip install -r requirements.txt {wheel}
-    .venv/bin/python -m jupyterlab
-
-(On Windows: `.venv\\Scripts\\python`.) JupyterLab opens
-in your browser; open a chapter and run it from the top. The first cell of each
-notebook checks that `helpers` is importable; if it is not, it installs the wheel
-from this folder.
-
-## On Google Colab
-
-Upload a notebook (File → Upload notebook), then upload {wheel} into the Files panel
-and run the first cell: it installs the wheel.{published} Colab's torch, NumPy and
-scikit-learn versions differ from the pins, so numbers may differ slightly from the
-book's.
-
-The text of each notebook is the book's, with its numbers, references and solutions
-(folded: click to open). Pages whose code reads files of the book's repository (the
-benchmark appendix, the coursework and terminology pages) are not included: run them
-in a clone of the repository.
-""",
-    "zh": """# L1 正则化与神经网络剪枝：notebook 合集
-
-本书每一章的 Jupyter notebook（已经运行过：输出和图都在，正文引用的数字与书中一致）、本书的 `helpers` 包（wheel 文件 {wheel}），以及运行它们所需的环境（`requirements.txt`：各章导入的包和 JupyterLab）。
-
-## 在自己的电脑上
-
-在本文件夹中运行：
-
-    python3 -m venv .venv
-    .venv/bin/python -m pip install -r requirements.txt {wheel}
-    .venv/bin/python -m jupyterlab
-
-（Windows 上用 `.venv\\Scripts\\python`。）JupyterLab 会在浏览器中打开；打开一章，从头运行即可。每个 notebook 的第一个单元会检查能否导入 `helpers`；不能导入时，它从本文件夹安装 wheel。
-
-## 在 Google Colab 上
-
-上传 notebook（文件 → 上传笔记本），再把 {wheel} 上传到左侧“文件”面板，然后运行第一个单元：它会安装这个 wheel。{published}Colab 上 torch、NumPy 和 scikit-learn 的版本与固定版本不同，所以数字可能与书中略有出入。
-
-每个 notebook 的正文就是书中的正文，数字、引用和解答都在（解答是折叠的，点击即可展开）。代码需要读取本书仓库中文件的页面（基准测试附录、课程作业页和术语页）不在其中：请在仓库的克隆中运行它们。
-""",
-}
-
-_PUBLISHED = {
-    "en": " (A notebook downloaded from the book's website at {url} needs no upload: "
-          "its first cell installs the wheel from there.)",
-    "zh": "（从本书网站 {url} 下载的 notebook 不必上传 wheel：它的第一个单元会从那里安装。）",
-}
-
-
 def readme(lang: str, wheel: str, base_url: str | None = None) -> str:
     """The bundle's README in the edition's language."""
-    published = _PUBLISHED[lang].format(url=base_url) if base_url else ""
-    return _README[lang].format(wheel=wheel, published=published)
+    published = tool_text.tr("bundle_published", lang).format(url=base_url) if base_url else ""
+    return tool_text.tr("bundle_readme", lang).format(wheel=wheel, published=published)
 
 
 def make_bundle(lang: str, out_dir: Path, notebooks: Path | dict, wheel: Path | None = None,

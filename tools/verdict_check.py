@@ -11,7 +11,10 @@ with the numbers, in both languages.
 
 This module scans the prose of every page (code cells, math, inline code, glue roles,
 directive options and MyST comments are not prose) for the phrases in
-:data:`PHRASES` and reports each as a :class:`Finding` with the page, line and what to do.
+``tools/text.toml`` (``verdict_phrases``, regular expressions; on whole words and
+ignoring case in a language that has them, ``Language.word_boundaries`` and
+``Language.cased``) and reports each as a :class:`Finding` with the page, line and
+what to do.
 
 Non-comparative uses, and claims that are not about our measurements (a paper's
 reported speed-up, a general fact), are allowed by a MyST comment line directly above
@@ -36,39 +39,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.languages import REGISTRY, check_language
+from tools import text as tool_text
+
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-
-#: Verdict phrases, per language: regular expressions (English: case-insensitive,
-#: on word boundaries). Keep both lists in step with helpers.i18n's "stats_word_*".
-PHRASES: dict[str, list[str]] = {
-    "en": [r"faster", r"slower", r"quicker", r"ahead", r"behind", r"beats?", r"beating",
-           r"outperform(?:s|ed|ing)?", r"underperform(?:s|ed|ing)?",
-           r"no (?:detectable |measurable |real )?difference", r"indistinguishable",
-           r"collaps(?:e|es|ed|ing)", r"keeps? pace", r"kept pace", r"comes? close",
-           r"came close", r"costs? little", r"saves? time", r"better than",
-           r"worse than", r"on par", r"as good as", r"barely", r"matches",
-           r"far (?:better|worse)", r"by far", r"as (?:fast|slow|slowly) as",
-           r"equally good", r"close together", r"repairs?", r"gains? nothing",
-           r"hardest to", r"tolerates? it least", r"keeps? more of"],
-    "zh": [r"更快", r"更慢", r"快于", r"慢于", r"领先", r"落后", r"占优", r"处于劣势",
-           r"胜过", r"优于", r"劣于",
-           r"不如", r"没有差异", r"没有区别", r"无差异", r"没有可检测的差异",
-           r"相差无几", r"不相上下", r"持平", r"骤降", r"崩溃", r"跟得上", r"接近.{0,6}水平",
-           r"代价很小", r"节省时间", r"省时间", r"远远", r"差得多", r"好得多",
-           r"一样快", r"一样慢", r"一样好", r"彼此接近", r"修复", r"毫无收益", r"最难",
-           r"最经不起"],
-}
-
-#: Non-comparative uses allowed everywhere (matched on the prose around the phrase).
-ALWAYS_ALLOWED: dict[str, list[str]] = {
-    "en": [r"(?:idea|reasoning|intuition|reason|theory|mechanism|story|logic|mathematics|"
-           r"motivation|principle|thinking|maths?) behind", r"ahead of time",
-           r"go ahead", r"left behind", r"behind the scenes",
-           r"behind (?:it|this|that|these|them|every|each|all|the (?:idea|headline|curves?|"
-           r"numbers?|method|methods|results?))\b"],
-    "zh": [r"(?:内核|程序|进程|系统)崩溃"],  # a crash, not a collapse of accuracy
-}
 
 ALLOW = re.compile(r"^%\s*verdict-ok:\s*(?P<phrases>[^—]+?)\s*(?:—|--)\s*(?P<reason>.*)$")
 VERDICT_GLUE = re.compile(r"\{glue(?::\w+)?\}`[\w.-]*_(?:verdict|word)`")
@@ -223,12 +198,11 @@ def check_text(text: str, lang: str, page: str = "<page>") -> list[Finding]:
     Returns an empty list for a clean page. Raises ValueError for an allow-list comment
     without a reason, or for an unknown ``lang``.
     """
-    if lang not in PHRASES:
-        raise ValueError(f"lang must be one of {sorted(PHRASES)}, got {lang!r}")
-    flags = re.IGNORECASE if lang == "en" else 0
-    boundary = (lambda p: rf"\b{p}\b") if lang == "en" else (lambda p: p)
-    phrases = [re.compile(boundary(p), flags) for p in PHRASES[lang]]
-    always = [re.compile(p, flags) for p in ALWAYS_ALLOWED[lang]]
+    language = REGISTRY[check_language(lang)]
+    flags = re.IGNORECASE if language.cased else 0
+    boundary = (lambda p: rf"\b{p}\b") if language.word_boundaries else (lambda p: p)
+    phrases = [re.compile(boundary(p), flags) for p in tool_text.tr("verdict_phrases", lang)]
+    always = [re.compile(p, flags) for p in tool_text.tr("verdict_allowed", lang)]
     findings = []
     for comments, lines in _paragraphs(text):
         allowed: list[re.Pattern] = []
