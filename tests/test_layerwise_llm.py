@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -412,3 +413,11 @@ def test_the_script_says_when_the_text_is_too_short(text_file, tmp_path):
     with pytest.raises(SystemExit, match="calibration text has"):
         script.main(["--model", str(folder), "--calibration", str(short),
                      "--evaluation", str(text_file), "--device", "cpu", "--no-progress"])
+
+
+def test_the_script_without_transformers_names_the_extra(text_file, tmp_path, monkeypatch):
+    from benchmarks import language_models as script
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if not installed
+    with pytest.raises(SystemExit, match=r"pip install \.\[llm\]"):
+        script.main(["--model", str(tmp_path), "--text", str(text_file), "--device", "cpu"])
