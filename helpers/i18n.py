@@ -62,6 +62,7 @@ VERDICT_NAMES: dict[str, str] = {
     "dense": "prune_c_dense", "bm_dense": "prune_c_dense", "prune_random": "pipe_random",
     "prune_iterative": "v_prune_iterative", "prune_layerwise": "v_prune_layerwise",
     "prune_global": "v_prune_global", "prune_oneshot": "v_prune_oneshot",
+    "prune_erk": "v_prune_erk", "prune_lamp": "v_prune_lamp",
     "prune_oneshot_short": "v_prune_oneshot_short", "prune_v_csr": "v_prune_csr",
     "prune_v_unstructured": "v_prune_unstructured", "prune_v_neurons": "v_prune_neurons",
     "prune_uniform": "v_prune_uniform", "lm_magnitude": "pipe_magnitude",
@@ -98,7 +99,7 @@ NOUN_PHRASES: tuple[str, ...] = (
     "v_crit_l2", "v_crit_l2_out", "v_crit_activation", "v_crit_taylor",
     "prune_crit_random", "prune_dense_kernel", "prune_csr_kernel", "prune_torch_hooked",
     "v_prune_csr", "v_prune_unstructured", "v_prune_neurons", "prune_tailored",
-    "v_prune_uniform",
+    "v_prune_uniform", "v_prune_erk", "v_prune_lamp",
     # pipeline
     "pipe_magnitude", "v_pipe_l1", "v_pipe_l2", "col_pipe_slimming", "pipe_slimming",
     "pipe_gamma_name", "pipe_dense_mlp", "v_pipe_dense_budget", "pipe_dense_cnn",

@@ -30,6 +30,7 @@ from . import experiment
 
 __all__ = ["SEEDS", "Run", "label", "text", "verdict", "verdicts", "per_seed_row",
            "train_dense", "prune_and_finetune", "dense_mlps", "accuracy_vs_sparsity",
+           "ALLOCATIONS", "allocation_rules",
            "schedules", "neuron_removal", "channel_pruning", "hook_latency", "mlp_latency",
            "csr_sweep"]
 
@@ -275,6 +276,75 @@ def accuracy_vs_sparsity(sparsities: Sequence[float] = (0.5, 0.8, 0.9, 0.95, 0.9
                                          result.rows("prune_layerwise", 0.98),
                                          ("prune_global", "prune_layerwise"))
     return dataclasses.replace(result, hold=hold, chosen=chosen, comparisons=comparisons)
+
+
+# --------------------------------------------------------------- allocation rules
+
+#: The allocation rules of section *How much of each layer* and the method of
+#: :func:`accuracy_vs_sparsity` that each of its rules equals (computed there once).
+ALLOCATIONS = {"prune_layerwise": "uniform", "prune_global": "global", "prune_erk": "erk",
+               "prune_lamp": "lamp"}
+
+
+@dataclasses.dataclass(frozen=True)
+class AllocationRuns:
+    """What :func:`allocation_rules` returns (see there)."""
+
+    runs: dict
+    allocations: dict
+    seeds: tuple
+    comparisons: dict
+
+    def rows(self, rule: str, sparsity: float) -> np.ndarray:
+        """Test correctness of ``rule`` at ``sparsity`` after fine-tuning: (seeds, images)."""
+        return np.stack([self.runs[rule, sparsity, s].test_after for s in self.seeds])
+
+    def mean_val(self, rule: str, sparsity: float) -> float:
+        """Validation accuracy after fine-tuning, mean over the seeds."""
+        return float(np.mean([self.runs[rule, sparsity, s].val_after for s in self.seeds]))
+
+
+@experiment(cost=4)
+def allocation_rules(sparsities: Sequence[float] = (0.95, 0.98), seeds: Sequence[int] = SEEDS,
+                     epochs: int = 2) -> AllocationRuns:
+    """Uniform, global, ERK and LAMP allocations at equal overall sparsity, fine-tuned.
+
+    Section *How much of each layer*. Each rule of :data:`ALLOCATIONS` gives each
+    layer of the dense MLP its fraction (:mod:`helpers.allocation`), the layer's
+    smallest weights go (:func:`helpers.prune.layerwise_masks`), and the network is
+    fine-tuned for ``epochs`` as in :func:`accuracy_vs_sparsity`, whose uniform
+    (layer-wise) and global runs at the same sparsities are reused, not recomputed.
+
+    Returns
+    -------
+    AllocationRuns
+        ``runs[rule, sparsity, seed]`` (:class:`Run`); ``allocations[rule,
+        sparsity]``, the fractions of seed 0's network by layer; ``comparisons`` by
+        glue key ``pr_alloc_<rule>_<%>``: each rule against uniform on the test split.
+    """
+    from .. import allocation
+
+    seeds = tuple(seeds)
+    shared = accuracy_vs_sparsity(seeds=seeds, epochs=epochs)
+    denses = _denses(seeds)
+    runs, allocations = {}, {}
+    for rule, name in ALLOCATIONS.items():
+        for s in sparsities:
+            allocations[rule, s] = allocation.RULES[name](denses[seeds[0]], s)
+            for seed in seeds:
+                if (rule, s, seed) in shared.runs:
+                    runs[rule, s, seed] = shared.runs[rule, s, seed]
+                    continue
+                amounts = allocation.RULES[name](denses[seed], s)
+                runs[rule, s, seed] = prune_and_finetune(
+                    denses[seed], prune.layerwise_masks(denses[seed], amounts),
+                    epochs=epochs, seed=seed)
+    result = AllocationRuns(runs, allocations, seeds, {})
+    comparisons = {f"pr_alloc_{ALLOCATIONS[rule]}_{100 * s:.0f}": _compare(
+                       result.rows(rule, s), result.rows("prune_layerwise", s),
+                       (rule, "prune_layerwise"))
+                   for rule in ALLOCATIONS if rule != "prune_layerwise" for s in sparsities}
+    return dataclasses.replace(result, comparisons=comparisons)
 
 
 # -------------------------------------------------------------------- schedules
