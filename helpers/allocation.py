@@ -20,7 +20,7 @@ The rules that need only the network are in :data:`RULES` (``{name: rule}``), th
 registry every caller takes a rule from by name or as a callable
 ``rule(model, sparsity, *, names) -> {name: fraction}``.
 
-Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*.
+Introduced in :doc:`pruning`, section *How much of each layer*.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def lamp_scores(weight: torch.Tensor, *, generator: torch.Generator | None = Non
     """LAMP scores (Lee et al., 2021): each weight's square over the sum of the squares of
     the weights of its layer that are not smaller.
 
-    Introduced in :doc:`pruning`, section *Layer-wise and global thresholds*. With the
+    Introduced in :doc:`pruning`, section *How much of each layer*. With the
     weights of a layer sorted by magnitude, ``|w_1| ≤ … ≤ |w_n|``,
 
     .. math:: \\text{score}(u) = \\frac{w_u^2}{\\sum_{v \\ge u} w_v^2},
