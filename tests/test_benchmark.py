@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -324,6 +325,12 @@ def test_headline_reports_a_miss():
     ({"seeds": ()}, "at least one seed"),
     ({"sparsities": (0.5, 1.0)}, r"\(0, 1\)"),
     ({"sparsities": (0.9, 0.5)}, "increasing"),
+    ({"data": "cifar"}, "data must be one of"),
+    ({"architecture": "vgg"}, "architecture must be one of"),
+    ({"architecture": "lenet-5"}, "28×28 images.*fashion-mnist"),
+    ({"finetune_lr_factor": 0.0}, r"finetune_lr_factor must lie in \(0, 1\]"),
+    ({"finetune_lr_factor": 2.0}, "finetune_lr_factor"),
+    ({"max_images": 5}, "max_images"),
 ])
 def test_config_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -336,6 +343,163 @@ def test_missing_mnist_files_give_a_clear_message(tmp_path, capsys):
     assert "MNIST" in err and str(tmp_path) in err
     assert cli.main(["--data", "mnist"]) == 2
     assert "--mnist-dir" in capsys.readouterr().err
+
+
+def test_missing_fashion_mnist_names_debians_package(tmp_path, capsys):
+    assert cli.main(["--data", "fashion-mnist", "--data-dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "Fashion-MNIST files missing" in err and "dataset-fashion-mnist" in err
+    assert "--data-dir" in err
+    assert cli.main(["--model", "lenet-5"]) == 2  # the digits are 8×8
+    assert "28×28" in capsys.readouterr().err
+    assert cli.main(["--jobs", "0", "--quick"]) == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- Fashion-MNIST, LeNet-5
+
+
+def test_presets_follow_han_et_al_on_fashion_mnist():
+    """Retraining after pruning at a tenth of the learning rate on Fashion-MNIST; the
+    digits and MNIST keep the rate of their committed results; LeNet-5 has 3 seeds."""
+    digits = experiment.preset()
+    assert digits == experiment.Config() and digits.finetune_lr == digits.lr
+    assert experiment.preset("mnist").finetune_lr_factor == 1.0
+    for model in experiment.ARCHITECTURES:
+        config = experiment.preset("fashion-mnist", model)
+        assert (config.data, config.architecture) == ("fashion-mnist", model)
+        assert config.finetune_lr == pytest.approx(config.lr / 10)
+    assert len(experiment.preset("fashion-mnist", "lenet-5").seeds) >= 3
+    assert len(experiment.preset("fashion-mnist", "lenet-300-100").seeds) == 5
+    quick = experiment.preset("fashion-mnist", "lenet-5", quick=True)
+    assert quick.seeds == (0,) and quick.max_images is not None
+    assert report.results_dir() == report.RESULTS
+    assert report.results_dir("fashion-mnist", "lenet-5") == \
+        report.RESULTS / "fashion-mnist" / "lenet-5"
+    with pytest.raises(ValueError, match="data must be one of"):
+        report.results_dir("cifar")
+
+
+def test_retraining_after_pruning_runs_at_the_finetuning_rate(digits, monkeypatch):
+    """Every fit after pruning (one-shot, iterative rounds, gradual's last phase,
+    neuron removal) at ``finetune_lr``; training from scratch at ``lr``."""
+    import helpers.prune
+    import helpers.train
+
+    config = replace(TINY, seeds=(0,), finetune_lr_factor=0.1, lr=1e-2)
+    seen = []
+    real = helpers.train.fit
+
+    def spy(model, data, **kwargs):
+        seen.append((kwargs["lr"], kwargs.get("epochs")))
+        return real(model, data, **kwargs)
+
+    monkeypatch.setattr(helpers.train, "fit", spy)
+    monkeypatch.setattr(helpers.prune, "fit", spy)
+    dense = experiment.build_model(config, digits, 0)
+    for method in ("magnitude_global", "iterative", "gradual", "neurons"):
+        seen.clear()
+        list(experiment.REGISTRY[method].run(dense, digits, config, 0))
+        finetuning = [round(lr, 9) for lr, epochs in seen if epochs == config.finetune_epochs]
+        assert finetuning and set(finetuning) == {1e-3}, method
+    seen.clear()
+    list(experiment.REGISTRY["l1_prune"].run(dense, digits, config, 0))
+    assert {round(lr, 9) for lr, _ in seen} == {1e-2, 1e-3}
+
+
+def test_results_do_not_depend_on_the_number_of_processes(digits, results):
+    """Each task seeds itself: two processes (joblib) give the records of one."""
+    config = replace(TINY, seeds=(2,), methods=("magnitude_global", "neurons"))
+    parallel = experiment.run(config, digits, progress=False, n_jobs=2)
+    assert parallel["meta"]["n_jobs"] == 2 and parallel["meta"]["cpu_s"] > 0
+    for r in parallel["records"]:
+        (same,) = [s for s in results["records"] if (s["method"], s["level"], s["seed"])
+                   == (r["method"], r["level"], r["seed"])]
+        for variant in experiment.VARIANTS:
+            assert r[variant]["test_correct"] == same[variant]["test_correct"]
+            assert r[variant]["val_acc"] == same[variant]["val_acc"]
+        assert r.get("choice") == same.get("choice")
+    assert parallel["budget_controls"] == [c for c in results["budget_controls"]
+                                           if c["seed"] in config.seeds
+                                           and c["epochs"] in {b["epochs"] for b in
+                                                               parallel["budget_controls"]}]
+    with pytest.raises(ValueError, match="n_jobs"):
+        experiment.run(config, digits, progress=False, n_jobs=0)
+
+
+def _write_idx_folder(folder, n_train=10_100, n_test=40, seed=0):
+    """Four IDX files of random 28×28 images (the MNIST format, written by hand); the
+    loader holds 10,000 training images out for validation."""
+    from test_mnist import idx_bytes
+
+    from helpers import mnist
+
+    rng = np.random.default_rng(seed)
+    arrays = {"train_images": rng.integers(0, 256, (n_train, 28, 28)),
+              "train_labels": np.arange(n_train) % 10,
+              "test_images": rng.integers(0, 256, (n_test, 28, 28)),
+              "test_labels": np.arange(n_test) % 10}
+    for role, array in arrays.items():
+        (folder / mnist.FILES[role]).write_bytes(idx_bytes(array))
+
+
+def test_lenet5_runs_every_method_and_removes_channels(tmp_path):
+    """Every method of the registry on Caffe's LeNet-5, from a folder of IDX files: the
+    unstructured ones prune convolutions and linear layers; neuron removal takes
+    channels from both convolutions and neurons from the hidden linear layer."""
+    _write_idx_folder(tmp_path)
+    config = replace(experiment.QUICK_IDX, data="fashion-mnist", architecture="lenet-5",
+                     max_images=100, sparsities=(0.9,), latency_batches=(1, 8))
+    data = experiment.load_data(config, tmp_path)
+    assert data.X_train.shape[1:] == (1, 28, 28) and len(data.y_train) == 100
+    out = experiment.run(config, data, progress=False)
+    dense = out["dense"]
+    assert dense["hidden"] == [20, 50, 500]
+    assert dense["weights"] == 20 * 25 + 50 * 20 * 25 + 800 * 500 + 500 * 10
+    assert out["data"]["architecture"] == "lenet-5"
+    rows = {r["method"]: r for r in out["rows"]}
+    assert set(rows) == set(experiment.METHODS)
+    assert rows["neurons"]["hidden"] == [10, 25, 250]
+    for method in experiment.UNSTRUCTURED:
+        assert rows[method]["nonzero_weights"] <= 0.1 * dense["weights"] + 2
+        assert rows[method]["shared"]["storage_bytes"] < dense["shared"]["storage_bytes"]
+    (record,) = [r for r in out["records"] if r["method"] == "magnitude_layer"]
+    assert experiment.unpack_correct(record["fp32"]["test_correct"], 40).shape == (40,)
+
+
+needs_fashion = pytest.mark.skipif(
+    not (Path("/usr/share/datasets/fashion-mnist") / "train-images-idx3-ubyte.gz").is_file(),
+    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist; "
+           "CI installs it)")
+
+
+@needs_fashion
+def test_quick_run_on_the_real_fashion_mnist_files(tmp_path, capsys):
+    """``--quick`` on Debian's Fashion-MNIST files, both networks: per-image test
+    results and what selected each headline row are in the JSON."""
+    started = time.perf_counter()
+    assert cli.main(["--data", "fashion-mnist", "--quick", "--no-progress",
+                     "--out", str(tmp_path / "mlp")]) == 0
+    assert cli.main(["--data", "fashion-mnist", "--model", "lenet-5", "--quick",
+                     "--methods", "magnitude_global", "neurons", "--no-progress",
+                     "--out", str(tmp_path / "lenet5")]) == 0
+    assert time.perf_counter() - started < 120  # seconds on an idle machine
+    capsys.readouterr()
+    for name, model in (("mlp", "lenet-300-100"), ("lenet5", "lenet-5")):
+        results = report.load_results(tmp_path / name / "compression.json")
+        assert results["data"]["name"] == "fashion-mnist"
+        assert results["config"]["architecture"] == model
+        assert results["config"]["finetune_lr_factor"] == 0.1
+        n = results["data"]["n_test"]
+        assert n == experiment.QUICK_IDX.max_images
+        correct = report.seed_correct(results, "dense")
+        assert correct.shape == (1, n)
+        for claim in ("weights", "storage"):
+            row = results["headline"][claim]
+            if row is not None:
+                assert row["selected_by"]["split"] == "val"
+        text = (tmp_path / name / "compression.md").read_text(encoding="utf-8")
+        assert f"(fashion-mnist, {model})" in text
 
 
 def test_budget_report_marks_pages_over_budget():

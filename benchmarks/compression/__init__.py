@@ -3,7 +3,9 @@
 Usage (``make benchmark`` runs the first form)::
 
     .venv/bin/python -m benchmarks.compression                  # digits, 5 seeds
-    .venv/bin/python -m benchmarks.compression --data mnist --mnist-dir PATH
+    .venv/bin/python -m benchmarks.compression --data mnist --data-dir PATH
+    .venv/bin/python -m benchmarks.compression --data fashion-mnist --jobs 2
+    .venv/bin/python -m benchmarks.compression --data fashion-mnist --model lenet-5 --jobs 2
     .venv/bin/python -m benchmarks.compression --quick --out /tmp/bench   # tiny smoke run
 
 Following Blalock et al. (2020), every method is reported with its parameters, its
@@ -11,7 +13,12 @@ multiply-accumulates (MACs), its storage and its measured CPU latency, over a fu
 of sparsities, as mean ± standard deviation over several seeds, next to the magnitude and
 random baselines. The network is LeNet-300-100 (Han et al. 2015, Table 1) with as many
 inputs as the data has features: 64-300-100-10 on the 8×8 digits, 784-300-100-10 on
-MNIST.
+MNIST and Fashion-MNIST; on these two, ``--model lenet-5`` runs Caffe's LeNet-5
+(20-50-500, the "431K" network of Han et al.), to which every method applies (neuron
+removal takes the channels of its convolutions too). On Fashion-MNIST (Debian's
+``dataset-fashion-mnist``, or ``--data-dir``) retraining after pruning runs at a tenth
+of the learning rate, as Han et al. retrain. ``--jobs 2`` runs seeds and methods on two
+processes (joblib), with the same results.
 
 Methods (each at several sparsities, or fractions of neurons removed):
 

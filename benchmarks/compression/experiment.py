@@ -19,7 +19,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,13 @@ SCHEMA = 3
 EPS = 1e-9
 
 VARIANTS = ("fp32", "int8", "shared")
+
+#: The data sets of :func:`load_data`: the bundled 8×8 digits, MNIST and Fashion-MNIST
+#: from their IDX files (:mod:`helpers.mnist`).
+DATA = ("digits", "mnist", "fashion-mnist")
+#: The networks of :func:`build_model`: LeNet-300-100 (an MLP, ``Config.hidden``) and
+#: LeNet-5 in Caffe's 20-50-500 variant (:func:`helpers.models.lenet5`, 28×28 images).
+ARCHITECTURES = ("lenet-300-100", "lenet-5")
 
 #: What the papers report and what this benchmark aims for.
 TARGETS = {
@@ -54,17 +61,30 @@ TARGETS = {
 class Config:
     """Everything that decides a run; stored in the results JSON.
 
-    ``sparsities`` are fractions of weights pruned (unstructured methods);
-    ``neuron_fractions`` are fractions of each hidden layer's neurons removed.
+    ``data`` is one of :data:`DATA`; ``architecture`` one of :data:`ARCHITECTURES`
+    (``hidden`` sets LeNet-300-100's hidden widths; LeNet-5 needs 28×28 images, so
+    MNIST or Fashion-MNIST). ``sparsities`` are fractions of weights pruned
+    (unstructured methods); ``neuron_fractions`` are fractions of each hidden layer's
+    neurons removed (of LeNet-5's, the channels of both convolutions and the neurons of
+    its hidden fully connected layer). ``lr`` trains the dense network and every
+    network trained from scratch (the L1 and L2 candidates), and continues the dense
+    controls; every retraining after pruning (fine-tuning, each round of iterative
+    pruning, the last phase of gradual pruning) runs at ``lr × finetune_lr_factor``
+    (:attr:`finetune_lr`): Han et al. (2015) retrain at a tenth of the original rate
+    (0.1, the Fashion-MNIST configurations); the digits and MNIST configurations keep
+    1.0, the rate their committed results were computed with. ``max_images``, if set,
+    keeps only the first that many images of each split (``--quick`` on the real files).
     """
 
     data: str = "digits"
+    architecture: str = "lenet-300-100"
     hidden: tuple[int, ...] = (300, 100)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     methods: tuple[str, ...] = field(default_factory=lambda: tuple(REGISTRY))
     sparsities: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99)
     neuron_fractions: tuple[float, ...] = (0.25, 0.5, 0.6, 0.7, 0.8, 0.9)
     lr: float = 3e-3
+    finetune_lr_factor: float = 1.0
     batch_size: int = 64
     dense_epochs: int = 40
     finetune_epochs: int = 15
@@ -79,8 +99,30 @@ class Config:
     latency_rounds: int = 5
     latency_repeats: int = 10
     threads: int = 1
+    max_images: int | None = None
+
+    @property
+    def finetune_lr(self) -> float:
+        """The learning rate of every retraining after pruning: ``lr × finetune_lr_factor``."""
+        return self.lr * self.finetune_lr_factor
 
     def __post_init__(self):
+        if self.data not in DATA:
+            raise ValueError(f"data must be one of {DATA}, got {self.data!r}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, "
+                             f"got {self.architecture!r}")
+        if self.architecture == "lenet-5" and self.data == "digits":
+            raise ValueError("architecture 'lenet-5' needs 28×28 images; the digits are "
+                             "8×8: use data='mnist' or 'fashion-mnist', or 'lenet-300-100'")
+        if not 0 < self.finetune_lr_factor <= 1:
+            raise ValueError("finetune_lr_factor must lie in (0, 1] (Han et al. retrain at "
+                             f"0.1 of the learning rate), got {self.finetune_lr_factor}")
+        if self.max_images is not None and (isinstance(self.max_images, bool) or
+                                            not isinstance(self.max_images, int) or
+                                            self.max_images < 10):
+            raise ValueError("max_images must be None or an int >= 10 (one image per "
+                             f"class at least), got {self.max_images!r}")
         unknown = sorted(set(self.methods) - set(REGISTRY))
         if unknown:
             raise ValueError(f"unknown method(s) {unknown}; choose from {tuple(REGISTRY)}")
@@ -97,42 +139,79 @@ class Config:
 # --------------------------------------------------------------------------- data and models
 
 
-def load_data(config: Config, mnist_dir: str | os.PathLike | None = None) -> ClassificationData:
-    """The data set of a run: the bundled digits, or MNIST from its IDX files."""
+def load_data(config: Config, data_dir: str | os.PathLike | None = None) -> ClassificationData:
+    """The data set of a run: the bundled digits, or MNIST or Fashion-MNIST from their
+    IDX files, as images ``(n, 1, 28, 28)`` for LeNet-5.
+
+    ``data_dir`` is the folder of the IDX files: needed for MNIST; for Fashion-MNIST it
+    defaults to where Debian's package ``dataset-fashion-mnist`` installs them
+    (:func:`helpers.mnist.load_fashion_mnist`). Both take their validation split
+    (10,000 images, stratified, seed 0) from the 60,000 training images. With
+    ``config.max_images`` only the first that many images of each split are kept.
+    Missing files raise ``FileNotFoundError`` with what to install or pass.
+    """
     if config.data == "digits":
-        return load_digits_split()
-    if config.data == "mnist":
+        data = load_digits_split()
+    elif config.data == "mnist":
         from helpers import mnist
 
-        if mnist_dir is None:
+        if data_dir is None:
             raise FileNotFoundError(
-                "--data mnist needs --mnist-dir PATH, a folder with the four MNIST IDX "
-                "files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                "--data mnist needs --data-dir PATH (or --mnist-dir PATH), a folder with "
+                "the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                 "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; .gz is fine)")
-        return mnist.load_mnist(mnist_dir)
-    raise ValueError(f"data must be 'digits' or 'mnist', got {config.data!r}")
+        data = mnist.load_mnist(data_dir)
+    else:
+        from helpers import mnist
+
+        data = mnist.load_fashion_mnist(data_dir)
+    if config.max_images is not None:
+        n = config.max_images
+        data = ClassificationData(data.X_train[:n], data.y_train[:n], data.X_val[:n],
+                                  data.y_val[:n], data.X_test[:n], data.y_test[:n],
+                                  data.name, data.n_classes)
+    if config.architecture == "lenet-5":
+        data = _channels_last(data.as_images(28, 28))
+    return data
+
+
+def _channels_last(data: ClassificationData) -> ClassificationData:
+    """Images stored channels-last, as LeNet-5's weights (:func:`build_model`): the same
+    numbers, and training and inference about twice as fast on a CPU."""
+    cl = lambda X: X.contiguous(memory_format=torch.channels_last)  # noqa: E731
+    return ClassificationData(cl(data.X_train), data.y_train, cl(data.X_val), data.y_val,
+                              cl(data.X_test), data.y_test, data.name, data.n_classes)
 
 
 def build_model(config: Config, data: ClassificationData, seed: int) -> nn.Sequential:
-    """LeNet-300-100 (or ``config.hidden``) for ``data``, initialised from ``seed``."""
+    """The network of ``config.architecture`` for ``data``, initialised from ``seed``:
+    LeNet-300-100 (``config.hidden``) with as many inputs as ``data`` has features, or
+    Caffe's LeNet-5 (:func:`helpers.models.lenet5`) for ``(n, 1, 28, 28)`` images."""
     train.seed_everything(seed)
+    if config.architecture == "lenet-5":
+        if tuple(data.X_train.shape[1:]) != (1, 28, 28):
+            raise ValueError("LeNet-5 needs images of shape (1, 28, 28), got inputs of "
+                             f"shape {tuple(data.X_train.shape[1:])}; load the data with "
+                             "load_data(config) (it reshapes them)")
+        return models.lenet5(data.n_classes).to(get_device(),
+                                                memory_format=torch.channels_last)
     sizes = [data.n_features, *config.hidden, data.n_classes]
     return models.mlp(sizes).to(get_device())
 
 
 def _fit(model: nn.Module, data: ClassificationData, config: Config, seed: int, *,
-         epochs: int, **kwargs) -> train.History:
-    return train.fit(model, data, epochs=epochs, lr=config.lr, batch_size=config.batch_size,
-                     seed=seed, progress=False, **kwargs)
+         epochs: int, lr: float | None = None, **kwargs) -> train.History:
+    return train.fit(model, data, epochs=epochs, lr=config.lr if lr is None else lr,
+                     batch_size=config.batch_size, seed=seed, progress=False, **kwargs)
 
 
 def _finetune(model: nn.Module, data: ClassificationData, config: Config, seed: int,
               masks: prune.Masks | None = None) -> nn.Module:
-    """Fine-tune in place (keeping pruned weights at zero); the best validation epoch
-    wins, the starting weights included."""
+    """Retrain in place at ``config.finetune_lr`` (keeping pruned weights at zero); the
+    best validation epoch wins, the starting weights included."""
     hook = prune.MaskEnforcer(masks) if masks else None
-    _fit(model, data, config, seed, epochs=config.finetune_epochs, after_step=hook,
-         keep_start=True)
+    _fit(model, data, config, seed, epochs=config.finetune_epochs, lr=config.finetune_lr,
+         after_step=hook, keep_start=True)
     return model
 
 
@@ -239,7 +318,7 @@ def method_iterative(dense, data, config, seed) -> Iterator[Level]:
     model = copy.deepcopy(dense)
     for k, s in enumerate(config.sparsities):
         prune.iterative_prune(model, data, sparsities=[s], scope="global",
-                              epochs=config.finetune_epochs, lr=config.lr,
+                              epochs=config.finetune_epochs, lr=config.finetune_lr,
                               batch_size=config.batch_size, seed=seed + k)
         yield s, copy.deepcopy(model), {}
 
@@ -248,13 +327,16 @@ def method_iterative(dense, data, config, seed) -> Iterator[Level]:
         epochs=lambda config, k: (config.dense_epochs + config.gradual_epochs
                                   + config.finetune_epochs))
 def method_gradual(dense, data, config, seed) -> Iterator[Level]:
+    """Zhu & Gupta's schedule while training at ``lr``, then fine-tuning at the final
+    sparsity at ``finetune_lr`` (the zeros kept)."""
     for s in config.sparsities:
         model = copy.deepcopy(dense)
         prune.gradual_prune(model, data, final_sparsity=s, pruning_epochs=config.gradual_epochs,
-                            finetune_epochs=config.finetune_epochs,
-                            n_pruning_steps=config.gradual_steps, scope="global",
-                            lr=config.lr, batch_size=config.batch_size, seed=seed)
-        yield s, model, {}
+                            finetune_epochs=0, n_pruning_steps=config.gradual_steps,
+                            scope="global", lr=config.lr, batch_size=config.batch_size,
+                            seed=seed)
+        masks = {name: w != 0 for name, w in prune.prunable_parameters(model).items()}
+        yield s, _finetune(model, data, config, seed, masks), {}
 
 
 def _regularised_then_pruned(trained: Sequence[tuple[dict, nn.Module]], data, config,
@@ -296,7 +378,10 @@ def method_l2_prune(dense, data, config, seed) -> Iterator[Level]:
         epochs=lambda config, k: (config.dense_epochs
                                   + len(config.neuron_criteria) * config.finetune_epochs))
 def method_neurons(dense, data, config, seed) -> Iterator[Level]:
-    """Remove the same fraction of neurons from every hidden layer, then fine-tune."""
+    """Remove the same fraction of units from every hidden layer, then fine-tune: the
+    neurons of each hidden linear layer, and of LeNet-5 the output channels of each
+    convolution too (:func:`helpers.structured.remove_channels`); each criterion scores
+    a convolution's channels as it scores neurons."""
     X, y = data.split("train")
     layers = structured.removable_layers(dense)
     scores = {c: {layer: structured.neuron_importance(dense, layer, c, X=X, y=y)
@@ -306,8 +391,11 @@ def method_neurons(dense, data, config, seed) -> Iterator[Level]:
         for criterion in config.neuron_criteria:
             model = dense
             for layer in layers:
-                model = structured.remove_neurons(model, layer,
-                                             structured.lowest(scores[criterion][layer], fraction))
+                remove = (structured.remove_channels
+                          if isinstance(model.get_submodule(layer), nn.Conv2d)
+                          else structured.remove_neurons)
+                model = remove(model, layer, structured.lowest(scores[criterion][layer],
+                                                               fraction))
             candidates.append(({"criterion": criterion},
                                _finetune(model, data, config, seed)))
         choice, model = _best_on_validation(candidates, data)
@@ -330,6 +418,37 @@ QUICK = Config(seeds=(0, 1), sparsities=(0.5, 0.9), neuron_fractions=(0.5,),
 MNIST = Config(data="mnist", lr=1e-3, batch_size=128, dense_epochs=20, finetune_epochs=6,
                gradual_epochs=8, gradual_steps=20, sparsities=(0.5, 0.8, 0.9, 0.92, 0.95,
                                                                0.97, 0.98))
+
+#: LeNet-300-100 on Fashion-MNIST with Han et al.'s protocol: the dense network trained
+#: to convergence, then every retraining after pruning at a tenth of its learning rate.
+FASHION = replace(MNIST, data="fashion-mnist", finetune_lr_factor=0.1)
+
+#: Caffe's LeNet-5 (20-50-500) on Fashion-MNIST, Han et al.'s protocol; an epoch costs
+#: about ten of LeNet-300-100's, so fewer seeds, levels and candidates (README, *Benchmark*).
+FASHION_LENET5 = replace(FASHION, architecture="lenet-5", seeds=(0, 1, 2))
+
+#: ``--quick`` on MNIST or Fashion-MNIST: the real files, a few hundred images of each
+#: split, one seed.
+QUICK_IDX = replace(QUICK, seeds=(0,), max_images=500, dense_epochs=2, finetune_epochs=1,
+                    gradual_epochs=1, gradual_steps=2, latency_batches=(1, 16),
+                    latency_repeats=2)
+
+
+def preset(data: str = "digits", architecture: str = "lenet-300-100", *,
+           quick: bool = False) -> Config:
+    """The configuration of a run of ``python -m benchmarks.compression``: the book's
+    digits (:class:`Config`), MNIST (:data:`MNIST`), Fashion-MNIST (:data:`FASHION`,
+    :data:`FASHION_LENET5`); ``quick``: :data:`QUICK`, or :data:`QUICK_IDX` on the
+    real files of MNIST or Fashion-MNIST, with the learning rate of retraining of the
+    full configuration."""
+    if data == "fashion-mnist":
+        full = FASHION_LENET5 if architecture == "lenet-5" else FASHION
+    else:
+        full = MNIST if data == "mnist" else Config()
+    base = (QUICK if data == "digits" else QUICK_IDX) if quick else full
+    # --quick keeps the protocol of its data set (the rate of retraining)
+    return replace(base, data=data, architecture=architecture,
+                   finetune_lr_factor=full.finetune_lr_factor)
 
 
 
@@ -421,6 +540,13 @@ def _weight_counts(model: nn.Module) -> tuple[int, int]:
     return sum(w.numel() for w in weights.values()), sum(nonzero[n] for n in weights)
 
 
+def _widths(model: nn.Module) -> list[int]:
+    """The units of every layer but the last: the hidden neurons of LeNet-300-100; the
+    channels of each convolution and the hidden neurons of LeNet-5."""
+    return [m.out_channels if isinstance(m, nn.Conv2d) else m.out_features
+            for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))][:-1]
+
+
 def _latency_input(data: ClassificationData, batch: int) -> torch.Tensor:
     X = data.X_test
     return X.repeat(math.ceil(batch / len(X)), *[1] * (X.dim() - 1))[:batch]
@@ -485,7 +611,7 @@ def measure(model: nn.Module, data: ClassificationData, config: Config,
     shape = tuple(data.X_train.shape[1:])
     weights, nonzero = _weight_counts(model)
     record = {
-        "hidden": [m.out_features for m in model if isinstance(m, nn.Linear)][:-1],
+        "hidden": _widths(model),
         "weights": weights,
         "nonzero_weights": nonzero,
         "parameters": metrics.count_parameters(model),
@@ -510,9 +636,9 @@ def measure(model: nn.Module, data: ClassificationData, config: Config,
     for name, (m, nbytes) in variants.items():
         # test_correct: which test images the model gets right (pack_correct), for the
         # report's paired per-image comparisons (helpers.stats.compare_accuracy).
-        record[name] = {"val_acc": _val(m, data), "test_acc": train.evaluate(m, data, "test"),
-                        "storage_bytes": int(nbytes),
-                        "test_correct": pack_correct(train.correct(m, X_test, y_test))}
+        correct = train.correct(m, X_test, y_test)  # one pass over the test images
+        record[name] = {"val_acc": _val(m, data), "test_acc": float(np.mean(correct)),
+                        "storage_bytes": int(nbytes), "test_correct": pack_correct(correct)}
     record["shared"]["bits"] = bits
     record.update(_latencies(model, data, config, reference))
     return record
@@ -539,58 +665,166 @@ def machine_info() -> dict:
     return info
 
 
-def run(config: Config, data: ClassificationData, *, progress: bool = True) -> dict:
-    """Run the benchmark; return the results (JSON-serialisable)."""
+class _Arrays:
+    """A data set as numpy arrays, for the workers of :func:`run`: joblib hands arrays
+    this large to its worker processes as memory-mapped files, not as pickled copies."""
+
+    def __init__(self, data: ClassificationData):
+        self.arrays = {k: getattr(data, k).numpy() for k in (
+            "X_train", "y_train", "X_val", "y_val", "X_test", "y_test")}
+        self.name, self.n_classes = data.name, data.n_classes
+
+    def data(self) -> ClassificationData:
+        t = {k: torch.from_numpy(np.array(a)) for k, a in self.arrays.items()}
+        data = ClassificationData(**t, name=self.name, n_classes=self.n_classes)
+        return _channels_last(data) if data.X_train.dim() == 4 else data
+
+
+def _start_task(config: Config, data, seed: int) -> ClassificationData:
+    """What every task of :func:`run` does first, in whichever process runs it: the
+    threads of the configuration and the seed's random state, so results do not depend
+    on ``n_jobs`` or on the order the tasks run in."""
+    torch.set_num_threads(config.threads)
+    train.seed_everything(seed)
+    return data.data() if isinstance(data, _Arrays) else data
+
+
+def _dense_task(config: Config, data, seed: int) -> tuple[nn.Module, dict]:
+    """The dense network of ``seed``, trained, and its record."""
+    data = _start_task(config, data, seed)
+    dense = build_model(config, data, seed)
+    _fit(dense, data, config, seed, epochs=config.dense_epochs)
+    record = {"method": "dense", "level": None, "seed": seed,
+              **measure(copy.deepcopy(dense), data, config)}
+    return dense.cpu(), record
+
+
+def _reference(dense: nn.Module) -> nn.Module:
+    """The dense network as every other network of its seed is timed against."""
+    return structured.remove_dead_neurons(copy.deepcopy(dense)).to(get_device()).eval()
+
+
+def _controls_task(config: Config, data, seed: int, dense: nn.Module) -> tuple[dict, list]:
+    """The dense network continued for each method's training budget (the control it is
+    compared with): the record of the one of one-shot pruning's budget (dense +
+    fine-tuning), measured in full as the tables' "dense, equal budget" row, and the
+    per-image test results of every control."""
+    data = _start_task(config, data, seed)
+    dense = dense.to(get_device())
+    budgets = {method_epochs(config, m, k) for m in config.methods
+               for k in range(n_levels(config, m))}
+    one_shot = config.dense_epochs + config.finetune_epochs
+    controls = budget_controls(dense, data, config, seed, budgets | {one_shot})
+    record = {"method": "dense_budget", "level": None, "seed": seed, "epochs": one_shot,
+              **measure(controls[one_shot], data, config, _reference(dense))}
+    X_test, y_test = data.split("test")
+    control_records = []
+    for epochs, control in sorted(controls.items()):
+        correct = train.correct(control, X_test, y_test)
+        control_records.append({"epochs": epochs, "seed": seed, "val_acc": _val(control, data),
+                                "test_acc": float(np.mean(correct)),
+                                "test_correct": pack_correct(correct)})
+    return record, control_records
+
+
+def _method_task(config: Config, data, seed: int, method: str,
+                 dense: nn.Module) -> list[dict]:
+    """Every level of ``method`` for ``seed``, measured."""
+    data = _start_task(config, data, seed)
+    dense = dense.to(get_device())
+    reference = _reference(dense)
+    return [{"method": method, "level": level, "seed": seed, "choice": choice,
+             "epochs": method_epochs(config, method, k),
+             **measure(model, data, config, reference)}
+            for k, (level, model, choice) in enumerate(
+                REGISTRY[method].run(dense, data, config, seed))]
+
+
+def _task_cost(config: Config, method: str | None) -> int:
+    """Roughly the epochs of training a task adds to its dense network (``None``: the
+    dense controls), to start the longest tasks first."""
+    if method is None:
+        return max(method_epochs(config, m, k) for m in config.methods
+                   for k in range(n_levels(config, m))) - config.dense_epochs
+    return sum(method_epochs(config, method, k) - config.dense_epochs
+               for k in range(n_levels(config, method)))
+
+
+def _parallel(n_jobs: int, calls: list, bar) -> Iterator:
+    """``(key, cpu_s, result)`` of each ``(key, units, function, args)`` of ``calls`` as
+    it finishes, on ``n_jobs`` processes (in this one for 1), advancing ``bar`` by
+    ``units`` for each; ``cpu_s`` is the CPU time the call took."""
+    if n_jobs == 1:
+        for call in calls:
+            key, units, cpu_s, result = _timed(*call)
+            bar.update(units)
+            yield key, cpu_s, result
+        return
+    from joblib import Parallel, delayed
+
+    jobs = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1)
+    for key, units, cpu_s, result in jobs(delayed(_timed)(*call) for call in calls):
+        bar.update(units)
+        yield key, cpu_s, result
+
+
+def _timed(key, units: int, function: Callable, args: tuple) -> tuple:
+    """``function(*args)`` with the CPU time it took in its process."""
+    cpu = time.process_time()
+    result = function(*args)
+    return key, units, time.process_time() - cpu, result
+
+
+def run(config: Config, data: ClassificationData, *, progress: bool = True,
+        n_jobs: int = 1) -> dict:
+    """Run the benchmark; return the results (JSON-serialisable).
+
+    Each seed's dense network is trained first; then its dense controls and each method
+    run as separate tasks, the longest first, on ``n_jobs`` processes (joblib; each
+    task on ``config.threads`` threads, seeding itself, so the results are the same for
+    any ``n_jobs``, latencies aside). A progress bar (tqdm) counts the networks
+    measured. Latencies are measured while the other processes run: each network is
+    timed in alternation with its seed's dense network, so a shared CPU slows both.
+    """
     from tqdm import tqdm
 
-    started, cpu_started = time.perf_counter(), time.process_time()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive int (processes), got {n_jobs!r}")
+    started = time.perf_counter()
     meta = {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "machine": machine_info()}
+            "machine": machine_info(), "n_jobs": n_jobs}
     old_threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
     total = len(config.seeds) * (2 + sum(n_levels(config, m) for m in config.methods))
-    bar = tqdm(total=total, desc=f"benchmark ({config.data})", disable=not progress,
-               dynamic_ncols=True)
-    baseline_records, records, control_records = [], [], []
+    bar = tqdm(total=total, desc=f"benchmark ({config.data}, {config.architecture})",
+               disable=not progress, dynamic_ncols=True)
+    shared = data if n_jobs == 1 else _Arrays(data)
     try:
-        for seed in config.seeds:
-            dense = build_model(config, data, seed)
-            _fit(dense, data, config, seed, epochs=config.dense_epochs)
-            baseline_records.append({"method": "dense", "level": None, "seed": seed,
-                                     **measure(copy.deepcopy(dense), data, config)})
-            # The dense network as every other network of this seed is timed against.
-            reference = structured.remove_dead_neurons(copy.deepcopy(dense)).eval()
-            bar.update()
-            # The dense network continued for each method's training budget (the control
-            # it is compared with); the one of one-shot pruning's budget (dense +
-            # fine-tuning) is measured in full, as the tables' "dense, equal budget" row.
-            budgets = {method_epochs(config, m, k) for m in config.methods
-                       for k in range(n_levels(config, m))}
-            one_shot = config.dense_epochs + config.finetune_epochs
-            controls = budget_controls(dense, data, config, seed, budgets | {one_shot})
-            baseline_records.append({"method": "dense_budget", "level": None, "seed": seed,
-                                     "epochs": one_shot,
-                                     **measure(controls[one_shot], data, config, reference)})
-            X_test, y_test = data.split("test")
-            for epochs, control in sorted(controls.items()):
-                control_records.append({
-                    "epochs": epochs, "seed": seed, "val_acc": _val(control, data),
-                    "test_acc": train.evaluate(control, data, "test"),
-                    "test_correct": pack_correct(train.correct(control, X_test, y_test))})
-            bar.update()
-            for method in config.methods:
-                bar.set_postfix(seed=seed, method=method)
-                for k, (level, model, choice) in enumerate(
-                        REGISTRY[method].run(dense, data, config, seed)):
-                    records.append({"method": method, "level": level, "seed": seed,
-                                    "choice": choice, "epochs": method_epochs(config, method, k),
-                                    **measure(model, data, config, reference)})
-                    bar.update()
+        dense_calls = [(seed, 1, _dense_task, (config, shared, seed))
+                       for seed in config.seeds]
+        cpu_s, dense = 0.0, {}
+        for seed, cpu, result in _parallel(n_jobs, dense_calls, bar):
+            cpu_s, dense[seed] = cpu_s + cpu, result
+        calls = [((seed, None), 1, _controls_task, (config, shared, seed, dense[seed][0]))
+                 for seed in config.seeds]
+        calls += [((seed, m), n_levels(config, m), _method_task,
+                   (config, shared, seed, m, dense[seed][0]))
+                  for seed in config.seeds for m in config.methods]
+        calls.sort(key=lambda call: -_task_cost(config, call[0][1]))
+        done = {}
+        for key, cpu, result in _parallel(n_jobs, calls, bar):
+            cpu_s, done[key] = cpu_s + cpu, result
     finally:
         bar.close()
         torch.set_num_threads(old_threads)
+    baseline_records, records, control_records = [], [], []
+    for seed in config.seeds:  # in the order of the seeds and of the registry
+        budget_record, controls = done[seed, None]
+        baseline_records += [dense[seed][1], budget_record]
+        control_records += controls
+        for m in config.methods:
+            records += done[seed, m]
     meta["duration_s"] = round(time.perf_counter() - started, 1)
-    meta["cpu_s"] = round(time.process_time() - cpu_started, 1)
+    meta["cpu_s"] = round(cpu_s, 1)  # the tasks' CPU time, in every process
     if hasattr(os, "getloadavg"):
         meta["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     dense_summary = summarize_dense([r for r in baseline_records if r["method"] == "dense"])
@@ -598,7 +832,8 @@ def run(config: Config, data: ClassificationData, *, progress: bool = True) -> d
         [r for r in baseline_records if r["method"] == "dense_budget"],
         reference=dense_summary)
     return {"schema": SCHEMA, "meta": meta, "config": _jsonable(asdict(config)),
-            "data": {"name": config.data, "n_features": data.n_features,
+            "data": {"name": config.data, "architecture": config.architecture,
+                     "n_features": data.n_features,
                      **{f"n_{w}": len(data.split(w)[1]) for w in ("train", "val", "test")}},
             "targets": TARGETS, "dense": dense_summary, "dense_budget": budget_summary,
             "rows": aggregate(records, dense_summary), "records": baseline_records + records,

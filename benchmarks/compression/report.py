@@ -26,6 +26,20 @@ from .experiment import REGISTRY as METHODS
 #: Where the committed results live.
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
+
+def results_dir(data: str = "digits", architecture: str = "lenet-300-100") -> Path:
+    """Where a run's results are written and read by default: :data:`RESULTS` for
+    LeNet-300-100 on the digits (the appendix's main results), ``RESULTS/<data>/<model>``
+    for the others (``benchmarks/results/fashion-mnist/lenet-5/``), beside them."""
+    from .experiment import ARCHITECTURES, DATA
+
+    if data not in DATA or architecture not in ARCHITECTURES:
+        raise ValueError(f"data must be one of {DATA} and architecture one of "
+                         f"{ARCHITECTURES}, got {data!r} and {architecture!r}")
+    if (data, architecture) == ("digits", "lenet-300-100"):
+        return RESULTS
+    return RESULTS / data / architecture
+
 def _pick(rows: Sequence[dict], ok: Callable[[dict], bool],
           key: Callable[[dict], float]) -> dict | None:
     """The row with the largest ``key`` among those that satisfy ``ok``."""
@@ -690,9 +704,11 @@ def write_results(results: dict, out: str | os.PathLike = RESULTS) -> list[Path]
                         encoding="utf-8")
     meta, m = results["meta"], results["meta"]["machine"]
     paths[1].write_text(
-        f"# Compression benchmark ({results['data']['name']})\n\n"
+        f"# Compression benchmark ({results['data']['name']}, "
+        f"{results['config'].get('architecture', 'lenet-300-100')})\n\n"
         f"Run {meta['date']} on {m['cpu']} ({m['cores']} cores, torch {m['torch']}, "
-        f"{results['config']['threads']} thread(s)) in {meta['duration_s']:.0f} s "
+        f"{results['config']['threads']} thread(s) per process, "
+        f"{meta.get('n_jobs', 1)} process(es)) in {meta['duration_s']:.0f} s "
         f"({meta.get('cpu_s', float('nan')):.0f} s of CPU time; load average "
         f"{m.get('load_average', [float('nan')])[0]:.1f} at the start); "
         f"seeds {results['config']['seeds']}; accuracies in % on the test split, "
