@@ -14,7 +14,9 @@ overall sparsity (up to the rounding of each layer to whole weights).
 * :func:`lamp`: one threshold on LAMP scores (Lee et al., 2021;
   :func:`helpers.prune.lamp_scores`);
 * :func:`owl`: outlier-weighted layer-wise sparsity for language models (Yin et al.,
-  2024), from each block's share of outlier Wanda scores (:func:`outlier_ratio`).
+  2024), from each block's share of outlier Wanda scores (:func:`outlier_ratio`);
+  :func:`owl_sparsities` computes it for a model and its calibration data, as
+  :func:`helpers.layerwise.prune_layerwise` takes it.
 
 The rules that need only the network are in :data:`RULES` (``{name: rule}``), the
 registry every caller takes a rule from by name or as a callable
@@ -33,10 +35,11 @@ from torch import nn
 
 from ._checks import check_float_tensor, check_fraction, check_nonnegative
 from .criteria import Registry
+from .layers import linear_weight
 from .prune import global_masks, prunable_parameters
 
 __all__ = ["RULES", "Allocation", "uniform", "global_magnitude", "erk", "lamp",
-           "outlier_ratio", "owl", "overall_sparsity"]
+           "outlier_ratio", "owl", "owl_sparsities", "overall_sparsity"]
 
 #: Parameter name → fraction of its weights to prune.
 Allocation = dict[str, float]
@@ -255,3 +258,54 @@ def owl(ratios: Mapping[str, float] | Sequence[float], sparsity: float,
     mean = sum(spread) / len(spread)
     result = [min(1.0, max(0.0, 1 - (v - mean + 1 - sparsity))) for v in spread]
     return dict(zip(keys, result)) if keys is not None else result
+
+
+def owl_sparsities(model: nn.Module, calibration: torch.Tensor, sparsity: float, *,
+                   lam: float = 0.08, m: float = 5.0, names: Iterable[str] | None = None,
+                   batch_size: int = 64) -> Allocation:
+    """OWL's sparsity of every linear layer of a language model (Yin et al., 2024).
+
+    Introduced in :doc:`language-models`, section *How much of each block*. As in the
+    paper's code: the inputs of the dense model's linear layers on ``calibration``
+    (:func:`helpers.layerwise.layer_inputs`) give each weight its Wanda score
+    ``|W_ij| · ‖X_j‖₂``; a block's outlier ratio (:func:`outlier_ratio`) counts the
+    scores of all its layers together; :func:`owl` turns the ratios into the blocks'
+    sparsities, and every layer of a block gets its block's.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The language model, its blocks the items of an ``nn.ModuleList`` (as
+        :class:`helpers.language_model.TinyTransformer`'s or a transformers decoder's).
+    calibration : torch.Tensor
+        A batch of model inputs (ids of shape ``(samples, time)``).
+    sparsity, lam, m : float
+        The mean sparsity over blocks, OWL's λ and M (:func:`owl`, :func:`outlier_ratio`).
+    names : iterable of str, optional
+        The linear layers (default: :func:`helpers.layerwise.linear_layers`).
+    batch_size : int
+        Calibration samples per forward pass.
+
+    Returns
+    -------
+    dict
+        Layer name → fraction to prune, for ``prune_layerwise(..., sparsity=…)``.
+
+    Raises
+    ------
+    ValueError
+        For a layer in no block, and the errors of :func:`owl` and
+        :func:`helpers.layerwise.layer_inputs`.
+    """
+    from . import layerwise  # layerwise imports prune, as this module does
+
+    inputs = layerwise.layer_inputs(model, calibration, names, batch_size=batch_size)
+    modules = dict(model.named_modules())
+    scores: dict[str, list[torch.Tensor]] = {}
+    for name, x in inputs.items():
+        weight = linear_weight(modules[name]).detach()
+        scores.setdefault(layerwise.block_of(model, name), []).append(
+            layerwise.wanda_scores(weight, x.double().norm(dim=0)).reshape(-1).float())
+    blocks = owl({block: outlier_ratio(torch.cat(parts), m) for block, parts in
+                  scores.items()}, sparsity, lam)
+    return {name: blocks[layerwise.block_of(model, name)] for name in inputs}

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -52,7 +52,8 @@ from .train import evaluation_mode
 
 __all__ = ["CRITERIA", "SEQUENTIAL", "wanda_scores", "wanda_row_mask", "wanda_mask",
            "hessian", "sparsegpt_block", "sparsegpt_sweep", "sparsegpt",
-           "reconstruction_error", "linear_layers", "layer_inputs", "prune_layerwise",
+           "reconstruction_error", "linear_layers", "layer_inputs", "block_of",
+           "prune_layerwise",
            "magnitude_criterion", "wanda_criterion", "sparsegpt_criterion"]
 
 #: The criteria of :func:`prune_layerwise` by name (defined below): ``"magnitude"``,
@@ -545,11 +546,11 @@ class _Done(Exception):
 def _next_block(model: nn.Module, names: list[str]) -> nn.Module | None:
     """The block after the one that holds all of ``names``, or None.
 
-    A block is an item of an ``nn.ModuleList`` (:func:`_block_of`); None when the
+    A block is an item of an ``nn.ModuleList`` (:func:`block_of`); None when the
     layers are in no block, in different blocks, or in the list's last block.
     """
     try:
-        blocks = {_block_of(model, name) for name in names}
+        blocks = {block_of(model, name) for name in names}
     except ValueError:
         return None
     if len(blocks) != 1:
@@ -695,8 +696,13 @@ CRITERIA.register("sparsegpt")(sparsegpt_criterion)
 SEQUENTIAL = ("layer", "block")
 
 
-def _block_of(model: nn.Module, name: str) -> str:
+def block_of(model: nn.Module, name: str) -> str:
     """The block of layer ``name``: its ancestor that is an item of an ``nn.ModuleList``.
+
+    Introduced in :doc:`language-models`, section *Pruning the language model*: the unit
+    that ``sequential="block"`` calibrates in one pass and that OWL gives one sparsity
+    (:func:`helpers.allocation.owl_sparsities`). Raises ValueError for a layer in no
+    ``nn.ModuleList``.
 
     The outermost such ancestor (``blocks.0`` for ``blocks.0.fc1`` in
     :class:`helpers.language_model.TinyTransformer`, ``model.decoder.layers.3`` in a
@@ -720,7 +726,7 @@ def _calibration_groups(model: nn.Module, names: list[str],
     groups: list[list[str]] = []
     blocks: list[str] = []
     for name in names:
-        block = _block_of(model, name)
+        block = block_of(model, name)
         if blocks and blocks[-1] == block:
             groups[-1].append(name)
         elif block in blocks:
@@ -733,7 +739,8 @@ def _calibration_groups(model: nn.Module, names: list[str],
     return groups
 
 
-def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float = 0.5, *,
+def prune_layerwise(model: nn.Module, criterion: str | Callable,
+                    sparsity: float | Mapping[str, float] = 0.5, *,
                     calibration: torch.Tensor | None = None, n: int | None = None,
                     m: int | None = None, names: Iterable[str] | None = None,
                     batch_size: int = 64, sequential: str = "layer") -> nn.Module:
@@ -786,8 +793,10 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
     model : nn.Module
         The network (e.g. :class:`helpers.language_model.TinyTransformer`).
     criterion : {"magnitude", "wanda", "sparsegpt"} or callable
-    sparsity : float
-        Fraction of each layer's weights to prune (ignored for N:M).
+    sparsity : float or mapping
+        Fraction of each layer's weights to prune (ignored for N:M), or a mapping from
+        every layer of ``names`` to its own fraction (a layer-wise allocation such as
+        OWL's, :func:`helpers.allocation.owl_sparsities`).
     calibration : torch.Tensor, optional
         A batch of model inputs (for the language model: ids of shape ``(samples,
         time)``) from the training data; required for Wanda and SparseGPT.
@@ -823,10 +832,17 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
     needs_data = getattr(rule, "needs_calibration", True)
     if sequential not in SEQUENTIAL:
         raise ValueError(f"sequential must be one of {SEQUENTIAL}, got {sequential!r}")
-    sparsity = _check_pattern(sparsity, n, m)
     check_positive_int(batch_size, "batch_size")
     check_plain_weights(model, "prune_layerwise()")
     names = _check_layers(model, names)
+    if isinstance(sparsity, Mapping):
+        if set(sparsity) != set(names):
+            raise ValueError(f"a mapping of sparsities must name exactly the layers pruned "
+                             f"{names}: missing {[k for k in names if k not in sparsity]}, "
+                             f"unknown {sorted(set(sparsity) - set(names))}")
+        sparsities = {k: _check_pattern(sparsity[k], n, m) for k in names}
+    else:
+        sparsities = dict.fromkeys(names, _check_pattern(sparsity, n, m))
     modules = dict(model.named_modules())
     if m is not None:
         for name in names:
@@ -846,7 +862,7 @@ def prune_layerwise(model: nn.Module, criterion: str | Callable, sparsity: float
         for name in group:
             weight = linear_weight(modules[name])  # (out, in), a view of the layer's
             w = weight.detach()
-            new_w = rule(w, inputs.get(name), sparsity=sparsity, n=n, m=m)
+            new_w = rule(w, inputs.get(name), sparsity=sparsities[name], n=n, m=m)
             if not isinstance(new_w, torch.Tensor) or new_w.shape != w.shape:
                 raise ValueError(f"criterion {getattr(rule, '__name__', rule)!r} must return "
                                  f"the new weight of layer {name!r}, a tensor of shape "

@@ -67,51 +67,27 @@ def _random(weight: torch.Tensor, *, generator: torch.Generator | None = None):
     return torch.rand(weight.shape, generator=generator)
 
 
-@CRITERIA.register("lamp")
-def lamp_scores(weight: torch.Tensor, *, generator: torch.Generator | None = None
-                ) -> torch.Tensor:
-    """LAMP scores (Lee et al., 2021): each weight's square over the sum of the squares of
-    the weights of its layer that are not smaller.
-
-    Introduced in :doc:`pruning`, section *How much of each layer*. With the
-    weights of a layer sorted by magnitude, ``|w_1| ≤ … ≤ |w_n|``,
-
-    .. math:: \\text{score}(u) = \\frac{w_u^2}{\\sum_{v \\ge u} w_v^2},
-
-    so the largest weight of every layer scores 1 and the scores of different layers
-    can share one threshold: :func:`global_masks` with ``criterion="lamp"`` is LAMP's
-    pruning, and the fraction it takes from each layer is its layer-wise allocation
-    (:func:`helpers.allocation.lamp`). Ties in magnitude are ordered by position (a
-    stable sort), as :func:`lowest_mask` orders them. A layer of zeros scores 0.
-
-    Parameters
-    ----------
-    weight : torch.Tensor
-        Any shape; read, not changed.
-    generator : torch.Generator, optional
-        Unused (the signature of :data:`CRITERIA`).
-
-    Returns
-    -------
-    torch.Tensor
-        Scores in [0, 1], of ``weight``'s shape and dtype.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from helpers.prune import lamp_scores
-    >>> lamp_scores(torch.tensor([3.0, -1.0, 2.0]))  # 9/9, 1/14, 4/13
-    tensor([1.0000, 0.0714, 0.3077])
-    """
+def _check_lamp_scores(weight, *, generator=None) -> None:
     check_float_tensor(weight, "weight")
+
+
+@CRITERIA.register("lamp")
+@checked(_check_lamp_scores)
+def lamp_scores(weight: torch.Tensor, *, generator=None) -> torch.Tensor:
+    """LAMP scores (Lee et al., 2021): ``w_u² / Σ_{v ≥ u} w_v²``, the weights of the
+    layer sorted by magnitude, so each layer's largest weight scores 1 and one
+    threshold serves all layers (:func:`helpers.allocation.lamp`); ties by position;
+    zeros score 0.
+
+    Introduced in :doc:`pruning`, section *How much of each layer*. ``weight``: any
+    shape (read only); returns scores in [0, 1] of its shape; ``generator`` is unused.
+    """
     squares = weight.detach().reshape(-1) ** 2
-    order = torch.sort(squares, stable=True).indices
+    order = torch.sort(squares, stable=True).indices  # the smallest first
     ordered = squares[order]
-    # the sum of the squares from each position to the end (the weights not smaller)
-    tails = torch.flip(torch.cumsum(torch.flip(ordered, (0,)), 0), (0,))
+    tails = ordered.flip(0).cumsum(0).flip(0)  # the sum of the squares not smaller
     scores = torch.zeros_like(squares)
-    scores[order] = torch.where(tails > 0, ordered / tails.clamp_min(torch.finfo(
-        tails.dtype).tiny), torch.zeros_like(ordered))
+    scores[order] = ordered / tails.where(tails > 0, torch.ones_like(tails))
     return scores.reshape(weight.shape)
 
 

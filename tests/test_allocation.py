@@ -198,3 +198,57 @@ def test_rules_check_their_arguments():
     with pytest.raises(ValueError, match="unknown allocation"):
         allocation.RULES.resolve("owl-ish")
     assert math.isclose(allocation.overall_sparsity(net, allocation.uniform(net, 0.25)), 0.25)
+
+
+# ------------------------------------------------------------- OWL on a language model
+
+def _lm(n_layers: int = 3):
+    from helpers import language_model as lm
+
+    torch.manual_seed(0)
+    model = lm.TinyTransformer(7, context=8, d_model=16, n_layers=n_layers, n_heads=2)
+    with torch.no_grad():   # one block with large weights: more outlier scores there
+        for p in model.blocks[1].parameters():
+            if p.dim() == 2:
+                p[:, :2] *= 30
+    return model, torch.randint(0, 7, (6, 8), generator=torch.Generator().manual_seed(1))
+
+
+def test_owl_sparsities_follow_the_blocks_outlier_ratios():
+    from helpers import layerwise
+
+    model, calibration = _lm()
+    got = allocation.owl_sparsities(model, calibration, 0.6, lam=0.1)
+    names = layerwise.linear_layers(model)
+    assert list(got) == names
+    # the ratios by hand: Wanda scores of each block's layers together, M = 5
+    inputs = layerwise.layer_inputs(model, calibration)
+    modules = dict(model.named_modules())
+    ratios = {}
+    for block in ("blocks.0", "blocks.1", "blocks.2"):
+        scores = torch.cat([(modules[n].weight.abs() * inputs[n].double().norm(dim=0))
+                            .reshape(-1) for n in names if n.startswith(block + ".")])
+        ratios[block] = float((scores > 5 * scores.mean()).double().mean())
+    want = allocation.owl(ratios, 0.6, lam=0.1)
+    assert got == pytest.approx({n: want[layerwise.block_of(model, n)] for n in names})
+    assert np.mean(list(want.values())) == pytest.approx(0.6)
+    assert min(want, key=want.get) == max(ratios, key=ratios.get)  # most outliers: least pruned
+
+
+def test_prune_layerwise_takes_one_sparsity_per_layer():
+    from helpers import layerwise
+
+    model, calibration = _lm(2)
+    owl = allocation.owl_sparsities(model, calibration, 0.5, lam=0.2)
+    pruned = layerwise.prune_layerwise(model, "wanda", owl, calibration=calibration)
+    layers = dict(pruned.named_modules())
+    for name, s in owl.items():
+        w = layers[name].weight
+        # Wanda prunes s of each output row: round(s · in) per row
+        assert int((w == 0).sum()) == w.shape[0] * round(s * w.shape[1]), name
+    with pytest.raises(ValueError, match="missing"):
+        layerwise.prune_layerwise(model, "wanda", {"blocks.0.fc1": 0.5},
+                                  calibration=calibration)
+    with pytest.raises(ValueError, match="sparsity"):
+        layerwise.prune_layerwise(model, "wanda", dict.fromkeys(owl, 1.5),
+                                  calibration=calibration)

@@ -249,7 +249,8 @@ def _first_group(m):
 
 #: The model each function is called with, when not the small MLP of ``_model``.
 MODELS = {"language_model.train_lm": _tiny_lm, "language_model.perplexity": _tiny_lm,
-          "language_model.window_losses": _tiny_lm}
+          "language_model.window_losses": _tiny_lm, "layerwise.block_of": _tiny_lm,
+          "allocation.owl_sparsities": _tiny_lm}
 
 #: How each public function that takes a model is called: (model, data) -> result.
 CALLS = {
@@ -326,6 +327,9 @@ CALLS = {
     "prune.nm_masks": lambda m, d: prune.nm_masks(m, 1, 2, names=["6.weight"]),
     "structured.remove_dead_neurons": lambda m, d: structured.remove_dead_neurons(m),
     "layerwise.linear_layers": lambda m, d: layerwise.linear_layers(m),
+    "layerwise.block_of": lambda m, d: layerwise.block_of(m, layerwise.linear_layers(m)[0]),
+    "allocation.owl_sparsities": lambda m, d: allocation.owl_sparsities(
+        m, _TOKENS.reshape(-1, 4), 0.5),
     "layerwise.layer_inputs": lambda m, d: layerwise.layer_inputs(m, d.X_train),
     "layerwise.prune_layerwise": lambda m, d: layerwise.prune_layerwise(
         m, "wanda", 0.5, calibration=d.X_train),
@@ -350,7 +354,7 @@ READS_EFFECTIVE_WEIGHTS = {
     "metrics.macs_by_layer", "metrics.macs", "metrics.flops", "metrics.storage_bytes",
     "pipeline.storage_scheme", "train.accuracy", "train.evaluate", "train.predictions",
     "train.correct", "language_model.perplexity", "layerwise.layer_inputs",
-    "language_model.window_losses",
+    "language_model.window_losses", "allocation.owl_sparsities",
 }
 #: Functions that only run the model forward or train it (torch's re-parametrisations
 #: are made for that), read only its layout, or whose job is the re-parametrisation.
@@ -358,7 +362,7 @@ RUNS_THE_MODEL = {
     "metrics.serialized_bytes", "metrics.measure_latency", "metrics.compare_latency",
     "distill.DistillationPenalty", "distill.fit_student", "train.fit",
     "prune.make_permanent", "language_model.train_lm", "layerwise.linear_layers",
-    "layers.weight_layers",
+    "layers.weight_layers", "layerwise.block_of",
     "train.recalibrate_batchnorm",
 }
 

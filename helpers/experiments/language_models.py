@@ -32,7 +32,8 @@ from . import experiment
 
 __all__ = ["PAIRS", "PATTERNS", "CriteriaRuns", "TinyLM", "compare_criteria",
            "tiny_transformer", "row_magnitude", "layer_wanda", "ABLATION", "Ablation",
-           "ablation", "MODEL_SEEDS", "AcrossModels", "across_models"]
+           "ablation", "MODEL_SEEDS", "AcrossModels", "across_models", "OwlRuns",
+           "owl_allocation"]
 
 #: The pruning patterns compared: keyword arguments of ``prune_layerwise``.
 PATTERNS = {"unstructured": dict(sparsity=0.5), "nm": dict(n=2, m=4)}
@@ -332,3 +333,63 @@ def across_models(seeds: tuple[int, ...] = MODEL_SEEDS, n_cal: int = 32) -> Acro
                         {key: tuple(float(np.exp(row.mean())) for row in rows)
                          for key, rows in losses.items()},
                         comparisons, losses[next(iter(losses))].shape[1])
+
+
+# ------------------------------------------------------------ OWL: how much of each block
+
+
+@dataclass(frozen=True)
+class OwlRuns:
+    """What :func:`owl_allocation` returns.
+
+    Attributes
+    ----------
+    sparsity, lam : float
+        The mean sparsity over blocks and OWL's λ.
+    block_sparsity : dict
+        ``seed ->`` ``{block: sparsity}`` that OWL gave each model's blocks.
+    perplexity : dict
+        ``"uniform"`` / ``"owl"`` ``->`` tuple of test perplexities, one per model.
+    comparison : helpers.stats.Comparison
+        OWL against uniform Wanda on the test loss (nats per character), over the
+        models and the test windows (:func:`helpers.stats.compare_examples`).
+    """
+
+    sparsity: float
+    lam: float
+    block_sparsity: dict[int, dict[str, float]]
+    perplexity: dict[str, tuple[float, ...]]
+    comparison: stats.Comparison
+
+
+@experiment(cost=10)
+def owl_allocation(seeds: tuple[int, ...] = MODEL_SEEDS, sparsity: float = 0.7,
+                   lam: float = 0.08, n_cal: int = 32) -> OwlRuns:
+    """Wanda at ``sparsity`` with every block alike, and with OWL's blocks' sparsities.
+
+    Introduced in :doc:`language-models`, section *How much of each block*. For each
+    model of :func:`across_models` (training seed ``seed``, calibration sample
+    ``seed``), OWL's allocation (:func:`helpers.allocation.owl_sparsities`, λ =
+    ``lam``, M = 5) and uniform sparsity, both of mean ``sparsity`` over the blocks
+    (all blocks are the same size, so both prune the same number of weights), are
+    each pruned with Wanda and scored window by window on the test text.
+    """
+    from .. import allocation
+
+    losses, blocks = {"uniform": {}, "owl": {}}, {}
+    for seed in sorted(seeds, key=lambda s: s == 0):
+        trained = tiny_transformer(seed=seed)
+        model, corpus = trained.model, trained.corpus
+        calibration = lm.calibration_inputs(corpus.train, n_cal, model.context, seed=seed)
+        owl = allocation.owl_sparsities(model, calibration, sparsity, lam=lam)
+        blocks[seed] = {layerwise.block_of(model, name): s for name, s in owl.items()}
+        for key, amount in (("uniform", sparsity), ("owl", owl)):
+            pruned = layerwise.prune_layerwise(model, "wanda", amount, calibration=calibration)
+            losses[key][seed] = lm.window_losses(pruned, corpus.test).numpy()
+    rows = {key: np.stack([values[s] for s in seeds]) for key, values in losses.items()}
+    comparison = stats.compare_examples(rows["owl"], rows["uniform"],
+                                        names=("lm_owl", "lm_uniform_wanda"),
+                                        unit="lm_nll", higher_is_better=False)
+    return OwlRuns(sparsity, lam, {s: blocks[s] for s in seeds},
+                   {key: tuple(float(np.exp(r.mean())) for r in rows[key]) for key in rows},
+                   comparison)
