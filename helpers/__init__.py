@@ -9,7 +9,7 @@ second, drifting copy of an algorithm. Modules:
 ``plot``        the house style for figures and the CJK font
 ``page``        a page's first call (style, threads, device) and its glue bookkeeping
 ``data``        the bundled digits and diabetes data, synthetic sparse regression
-``mnist``       an optional loader of MNIST's IDX files (downloads only on request)
+``mnist``       optional loaders of MNIST's and Fashion-MNIST's IDX files
 ``models``      the small networks used throughout (digits MLP, LeNet-5, a small CNN)
 ``layers``      layer kinds: how each passes channels, and which weights are compressed
 ``train``       seeding, training and evaluation loops with hooks

@@ -421,11 +421,24 @@ MNIST = Config(data="mnist", lr=1e-3, batch_size=128, dense_epochs=20, finetune_
 
 #: LeNet-300-100 on Fashion-MNIST with Han et al.'s protocol: the dense network trained
 #: to convergence, then every retraining after pruning at a tenth of its learning rate.
-FASHION = replace(MNIST, data="fashion-mnist", finetune_lr_factor=0.1)
+#: Three values in each search: λ spans a total shrinkage ``lr · λ · steps`` (7,800
+#: steps) of 0.008 to 0.08, the size of the weights; the report counts choices at an
+#: edge of a grid (:func:`benchmarks.compression.report.grid_edges`). About an hour on
+#: both cores of a 2-core machine (estimated from measured CPU times; README, *Benchmark*).
+FASHION = replace(MNIST, data="fashion-mnist", finetune_lr_factor=0.1, finetune_epochs=5,
+                  l1_strengths=(1e-3, 3e-3, 1e-2), l2_decays=(1e-5, 1e-4, 1e-3),
+                  neuron_fractions=(0.25, 0.5, 0.7, 0.9))
 
-#: Caffe's LeNet-5 (20-50-500) on Fashion-MNIST, Han et al.'s protocol; an epoch costs
-#: about ten of LeNet-300-100's, so fewer seeds, levels and candidates (README, *Benchmark*).
-FASHION_LENET5 = replace(FASHION, architecture="lenet-5", seeds=(0, 1, 2))
+#: Caffe's LeNet-5 (20-50-500) on Fashion-MNIST, Han et al.'s protocol. An epoch costs
+#: about twelve of LeNet-300-100's on a CPU, so 3 seeds, 10 dense epochs, 2 of
+#: retraining, five sparsities around Han et al.'s 92% and two values in each search;
+#: still about two hours on both cores of a 2-core machine (estimated from measured CPU
+#: times; README, *Benchmark*).
+FASHION_LENET5 = replace(FASHION, architecture="lenet-5", seeds=(0, 1, 2), dense_epochs=10,
+                         finetune_epochs=2, gradual_epochs=3, gradual_steps=10,
+                         sparsities=(0.8, 0.9, 0.92, 0.95, 0.97),
+                         l1_strengths=(1e-3, 1e-2), l2_decays=(1e-4, 1e-3),
+                         neuron_fractions=(0.25, 0.5, 0.7), neuron_criteria=("l1", "taylor"))
 
 #: ``--quick`` on MNIST or Fashion-MNIST: the real files, a few hundred images of each
 #: split, one seed.
@@ -553,14 +566,16 @@ def _latency_input(data: ClassificationData, batch: int) -> torch.Tensor:
 
 
 def _shared(model: nn.Module, data: ClassificationData, config: Config,
-            val_fp32: float) -> tuple[int, nn.Module]:
+            val_fp32: float) -> tuple[int, nn.Module, float]:
     """The fewest bits of k-means sharing that keep validation accuracy within the
-    tolerance of the fp32 model (the most bits if none does)."""
+    tolerance of the fp32 model (the most bits if none does), the shared model and its
+    validation accuracy."""
     tolerance = TARGETS["storage"]["tolerance_pp"] / 100
     for bits in sorted(config.share_bits):
         shared = quant.kmeans_share_model(model, bits)
-        if _val(shared, data) >= val_fp32 - tolerance - EPS or bits == max(config.share_bits):
-            return bits, shared
+        val = _val(shared, data)
+        if val >= val_fp32 - tolerance - EPS or bits == max(config.share_bits):
+            return bits, shared, val
     raise AssertionError("unreachable")
 
 
@@ -622,7 +637,8 @@ def measure(model: nn.Module, data: ClassificationData, config: Config,
     gap = dict(gap_bits=config.gap_bits)
     val_fp32 = _val(model, data)
     int8 = quant.quantize_model_weights(model, 8, per_channel=True)
-    bits, shared = _shared(model, data, config, val_fp32)
+    bits, shared, val_shared = _shared(model, data, config, val_fp32)
+    val = {"fp32": val_fp32, "int8": _val(int8, data), "shared": val_shared}
     variants = {
         "fp32": (model, min(metrics.storage_bytes(model, "dense32"),
                             metrics.storage_bytes(model, "relative", **gap))),
@@ -637,7 +653,7 @@ def measure(model: nn.Module, data: ClassificationData, config: Config,
         # test_correct: which test images the model gets right (pack_correct), for the
         # report's paired per-image comparisons (helpers.stats.compare_accuracy).
         correct = train.correct(m, X_test, y_test)  # one pass over the test images
-        record[name] = {"val_acc": _val(m, data), "test_acc": float(np.mean(correct)),
+        record[name] = {"val_acc": val[name], "test_acc": float(np.mean(correct)),
                         "storage_bytes": int(nbytes), "test_correct": pack_correct(correct)}
     record["shared"]["bits"] = bits
     record.update(_latencies(model, data, config, reference))
