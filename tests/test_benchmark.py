@@ -464,6 +464,9 @@ def test_lenet5_runs_every_method_and_removes_channels(tmp_path):
         assert rows[method]["nonzero_weights"] <= 0.1 * dense["weights"] + 2
         assert rows[method]["shared"]["storage_bytes"] < dense["shared"]["storage_bytes"]
     (record,) = [r for r in out["records"] if r["method"] == "magnitude_layer"]
+    flat = replace(data, X_train=data.X_train.flatten(1))
+    with pytest.raises(ValueError, match=r"LeNet-5 needs images of shape \(1, 28, 28\)"):
+        experiment.build_model(config, flat, 0)
     assert experiment.unpack_correct(record["fp32"]["test_correct"], 40).shape == (40,)
 
 
