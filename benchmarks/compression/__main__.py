@@ -34,6 +34,8 @@ the relative indices of each layer's nonzero weights, as Deep Compression does),
 the neurons of the hidden fully connected layer. Retraining after pruning runs at
 lr x finetune_lr_factor: a tenth of the learning rate on Fashion-MNIST (Han et al.
 2015), the full rate on the digits and MNIST (what their committed results used).
+The k-means variant shares the weights without fine-tuning the centroids and counts
+fixed-width codes for values and index gaps (no Huffman coding yet).
 """
 
 
