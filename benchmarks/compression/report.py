@@ -18,7 +18,6 @@ import numpy as np
 
 from helpers import metrics, plot, stats
 from helpers.i18n import aside, listing, spaced, tr, verdict_name
-from helpers.languages import REGISTRY
 
 from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS, unpack_correct
 from .experiment import REGISTRY as METHODS
@@ -537,8 +536,7 @@ def comparisons(results: dict, lang: str) -> dict:
         if lvl is None or not any(r["method"] == method and abs(r["level"] - lvl) < 1e-9
                                   for r in results["rows"]):
             continue
-        label = method_label(method, lang) + (f"（{100 * lvl:g}%）" if REGISTRY[lang].cjk
-                                              else f" ({100 * lvl:g}%)")
+        label = method_label(method, lang) + aside(f"{100 * lvl:g}%", lang)
         out[key] = stats.latency_ratio(*interleaved_rounds(results, method, lvl, batch),
                                        names=(label, tr(verdict_name("bm_dense"), lang)))
     return out

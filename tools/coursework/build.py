@@ -41,6 +41,7 @@ import jupytext
 import nbformat
 import yaml
 
+from helpers.i18n import read_texts
 from helpers.languages import LANG_LINE, LANGUAGES, check_language
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,8 +116,7 @@ def text(key: str, lang: str) -> str:
 
 @functools.cache
 def _texts() -> dict[str, dict[str, str]]:
-    with open(TEXT_FILE, "rb") as f:
-        return tomllib.load(f)
+    return read_texts(TEXT_FILE)  # the one reader of the book's text files
 
 
 def fill_placeholders(text_: str, values: dict, where: str, lang: str | None = None) -> str:
