@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,6 +114,10 @@ class CriteriaRuns:
         The sparsities of ``curve``.
     n_cal, n_seeds : int
         Calibration windows per sample, and calibration seeds ``0 … n_seeds − 1``.
+    first_sample_losses : dict
+        ``(pattern, criterion) ->`` the test windows' losses of the model pruned with
+        calibration sample 0 (:func:`helpers.language_model.window_losses`), whose
+        mean's ``exp`` is its perplexity; :func:`across_models` reads them.
     """
 
     perplexity: dict[tuple[str, str], tuple[float, ...]]
@@ -121,6 +126,7 @@ class CriteriaRuns:
     levels: tuple[float, ...]
     n_cal: int
     n_seeds: int
+    first_sample_losses: dict[tuple[str, str], np.ndarray]
 
 
 @experiment(cost=34)
@@ -145,16 +151,21 @@ def compare_criteria(n_cal: int = 32, n_seeds: int = 5,
     calibration = [lm.calibration_inputs(corpus.train, n_cal, model.context, seed=s)
                    for s in range(n_seeds)]
 
-    def test_ppl(criterion: str, sample: int, **pattern) -> float:
+    def test_losses(criterion: str, sample: int, **pattern) -> np.ndarray:
         pruned = layerwise.prune_layerwise(model, criterion, **pattern,
                                            calibration=calibration[sample])
-        return lm.perplexity(pruned, corpus.test)
+        return lm.window_losses(pruned, corpus.test).numpy()
 
-    ppl = {}
+    def test_ppl(criterion: str, sample: int, **pattern) -> float:
+        return _perplexity(test_losses(criterion, sample, **pattern))
+
+    ppl, first = {}, {}
     for pattern, kwargs in PATTERNS.items():
         for criterion in layerwise.CRITERIA:
             samples = [0] if criterion == "magnitude" else range(n_seeds)
-            values = tuple(test_ppl(criterion, s, **kwargs) for s in samples)
+            losses = [test_losses(criterion, s, **kwargs) for s in samples]
+            first[pattern, criterion] = losses[0]
+            values = tuple(_perplexity(row) for row in losses)
             ppl[pattern, criterion] = values * (n_seeds // len(values))
     comparisons = {
         (p, a, b): stats.compare_paired(ppl[p, a], ppl[p, b],
@@ -165,7 +176,12 @@ def compare_criteria(n_cal: int = 32, n_seeds: int = 5,
     curve = {c: tuple(ppl["unstructured", c][0] if s == 0.5 else
                       test_ppl(c, 0, sparsity=s) for s in levels)
              for c in layerwise.CRITERIA}
-    return CriteriaRuns(ppl, comparisons, curve, tuple(levels), n_cal, n_seeds)
+    return CriteriaRuns(ppl, comparisons, curve, tuple(levels), n_cal, n_seeds, first)
+
+
+def _perplexity(losses: np.ndarray) -> float:
+    """``exp`` of the mean window loss: :func:`helpers.language_model.perplexity`."""
+    return math.exp(float(torch.from_numpy(losses).mean()))
 
 
 # ------------------------------------------------------ the 2 × 2 ablation of Wanda
@@ -311,11 +327,16 @@ def across_models(seeds: tuple[int, ...] = MODEL_SEEDS, n_cal: int = 32) -> Acro
     AcrossModels
     """
     losses, dense = {}, {}
-    # The page's model (seed 0) last: the other experiments train it, perhaps already.
+    # The page's model (seed 0) last: the other experiments train it, perhaps already,
+    # and compare_criteria prunes it with calibration sample 0, which is this one.
     for seed in sorted(seeds, key=lambda s: s == 0):
         trained = tiny_transformer(seed=seed)
         model, corpus = trained.model, trained.corpus
         dense[seed] = trained.test_perplexity
+        if seed == 0:
+            for key, row in compare_criteria(n_cal=n_cal).first_sample_losses.items():
+                losses.setdefault(key, {})[seed] = row
+            continue
         calibration = lm.calibration_inputs(corpus.train, n_cal, model.context, seed=seed)
         for pattern, kwargs in PATTERNS.items():
             for criterion in layerwise.CRITERIA:
