@@ -1038,3 +1038,17 @@ if __name__ == "__main__":      # the background batch (tests/conftest.py)
     out = Path(sys.argv[1])
     summary = grade_batch(out)
     (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+
+
+def test_grade_writes_its_tables_into_a_new_folder(tmp_path):
+    """Notebooks that are no assignment need no sandbox: the batch still writes its
+    table, into a folder it makes."""
+    subs = tmp_path / "handed-in"
+    subs.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), subs / "notes.ipynb")
+    rows = cw.grade(subs, tmp_path / "tables" / "week-1", out=tmp_path / "build", quiet=True)
+    assert [r["assignment"] for r in rows] == ["unknown"]
+    with open(tmp_path / "tables" / "week-1" / "grades-unknown.csv",
+              encoding="utf-8-sig") as f:
+        (row,) = csv.DictReader(f)
+    assert row["student"] == "notes" and "not one of the assignments" in row["error"]

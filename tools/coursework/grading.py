@@ -430,6 +430,7 @@ class _Gradebook:
         columns: dict[str, list[str]] = {}
         for (_, name), points in self.points.items():
             columns.setdefault(name, list(points))
+        self.csv_dir.mkdir(parents=True, exist_ok=True)
         for name in dict.fromkeys(row["assignment"] for row in self.rows):
             header = [*GRADE_COLUMNS, *columns.get(name, []), "seconds", "cpu_seconds",
                       "notes", "error"]
