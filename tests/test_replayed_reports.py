@@ -26,6 +26,7 @@ from torch import nn
 from torch.nn.utils import prune as torch_prune
 
 from helpers import l1, quant
+from helpers import layers
 from helpers import layerwise as lw
 from helpers import prune
 
@@ -461,15 +462,23 @@ class Conv1D(nn.Module):
         return x @ self.weight + self.bias
 
 
-def test_a_model_of_conv1d_layers_gets_the_right_message_in_both_branches():
+def test_a_model_of_conv1d_layers_gets_the_right_message_in_both_branches(monkeypatch):
     model = nn.Sequential(Conv1D(8, 16), nn.ReLU(), Conv1D(16, 8))
     # Reported: both branches said "fewer than two nn.Linear layers; name the layers".
-    with pytest.raises(ValueError, match=r"no nn.Linear layer to prune; '0' \(Conv1D\), "
-                                         r"'2' \(Conv1D\) hold matrix weights.*weight.T"):
+    # Now both name the layers that hold matrix weights and the fix: register the class.
+    with pytest.raises(ValueError, match=r"no linear layer to prune; '0' \(Conv1D\), "
+                                         r"'2' \(Conv1D\) hold matrix weights.*"
+                                         r"add its class to helpers.layers.LINEAR_LAYERS"):
         lw.prune_layerwise(model, "magnitude")
     with pytest.raises(ValueError, match=r"'0' is a Conv1D, not an nn.Linear layer.*"
-                                         r"weight.T.*nn.Linear layers: \[\]"):
+                                         r"LINEAR_LAYERS.*linear layers: \[\]"):
         lw.prune_layerwise(model, "magnitude", names=["0"])
+    # the fix the messages name works: registered with its layout, the layers are
+    # pruned (by default all but the last, the read-out, as in the papers)
+    monkeypatch.setitem(layers.LINEAR_LAYERS, Conv1D, "in, out")
+    pruned = lw.prune_layerwise(model, "magnitude", 0.5)
+    assert float((pruned[0].weight == 0).float().mean()) == 0.5
+    assert torch.equal(pruned[2].weight, model[2].weight)
 
 
 class _Unused(nn.Module):
