@@ -45,13 +45,14 @@ from ._checks import (
 )
 from .criteria import Registry
 from .layers import linear_weight
+from .quant import scale_and_round
 from .prune import (
     _check_n_m, _check_nm_width, lowest_mask, magnitude_mask, nm_mask, nm_mask_kernel,
 )
 from .train import evaluation_mode
 
 __all__ = ["CRITERIA", "SEQUENTIAL", "wanda_scores", "wanda_row_mask", "wanda_mask",
-           "hessian", "sparsegpt_block", "sparsegpt_sweep", "sparsegpt",
+           "hessian", "sparsegpt_block", "sparsegpt_sweep", "sparsegpt", "row_grid", "gptq",
            "reconstruction_error", "linear_layers", "layer_inputs", "block_of",
            "prune_layerwise",
            "magnitude_criterion", "wanda_criterion", "sparsegpt_criterion"]
@@ -239,24 +240,33 @@ def _check_prune(prune) -> None:
                         f"got {type(prune).__name__}")
 
 
-def _check_sparsegpt_block(W1, U1, prune, group) -> None:
+def _check_quantize(quantize) -> None:
+    if quantize is not None and not callable(quantize):
+        raise TypeError(f"quantize must be None or a callable that rounds a column of "
+                        f"weights to its grid, got {type(quantize).__name__}")
+
+
+def _check_sparsegpt_block(W1, U1, prune, group, quantize=None) -> None:
     _check_factor(W1, U1, ("W1", "U1"))
     if not torch.equal(U1, U1.triu()) or not bool((torch.diagonal(U1) > 0).all()):
         raise ValueError("U1 must be upper triangular with a positive diagonal: the "
                          "block's part of the upper Cholesky factor of H⁻¹")
     _check_prune(prune)
     check_positive_int(group, "group")
+    _check_quantize(quantize)
 
 
 @checked(_check_sparsegpt_block)
-def sparsegpt_block(W1: torch.Tensor, U1: torch.Tensor, prune: Callable, group: int):
+def sparsegpt_block(W1: torch.Tensor, U1: torch.Tensor, prune: Callable, group: int,
+                    quantize: Callable | None = None):
     """Prune a block of columns left to right, each column's error spread to its right.
 
     Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
     SparseGPT*. ``W1`` ``(out, b)`` is updated in place; ``U1`` ``(b, b)`` is the
     block's part of the upper Cholesky factor ``U`` of ``H⁻¹``. Every ``group``
-    columns, ``prune`` maps the saliencies ``w² / U_qq²`` to their mask. Returns the
-    mask and the errors ``(w − ŵ) / U_qq`` (both ``(out, b)``).
+    columns, ``prune`` maps the saliencies ``w² / U_qq²`` to their mask; ``quantize``
+    (GPTQ) rounds each column's kept weights. Returns the mask and the errors
+    ``(w − ŵ) / U_qq`` (both ``(out, b)``).
     """
     d = torch.diagonal(U1)
     mask, errors = torch.ones_like(W1), torch.zeros_like(W1)
@@ -265,14 +275,14 @@ def sparsegpt_block(W1: torch.Tensor, U1: torch.Tensor, prune: Callable, group: 
             cols = slice(i, i + group)
             mask[:, cols] = prune(W1[:, cols] ** 2 / d[None, cols] ** 2)
         w = W1[:, i]
-        q = w * mask[:, i]
+        q = w * mask[:, i] if quantize is None else quantize(w * mask[:, i])
         errors[:, i] = (w - q) / d[i]
         W1[:, i:] -= errors[:, i, None] * U1[i, i:][None, :]  # the OBS update
         W1[:, i] = q
     return mask, errors
 
 
-def _check_sparsegpt_sweep(W, H, prune, group, block_size) -> None:
+def _check_sparsegpt_sweep(W, H, prune, group, block_size, quantize=None) -> None:
     W = _check_factor(W, H, ("W", "H"))
     tolerance = 1e3 * torch.finfo(H.dtype).eps * float(H.abs().max())
     if not torch.allclose(H, H.T, rtol=0, atol=tolerance):
@@ -285,19 +295,21 @@ def _check_sparsegpt_sweep(W, H, prune, group, block_size) -> None:
             raise ValueError(f"block_size ({block_size}) must be a multiple of group "
                              f"({group}), or a group would straddle two blocks")
         _check_nm_width(W.shape[1], group, "W")
+    _check_quantize(quantize)
 
 
 @checked(_check_sparsegpt_sweep)
 def sparsegpt_sweep(W: torch.Tensor, H: torch.Tensor, prune: Callable,
-                    group: int | None, block_size: int) -> torch.Tensor:
+                    group: int | None, block_size: int,
+                    quantize: Callable | None = None) -> torch.Tensor:
     """SparseGPT's column sweep over ``W`` ``(out, in)``, in place; returns the mask.
 
     Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
     SparseGPT*. ``H`` ``(in, in)``: the damped Hessian (symmetric positive definite,
     of ``W``'s dtype). Blocks of ``block_size`` columns go through
     :func:`sparsegpt_block` (``group`` None: one mask per block; ``m`` for N:M, a
-    divisor of ``block_size`` and of ``in``); the columns after a block get its
-    updates at once (Frantar & Alistarh, section 3).
+    divisor of ``block_size`` and of ``in``), with ``quantize`` if given; the columns
+    after a block get its updates at once (Frantar & Alistarh, section 3).
     """
     # U: the upper Cholesky factor of H⁻¹; its rows hold the OBS updates.
     U = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)),
@@ -307,16 +319,37 @@ def sparsegpt_sweep(W: torch.Tensor, H: torch.Tensor, prune: Callable,
         i2 = min(i1 + block_size, W.shape[1])
         W1 = W[:, i1:i2].clone()
         mask[:, i1:i2], errors = sparsegpt_block(W1, U[i1:i2, i1:i2], prune,
-                                                 group or i2 - i1)
+                                                 group or i2 - i1, quantize)
         W[:, i1:i2] = W1
         W[:, i2:] -= errors @ U[i1:i2, i2:]  # the block's updates, at once
     return mask
 
 
+def row_grid(weight: torch.Tensor, bits: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """GPTQ's quantiser of a layer: round a column to each output row's grid.
+
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. The grid of row ``i`` has ``2^bits`` levels evenly spaced over
+    ``[min(W[i], 0), max(W[i], 0)]`` of ``weight`` ``(out, in)`` as given (the affine
+    scheme of :func:`helpers.quant.scale_and_round`, per output channel), as GPTQ's
+    ``Quantizer.find_params(W, weight=True)`` sets it before the sweep. The returned
+    function maps a column ``(out,)`` to its dequantised values; 0 stays 0.
+    """
+    weight = _check_weight(weight).detach()
+    bits = check_int_in_range(bits, "bits", 2, 16)
+    lo, hi = weight.min(dim=1).values, weight.max(dim=1).values
+
+    def quantize(column: torch.Tensor) -> torch.Tensor:
+        q, scale, zero = scale_and_round.unchecked(column, lo, hi, bits, "affine")
+        return scale * (q - zero)
+    return quantize
+
+
 @torch.no_grad()
 def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5, *,
               n: int | None = None, m: int | None = None, block_size: int = 128,
-              damping: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+              damping: float = 0.01, bits: int | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
     """SparseGPT: prune one layer and update its remaining weights (Frantar & Alistarh 2023).
 
     Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
@@ -349,11 +382,17 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
     damping : float
         ``damping × mean(diag H)`` is added to the diagonal before inverting
         (numerical stability; the paper uses 1%).
+    bits : int, optional
+        Also round every kept weight to its row's grid of ``2^bits`` levels
+        (:func:`row_grid`) as the sweep visits it, so that later columns compensate
+        the rounding error too: SparseGPT's joint sparsification and quantisation
+        (e.g. 2:4 and 4 bits). With ``sparsity=0`` this is GPTQ (:func:`gptq`).
 
     Returns
     -------
     (torch.Tensor, torch.Tensor)
-        The pruned and updated weight (``weight``'s dtype) and its mask (1 kept).
+        The pruned and updated weight (``weight``'s dtype; with ``bits``, the
+        dequantised values on the grid) and its mask (1 kept).
 
     Raises
     ------
@@ -390,6 +429,7 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
     if not damping >= 0:
         raise ValueError(f"damping must be >= 0, got {damping}")
     W = weight.double().clone()
+    quantize = None if bits is None else row_grid(W, bits)  # the original rows' ranges
     H = hessian.detach().double().clone()
     dead = torch.diagonal(H) == 0  # inputs that are zero on every token
     H[dead, dead] = 1.0
@@ -398,12 +438,31 @@ def sparsegpt(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float = 0.5
                                                         device=H.device)
     prune = functools.partial(_obs_mask, sparsity=sparsity, n=n, m=m)
     try:  # N:M: a mask every m columns
-        mask = sparsegpt_sweep.unchecked(W, H, prune, m, block_size)
+        mask = sparsegpt_sweep.unchecked(W, H, prune, m, block_size, quantize)
     except torch.linalg.LinAlgError as err:
         raise ValueError("the Hessian is not positive definite even after damping; "
                          "increase damping or use more calibration data") from err
     mask[:, dead] = 0.0
     return W.to(weight.dtype), mask.to(weight.dtype)
+
+
+def gptq(weight: torch.Tensor, hessian: torch.Tensor, bits: int = 4, *,
+         block_size: int = 128, damping: float = 0.01) -> torch.Tensor:
+    """GPTQ: quantise one layer to ``bits`` per weight, the rounding errors compensated
+    by the columns not yet visited (Frantar et al. 2023).
+
+    Introduced in :doc:`language-models`, section *From Optimal Brain Surgeon to
+    SparseGPT*. SparseGPT's sweep with nothing pruned and every weight rounded to its
+    row's grid (:func:`row_grid`): :func:`sparsegpt` with ``sparsity=0`` and
+    ``bits``, equal to the reference ``GPTQ.fasterquant`` (per-channel asymmetric
+    quantiser, no groups, columns in their order). Returns the dequantised weight of
+    ``weight``'s shape and dtype; an input zero on every calibration token gets zero
+    weights, as in the reference.
+    """
+    if bits is None:
+        raise TypeError("bits must be an integer in 2..16 (GPTQ quantises)")
+    return sparsegpt(weight, hessian, 0.0, block_size=block_size, damping=damping,
+                     bits=bits)[0]
 
 
 def reconstruction_error(weight: torch.Tensor, new_weight: torch.Tensor,

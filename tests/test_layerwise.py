@@ -427,3 +427,80 @@ _KEEP = torch.ones_like  # a prune callable that keeps everything
 def test_the_kernels_on_the_pages_reject_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ------------------------------------------------------------------------------ GPTQ
+
+def _fasterquant(W, H, bits, blocksize=128, percdamp=.01):
+    """A float64 port of ``GPTQ.fasterquant`` (IST-DASLab/gptq, gptq.py; per-channel
+    asymmetric quantiser, no groups, no act-order)."""
+    from test_replayed_reports import _quantizer
+
+    W, H = W.clone().double(), H.clone().double()
+    quantize = _quantizer(W, bits)
+    columns = W.shape[1]
+    dead = torch.diag(H) == 0
+    H[dead, dead] = 1
+    W[:, dead] = 0
+    H[torch.arange(columns), torch.arange(columns)] += percdamp * torch.mean(torch.diag(H))
+    Hinv = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)),
+                                 upper=True)
+    Q = torch.zeros_like(W)
+    for i1 in range(0, columns, blocksize):
+        i2 = min(i1 + blocksize, columns)
+        W1, Hinv1 = W[:, i1:i2].clone(), Hinv[i1:i2, i1:i2]
+        Q1, Err1 = torch.zeros_like(W1), torch.zeros_like(W1)
+        for i in range(i2 - i1):
+            w, d = W1[:, i], Hinv1[i, i]
+            q = quantize(w)
+            Q1[:, i] = q
+            err1 = (w - q) / d
+            W1[:, i:] -= err1.unsqueeze(1).matmul(Hinv1[i, i:].unsqueeze(0))
+            Err1[:, i] = err1
+        Q[:, i1:i2] = Q1
+        W[:, i2:] -= Err1.matmul(Hinv[i1:i2, i2:])
+    return Q
+
+
+def _correlated_layer(seed=0, out=24, inputs=160, tokens=600):
+    gen = torch.Generator().manual_seed(seed)
+    mix = torch.randn(inputs, inputs, generator=gen) / inputs ** 0.5
+    X = torch.randn(tokens, inputs, generator=gen) @ (torch.eye(inputs) + 2 * mix)
+    return torch.randn(out, inputs, generator=gen), X
+
+
+@pytest.mark.parametrize("bits, block_size", [(4, 128), (3, 32), (8, 128)])
+def test_gptq_is_the_reference(bits, block_size):
+    W, X = _correlated_layer()
+    X[:, 5] = 0  # a dead input
+    got = lw.gptq(W, lw.hessian(X), bits, block_size=block_size)
+    want = _fasterquant(W, lw.hessian(X), bits, blocksize=block_size)
+    torch.testing.assert_close(got.double(), want, rtol=0, atol=1e-5)
+    assert got.dtype == W.dtype and torch.all(got[:, 5] == 0)
+
+
+def test_gptq_rounds_to_the_grid_and_beats_rounding_to_nearest_here():
+    W, X = _correlated_layer(1)
+    H = lw.hessian(X)
+    grid = lw.row_grid(W, 4)
+    rtn = torch.stack([grid(W[:, j]) for j in range(W.shape[1])], dim=1)
+    q = lw.gptq(W, H, 4)
+    for j in range(0, W.shape[1], 9):
+        torch.testing.assert_close(grid(q[:, j]), q[:, j])
+    # GPTQ minimises the layer's output error column by column; on these correlated
+    # inputs it is well below rounding each weight to the nearest level
+    assert lw.reconstruction_error(W, q, X) < \
+        0.8 * lw.reconstruction_error(W, rtn, X)
+    assert torch.equal(lw.row_grid(torch.zeros(2, 3), 4)(torch.zeros(2)),
+                       torch.zeros(2))
+
+
+def test_gptq_and_row_grid_check_their_arguments():
+    W, X = _correlated_layer()
+    with pytest.raises(ValueError, match="bits"):
+        lw.gptq(W, lw.hessian(X), 1)
+    with pytest.raises(TypeError, match="bits"):
+        lw.gptq(W, lw.hessian(X), None)
+    with pytest.raises(TypeError, match="quantize"):
+        lw.sparsegpt_sweep(W.double(), lw.hessian(X).double(),
+                                  lambda s: torch.ones_like(s), None, 128, quantize="4")

@@ -33,7 +33,21 @@ from helpers import prune
 # ------------------------------------------------------------ 1. SparseGPT, dead inputs
 
 
-def _fasterprune(W, H, sparsity, prunen=0, prunem=0, blocksize=128, percdamp=.01):
+def _quantizer(W, bits):
+    """A port of the reference ``Quantizer`` (gptq's quant.py; per channel, asymmetric):
+    ``find_params(W, weight=True)`` and ``quantize``; returns a column's quantiser."""
+    maxq = 2 ** bits - 1
+    xmin = torch.minimum(W.min(dim=1).values, torch.zeros(W.shape[0], dtype=W.dtype))
+    xmax = torch.maximum(W.max(dim=1).values, torch.zeros(W.shape[0], dtype=W.dtype))
+    both_zero = (xmin == 0) & (xmax == 0)
+    xmin[both_zero], xmax[both_zero] = -1, +1
+    scale = (xmax - xmin) / maxq
+    zero = torch.round(-xmin / scale)
+    return lambda x: scale * (torch.clamp(torch.round(x / scale) + zero, 0, maxq) - zero)
+
+
+def _fasterprune(W, H, sparsity, prunen=0, prunem=0, blocksize=128, percdamp=.01,
+                 bits=None):
     """A float64 port of ``SparseGPT.fasterprune`` (IST-DASLab/sparsegpt, sparsegpt.py).
 
     Without quantisation or timing; returns the new weight. The reference accumulates
@@ -42,6 +56,7 @@ def _fasterprune(W, H, sparsity, prunen=0, prunem=0, blocksize=128, percdamp=.01
     diagonal of a dead input, so the tests pass both the same ``H``.
     """
     W, H = W.clone().double(), H.clone().double()
+    quantize = _quantizer(W, bits) if bits else None  # find_params before the sweep
     columns = W.shape[1]
     dead = torch.diag(H) == 0
     H[dead, dead] = 1
@@ -71,6 +86,8 @@ def _fasterprune(W, H, sparsity, prunen=0, prunem=0, blocksize=128, percdamp=.01
                 mask1.scatter_(1, i + torch.topk(tmp, prunen, dim=1, largest=False)[1], True)
             q = w.clone()
             q[mask1[:, i]] = 0
+            if quantize is not None:
+                q = quantize(q)
             Q1[:, i] = q
             err1 = (w - q) / d
             W1[:, i:] -= err1.unsqueeze(1).matmul(Hinv1[i, i:].unsqueeze(0))
@@ -114,6 +131,21 @@ def test_sparsegpt_with_dead_inputs_is_the_reference(pattern):
     # Reported: layer error 208 (the dead inputs' weights kept) against 26.6.
     error = lw.reconstruction_error(W, new, X)
     assert error == pytest.approx(lw.reconstruction_error(W, reference.float(), X), rel=1e-4)
+
+
+@pytest.mark.parametrize("bits", [3, 4])
+def test_joint_2_4_and_quantisation_is_the_reference(bits):
+    """SparseGPT's joint sparsification and quantisation (its quantizer passed to
+    fasterprune), on the layer with dead inputs: 2:4 and ``bits`` per kept weight."""
+    W, X = _dead_layer()
+    new, mask = lw.sparsegpt(W, lw.hessian(X), n=2, m=4, bits=bits)
+    reference = _fasterprune(W, lw.hessian(X), 0, prunen=2, prunem=4, bits=bits)
+    torch.testing.assert_close(new.double(), reference, rtol=0, atol=1e-5)
+    assert torch.all(new[mask == 0] == 0)
+    grid = lw.row_grid(W.double(), bits)  # every kept weight on its row's grid
+    for j in range(0, W.shape[1], 7):
+        torch.testing.assert_close(grid(new[:, j].double()), new[:, j].double(),
+                                   rtol=0, atol=1e-6)
 
 
 def test_sparsegpt_at_the_reported_sparsity_is_as_good_as_the_reference():
