@@ -310,7 +310,7 @@ class AcrossModels:
     n_windows: int
 
 
-@experiment(cost=40)
+@experiment(cost=30)  # below compare_criteria: it reads compare_criteria's results
 def across_models(seeds: tuple[int, ...] = MODEL_SEEDS, n_cal: int = 32) -> AcrossModels:
     """The criteria compared over several trained models, not one.
 

@@ -61,7 +61,7 @@ class Trained:
     val_accuracy: tuple[float, ...]
 
 
-@experiment(cost=6)
+@experiment(cost=30)
 def trained_networks(seeds: tuple[int, ...] = SEEDS, channels: int = CHANNELS,
                      blocks: int = BLOCKS) -> Trained:
     """Train ``helpers.models.residual_cnn(channels, blocks)`` once per seed.
@@ -162,7 +162,7 @@ class Finetuned:
     raw_classes: tuple[int, ...]
 
 
-@experiment(cost=14)
+@experiment(cost=45)
 def finetuning(amount: float = AMOUNT) -> Finetuned:
     """Fine-tune the pruned networks and the dense ones for the same epochs.
 
