@@ -40,7 +40,7 @@ __all__ = ["SCHEMES", "QuantizedTensor", "quantize", "scale_and_round", "dequant
            "quantize_model_weights", "dynamic_quantize", "SharedWeights", "lloyd_step",
            "kmeans_share", "kmeans_share_model",
            "CentroidFineTuning", "huffman_code_lengths", "huffman_bits", "entropy_bits",
-           "huffman_storage_bits"]
+           "huffman_storage_bits", "huffman_storage_bytes"]
 
 #: Quantisation schemes understood by :func:`quantize`.
 SCHEMES = ("symmetric", "affine")
@@ -605,3 +605,40 @@ def huffman_storage_bits(weight: torch.Tensor, *, gap_bits: int = 5) -> dict[str
               "values_entropy": entropy_bits(values), "gaps_entropy": entropy_bits(gaps)}
     result["total"] = result["values"] + result["gaps"] + result["codebook"]
     return result
+
+
+def huffman_storage_bytes(model: nn.Module, *, gap_bits: int = 5) -> dict[str, float]:
+    """Deep Compression's storage of a whole model: each layer's weights Huffman-coded
+    (:func:`huffman_storage_bits`), every other parameter (biases) in fp32.
+
+    Introduced in :doc:`pipeline`, section *Deep Compression's third stage*; the
+    compression benchmark's "shared" variant counts it on Fashion-MNIST. The weights
+    are those of :func:`helpers.prune.prunable_parameters` (Linear and Conv layers),
+    each tied tensor once; apply it to a shared model (:func:`kmeans_share_model`,
+    :class:`CentroidFineTuning`): a model of all-distinct values codes badly.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A float model; not changed.
+    gap_bits : int
+        Bits of each relative index before coding (:func:`helpers.metrics.relative_index_stream`).
+
+    Returns
+    -------
+    dict
+        ``huffman``: bytes of the coded streams, codebooks and fp32 parameters;
+        ``entropy``: the same with each stream at its entropy bound; ``values``,
+        ``gaps``: coded bits of all value and gap streams; ``entries``: how many
+        entries the streams hold (stored weights and fillers).
+    """
+    weights = _weights(model, "Huffman coding")
+    coded = [huffman_storage_bits(w.detach(), gap_bits=gap_bits) for w in weights.values()]
+    other_bits = 32 * (sum(p.numel() for p in model.parameters())
+                       - sum(w.numel() for w in weights.values()))
+    return {"huffman": (other_bits + sum(c["total"] for c in coded)) / 8,
+            "entropy": (other_bits + sum(c["values_entropy"] + c["gaps_entropy"]
+                                         + c["codebook"] for c in coded)) / 8,
+            "values": sum(c["values"] for c in coded), "gaps": sum(c["gaps"] for c in coded),
+            "entries": sum(len(relative_index_stream(w.detach(), gap_bits)[0])
+                           for w in weights.values())}

@@ -330,6 +330,30 @@ def test_huffman_storage_is_at_most_fixed_width_and_above_the_entropy():
     assert quant.huffman_storage_bits(torch.zeros(3, 3))["total"] == 0
 
 
+def test_huffman_storage_bytes_of_a_model_sums_its_layers_and_keeps_biases_in_fp32():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(30, 20), nn.ReLU(), nn.Linear(20, 4))
+    with torch.no_grad():
+        for m in model[0], model[2]:
+            m.weight[m.weight.abs() < 0.1] = 0
+    shared = quant.kmeans_share_model(model, 3)
+    before = {k: v.clone() for k, v in shared.state_dict().items()}
+    coded = quant.huffman_storage_bytes(shared, gap_bits=4)
+    layers = [quant.huffman_storage_bits(m.weight, gap_bits=4) for m in (shared[0], shared[2])]
+    biases = 20 + 4
+    assert coded["huffman"] == pytest.approx((32 * biases + sum(c["total"] for c in layers)) / 8)
+    assert coded["entropy"] <= coded["huffman"]
+    assert coded["values"] == sum(c["values"] for c in layers)
+    assert coded["entries"] == sum(len(metrics.relative_index_stream(m.weight, 4)[0])
+                                   for m in (shared[0], shared[2]))
+    assert all(torch.equal(v, before[k]) for k, v in shared.state_dict().items())
+    # below the fixed-width codes of the same streams
+    assert coded["huffman"] <= metrics.storage_bytes(shared, "relative+shared", value_bits=3,
+                                                     gap_bits=4)
+    with pytest.raises(TypeError, match="nn.Module"):
+        quant.huffman_storage_bytes(torch.zeros(3, 3))
+
+
 def test_centroid_fine_tuning_keeps_shared_values_and_zeros():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))

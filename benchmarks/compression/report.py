@@ -65,13 +65,13 @@ def _neuron_summary(row: dict) -> dict:
             "speedup_batch1": row["speedup"].get("1"), "efficiency": _efficiency(row)}
 
 
-def _selected_by(claim: str, rule: str, value: float) -> dict:
+def _selected_by(targets: dict, claim: str, rule: str, value: float) -> dict:
     """What selected a headline row, as recorded in the JSON: split, rule, tolerance."""
-    return {"split": "val", "rule": rule, "tolerance_pp": TARGETS[claim]["tolerance_pp"],
+    return {"split": "val", "rule": rule, "tolerance_pp": targets[claim]["tolerance_pp"],
             "val_drop_pp": value}
 
 
-def headline(rows: Sequence[dict], dense: dict) -> dict:
+def headline(rows: Sequence[dict], dense: dict, targets: dict = TARGETS) -> dict:
     """The headline rows: the largest compression that stays within the tolerance,
     chosen on the **validation** split; the test accuracy of the chosen row is reported.
 
@@ -83,11 +83,12 @@ def headline(rows: Sequence[dict], dense: dict) -> dict:
     (largest batch) reaches 80% of its FLOP ratio (if none does: the largest within 1
     point); ``largest`` is the largest fraction within 1 point whatever its speed-up.
     Each row records under ``selected_by`` the split, the rule and the tolerance that
-    selected it, and its validation drop; the test split selects nothing.
+    selected it, and its validation drop; the test split selects nothing. ``targets``
+    (the results' own, ``results["targets"]``) gives the tolerances and the targets.
     """
     drop = "val_drop_pp"
     out: dict = {"split": "val"}
-    tol = TARGETS["weights"]["tolerance_pp"]
+    tol = targets["weights"]["tolerance_pp"]
     best = _pick([r for r in rows if r["method"] in UNSTRUCTURED],
                  lambda r: r["fp32"][drop] <= tol + EPS, lambda r: r["compression"])
     out["weights"] = None if best is None else {
@@ -95,12 +96,12 @@ def headline(rows: Sequence[dict], dense: dict) -> dict:
         "value": best["compression"], "test_mean": best["fp32"]["test_mean"],
         "test_std": best["fp32"]["test_std"], "drop_pp": best["fp32"]["drop_pp"],
         "nonzero_weights": best["nonzero_weights"], "epochs": best["epochs"],
-        "met": best["compression"] >= TARGETS["weights"]["target"],
+        "met": best["compression"] >= targets["weights"]["target"],
         "selected_by": _selected_by(
-            "weights", "largest compression ratio (fp32, unstructured methods) whose mean "
-            "validation accuracy is within the tolerance of the dense model's",
+            targets, "weights", "largest compression ratio (fp32, unstructured methods) "
+            "whose mean validation accuracy is within the tolerance of the dense model's",
             best["fp32"][drop])}
-    tol = TARGETS["storage"]["tolerance_pp"]
+    tol = targets["storage"]["tolerance_pp"]
     options = [(r, v) for r in rows for v in VARIANTS]
     good = [(r, v) for r, v in options if r[v][drop] <= tol + EPS]
     if good:
@@ -110,30 +111,30 @@ def headline(rows: Sequence[dict], dense: dict) -> dict:
                           "test_mean": r[v]["test_mean"], "test_std": r[v]["test_std"],
                           "drop_pp": r[v]["drop_pp"], "bits": r["shared"]["bits"],
                           "epochs": r["epochs"],
-                          "met": r[v]["storage_ratio"] >= TARGETS["storage"]["target"],
+                          "met": r[v]["storage_ratio"] >= targets["storage"]["target"],
                           "selected_by": _selected_by(
-                              "storage", "largest storage ratio (any method and variant) "
-                              "whose mean validation accuracy is within the tolerance of "
-                              "the dense model's", r[v][drop])}
+                              targets, "storage", "largest storage ratio (any method and "
+                              "variant) whose mean validation accuracy is within the "
+                              "tolerance of the dense model's", r[v][drop])}
     else:
         out["storage"] = None
-    tol = TARGETS["neurons"]["tolerance_pp"]
+    tol = targets["neurons"]["tolerance_pp"]
     kept = [r for r in rows if r["method"] == "neurons" and r["fp32"][drop] <= tol + EPS]
     if not kept:
         out["neurons"] = None
     else:
         # The largest fraction removed whose speed-up also reaches the target share of its
         # FLOP ratio; if none does, the largest fraction within the tolerance.
-        efficient = [r for r in kept if _efficiency(r) >= TARGETS["neurons"]["efficiency"]]
+        efficient = [r for r in kept if _efficiency(r) >= targets["neurons"]["efficiency"]]
         best = max(efficient or kept, key=lambda r: r["level"])
         largest = max(kept, key=lambda r: r["level"])
         out["neurons"] = _neuron_summary(best) | {
-            "met": bool(best["level"] >= TARGETS["neurons"]["target"]
-                        and _efficiency(best) >= TARGETS["neurons"]["efficiency"]),
+            "met": bool(best["level"] >= targets["neurons"]["target"]
+                        and _efficiency(best) >= targets["neurons"]["efficiency"]),
             "largest": _neuron_summary(largest),
             "selected_by": _selected_by(
-                "neurons", "largest fraction of hidden neurons removed whose mean validation "
-                "accuracy is within the tolerance of the dense model's and whose measured "
+                targets, "neurons", "largest fraction of hidden neurons removed whose mean "
+                "validation accuracy is within the tolerance of the dense model's and whose measured "
                 "speed-up reaches the target share of its FLOP ratio (else the largest "
                 "within the tolerance)", best["fp32"][drop])}
     return out
@@ -324,11 +325,11 @@ def headline_rows(results: dict, lang: str) -> list[dict]:
     training budget and whether it is shown to lose no accuracy against the dense
     network of that budget (:func:`equivalences`); the weights row also shows how far
     random pruning with fine-tuning gets (the task's slack)."""
-    h, rows = headline(results["rows"], results["dense"]), []
+    h, rows = headline(results["rows"], results["dense"], results["targets"]), []
     same = equivalences(results, lang)
     random_best = best_per_method(results)["random"]
     for claim in ("weights", "storage", "neurons"):
-        t, best = TARGETS[claim], h[claim]
+        t, best = results["targets"][claim], h[claim]
         if claim == "neurons":
             paper, target = "—", listing([f"≥ {100 * t['target']:.0f}%",
                                           f"{tr('bm_efficiency', lang)} ≥ "
@@ -374,7 +375,7 @@ def best_per_method(results: dict) -> dict[str, dict | None]:
     """For each unstructured method, its row of largest compression whose mean
     validation accuracy is within 0.5 points of the dense model's."""
     drop = "val_drop_pp"
-    tol = TARGETS["weights"]["tolerance_pp"]
+    tol = results["targets"]["weights"]["tolerance_pp"]
     return {m: _pick([r for r in results["rows"] if r["method"] == m],
                      lambda r: r["fp32"][drop] <= tol + EPS, lambda r: r["compression"])
             for m in UNSTRUCTURED}
@@ -383,7 +384,8 @@ def best_per_method(results: dict) -> dict[str, dict | None]:
 def glue_values(results: dict, lang: str) -> dict[str, str]:
     """Every number the appendix page quotes, formatted as text, by glue key."""
     meta, config, dense = results["meta"], results["config"], results["dense"]
-    h = headline(results["rows"], dense)
+    targets = results["targets"]
+    h = headline(results["rows"], dense, results["targets"])
     machine = meta["machine"]
     pct = lambda xs: listing([f"{100 * x:g}%" for x in xs], lang)  # noqa: E731
     v = {
@@ -416,10 +418,10 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
         "bm_repeats": str(config["latency_repeats"]),
         "bm_rounds": str(config["latency_rounds"]),
         "bm_batch_large": str(max(config["latency_batches"])),
-        "bm_target_weights": f"{TARGETS['weights']['target']:.0f}",
-        "bm_target_storage": f"{TARGETS['storage']['target']:.0f}",
-        "bm_target_neurons": f"{100 * TARGETS['neurons']['target']:.0f}",
-        "bm_target_efficiency": f"{100 * TARGETS['neurons']['efficiency']:.0f}",
+        "bm_target_weights": f"{targets['weights']['target']:.0f}",
+        "bm_target_storage": f"{targets['storage']['target']:.0f}",
+        "bm_target_neurons": f"{100 * targets['neurons']['target']:.0f}",
+        "bm_target_efficiency": f"{100 * targets['neurons']['efficiency']:.0f}",
     }
     for claim in ("weights", "storage", "neurons"):
         best = h[claim]
@@ -471,7 +473,7 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
             d = discordance_pct(*pairs[claim][:2])
             v[f"bm_{claim}_discordant"] = f"{d:.1f}"
             power = stats.equivalence_power(results["data"]["n_test"], discordant=max(d, 1e-3),
-                                            margin=TARGETS[claim]["tolerance_pp"])
+                                            margin=results["targets"][claim]["tolerance_pp"])
             v[f"bm_{claim}_power"] = f"{100 * power:.0f}" if power >= 0.01 else "< 1"
         else:
             v[f"bm_{claim}_discordant"] = v[f"bm_{claim}_power"] = "—"
@@ -496,7 +498,7 @@ def glue_values(results: dict, lang: str) -> dict[str, str]:
 def l1_l2_level(results: dict) -> float:
     """The highest sparsity at which L1 + pruning or L2 + pruning stays within 0.5 points
     of the dense model on validation: where the two are compared."""
-    tol = TARGETS["weights"]["tolerance_pp"]
+    tol = results["targets"]["weights"]["tolerance_pp"]
     levels = [r["level"] for r in results["rows"] if r["method"] in ("l1_prune", "l2_prune")
               and r["fp32"]["val_drop_pp"] <= tol + EPS]
     return max(levels)
@@ -530,7 +532,7 @@ def comparisons(results: dict, lang: str) -> dict:
     for claim, (row, control, names) in _headline_pairs(results, lang).items():
         out[f"{claim}_budget_verdict"] = stats.compare_accuracy(row, control, names=names)
     batch = str(max(results["config"]["latency_batches"]))
-    n = headline(results["rows"], results["dense"])["neurons"]
+    n = headline(results["rows"], results["dense"], results["targets"])["neurons"]
     for key, method, lvl in (("sparse_speed_verdict", "magnitude_global", 0.9),
                              ("neuron_speed_verdict", "neurons", n and n["level"])):
         if lvl is None or not any(r["method"] == method and abs(r["level"] - lvl) < 1e-9
@@ -545,7 +547,7 @@ def comparisons(results: dict, lang: str) -> dict:
 def _headline_pairs(results: dict, lang: str) -> dict:
     """For each headline row: its per-seed test results, those of the dense control of
     its own training budget, and the two names."""
-    h, out = headline(results["rows"], results["dense"]), {}
+    h, out = headline(results["rows"], results["dense"], results["targets"]), {}
     for claim in ("weights", "storage", "neurons"):
         best = h[claim]
         if best is None:
@@ -571,7 +573,7 @@ def equivalences(results: dict, lang: str, pairs: dict | None = None
     pairs = _headline_pairs(results, lang) if pairs is None else pairs
     return {claim: stats.equivalence(
         stats.compare_accuracy(row, control, names=names, confidence=0.90),
-        TARGETS[claim]["tolerance_pp"])
+        results["targets"][claim]["tolerance_pp"])
         for claim, (row, control, names) in pairs.items()}
 
 
@@ -622,8 +624,9 @@ def plot_accuracy(results: dict, lang: str, *, ymin: float = 90.0, xmax: float =
         rows = [r for r in results["rows"] if r["method"] == method]
         if rows:
             _curve(ax, rows, lambda r: r["compression"], "fp32", method_label(method, lang))
-    _band(ax, results, lang, TARGETS["weights"]["tolerance_pp"])
-    ax.axvline(TARGETS["weights"]["target"], color="tab:red", linestyle="--", linewidth=1,
+    _band(ax, results, lang, results["targets"]["weights"]["tolerance_pp"])
+    ax.axvline(results["targets"]["weights"]["target"], color="tab:red", linestyle="--",
+               linewidth=1,
                label=tr("bm_target", lang))
     ax.set(xscale="log", xlabel=tr("bm_x_compression", lang),
            ylabel=tr("test_accuracy_pct", lang), title=tr("bm_title_accuracy", lang),
@@ -646,8 +649,8 @@ def plot_storage(results: dict, lang: str, *, ymin: float = 90.0, xmax: float = 
             if rows:
                 _curve(ax, rows, lambda r, v=variant: r[v]["storage_ratio"], variant,
                        method_label(method, lang))
-        _band(ax, results, lang, TARGETS["storage"]["tolerance_pp"])
-        ax.axvline(TARGETS["storage"]["target"], color="tab:red", linestyle="--",
+        _band(ax, results, lang, results["targets"]["storage"]["tolerance_pp"])
+        ax.axvline(results["targets"]["storage"]["target"], color="tab:red", linestyle="--",
                    linewidth=1, label=tr("bm_target", lang))
         ax.set(xscale="log", xlabel=tr("bm_x_storage", lang),
                title=variant_label(variant, lang), ylim=(ymin, 100), xlim=(1.5, xmax))
@@ -673,7 +676,7 @@ def plot_neurons(results: dict, lang: str):
     left.legend(fontsize="small")
     _curve(right, rows, lambda r: 100 * r["level"], "fp32", tr("bm_neurons", lang))
     dense = results["dense"]["fp32"]["test_mean"]
-    tol = TARGETS["neurons"]["tolerance_pp"]
+    tol = results["targets"]["neurons"]["tolerance_pp"]
     right.axhline(dense, color="black", linewidth=1, label=tr("bm_dense", lang))
     right.axhspan(dense - tol, dense + tol, color="grey", alpha=0.15,
                   label=tr("bm_band", lang).format(tol=tol))
@@ -697,7 +700,7 @@ def write_results(results: dict, out: str | os.PathLike = RESULTS) -> list[Path]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "compression.json", out / "compression.md"]
-    stored = results | {"headline": headline(results["rows"], results["dense"])}
+    stored = results | {"headline": headline(results["rows"], results["dense"], results["targets"])}
     paths[0].write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n",
                         encoding="utf-8")
     meta, m = results["meta"], results["meta"]["machine"]

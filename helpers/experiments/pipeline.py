@@ -611,20 +611,13 @@ def deep_compression(bits: int = 5, epochs: int = 3, lr: float = 1e-3) -> DeepCo
     tuned = copy.deepcopy(pruned)
     tying = quant.CentroidFineTuning(tuned, bits)
     train.fit(tuned, data, epochs=epochs, lr=lr, after_step=tying, seed=0, progress=False)
-    layers = [m for m in tuned.modules() if isinstance(m, metrics.WEIGHT_LAYERS)]
-    coded = [quant.huffman_storage_bits(m.weight, gap_bits=bits) for m in layers]
-    weights = sum(m.weight.numel() for m in layers)
-    other_bytes = 4 * (metrics.count_parameters(tuned) - weights)  # biases stay fp32
-    sizes = {
-        "fixed": metrics.storage_bytes(tuned, "relative+shared", value_bits=bits,
-                                       gap_bits=bits),
-        "huffman": other_bytes + sum(c["total"] for c in coded) / 8,
-        "entropy": other_bytes + sum(
-            c["values_entropy"] + c["gaps_entropy"] + c["codebook"] for c in coded) / 8}
-    stored = sum(len(metrics.relative_index_stream(m.weight, bits)[0]) for m in layers)
+    coded = quant.huffman_storage_bytes(tuned, gap_bits=bits)  # biases stay fp32
+    sizes = {"fixed": metrics.storage_bytes(tuned, "relative+shared", value_bits=bits,
+                                            gap_bits=bits),
+             "huffman": coded["huffman"], "entropy": coded["entropy"]}
     return DeepCompression(
         sizes, metrics.storage_bytes(dense_baseline().models[SEEDS[0]], "dense32"),
-        sum(c["values"] for c in coded) / stored, sum(c["gaps"] for c in coded) / stored,
+        coded["values"] / coded["entries"], coded["gaps"] / coded["entries"],
         {key: train.evaluate(m, data, "test")
          for key, m in (("pruned", pruned), ("shared", shared), ("tuned", tuned))})
 
