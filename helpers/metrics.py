@@ -31,7 +31,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ._checks import check_finite, check_int_in_range, check_model, check_positive_int
+from ._checks import (
+    check_finite, check_float_tensor, check_int_in_range, check_model, check_positive_int,
+)
 from .layers import ATTENTION_PROJECTIONS, WEIGHT_LAYERS, weight_attributes
 from .train import evaluation_mode
 from .i18n import column_header
@@ -41,6 +43,8 @@ __all__ = [
     "format_table", "macs", "macs_by_layer", "flops", "storage_bits", "storage_bytes",
     "relative_index_stream",
     "serialized_bytes", "compression_ratio", "measure_latency", "compare_latency",
+    "SEMI_STRUCTURED_MAX_SPEEDUP", "SemiStructured", "semi_structured_bytes",
+    "semi_structured",
 ]
 
 #: Storage formats understood by :func:`storage_bits` and :func:`storage_bytes`.
@@ -754,3 +758,174 @@ def compare_latency(models: dict[str, nn.Module], example_input: torch.Tensor, *
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         out[name] = Latency(float(median), float(q1), float(q3), tuple(values), used[name])
     return out
+
+
+# --------------------------------------------------------------------------- 2:4 on hardware
+
+#: The most that NVIDIA's sparse tensor cores speed up a 2:4-sparse matrix product:
+#: twice the dense math throughput (Mishra et al. 2021); whole models gain less.
+SEMI_STRUCTURED_MAX_SPEEDUP = 2.0
+
+#: The smallest weight torch converts to its 2:4 format in fp16 (rows, columns); the
+#: shape must be a multiple of it (``torch.sparse.SparseSemiStructuredTensorCUTLASS``).
+_SEMI_STRUCTURED_SHAPE = (32, 64)
+
+
+@dataclass(frozen=True)
+class SemiStructured:
+    """A 2:4-sparse layer in the format of sparse tensor cores: what it stores, and how
+    fast its product runs where the hardware exists (:func:`semi_structured`).
+
+    Attributes
+    ----------
+    dense_bytes, sparse_bytes : int
+        The weight in fp16, dense; and as 2:4 (the kept half of the values in fp16 and
+        a 2-bit position for each).
+    latency : dict or None
+        ``{"2:4": Latency, "dense": Latency}`` of ``x @ W.T`` measured in alternation
+        (:func:`compare_latency`); ``None`` where nothing could be measured.
+    reason : str or None
+        Why nothing was measured: ``"no_cuda"`` (no CUDA GPU) or ``"no_sparse_cores"``
+        (a GPU older than Ampere); :meth:`describe` words it.
+    device : str
+        Where it was measured, or would have been.
+    max_error : float or None
+        The largest difference between the two products' outputs.
+    """
+
+    dense_bytes: int
+    sparse_bytes: int
+    latency: dict[str, Latency] | None
+    reason: str | None
+    device: str
+    max_error: float | None = None
+
+    @property
+    def memory_ratio(self) -> float:
+        """Dense fp16 bytes over 2:4 bytes: 16 / 9 ≈ 1.78."""
+        return self.dense_bytes / self.sparse_bytes
+
+    @property
+    def speedup(self) -> float | None:
+        """The dense product's median time over the 2:4 product's; ``None`` unmeasured."""
+        if self.latency is None:
+            return None
+        return self.latency["dense"].median_ms / self.latency["2:4"].median_ms
+
+    def describe(self, lang: str) -> str:
+        """What was measured, or why nothing was and what the hardware promises, as a
+        sentence in ``lang``."""
+        from .i18n import tr
+
+        sizes = dict(dense=f"{self.dense_bytes / 2**20:.1f}",
+                     sparse=f"{self.sparse_bytes / 2**20:.1f}", ratio=f"{self.memory_ratio:.2f}",
+                     share=f"{100 / self.memory_ratio:.0f}")
+        if self.latency is None:
+            return tr("ss_unmeasured", lang).format(
+                reason=tr(f"ss_reason_{self.reason}", lang), device=self.device,
+                most=f"{SEMI_STRUCTURED_MAX_SPEEDUP:g}", **sizes)
+        return tr("ss_measured", lang).format(
+            device=self.device, sparse_ms=f"{self.latency['2:4'].median_ms:.3f}",
+            dense_ms=f"{self.latency['dense'].median_ms:.3f}",
+            speedup=f"{self.speedup:.2f}", most=f"{SEMI_STRUCTURED_MAX_SPEEDUP:g}",
+            error=f"{self.max_error:.2g}", **sizes)
+
+
+def _check_two_four(weight) -> torch.Tensor:
+    weight = check_float_tensor(weight, "weight")
+    if weight.dim() != 2:
+        raise ValueError(f"weight must be a 2-D (out, in) matrix, got shape "
+                         f"{tuple(weight.shape)}")
+    rows, cols = _SEMI_STRUCTURED_SHAPE
+    if weight.shape[0] % rows or weight.shape[1] % cols:
+        raise ValueError(f"a 2:4 weight for sparse tensor cores must have a multiple of "
+                         f"{rows} rows and of {cols} columns, got shape "
+                         f"{tuple(weight.shape)}; pad the layer or use a larger one")
+    per_group = (weight.detach().reshape(weight.shape[0], -1, 4) != 0).sum(-1)
+    if (per_group > 2).any():
+        raise ValueError("weight is not 2:4 sparse: some group of 4 consecutive inputs "
+                         f"keeps {int(per_group.max())} nonzero weights; apply "
+                         "helpers.prune.nm_mask(weight, 2, 4) first")
+    return weight
+
+
+def semi_structured_bytes(weight: torch.Tensor) -> int:
+    """Bytes of a 2:4-sparse weight in the format of sparse tensor cores.
+
+    Introduced in :doc:`faq`, section *N:M sparsity in hardware*. Half the values are
+    kept, in fp16 (16 bits each), with a 2-bit position inside its group of four:
+    ``numel / 2 × 18`` bits, 9/16 of the dense fp16 matrix (Mishra et al. 2021).
+
+    Raises
+    ------
+    TypeError
+        If ``weight`` is not a floating-point tensor.
+    ValueError
+        If it is not a 2-D 2:4-sparse matrix of a shape torch converts (multiples of
+        32 rows and 64 columns).
+    """
+    weight = _check_two_four(weight)
+    return weight.numel() // 2 * (16 + 2) // 8
+
+
+def semi_structured(weight: torch.Tensor, *, batch: int = 4096, rounds: int = 5,
+                    repeats: int = 10, device: torch.device | str | None = None
+                    ) -> SemiStructured:
+    """Convert a 2:4-sparse weight to torch's semi-structured format and time ``x @ W.T``
+    against the dense product, where the hardware has sparse tensor cores.
+
+    Introduced in :doc:`faq`, section *N:M sparsity in hardware*. On a CUDA GPU of
+    compute capability 8.0 or more (Ampere and later), the weight in fp16 is converted
+    by ``torch.sparse.to_sparse_semi_structured`` and both products of a batch of
+    ``batch`` random inputs are timed in alternation (:func:`compare_latency`); the two
+    outputs are compared. Elsewhere (a CPU, an older GPU) nothing is timed and
+    ``reason`` says why; the storage figures hold everywhere.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        Shape ``(out, in)``, 2:4-sparse along ``in`` (:func:`helpers.prune.nm_mask`),
+        ``out`` a multiple of 32 and ``in`` of 64; not changed.
+    batch, rounds, repeats : int
+        Rows of the input; rounds and timed repeats of :func:`compare_latency`.
+    device : torch.device or str, optional
+        Where to measure; by default the first CUDA GPU if there is one.
+
+    Returns
+    -------
+    SemiStructured
+
+    Raises
+    ------
+    TypeError
+        If ``weight`` is not a floating-point tensor.
+    ValueError
+        If it is not 2:4-sparse or not of a shape torch converts (the message says
+        which), or a count is not a positive int.
+    """
+    weight = _check_two_four(weight)
+    check_positive_int(batch, "batch")
+    check_positive_int(rounds, "rounds")
+    check_positive_int(repeats, "repeats")
+    device = torch.device(device if device is not None
+                          else "cuda" if torch.cuda.is_available() else "cpu")
+    sizes = dict(dense_bytes=weight.numel() * 2, sparse_bytes=semi_structured_bytes(weight))
+    if device.type != "cuda":
+        return SemiStructured(**sizes, latency=None, device=str(device), reason="no_cuda")
+    if torch.cuda.get_device_capability(device) < (8, 0):
+        return SemiStructured(**sizes, latency=None, reason="no_sparse_cores",
+                              device=torch.cuda.get_device_name(device))
+    from torch.sparse import to_sparse_semi_structured
+
+    half = weight.detach().to(device, torch.float16)
+    dense = nn.Linear(*reversed(half.shape), bias=False, device=device, dtype=torch.float16)
+    sparse = nn.Linear(*reversed(half.shape), bias=False, device=device, dtype=torch.float16)
+    dense.weight = nn.Parameter(half.clone(), requires_grad=False)
+    sparse.weight = nn.Parameter(to_sparse_semi_structured(half), requires_grad=False)
+    x = torch.randn(batch, half.shape[1], device=device, dtype=torch.float16)
+    with torch.inference_mode():
+        error = float((dense(x) - sparse(x)).abs().max())
+    latency = compare_latency({"2:4": sparse, "dense": dense}, x, rounds=rounds,
+                              repeats=repeats, threads=None)
+    return SemiStructured(**sizes, latency=latency, reason=None,
+                          device=torch.cuda.get_device_name(device), max_error=error)

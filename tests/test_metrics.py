@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from helpers import metrics, models
+from helpers import prune as helpers_prune
 
 
 def _linear(n_in, n_out, weight=None, bias=None):
@@ -358,3 +359,64 @@ def test_attention_projections_are_weights_of_the_table_and_the_storage(separate
                            - metrics.storage_bytes(dict(model.named_parameters())[n], "csr")
                            for n in selected)
     assert sparse == expected
+
+
+# --------------------------------------------------------------------------- 2:4 on hardware
+
+def _two_four(rows=64, cols=128, seed=0):
+    torch.manual_seed(seed)
+    w = torch.randn(rows, cols)
+    return w * helpers_prune.nm_mask(w, 2, 4)
+
+
+def test_semi_structured_bytes_are_nine_sixteenths_of_dense_fp16():
+    w = _two_four()
+    # half the values in fp16 (16 bits) plus a 2-bit position for each
+    assert metrics.semi_structured_bytes(w) == 64 * 128 // 2 * 18 // 8
+    assert metrics.semi_structured_bytes(w) / (w.numel() * 2) == 9 / 16
+
+
+def test_semi_structured_on_a_cpu_times_nothing_and_says_why():
+    w = _two_four()
+    before = w.clone()
+    result = metrics.semi_structured(w, device="cpu")
+    assert result.latency is None and result.speedup is None and result.reason == "no_cuda"
+    assert result.memory_ratio == pytest.approx(16 / 9)
+    assert torch.equal(w, before)
+    for lang in ("en", "zh"):
+        text = result.describe(lang)
+        assert "CUDA" in text and f"{result.dense_bytes / 2**20:.1f}" in text
+        assert f"{metrics.SEMI_STRUCTURED_MAX_SPEEDUP:g}" in text
+        assert "Mishra" in text
+
+
+@pytest.mark.parametrize("weight, match", [
+    (torch.randn(64, 128), "not 2:4 sparse"),
+    (torch.zeros(48, 128), "multiple of 32 rows"),
+    (torch.zeros(64, 96), "64 columns"),
+    (torch.zeros(64, 128, 1), "2-D"),
+])
+def test_semi_structured_refuses_what_torch_cannot_convert(weight, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.semi_structured(weight)
+    with pytest.raises(ValueError, match=match):
+        metrics.semi_structured_bytes(weight)
+
+
+def test_semi_structured_refuses_non_tensors_and_bad_counts():
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        metrics.semi_structured([[1.0, 0.0]])
+    with pytest.raises(ValueError, match="batch"):
+        metrics.semi_structured(_two_four(), batch=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available()
+                    or torch.cuda.get_device_capability() < (8, 0),
+                    reason="needs a CUDA GPU with sparse tensor cores (Ampere or later)")
+def test_semi_structured_on_a_gpu_matches_the_dense_product_and_times_both():
+    w = _two_four(1024, 1024)
+    result = metrics.semi_structured(w, batch=1024, rounds=2, repeats=3)
+    assert result.reason is None and result.latency is not None
+    assert result.max_error < 0.05  # fp16 products of 1,024 terms
+    assert result.speedup > 0
+    assert "ms" in result.describe("en")
