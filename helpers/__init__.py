@@ -19,6 +19,7 @@ second, drifting copy of an algorithm. Modules:
 ``criteria``    the one notion of a pruning criterion: registries of scores by name
 ``prune``       unstructured pruning: magnitude and random masks, iterative and gradual
 ``allocation``  where to prune: layer-wise sparsity (uniform, global, ERK, LAMP, OWL)
+``sparse_training``  pruning at initialisation, SET/RigL, lottery tickets, movement
 ``structured``  neuron and channel importance and their physical removal
 ``distill``     knowledge distillation (the FAQ's demonstration)
 ``pipeline``    the combined L1 → prune → fine-tune → quantise pipeline
@@ -43,8 +44,8 @@ __version__ = "0.1.0"
 #: The submodules, in the order the book introduces them.
 SUBMODULES = ("languages", "device", "i18n", "plot", "page", "data", "models", "layers",
               "train", "l1", "metrics", "quant", "mnist", "criteria", "prune", "allocation",
-              "structured", "distill", "pipeline", "stats", "dependency", "language_model",
-              "layerwise")
+              "sparse_training", "structured", "distill", "pipeline", "stats", "dependency",
+              "language_model", "layerwise")
 
 #: Names re-exported from a leaf submodule: ``helpers.get_device()``, ``helpers.LANGUAGES``.
 _ATTRIBUTES = {"get_device": "device", "LANGUAGES": "languages"}
