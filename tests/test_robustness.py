@@ -166,6 +166,7 @@ from helpers import pipeline  # noqa: E402
 from helpers import prune  # noqa: E402
 from helpers import language_model as lm  # noqa: E402
 from helpers import quant, train  # noqa: E402
+from helpers import sparse_training as sparse  # noqa: E402
 
 #: Every public module of helpers, found rather than listed.
 _MODULES = tuple(importlib.import_module(f"helpers.{m.name}")
@@ -245,6 +246,19 @@ def _tiny_lm() -> lm.TinyTransformer:
 
 def _first_group(m):
     return dependency.dependency_groups(m)[0]
+
+
+def _with_a_gradient(m, d, hook):
+    """Call an ``after_step`` hook that reads ``.grad`` as fit would, after a backward
+    pass (in evaluation mode); the caller's gradients are put back afterwards."""
+    grads = [p.grad for p in m.parameters()]
+    with train.evaluation_mode(m):
+        nn.functional.cross_entropy(m(d.X_train), d.y_train).backward()
+    try:
+        return hook(m)
+    finally:
+        for p, g in zip(m.parameters(), grads):
+            p.grad = g
 
 
 #: The model each function is called with, when not the small MLP of ``_model``.
@@ -345,6 +359,22 @@ CALLS = {
     "language_model.perplexity": lambda m, d: lm.perplexity(m, _TOKENS),
     "language_model.window_losses": lambda m, d: lm.window_losses(m, _TOKENS),
     "train.recalibrate_batchnorm": lambda m, d: train.recalibrate_batchnorm(m, d),
+    "sparse_training.snip_scores": lambda m, d: sparse.snip_scores(m, d.X_train, d.y_train),
+    "sparse_training.snip_kernel": lambda m, d: sparse.snip_kernel(m, d.X_train, d.y_train),
+    "sparse_training.grasp_scores": lambda m, d: sparse.grasp_scores(m, d.X_train, d.y_train),
+    "sparse_training.grasp_kernel": lambda m, d: sparse.grasp_kernel(
+        m, d.X_train, d.y_train, 1.0),
+    "sparse_training.synflow_scores": lambda m, d: sparse.synflow_scores(m, (6,)),
+    "sparse_training.synflow_masks": lambda m, d: sparse.synflow_masks(
+        m, 0.5, (6,), iterations=2),
+    "sparse_training.DynamicSparsity": lambda m, d: _with_a_gradient(m, d, sparse.DynamicSparsity(
+        {"4.weight": torch.ones(4, 5), "6.weight": torch.eye(3, 4)}, update_every=1,
+        end_step=5, drop_fraction=0.5)),
+    "sparse_training.RewindPoint": lambda m, d: sparse.RewindPoint(1)(m),
+    "sparse_training.rewind": lambda m, d: sparse.rewind(
+        m, sparse.RewindPoint.capture(m), {"0.weight": torch.ones(5, 6)}),
+    "sparse_training.MovementScores": lambda m, d: _with_a_gradient(
+        m, d, sparse.MovementScores(m, names=["4.weight", "6.weight"])),
 }
 
 #: Functions that read the effective weights of a re-parametrised model: the same
@@ -460,7 +490,8 @@ CHANGES_THE_MODEL = {
     "prune.apply_masks", "prune.MaskEnforcer", "prune.make_permanent",
     "prune.iterative_prune", "prune.GradualPruner", "prune.gradual_prune",
     "structured.zero_units", "train.fit", "dependency.zero_group", "language_model.train_lm",
-    "quant.CentroidFineTuning", "train.recalibrate_batchnorm",
+    "quant.CentroidFineTuning", "train.recalibrate_batchnorm", "sparse_training.DynamicSparsity",
+    "sparse_training.rewind",
 }
 #: Functions that cannot run on the test model; each is listed with the reason.
 NOT_FOR_THIS_MODEL = {
