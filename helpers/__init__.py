@@ -26,6 +26,7 @@ second, drifting copy of an algorithm. Modules:
 ``stats``       mean ± std over seeds, and comparisons of compressed models
 ``dependency``  dependency groups of residual networks and their joint channel removal
 ``language_model``  a tiny character-level transformer, its text and perplexity
+``heads``       attention heads as dependency groups: importance, zeroing, removal
 ``layerwise``   calibration-based pruning of linear layers: Wanda and SparseGPT
 
 Each public function's docstring names the section of the book that introduces it.
@@ -45,7 +46,7 @@ __version__ = "0.1.0"
 SUBMODULES = ("languages", "device", "i18n", "plot", "page", "data", "models", "layers",
               "train", "l1", "metrics", "quant", "mnist", "criteria", "prune", "allocation",
               "sparse_training", "structured", "distill", "pipeline", "stats", "dependency",
-              "language_model", "layerwise")
+              "language_model", "heads", "layerwise")
 
 #: Names re-exported from a leaf submodule: ``helpers.get_device()``, ``helpers.LANGUAGES``.
 _ATTRIBUTES = {"get_device": "device", "LANGUAGES": "languages"}

@@ -110,6 +110,7 @@ NOUN_PHRASES: tuple[str, ...] = (
     "res_pruned", "res_v_recal", "res_v_raw", "Torch-Pruning", "res_group_norm",
     # language models
     "lm_wanda", "lm_sparsegpt", "lm_owl", "lm_uniform_wanda", "v_lm_layer_magnitude",
+    "lm_heads_importance", "lm_heads_random",
     "v_lm_row_magnitude", "v_lm_layer_wanda", "v_lm_row_wanda",
     # FAQ
     "v_faq_dense", "faq_pruned", "faq_pruned_int8", "faq_dense_budget", "faq_l1_penalty",

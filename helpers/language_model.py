@@ -112,11 +112,15 @@ def load_corpus(val_size: float = 0.1, test_size: float = 0.1) -> CharCorpus:
 
 
 class _Block(nn.Module):
-    """Pre-norm transformer block: causal self-attention and an MLP, both residual."""
+    """Pre-norm transformer block: causal self-attention and an MLP, both residual.
+
+    The heads' width is fixed (``d_model // n_heads``); their number is read from the
+    query-key-value layer, so a block keeps working when heads are removed
+    (:func:`helpers.heads.remove_heads`)."""
 
     def __init__(self, d_model: int, n_heads: int, d_mlp: int):
         super().__init__()
-        self.n_heads = n_heads
+        self.head_dim = d_model // n_heads
         self.ln1 = nn.LayerNorm(d_model)
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
@@ -124,13 +128,19 @@ class _Block(nn.Module):
         self.fc1 = nn.Linear(d_model, d_mlp)
         self.fc2 = nn.Linear(d_mlp, d_model)
 
+    @property
+    def n_heads(self) -> int:
+        """Number of attention heads: the width of the queries over a head's width."""
+        return self.qkv.out_features // (3 * self.head_dim)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
-        q, k, v = (z.view(b, t, self.n_heads, d // self.n_heads).transpose(1, 2)
+        b, t, _ = x.shape
+        inner = self.n_heads * self.head_dim  # d_model, unless heads were removed
+        q, k, v = self.qkv(self.ln1(x)).split(inner, dim=2)
+        q, k, v = (z.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
                    for z in (q, k, v))
         a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.proj(a.transpose(1, 2).reshape(b, t, d))
+        x = x + self.proj(a.transpose(1, 2).reshape(b, t, inner))
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
 
 

@@ -166,6 +166,7 @@ from helpers import pipeline  # noqa: E402
 from helpers import prune  # noqa: E402
 from helpers import language_model as lm  # noqa: E402
 from helpers import quant, train  # noqa: E402
+from helpers import heads  # noqa: E402
 from helpers import sparse_training as sparse  # noqa: E402
 
 #: Every public module of helpers, found rather than listed.
@@ -264,7 +265,9 @@ def _with_a_gradient(m, d, hook):
 #: The model each function is called with, when not the small MLP of ``_model``.
 MODELS = {"language_model.train_lm": _tiny_lm, "language_model.perplexity": _tiny_lm,
           "language_model.window_losses": _tiny_lm, "layerwise.block_of": _tiny_lm,
-          "allocation.owl_sparsities": _tiny_lm}
+          "allocation.owl_sparsities": _tiny_lm, "heads.head_groups": _tiny_lm,
+          "heads.count_heads": _tiny_lm, "heads.zero_heads": _tiny_lm,
+          "heads.remove_heads": _tiny_lm, "heads.head_importance": _tiny_lm}
 
 #: How each public function that takes a model is called: (model, data) -> result.
 CALLS = {
@@ -290,6 +293,7 @@ CALLS = {
     "quant.dynamic_quantize": lambda m, d: quant.dynamic_quantize(m),
     "quant.kmeans_share_model": lambda m, d: quant.kmeans_share_model(m, 2),
     "quant.CentroidFineTuning": lambda m, d: quant.CentroidFineTuning(m, 2)(m),
+    "quant.huffman_storage_bytes": lambda m, d: quant.huffman_storage_bytes(m)["huffman"] > 0,
     "prune.prunable_parameters": lambda m, d: prune.prunable_parameters(m),
     "prune.layerwise_masks": lambda m, d: prune.layerwise_masks(m, 0.5),
     "prune.global_masks": lambda m, d: prune.global_masks(m, 0.5),
@@ -358,6 +362,11 @@ CALLS = {
     "language_model.train_lm": lambda m, d: lm.train_lm(m, _TOKENS, steps=2, batch_size=2),
     "language_model.perplexity": lambda m, d: lm.perplexity(m, _TOKENS),
     "language_model.window_losses": lambda m, d: lm.window_losses(m, _TOKENS),
+    "heads.head_groups": lambda m, d: heads.head_groups(m),
+    "heads.count_heads": lambda m, d: heads.count_heads(m),
+    "heads.zero_heads": lambda m, d: heads.zero_heads(m, {0: [1]}),
+    "heads.remove_heads": lambda m, d: heads.remove_heads(m, {0: [1]}),
+    "heads.head_importance": lambda m, d: heads.head_importance(m, _TOKENS.reshape(-1, 5)),
     "train.recalibrate_batchnorm": lambda m, d: train.recalibrate_batchnorm(m, d),
     "sparse_training.snip_scores": lambda m, d: sparse.snip_scores(m, d.X_train, d.y_train),
     "sparse_training.snip_kernel": lambda m, d: sparse.snip_kernel(m, d.X_train, d.y_train),
@@ -384,7 +393,7 @@ READS_EFFECTIVE_WEIGHTS = {
     "metrics.macs_by_layer", "metrics.macs", "metrics.flops", "metrics.storage_bytes",
     "pipeline.storage_scheme", "train.accuracy", "train.evaluate", "train.predictions",
     "train.correct", "language_model.perplexity", "layerwise.layer_inputs",
-    "language_model.window_losses", "allocation.owl_sparsities",
+    "language_model.window_losses", "allocation.owl_sparsities", "heads.head_importance",
 }
 #: Functions that only run the model forward or train it (torch's re-parametrisations
 #: are made for that), read only its layout, or whose job is the re-parametrisation.
@@ -393,7 +402,7 @@ RUNS_THE_MODEL = {
     "distill.DistillationPenalty", "distill.fit_student", "train.fit",
     "prune.make_permanent", "language_model.train_lm", "layerwise.linear_layers",
     "layers.weight_layers", "layerwise.block_of",
-    "train.recalibrate_batchnorm",
+    "train.recalibrate_batchnorm", "heads.head_groups", "heads.count_heads",
 }
 
 
@@ -491,7 +500,7 @@ CHANGES_THE_MODEL = {
     "prune.iterative_prune", "prune.GradualPruner", "prune.gradual_prune",
     "structured.zero_units", "train.fit", "dependency.zero_group", "language_model.train_lm",
     "quant.CentroidFineTuning", "train.recalibrate_batchnorm", "sparse_training.DynamicSparsity",
-    "sparse_training.rewind",
+    "sparse_training.rewind", "heads.zero_heads",
 }
 #: Functions that cannot run on the test model; each is listed with the reason.
 NOT_FOR_THIS_MODEL = {

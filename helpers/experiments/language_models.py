@@ -34,7 +34,7 @@ from . import experiment
 __all__ = ["PAIRS", "PATTERNS", "CriteriaRuns", "TinyLM", "compare_criteria",
            "tiny_transformer", "row_magnitude", "layer_wanda", "ABLATION", "Ablation",
            "ablation", "MODEL_SEEDS", "AcrossModels", "across_models", "OwlRuns",
-           "owl_allocation"]
+           "owl_allocation", "HEAD_CRITERIA", "HeadRemoval", "head_removal"]
 
 #: The pruning patterns compared: keyword arguments of ``prune_layerwise``.
 PATTERNS = {"unstructured": dict(sparsity=0.5), "nm": dict(n=2, m=4)}
@@ -414,3 +414,111 @@ def owl_allocation(seeds: tuple[int, ...] = MODEL_SEEDS, sparsity: float = 0.7,
     return OwlRuns(sparsity, lam, {s: blocks[s] for s in seeds},
                    {key: tuple(float(np.exp(r.mean())) for r in rows[key]) for key in rows},
                    comparison)
+
+
+# ------------------------------------------------------------ attention heads
+
+#: The head criteria compared: each scores every head of a block, the lowest removed.
+HEAD_CRITERIA = ("importance", "random")
+
+
+@dataclass(frozen=True)
+class HeadRemoval:
+    """What :func:`head_removal` returns.
+
+    Attributes
+    ----------
+    removed : tuple of int
+        Heads removed per block (of ``n_heads``).
+    n_heads : int
+        Heads per block of the dense models.
+    perplexity : dict
+        ``(criterion, k) ->`` tuple of test perplexities, one per model; ``("dense",
+        0)`` the dense models' (:attr:`TinyLM.test_perplexity`).
+    comparisons : dict
+        ``(k, "importance", "random") ->`` :class:`helpers.stats.Comparison` of the
+        two criteria on the test loss (nats per character), over the models and the
+        test windows (:func:`helpers.stats.compare_examples`, lower is better).
+    parameters : dict
+        ``k ->`` parameters of the model without ``k`` heads per block; ``0``: dense.
+    zeroing_difference : float
+        The largest difference between the logits of a model with heads removed and
+        the same model with them zeroed, over the test windows (first model, the most
+        heads removed).
+    """
+
+    removed: tuple[int, ...]
+    n_heads: int
+    perplexity: dict[tuple[str, int], tuple[float, ...]]
+    comparisons: dict[tuple[int, str, str], stats.Comparison]
+    parameters: dict[int, int]
+    zeroing_difference: float
+
+
+def _head_scores(model: lm.TinyTransformer, windows: torch.Tensor, criterion: str,
+                 seed: int) -> torch.Tensor:
+    """Every head's score under ``criterion``, shape ``(n_blocks, n_heads)``."""
+    from .. import heads
+
+    if criterion == "importance":
+        return heads.head_importance(model, windows)
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(len(model.blocks), model.blocks[0].n_heads, generator=generator)
+
+
+@experiment(cost=4)
+def head_removal(seeds: tuple[int, ...] = MODEL_SEEDS, removed: tuple[int, ...] = (1, 2),
+                 n_cal: int = 32) -> HeadRemoval:
+    """Remove the ``k`` least important heads of every block, or ``k`` at random.
+
+    Introduced in :doc:`language-models`, section *Removing attention heads*. For each
+    model of :func:`across_models` (training seed ``seed``), ``n_cal`` random training
+    windows (seed ``seed``) score the heads by Michel et al.'s gradient importance
+    (:func:`helpers.heads.head_importance`), or the scores are drawn at random (seed
+    ``seed``). The ``k`` lowest of each block are removed
+    (:func:`helpers.heads.remove_heads`) and the smaller model scored window by window
+    on the test text.
+    """
+    from .. import heads
+
+    losses, dense, parameters, difference = {}, {}, {}, 0.0
+    for seed in seeds:
+        trained = tiny_transformer(seed=seed)
+        model, corpus = trained.model, trained.corpus
+        dense[seed] = trained.test_perplexity
+        parameters[0] = sum(p.numel() for p in model.parameters())
+        generator = torch.Generator().manual_seed(seed)
+        windows = lm.sample_windows(corpus.train, n_cal, model.context, generator=generator)
+        for criterion in HEAD_CRITERIA:
+            order = _head_scores(model, windows, criterion, seed).argsort(dim=1)
+            for k in removed:
+                chosen = {i: sorted(row[:k].tolist()) for i, row in enumerate(order)}
+                small = heads.remove_heads(model, chosen)
+                parameters[k] = sum(p.numel() for p in small.parameters())
+                losses.setdefault((criterion, k), {})[seed] = \
+                    lm.window_losses(small, corpus.test).numpy()
+                if seed == seeds[0] and k == max(removed) and criterion == "importance":
+                    difference = _zeroing_difference(model, small, chosen, corpus.test)
+    rows = {key: np.stack([values[s] for s in seeds]) for key, values in losses.items()}
+    comparisons = {
+        (k, a, b): stats.compare_examples(rows[a, k], rows[b, k],
+                                          names=(f"lm_heads_{a}", f"lm_heads_{b}"),
+                                          unit="lm_nll", higher_is_better=False)
+        for k in removed for a, b in (HEAD_CRITERIA,)}
+    perplexity = {key: tuple(float(np.exp(r.mean())) for r in rows[key]) for key in rows}
+    perplexity["dense", 0] = tuple(dense[s] for s in seeds)
+    return HeadRemoval(tuple(removed), model.blocks[0].n_heads, perplexity, comparisons,
+                       parameters, difference)
+
+
+def _zeroing_difference(model, small, chosen, tokens: torch.Tensor) -> float:
+    """The largest |logit| difference between ``small`` and ``model`` with the heads
+    ``chosen`` zeroed, over the first 64 windows of ``tokens``."""
+    import copy
+
+    from .. import heads
+
+    zeroed = heads.zero_heads(copy.deepcopy(model), chosen)
+    x = tokens[:64 * model.context].view(64, model.context)
+    with torch.no_grad():
+        return float((small.eval()(x) - zeroed.eval()(x)).abs().max())
