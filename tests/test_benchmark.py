@@ -7,16 +7,20 @@ consistent), not the accuracies of the real run.
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from benchmarks.compression import __main__ as cli
 from benchmarks.compression import experiment, report
+from helpers import prune, quant
 from tools import notebook_budget
 from tools.toc import book_pages
 
@@ -331,6 +335,9 @@ def test_headline_reports_a_miss():
     ({"finetune_lr_factor": 0.0}, r"finetune_lr_factor must lie in \(0, 1\]"),
     ({"finetune_lr_factor": 2.0}, "finetune_lr_factor"),
     ({"max_images": 5}, "max_images"),
+    ({"regularise_epochs": 0}, "regularise_epochs"),
+    ({"regularise_epochs": True}, "regularise_epochs"),
+    ({"centroid_steps": -1}, "centroid_steps"),
 ])
 def test_config_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -591,3 +598,125 @@ def test_grid_edges_and_seed_values_read_the_records():
     verdicts = report.comparisons(results, "en")
     assert verdicts["l1_l2_verdict"].unit == "pp"
     assert verdicts["neuron_speed_verdict"].kind == "ratio"
+
+
+# --------------------------------------------------------------------------- Fashion-MNIST's protocol
+
+
+def test_fashion_presets_train_the_searches_on_from_the_dense_network_and_code_by_huffman():
+    for model, storage in (("lenet-300-100", 40.0), ("lenet-5", 39.0)):
+        config = experiment.preset("fashion-mnist", model)
+        assert config.regularise_epochs and config.centroid_steps > 0 and config.huffman
+        targets = experiment.targets_for(config)
+        assert targets["weights"]["target"] == 12.0 and targets["storage"]["target"] == storage
+        quick = experiment.preset("fashion-mnist", model, quick=True)
+        assert quick.huffman and quick.centroid_steps > 0 and quick.regularise_epochs == 1
+    digits = experiment.preset()
+    assert digits.regularise_epochs is None and not digits.huffman
+    assert experiment.targets_for(digits) is experiment.TARGETS
+    # a candidate trained on from the dense network: the dense epochs count once
+    config = replace(digits, regularise_epochs=3, finetune_epochs=2, dense_epochs=10,
+                     l1_strengths=(0.1, 0.3))
+    assert experiment.method_epochs(config, "l1_prune", 0) == 10 + 2 * (3 + 2)
+    assert experiment.method_epochs(digits, "l1_prune", 0) == 5 * (40 + 15)
+
+
+def test_regularised_candidates_start_where_the_configuration_says(digits, monkeypatch):
+    calls = []
+    monkeypatch.setattr(experiment, "_fit", lambda model, data, config, seed, **kw:
+                        calls.append(kw["epochs"]))
+    config = replace(TINY, regularise_epochs=2)
+    dense = experiment.build_model(config, digits, 7)
+    on = experiment._regularised(dense, digits, config, 0, weight_decay=1e-3)
+    assert all(torch.equal(a, b) for a, b in zip(on.parameters(), dense.parameters()))
+    assert on is not dense and calls == [2]
+    scratch = experiment._regularised(dense, digits, replace(config, regularise_epochs=None), 0,
+                                      weight_decay=1e-3)
+    assert not torch.equal(scratch[0].weight, dense[0].weight)
+    assert calls == [2, config.dense_epochs]
+
+
+def test_deep_compression_variant_tunes_centroids_and_counts_huffman_bytes(digits):
+    config = replace(TINY, centroid_steps=3, huffman=True, share_bits=(3,))
+    model = experiment.build_model(config, digits, 0)
+    experiment._fit(model, digits, config, 0, epochs=2)
+    before = copy.deepcopy(model.state_dict())
+    bits, shared, _ = experiment._shared(model, digits, config, experiment._val(model, digits))
+    assert bits == 3
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    for name, w in prune.prunable_parameters(shared).items():
+        assert len(torch.unique(w[w != 0])) <= 2 ** bits
+    nbytes = experiment._shared_bytes(shared, config, bits)
+    assert nbytes == math.ceil(quant.huffman_storage_bytes(shared, gap_bits=config.gap_bits)
+                               ["huffman"])
+    fixed = experiment._shared_bytes(shared, replace(config, huffman=False), bits)
+    assert nbytes <= fixed
+
+
+def _as_setting(results: dict, architecture: str, tmp_path: Path) -> None:
+    """The digits results stored as if they were a Fashion-MNIST run."""
+    fake = copy.deepcopy(results)
+    fake["data"] |= {"name": "fashion-mnist", "architecture": architecture}
+    fake["targets"] = experiment.PAPER_TARGETS[architecture]
+    fake["config"] |= {"regularise_epochs": 1}
+    report.write_results(fake, tmp_path / "fashion-mnist" / architecture)
+
+
+def test_the_settings_are_set_side_by_side(results, tmp_path):
+    report.write_results(results, tmp_path)
+    _as_setting(results, "lenet-5", tmp_path)
+    settings = report.load_settings(tmp_path)
+    assert list(settings) == [("digits", "lenet-300-100"), ("fashion-mnist", "lenet-5")]
+    for lang in ("en", "zh"):
+        rows = report.settings_rows(settings, lang)
+        assert len(rows) == 2 and rows[1]["bmx_setting"].endswith("LeNet-5")
+        assert "39" in rows[1]["bmx_storage_target"]
+        table = report.markdown_settings(settings, lang)
+        assert table.count("\n") == 3
+        values = report.settings_glue(settings, lang)
+        assert set(values) >= {"bmx_fm5_minutes", "bmx_fm5_random_verdict",
+                               "bmx_fm5_weights_target"}
+    assert "bmx_fm300_minutes" not in report.settings_glue(settings, "en")  # not run
+    fig = report.plot_settings(settings, "en")
+    assert len(fig.axes) == 2
+
+
+@pytest.mark.parametrize("value, expected", [(12.0, "met"), (20.0, "met"),
+                                             (9.0, "missed (75% of it)"), (None, "missed")])
+def test_a_missed_target_says_how_far_it_got(value, expected):
+    best = None if value is None else {"value": value}
+    assert report.target_cell(best, 12.0, "en") == expected
+    zh = report.target_cell(best, 12.0, "zh")
+    assert ("已达到" in zh) == (expected == "met")
+
+
+def test_random_pruning_is_compared_with_the_weights_headline(results):
+    verdict = report.random_against_headline(results, "en")
+    best = report.headline(results["rows"], results["dense"], results["targets"])["weights"]
+    if best is None or best["method"] == "random":
+        assert verdict is None
+    else:
+        assert "random pruning" in verdict.verdict("en")
+
+
+@pytest.mark.parametrize("model", experiment.ARCHITECTURES)
+def test_committed_fashion_mnist_results_follow_the_preset_and_record_their_choices(model):
+    path = report.results_dir("fashion-mnist", model) / "compression.json"
+    results = report.load_results(path)
+    config = experiment.preset("fashion-mnist", model)
+    assert results["config"] == json.loads(json.dumps(experiment._jsonable(asdict(config))))
+    assert results["targets"] == json.loads(json.dumps(experiment.targets_for(config)))
+    assert results["headline"] == json.loads(json.dumps(report.headline(
+        results["rows"], results["dense"], results["targets"])))
+    for claim in ("weights", "storage"):
+        row = results["headline"][claim]
+        if row is not None:
+            assert row["selected_by"]["split"] == "val"
+    n = results["data"]["n_test"]
+    assert n == 10_000 and results["data"]["n_val"] == 10_000
+    for r in results["records"]:
+        assert experiment.unpack_correct(r["fp32"]["test_correct"], n).shape == (n,)
+    budgets = {(r["method"], r["level"]): r["epochs"] for r in results["rows"]}
+    for (method, level), epochs in budgets.items():
+        k = list(getattr(config, experiment.REGISTRY[method].levels)).index(level)
+        assert epochs == experiment.method_epochs(config, method, k)

@@ -690,6 +690,162 @@ PLOTS = {"accuracy_vs_compression.png": plot_accuracy, "storage.png": plot_stora
          "neurons.png": plot_neurons}
 
 
+# --------------------------------------------------------------------------- data sets side by side
+
+#: The settings the appendix sets side by side, as ``(data, architecture)``: the
+#: digits (the main results) and Fashion-MNIST with both of Han et al.'s networks.
+SETTINGS = (("digits", "lenet-300-100"), ("fashion-mnist", "lenet-300-100"),
+            ("fashion-mnist", "lenet-5"))
+
+#: The :mod:`helpers.i18n` key of each data set's name.
+DATA_TEXT = {"digits": "bm_data_digits", "mnist": "bm_data_mnist",
+             "fashion-mnist": "bm_data_fashion"}
+ARCHITECTURE_NAMES = {"lenet-300-100": "LeNet-300-100", "lenet-5": "LeNet-5"}
+
+
+def load_settings(root: str | os.PathLike = RESULTS) -> dict[tuple[str, str], dict]:
+    """The committed results of each setting of :data:`SETTINGS`, in that order; a
+    setting without results is left out (its JSON is written by a run of the
+    benchmark, ``python -m benchmarks.compression --data D --model M``)."""
+    out = {}
+    for data, architecture in SETTINGS:
+        path = (Path(root) if (data, architecture) == SETTINGS[0]
+                else Path(root) / data / architecture) / "compression.json"
+        if path.exists():
+            out[data, architecture] = load_results(path)
+    return out
+
+
+def setting_label(results: dict, lang: str) -> str:
+    """``"Fashion-MNIST, LeNet-5"``: the data set and the network of a run."""
+    return tr("bm_setting", lang).format(
+        data=tr(DATA_TEXT[results["data"]["name"]], lang),
+        network=ARCHITECTURE_NAMES[results["data"].get("architecture", "lenet-300-100")])
+
+
+def target_cell(best: dict | None, target: float, lang: str) -> str:
+    """Whether a headline row meets its target, and if not, how far it got: "met",
+    "missed (81% of the target)"."""
+    if best is None:
+        return tr("bm_missed", lang)
+    if best["value"] >= target:
+        return tr("bm_met", lang)
+    return tr("bm_missed_share", lang).format(share=f"{100 * best['value'] / target:.0f}")
+
+
+def random_against_headline(results: dict, lang: str) -> stats.Comparison | None:
+    """Random pruning with fine-tuning against the weights headline row's method at the
+    same sparsity, paired by seed and test image (:func:`helpers.stats.compare_accuracy`):
+    does the random baseline keep up where the best method stops? ``None`` when there is
+    no weights headline row, or it is random pruning itself."""
+    best = headline(results["rows"], results["dense"], results["targets"])["weights"]
+    if best is None or best["method"] == "random":
+        return None
+    names = tuple(method_label(m, lang) + aside(f"{100 * best['level']:g}%", lang)
+                  for m in ("random", best["method"]))
+    return stats.compare_accuracy(seed_correct(results, "random", best["level"]),
+                                  seed_correct(results, best["method"], best["level"]),
+                                  names=names)
+
+
+def settings_rows(settings: dict[tuple[str, str], dict], lang: str) -> list[dict]:
+    """One row per setting: the dense accuracy, how far random pruning and the best
+    method get within the tolerance (chosen on validation), and the two headline
+    claims against their targets, with the equivalence verdict at equal budget."""
+    rows = []
+    for results in settings.values():
+        h = headline(results["rows"], results["dense"], results["targets"])
+        same = equivalences(results, lang)
+        random_best = best_per_method(results)["random"]
+        row = {"bmx_setting": setting_label(results, lang),
+               "bmx_seeds": str(len(results["config"]["seeds"])),
+               "bmx_dense": _acc(results["dense"]["fp32"]),
+               "bmx_random": "—" if random_best is None
+               else f"{random_best['compression']:.1f}×"}
+        for claim in ("weights", "storage"):
+            best, target = h[claim], results["targets"][claim]["target"]
+            row[f"bmx_{claim}"] = "—" if best is None else (
+                f"{best['value']:.1f}×" + aside(method_label(best["method"], lang), lang))
+            row[f"bmx_{claim}_target"] = tr("bm_target_cell", lang).format(
+                target=f"{target:.0f}", verdict=target_cell(best, target, lang))
+            row[f"bmx_{claim}_same"] = same[claim].word(lang) if claim in same else "—"
+        rows.append(row)
+    return rows
+
+
+def markdown_settings(settings: dict[tuple[str, str], dict], lang: str) -> str:
+    """:func:`settings_rows` as a Markdown table."""
+    return metrics.format_table(settings_rows(settings, lang), lang).data
+
+
+def settings_glue(settings: dict[tuple[str, str], dict], lang: str) -> dict[str, str]:
+    """What the appendix's section on Fashion-MNIST quotes, by glue key:
+    ``bmx_<tag>_<name>``, tag ``fm300`` or ``fm5`` (LeNet-300-100 or LeNet-5)."""
+    v = {}
+    for (data, architecture), results in settings.items():
+        if data != "fashion-mnist":
+            continue
+        tag = "fm300" if architecture == "lenet-300-100" else "fm5"
+        meta, config = results["meta"], results["config"]
+        h = headline(results["rows"], results["dense"], results["targets"])
+        random_best = best_per_method(results)["random"]
+        v |= {f"bmx_{tag}_{k}": x for k, x in {
+            "minutes": f"{meta['duration_s'] / 60:.0f}",
+            "cpu_minutes": f"{meta['cpu_s'] / 60:.0f}",
+            "seeds": str(len(config["seeds"])),
+            "dense_acc": f"{results['dense']['fp32']['test_mean']:.2f}",
+            "dense_weights": f"{results['dense']['weights']:,.0f}",
+            "dense_epochs": str(config["dense_epochs"]),
+            "ft_epochs": str(config["finetune_epochs"]),
+            "reg_epochs": str(config["regularise_epochs"]),
+            "sparsities": listing([f"{100 * x:g}%" for x in config["sparsities"]], lang),
+            "random_reach": tr("bmx_random_none", lang).format(
+                level=f"{100 * min(config['sparsities']):g}") if random_best is None
+            else tr("bmx_random_up_to", lang).format(
+                ratio=f"{random_best['compression']:.1f}"),
+            "weights_value": _ratio(h["weights"] and h["weights"]["value"]),
+            "weights_method": "—" if h["weights"] is None
+            else method_label(h["weights"]["method"], lang),
+            "storage_method": "—" if h["storage"] is None
+            else method_label(h["storage"]["method"], lang),
+            "storage_value": _ratio(h["storage"] and h["storage"]["value"]),
+            "weights_target": target_cell(h["weights"],
+                                          results["targets"]["weights"]["target"], lang),
+            "storage_target": target_cell(h["storage"],
+                                          results["targets"]["storage"]["target"], lang),
+        }.items()}
+        verdict = random_against_headline(results, lang)
+        v[f"bmx_{tag}_random_verdict"] = "—" if verdict is None else verdict.verdict(lang)
+    return v
+
+
+def plot_settings(settings: dict[tuple[str, str], dict], lang: str):
+    """Test accuracy against the compression ratio of nonzero weights, one panel per
+    setting, each with its dense band and its target."""
+    plt = _style(lang)
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.4 * len(settings), 3.6),
+                             squeeze=False, layout="constrained")
+    for ax, results in zip(axes[0], settings.values()):
+        for method in UNSTRUCTURED:
+            rows = [r for r in results["rows"] if r["method"] == method]
+            if rows:
+                _curve(ax, rows, lambda r: r["compression"], "fp32",
+                       method_label(method, lang))
+        _band(ax, results, lang, results["targets"]["weights"]["tolerance_pp"])
+        ax.axvline(results["targets"]["weights"]["target"], color="tab:red",
+                   linestyle="--", linewidth=1, label=tr("bm_target", lang))
+        dense = results["dense"]["fp32"]["test_mean"]
+        ax.set(xscale="log", xlabel=tr("bm_x_compression_short", lang),
+               title=setting_label(results, lang), ylim=(dense - 8, dense + 2),
+               xlim=(1.5, 150), xticks=[2, 5, 10, 20, 50, 100],
+               xticklabels=["2", "5", "10", "20", "50", "100"])
+        ax.minorticks_off()
+    axes[0][0].set_ylabel(tr("test_accuracy_pct", lang))
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize="small")
+    return fig
+
+
 def write_results(results: dict, out: str | os.PathLike = RESULTS) -> list[Path]:
     """Write ``compression.json``, ``compression.md`` and the PNG plots into ``out``."""
     import matplotlib
