@@ -671,8 +671,9 @@ def test_the_settings_are_set_side_by_side(results, tmp_path):
         rows = report.settings_rows(settings, lang)
         assert len(rows) == 2 and rows[1]["bmx_setting"].endswith("LeNet-5")
         assert "39" in rows[1]["bmx_storage_target"]
-        table = report.markdown_settings(settings, lang)
-        assert table.count("\n") == 3
+        table = report.markdown_settings(settings, lang).splitlines()
+        assert len(table) == 2 + len(rows[0]) - 1  # a row per quantity, a column each
+        assert table[0].count("|") == 2 + len(settings)
         values = report.settings_glue(settings, lang)
         assert set(values) >= {"bmx_fm5_minutes", "bmx_fm5_random_verdict",
                                "bmx_fm5_weights_target"}

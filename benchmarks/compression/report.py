@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import metrics, plot, stats
-from helpers.i18n import aside, listing, spaced, tr, verdict_name
+from helpers.i18n import aside, column_header, listing, spaced, tr, verdict_name
 
 from .experiment import EPS, SCHEMA, TARGETS, UNSTRUCTURED, VARIANTS, unpack_correct
 from .experiment import REGISTRY as METHODS
@@ -774,8 +774,15 @@ def settings_rows(settings: dict[tuple[str, str], dict], lang: str) -> list[dict
 
 
 def markdown_settings(settings: dict[tuple[str, str], dict], lang: str) -> str:
-    """:func:`settings_rows` as a Markdown table."""
-    return metrics.format_table(settings_rows(settings, lang), lang).data
+    """:func:`settings_rows` as a Markdown table with one column per setting (narrow
+    enough for a phone) and one row per quantity."""
+    rows = settings_rows(settings, lang)
+    keys = [k for k in rows[0] if k != "bmx_setting"]
+    lines = ["| | " + " | ".join(r["bmx_setting"] for r in rows) + " |",
+             "|:--|" + "--:|" * len(rows)]
+    lines += [f"| {column_header(k, lang)} | " + " | ".join(r[k] for r in rows) + " |"
+              for k in keys]
+    return "\n".join(lines)
 
 
 def settings_glue(settings: dict[tuple[str, str], dict], lang: str) -> dict[str, str]:
@@ -836,7 +843,7 @@ def plot_settings(settings: dict[tuple[str, str], dict], lang: str):
                    linestyle="--", linewidth=1, label=tr("bm_target", lang))
         dense = results["dense"]["fp32"]["test_mean"]
         ax.set(xscale="log", xlabel=tr("bm_x_compression_short", lang),
-               title=setting_label(results, lang), ylim=(dense - 8, dense + 2),
+               title=setting_label(results, lang), ylim=(dense - 20, dense + 2),
                xlim=(1.5, 150), xticks=[2, 5, 10, 20, 50, 100],
                xticklabels=["2", "5", "10", "20", "50", "100"])
         ax.minorticks_off()
