@@ -88,16 +88,8 @@ def _check_heads(model, heads) -> dict[int, list[int]]:
         if isinstance(block, bool) or not isinstance(block, int) or not 0 <= block < len(sizes):
             raise ValueError(f"block {block!r} is not one of the model's blocks "
                              f"0..{len(sizes) - 1}")
-        chosen = list(chosen)
-        if len(set(chosen)) != len(chosen) or any(
-                isinstance(h, bool) or not isinstance(h, int) or not 0 <= h < sizes[block]
-                for h in chosen):
-            raise ValueError(f"the heads of block {block} must be distinct indices in "
-                             f"0..{sizes[block] - 1}, got {chosen}")
-        if len(chosen) == sizes[block]:
-            raise ValueError(f"removing all {sizes[block]} heads of block {block} would "
-                             "leave it without attention; keep at least one")
-        out[block] = chosen
+        out[block] = dependency._check_indices(chosen, sizes[block], f"block {block}",
+                                               "heads")
     return out
 
 

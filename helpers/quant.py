@@ -592,15 +592,17 @@ def huffman_storage_bits(weight: torch.Tensor, *, gap_bits: int = 5) -> dict[str
     dict
         ``values``, ``gaps`` (Huffman-coded bits of each stream), ``codebook``
         (``32 ×`` distinct nonzero values), ``total``, and ``values_entropy``,
-        ``gaps_entropy`` (the bounds ``n · H`` of :func:`entropy_bits`). An all-zero
-        tensor stores nothing.
+        ``gaps_entropy`` (the bounds ``n · H`` of :func:`entropy_bits`), ``entries``
+        (the length of each stream: stored weights and fillers). An all-zero tensor
+        stores nothing.
     """
     weight = check_float_tensor(weight, "weight")
     gaps, values = relative_index_stream(weight, gap_bits)
     if gaps.numel() == 0:
         return dict.fromkeys(("values", "gaps", "codebook", "total", "values_entropy",
-                              "gaps_entropy"), 0)
+                              "gaps_entropy", "entries"), 0)
     result = {"values": huffman_bits(values), "gaps": huffman_bits(gaps),
+              "entries": gaps.numel(),
               "codebook": 32 * len(set(values.tolist()) - {0.0}),
               "values_entropy": entropy_bits(values), "gaps_entropy": entropy_bits(gaps)}
     result["total"] = result["values"] + result["gaps"] + result["codebook"]
@@ -639,6 +641,4 @@ def huffman_storage_bytes(model: nn.Module, *, gap_bits: int = 5) -> dict[str, f
     return {"huffman": (other_bits + sum(c["total"] for c in coded)) / 8,
             "entropy": (other_bits + sum(c["values_entropy"] + c["gaps_entropy"]
                                          + c["codebook"] for c in coded)) / 8,
-            "values": sum(c["values"] for c in coded), "gaps": sum(c["gaps"] for c in coded),
-            "entries": sum(len(relative_index_stream(w.detach(), gap_bits)[0])
-                           for w in weights.values())}
+            **{key: sum(c[key] for c in coded) for key in ("values", "gaps", "entries")}}

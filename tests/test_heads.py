@@ -122,9 +122,9 @@ def test_head_importance_pads_blocks_that_lost_heads():
 
 @pytest.mark.parametrize("chosen, match", [
     ({2: [0]}, "not one of the model's blocks"),
-    ({0: [4]}, "distinct indices in 0..3"),
-    ({0: [1, 1]}, "distinct"),
-    ({0: [0, 1, 2, 3]}, "keep at least one"),
+    ({0: [4]}, r"\[4\] out of range for block 0 with 4 heads"),
+    ({0: [1, 1]}, "duplicates"),
+    ({0: [0, 1, 2, 3]}, "cannot remove all 4 heads of block 0"),
 ])
 def test_impossible_head_choices_are_refused(chosen, match):
     with pytest.raises(ValueError, match=match):

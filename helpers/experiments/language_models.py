@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .. import language_model as lm
-from .. import layerwise, stats
+from .. import layerwise, metrics, stats
 from ..prune import magnitude_mask
 from ..device import get_device
 from ..train import seed_everything
@@ -486,7 +486,7 @@ def head_removal(seeds: tuple[int, ...] = MODEL_SEEDS, removed: tuple[int, ...] 
         trained = tiny_transformer(seed=seed)
         model, corpus = trained.model, trained.corpus
         dense[seed] = trained.test_perplexity
-        parameters[0] = sum(p.numel() for p in model.parameters())
+        parameters[0] = metrics.count_parameters(model)
         generator = torch.Generator().manual_seed(seed)
         windows = lm.sample_windows(corpus.train, n_cal, model.context, generator=generator)
         for criterion in HEAD_CRITERIA:
@@ -494,7 +494,7 @@ def head_removal(seeds: tuple[int, ...] = MODEL_SEEDS, removed: tuple[int, ...] 
             for k in removed:
                 chosen = {i: sorted(row[:k].tolist()) for i, row in enumerate(order)}
                 small = heads.remove_heads(model, chosen)
-                parameters[k] = sum(p.numel() for p in small.parameters())
+                parameters[k] = metrics.count_parameters(small)
                 losses.setdefault((criterion, k), {})[seed] = \
                     lm.window_losses(small, corpus.test).numpy()
                 if seed == seeds[0] and k == max(removed) and criterion == "importance":
