@@ -20,9 +20,9 @@ experiment is one call and one table row:
     bytes, MACs and measured latency;
 ``run_pipeline``
     all of the above, one row (the stages chained: ``pipeline_stages``);
-``choose_largest_within``
-    choosing a level on the validation split (results over seeds are reported with
-    :func:`helpers.stats.format_mean_std`).
+``choose_largest_within``, ``choose_strength``
+    choosing a level, or a regulariser's strength, on the validation split (results
+    over seeds are reported with :func:`helpers.stats.format_mean_std`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from .train import History, evaluate, fit, seed_everything
 __all__ = ["REGULARISERS", "MASK_CRITERIA", "CSR_BITS", "PruneResult", "batchnorm_scales",
            "train_model", "prune_copy", "prune_finetune", "slim_finetune",
            "storage_scheme", "summarise", "run_pipeline", "pipeline_stages",
-           "choose_largest_within"]
+           "choose_largest_within", "StrengthSearch", "choose_strength"]
 
 #: The regularisers of :func:`train_model`: none, proximal L1 on the weights of the
 #: Linear/Conv layers, L2 as weight decay, L1 on the BatchNorm scales (Network Slimming).
@@ -469,3 +469,87 @@ def choose_largest_within(levels: Sequence[float], val_accuracy: Sequence[float]
         raise TypeError(f"reference must be a number, got {type(reference).__name__}")
     ok = [lv for lv, acc in zip(levels, val_accuracy) if acc >= reference - tolerance]
     return max(ok) if ok else None
+
+
+@dataclass(frozen=True)
+class StrengthSearch:
+    """What :func:`choose_strength` returns.
+
+    Attributes
+    ----------
+    scores : dict
+        Every strength tried → its score, in increasing order of strength.
+    best : float
+        The strength of highest score (the first of equal scores).
+    extended : tuple of float
+        The strengths added beyond the given grid, in the order they were tried.
+    """
+
+    scores: dict
+    best: float
+    extended: tuple
+
+
+def _check_choose_strength(grid, score, *, extend=2) -> None:
+    if not callable(score):
+        raise TypeError(f"score must be a function of the strength, got "
+                        f"{type(score).__name__}")
+    if isinstance(grid, (str, bytes)) or not isinstance(grid, Sequence):
+        raise TypeError(f"grid must be a sequence of strengths, got {type(grid).__name__}")
+    if len(grid) < 2:
+        raise ValueError(f"grid needs at least two strengths to be extended, got {list(grid)}")
+    for lam in grid:
+        if isinstance(lam, bool) or not isinstance(lam, Real) or not lam > 0:
+            raise ValueError(f"every strength of grid must be a positive number, got {lam!r}")
+    if list(grid) != sorted(set(grid)):
+        raise ValueError(f"grid must be increasing without repeats, got {list(grid)}")
+    check_positive_int(extend, "extend", allow_zero=True)
+
+
+@checked(_check_choose_strength)
+def choose_strength(grid: Sequence[float], score: Callable[[float], object], *,
+                    extend: int = 2) -> StrengthSearch:
+    """The strength of highest validation score, the grid extended until it is inside.
+
+    Introduced in :doc:`pipeline`, section *The strength of the regularizers*. Each
+    strength of ``grid`` (increasing, positive; a log grid such as 0.03, 0.1, 0.3) is
+    scored with ``score(λ)`` (anything comparable, e.g. a tuple of validation
+    accuracies; higher is better). While the best lies at an end of the strengths
+    tried, the grid grows by one strength beyond that end, at the spacing of the grid
+    two steps back (×10 above ``grid[-2]``, ÷10 below ``grid[1]``: half a decade for a
+    1-3-10 grid), at most ``extend`` times: a choice at the edge of a grid says only
+    that the grid was too short. Which end a search reaches can depend on a machine's
+    floating-point arithmetic, so a fixed grid is not enough.
+
+    Returns
+    -------
+    StrengthSearch
+        The scores of every strength tried, the best, and the strengths added.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a score that is not callable, a grid of fewer than two strengths or one
+        that is not increasing and positive, ``extend`` not a non-negative int.
+    RuntimeError
+        When the best is still at an end after ``extend`` extensions (name the
+        strengths and their scores: extend the grid in that direction).
+    """
+    strengths, scores, added = sorted(grid), {}, []
+    for lam in strengths:
+        scores[lam] = score(lam)
+    while True:
+        best = max(strengths, key=scores.__getitem__)
+        if strengths[0] < best < strengths[-1]:
+            break
+        if len(added) == extend:
+            tried = ", ".join(f"{k:g}: {v}" for k, v in sorted(scores.items()))
+            raise RuntimeError(f"the best strength, {best:g}, is at an end of the grid "
+                               f"after {extend} extension(s) (scores: {tried}); extend "
+                               f"the grid beyond it")
+        new = strengths[-2] * 10 if best == strengths[-1] else strengths[1] / 10
+        new = float(f"{new:.12g}")  # 0.3 · 10 is 3, not 3.0000000000000004
+        scores[new] = score(new)
+        added.append(new)
+        strengths = sorted(scores)
+    return StrengthSearch(dict(sorted(scores.items())), best, tuple(added))

@@ -243,6 +243,57 @@ def test_choose_largest_within_property(pairs, reference, tolerance):
     assert chosen == (max(ok) if ok else None)
 
 
+def test_choose_strength_interior_best_needs_no_extension():
+    calls = []
+    search = pipeline.choose_strength([0.03, 0.1, 0.3],
+                                      lambda lam: (calls.append(lam), -abs(lam - 0.1))[1])
+    assert search.best == 0.1 and search.extended == () and calls == [0.03, 0.1, 0.3]
+
+
+def test_choose_strength_extends_past_the_upper_end():
+    # the reported case: on another processor the best CNN strength was the grid's last
+    search = pipeline.choose_strength([0.03, 0.1, 0.3], lambda lam: -abs(lam - 1.0))
+    assert search.extended == (1.0, 3.0) and search.best == 1.0
+    assert list(search.scores) == [0.03, 0.1, 0.3, 1.0, 3.0]
+
+
+def test_choose_strength_extends_past_the_lower_end():
+    search = pipeline.choose_strength([0.03, 0.1, 0.3, 1.0], lambda lam: -abs(lam - 0.01))
+    assert search.extended == (0.01, 0.003) and search.best == 0.01
+
+
+@given(st.floats(-4, 2), st.integers(0, 3))
+def test_choose_strength_best_is_inside_or_it_says_so(log_peak, extend):
+    score = lambda lam: -abs(math.log10(lam) - log_peak)  # noqa: E731
+    try:
+        search = pipeline.choose_strength([0.01, 0.03, 0.1, 0.3], score, extend=extend)
+    except RuntimeError as err:
+        assert "extend the grid" in str(err)
+        return
+    tried = list(search.scores)
+    assert tried == sorted(tried) and len(search.extended) <= extend
+    assert tried[0] < search.best < tried[-1]
+    assert search.best == max(tried, key=score)
+
+
+@pytest.mark.parametrize("grid, score, extend, error, match", [
+    ([0.1, 0.3], "not callable", 2, TypeError, "score must be a function"),
+    ([0.1], abs, 2, ValueError, "at least two"),
+    ([0.3, 0.1], abs, 2, ValueError, "increasing"),
+    ([0.0, 0.1], abs, 2, ValueError, "positive"),
+    ("0.1", abs, 2, TypeError, "sequence"),
+    ([0.1, 0.3], abs, -1, ValueError, "extend"),
+])
+def test_choose_strength_refuses(grid, score, extend, error, match):
+    with pytest.raises(error, match=match):
+        pipeline.choose_strength(grid, score, extend=extend)
+
+
+def test_choose_strength_at_the_end_after_every_extension_raises():
+    with pytest.raises(RuntimeError, match="at an end of the grid after 1"):
+        pipeline.choose_strength([0.1, 0.3], lambda lam: lam, extend=1)
+
+
 def test_choose_largest_within_rejects_mismatch():
     with pytest.raises(ValueError, match="same length"):
         pipeline.choose_largest_within([0.5, 0.9], [0.9], reference=0.9, tolerance=0.01)

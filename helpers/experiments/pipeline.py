@@ -159,7 +159,9 @@ class LambdaSearch:
         after training, fraction of weights exactly zero, validation accuracy right
         after pruning.
     best : dict
-        ``{regulariser: λ}``, the most accurate after pruning (ties: after training).
+        ``{regulariser: λ}``, the most accurate after pruning (ties: after training),
+        the grid extended beyond an end where the best lay
+        (:func:`helpers.pipeline.choose_strength`); ``runs`` holds every λ tried.
     """
 
     runs: dict
@@ -193,18 +195,21 @@ def lambda_search(grid: tuple = GRID, s_ref: float = S_REF,
 @functools.lru_cache(maxsize=None)
 def _lambda_search(grid, s_ref, tune_seed):
     data, _ = _digits()
-    runs = {}
+    runs, best = {}, {}
     for reg, strengths in grid:
-        for lam in strengths:
+        def score(lam, reg=reg):
             model, _ = pipeline.train_model(_mlp, data, regulariser=reg, strength=lam,
                                             seed=tune_seed, **TRAIN)
             pruned = pipeline.prune_copy(model, s_ref)
             zeros = 1 - metrics.count_nonzero(model) / metrics.count_parameters(model)
             runs[reg, lam] = (train.evaluate(model, data, "val"), zeros,
                               train.evaluate(pruned, data, "val"))
-    best = {reg: max(strengths, key=lambda lam: (runs[reg, lam][2], runs[reg, lam][0]))
-            for reg, strengths in grid}
-    return LambdaSearch(runs, best)
+            return runs[reg, lam][2], runs[reg, lam][0]
+
+        best[reg] = pipeline.choose_strength(strengths, score).best
+    order = [reg for reg, _ in grid]
+    return LambdaSearch(dict(sorted(runs.items(), key=lambda kv: (order.index(kv[0][0]),
+                                                                  kv[0][1]))), best)
 
 
 @dataclass(frozen=True)
@@ -289,7 +294,8 @@ class Slimming(Sweep):
         ``{λ: (val_trained, val_slimmed)}``: validation accuracy after training with
         the penalty, and right after removing ``c_ref`` of the channels.
     best : float
-        The chosen λ.
+        The chosen λ (:func:`helpers.pipeline.choose_strength`: the grid extended
+        beyond an end where the best lay; ``runs`` holds every λ tried).
     dense_val : tuple of float
         Validation accuracy of each CNN trained without the penalty.
     gamma : dict
@@ -330,13 +336,17 @@ def _network_slimming(channels, grid, c_ref, seeds, tol, tune_seed):
         for seed in seeds}}
     dense_val = tuple(train.evaluate(m, images, "val") for m in trained["none"].values())
     runs = {}
-    for lam in grid:
+
+    def score(lam):
         model, _ = pipeline.train_model(_cnn, images, regulariser="bn_l1", strength=lam,
                                         seed=tune_seed, **CNN_TRAIN)
         slim = pipeline.slim_channels(model, c_ref)
         runs[lam] = (train.evaluate(model, images, "val"),
                      train.evaluate(slim, images, "val"))
-    best = max(grid, key=lambda lam: (runs[lam][1], runs[lam][0]))
+        return runs[lam][1], runs[lam][0]
+
+    best = pipeline.choose_strength(grid, score).best
+    runs = dict(sorted(runs.items()))
     trained["bn_l1"] = {seed: pipeline.train_model(
         _cnn, images, regulariser="bn_l1", strength=best, seed=seed, **CNN_TRAIN)[0]
         for seed in seeds}
