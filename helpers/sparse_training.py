@@ -27,7 +27,9 @@ per layer, as :func:`helpers.prune.global_masks` does with magnitudes).
   :func:`rewind` loads them into a network and applies its masks;
 * movement pruning (Sanh, Wolf & Rush, NeurIPS 2020): :class:`MovementScores`
   accumulates ``−∂L/∂W ⊙ W`` over fine-tuning steps, :func:`movement_masks` keeps the
-  weights that moved away from zero.
+  weights that moved away from zero;
+* the cost of training at a sparsity, in dense steps, as RigL's paper counts it:
+  :func:`training_cost`.
 
 The weight criteria of :data:`helpers.prune.CRITERIA` score one weight tensor alone
 (``score(weight, *, generator)``); SNIP and GraSP need the network and a batch, SynFlow
@@ -60,7 +62,7 @@ __all__ = [
     "Scores", "score_masks", "snip_scores", "snip_kernel", "grasp_scores", "grasp_kernel",
     "synflow_scores", "synflow_kernel", "synflow_masks", "synflow_loop", "shuffle_masks",
     "cosine_drop_fraction", "drop_and_grow", "DynamicSparsity", "RewindPoint", "rewind",
-    "MovementScores", "movement_masks",
+    "MovementScores", "movement_masks", "training_cost",
 ]
 
 #: Parameter name → one score per weight (the lowest are pruned).
@@ -1025,3 +1027,74 @@ def movement_masks(scores: MovementScores | Mapping[str, torch.Tensor], sparsity
                              "fit(..., after_step=...) first")
         scores = scores.scores
     return score_masks(scores, sparsity, scope=scope)
+
+
+# ------------------------------------------------------------------ training cost
+
+def _check_training_cost(densities, *, dense_gradient_at=()) -> None:
+    if isinstance(densities, (str, bytes)) or not isinstance(densities, Sequence):
+        raise TypeError(f"densities must be a sequence of floats (one per step), got "
+                        f"{type(densities).__name__}")
+    for d in densities:
+        check_fraction(d, "every density")
+    if isinstance(dense_gradient_at, (str, bytes)) or not isinstance(dense_gradient_at,
+                                                                     Iterable):
+        raise TypeError(f"dense_gradient_at must be step numbers, got "
+                        f"{type(dense_gradient_at).__name__}")
+    for t in dense_gradient_at:
+        check_positive_int(t, "every step of dense_gradient_at")
+        if t > len(densities):
+            raise ValueError(f"dense_gradient_at names step {t}, but the run has only "
+                             f"{len(densities)} steps")
+
+
+@checked(_check_training_cost)
+def training_cost(densities: Sequence[float], *,
+                  dense_gradient_at: Iterable[int] = ()) -> float:
+    """The floating-point operations of a training run, in dense training steps.
+
+    Introduced in :doc:`faq`, section *Training sparse networks*. Evci et al. (ICML 2020, section 4 and appendix H) count a training step as three
+    products of the layer's size: the forward pass, the gradient of the activations and
+    the gradient of the weights, each ``d · f_D`` for a layer of density ``d``
+    (``f_D`` a dense forward pass). A dense step costs 1 here, a step at density ``d``
+    costs ``d``; a step at which RigL computes the dense weight gradient to choose
+    where to grow costs ``(2d + 1)/3`` instead (their ``(3 f_S ΔT + 2 f_S + f_D)/
+    (ΔT + 1)`` per step, averaged over an update period). The count is of
+    multiply-adds that sparse kernels would do; a dense kernel multiplying zeros, as
+    PyTorch on a CPU does here, takes the dense time whatever the density.
+
+    Parameters
+    ----------
+    densities : sequence of float
+        The density (fraction of weights kept, in [0, 1]) of each training step
+        ``t = 1, 2, …``: one overall density, or of the layers that dominate the cost.
+    dense_gradient_at : iterable of int
+        The steps (1-based) at which the dense gradient is computed, e.g.
+        ``[u["step"] for u in DynamicSparsity(...).updates]``.
+
+    Returns
+    -------
+    float
+        The run's cost in dense steps (divide by the steps of an epoch for dense
+        epochs).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For densities that are not a sequence of fractions, or a step of
+        ``dense_gradient_at`` outside ``1 … len(densities)``.
+
+    Examples
+    --------
+    >>> from helpers.sparse_training import training_cost
+    >>> training_cost([1.0] * 10)              # ten dense steps
+    10.0
+    >>> round(training_cost([0.1] * 10), 3)    # ten steps at 90% sparsity
+    1.0
+    >>> round(training_cost([0.1] * 10, dense_gradient_at=[5]), 3)  # one RigL update
+    1.3
+    """
+    cost = [float(d) for d in densities]
+    for t in set(dense_gradient_at):
+        cost[t - 1] = (2 * cost[t - 1] + 1) / 3
+    return float(sum(cost))

@@ -652,3 +652,36 @@ def test_kernels_check_their_arguments_and_are_short_enough_to_show(name):
     start = min([d.lineno for d in node.decorator_list] + [node.lineno])
     lines = source.splitlines()[start - 1:node.end_lineno]
     assert len(lines) <= 25 and max(map(len, lines)) <= 88
+
+
+# --- training_cost: RigL's count of a run's operations ----------------------------------
+
+def test_training_cost_matches_rigls_formula_over_an_update_period():
+    # Evci et al. (2020), appendix H: (3 f_S ΔT + 2 f_S + f_D) / (ΔT + 1) per step, in
+    # units of f_D; a dense step is 3 f_D, so divide by 3 for "dense steps".
+    d, period = 0.2, 9
+    steps = [d] * (period + 1)
+    paper = (3 * d * period + 2 * d + 1) / (period + 1) / 3
+    ours = sp.training_cost(steps, dense_gradient_at=[period + 1]) / (period + 1)
+    assert ours == pytest.approx(paper)
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30), st.data())
+def test_training_cost_is_between_sparse_and_dense(densities, data):
+    steps = data.draw(st.sets(st.integers(1, len(densities))))
+    cost = sp.training_cost(densities, dense_gradient_at=steps)
+    assert sum(densities) - 1e-9 <= cost <= len(densities) + 1e-9
+    assert cost == pytest.approx(sum(densities) + sum((1 - densities[t - 1]) / 3
+                                                      for t in steps))
+
+
+@pytest.mark.parametrize("densities, at, error, match", [
+    ("0.5", (), TypeError, "sequence"),
+    ([0.5, 1.5], (), ValueError, "density"),
+    ([0.5, 0.5], (3,), ValueError, "only 2 steps"),
+    ([0.5, 0.5], (0,), ValueError, "dense_gradient_at"),
+    ([0.5, 0.5], 1, TypeError, "step numbers"),
+])
+def test_training_cost_refuses(densities, at, error, match):
+    with pytest.raises(error, match=match):
+        sp.training_cost(densities, dense_gradient_at=at)
