@@ -112,6 +112,9 @@ NOUN_PHRASES: tuple[str, ...] = (
     "lm_wanda", "lm_sparsegpt", "lm_owl", "lm_uniform_wanda", "v_lm_layer_magnitude",
     "lm_heads_importance", "lm_heads_random",
     "v_lm_row_magnitude", "v_lm_layer_wanda", "v_lm_row_wanda",
+    # training sparse networks
+    "st_rewind", "st_init", "st_reinit", "st_snip", "st_grasp", "st_synflow", "st_shuffled",
+    "st_gradual", "st_static", "st_set", "st_rigl", "st_movement", "st_finetuned",
     # FAQ
     "v_faq_dense", "faq_pruned", "faq_pruned_int8", "faq_dense_budget", "faq_l1_penalty",
     "faq_plain", "faq_layer_dense", "faq_layer_masked", "faq_layer_slim", "v_faq_nm_24",

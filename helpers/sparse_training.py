@@ -36,7 +36,8 @@ The weight criteria of :data:`helpers.prune.CRITERIA` score one weight tensor al
 the whole network, so their scores are functions of the model here, not entries of
 that registry.
 
-Introduced in :doc:`faq`, section *Training sparse networks*.
+Introduced in :doc:`sparse-training`; first met in :doc:`faq`, section *Training sparse
+networks*.
 """
 
 from __future__ import annotations
@@ -151,8 +152,8 @@ def score_masks(scores: Mapping[str, torch.Tensor], sparsity: float, *,
                 scope: str = "global") -> Masks:
     """Masks that prune the lowest ``scores``: ``round(sparsity · N)`` of them.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. The masks of every
-    score function of this module (:func:`snip_scores`, :func:`grasp_scores`,
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. The masks
+    of every score function of this module (:func:`snip_scores`, :func:`grasp_scores`,
     :func:`synflow_scores`, :class:`MovementScores`), as
     :func:`helpers.prune.global_masks` and :func:`helpers.prune.layerwise_masks` make
     them from magnitudes. Ties go to the earlier position (the layers in ``scores``'
@@ -219,10 +220,11 @@ def _check_kernel_batch(model, X, y, *rest) -> None:
 def snip_kernel(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> Scores:
     """SNIP's connection sensitivity ``|∂L/∂w ⊙ w|`` (Lee et al., ICLR 2019).
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. ``L`` is the mean
-    cross-entropy of ``model(X)`` against ``y``, in evaluation mode; the gradients are
-    taken with respect to copies of the weights (``torch.func.functional_call``), so no
-    ``.grad`` changes. Arguments as in :func:`snip_scores`, on the model's device.
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. ``L`` is
+    the mean cross-entropy of ``model(X)`` against ``y``, in evaluation mode; the
+    gradients are taken with respect to copies of the weights
+    (``torch.func.functional_call``), so no ``.grad`` changes. Arguments as in
+    :func:`snip_scores`, on the model's device.
     """
     weights = _trainable_copies(model)
     with evaluation_mode(model):  # afterwards, every module's own mode again
@@ -234,12 +236,12 @@ def snip_kernel(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> Scores:
 def snip_scores(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> Scores:
     """SNIP: each weight's connection sensitivity on one batch, ``|∂L/∂w ⊙ w|``.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Lee, Ajanthan & Torr,
-    "SNIP: Single-shot network pruning based on connection sensitivity", ICLR 2019: the
-    sensitivity of the loss to removing a connection, to first order ``|g ⊙ w|``,
-    computed once at initialisation; the weights of lowest sensitivity are pruned
-    (``score_masks(snip_scores(model, X, y), sparsity)``). The authors normalise the
-    scores by their sum, which changes no ranking; it is left out.
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. Lee,
+    Ajanthan & Torr, "SNIP: Single-shot network pruning based on connection
+    sensitivity", ICLR 2019: the sensitivity of the loss to removing a connection, to
+    first order ``|g ⊙ w|``, computed once at initialisation; the weights of lowest
+    sensitivity are pruned (``score_masks(snip_scores(model, X, y), sparsity)``). The
+    authors normalise the scores by their sum, which changes no ranking; it is left out.
 
     Parameters
     ----------
@@ -295,9 +297,10 @@ def grasp_kernel(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
                  temperature: float) -> Scores:
     """``w ⊙ Hg`` by double backpropagation: GraSP's ``S = −w ⊙ Hg``, negated.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. ``g = ∇L``; ``∇(g · ḡ)
-    = Hg`` with ``ḡ`` held constant. ``L``: cross-entropy of ``model(X) / temperature``
-    in evaluation mode. Arguments as in :func:`grasp_scores`; no ``.grad`` changes.
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. ``g =
+    ∇L``; ``∇(g · ḡ) = Hg`` with ``ḡ`` held constant. ``L``: cross-entropy of ``model(X)
+    / temperature`` in evaluation mode. Arguments as in :func:`grasp_scores`; no
+    ``.grad`` changes.
     """
     weights = _trainable_copies(model)
     with evaluation_mode(model):
@@ -313,13 +316,13 @@ def grasp_scores(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
                  temperature: float = 1.0) -> Scores:
     """GraSP's score, oriented like every score here: the **lowest** are pruned.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Wang, Zhang & Grosse,
-    "Picking winning tickets before training by preserving gradient flow", ICLR 2020:
-    removing the weight ``δ = −w`` changes the gradient norm ``gᵀg`` by about ``2
-    δᵀHg``, and GraSP scores ``S = −w ⊙ Hg`` (``H`` the Hessian of the loss, ``g`` its
-    gradient) and removes the weights with the **largest** ``S``, those whose removal
-    reduces the gradient flow least (their ``pruner/GraSP.py``: ``-theta_q Hg``, the top
-    ones removed). This function returns ``−S = w ⊙ Hg``, so that
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. Wang,
+    Zhang & Grosse, "Picking winning tickets before training by preserving gradient
+    flow", ICLR 2020: removing the weight ``δ = −w`` changes the gradient norm ``gᵀg``
+    by about ``2 δᵀHg``, and GraSP scores ``S = −w ⊙ Hg`` (``H`` the Hessian of the
+    loss, ``g`` its gradient) and removes the weights with the **largest** ``S``, those
+    whose removal reduces the gradient flow least (their ``pruner/GraSP.py``: ``-theta_q
+    Hg``, the top ones removed). This function returns ``−S = w ⊙ Hg``, so that
     ``score_masks(grasp_scores(...), sparsity)`` prunes the same weights; Tanaka et
     al.'s re-implementation returns the same ``Hg ⊙ w`` ("negate to remove top
     percent"). The scores are signed: negative ones are pruned first.
@@ -387,11 +390,11 @@ def _check_synflow_kernel(net, input_shape) -> None:
 def synflow_kernel(net: nn.Module, input_shape: Sequence[int]) -> Scores:
     """SynFlow's scores ``∂R/∂w ⊙ w`` of a linearised network, ``R = 1ᵀ f(1)``.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. ``net`` has every
-    parameter replaced by ``|θ|`` (float64, evaluation mode; :func:`synflow_scores`
-    makes such a copy), so ``R`` sums the products of the weights along every
-    input-output path. The input: ones of shape ``(1, *input_shape)``. Scores in
-    float64, nonnegative.
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. ``net``
+    has every parameter replaced by ``|θ|`` (float64, evaluation mode;
+    :func:`synflow_scores` makes such a copy), so ``R`` sums the products of the weights
+    along every input-output path. The input: ones of shape ``(1, *input_shape)``.
+    Scores in float64, nonnegative.
     """
     weights = _trainable_copies(net)
     ones = torch.ones(1, *input_shape, dtype=torch.float64, device=_device(net))
@@ -403,14 +406,15 @@ def synflow_kernel(net: nn.Module, input_shape: Sequence[int]) -> Scores:
 def synflow_scores(model: nn.Module, input_shape: Sequence[int]) -> Scores:
     """SynFlow's synaptic saliency of every weight, without data (one round).
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Tanaka, Kunin, Yamins
-    & Ganguli, "Pruning neural networks without any data by iteratively conserving
-    synaptic flow", NeurIPS 2020: in a copy of the network whose parameters are all
-    replaced by their absolute values (weights, biases and BatchNorm's parameters and
-    statistics, as their ``SynFlow.score`` does with the whole ``state_dict``), in
-    float64 and evaluation mode, an input of ones gives ``R = 1ᵀ f(1)``, the sum over
-    all paths of the products of their weights; a weight's score is ``∂R/∂w ⊙ w``, the
-    flow through it. For a network without biases each layer's scores sum to ``R``.
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. Tanaka,
+    Kunin, Yamins & Ganguli, "Pruning neural networks without any data by iteratively
+    conserving synaptic flow", NeurIPS 2020: in a copy of the network whose parameters
+    are all replaced by their absolute values (weights, biases and BatchNorm's
+    parameters and statistics, as their ``SynFlow.score`` does with the whole
+    ``state_dict``), in float64 and evaluation mode, an input of ones gives ``R = 1ᵀ
+    f(1)``, the sum over all paths of the products of their weights; a weight's score is
+    ``∂R/∂w ⊙ w``, the flow through it. For a network without biases each layer's scores
+    sum to ``R``.
 
     Parameters
     ----------
@@ -462,10 +466,11 @@ def synflow_loop(net: nn.Module, sparsity: float, input_shape: Sequence[int],
                  iterations: int) -> Masks:
     """SynFlow's iterative pruning of a linearised network ``net`` (changed in place).
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Round ``k`` of
-    ``iterations`` scores the weights left (:func:`synflow_kernel`) and prunes, with one
-    global threshold, down to the sparsity ``1 − (1 − sparsity)^(k/iterations)``; a
-    pruned weight stays pruned. Arguments as in :func:`synflow_masks`.
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. Round
+    ``k`` of ``iterations`` scores the weights left (:func:`synflow_kernel`) and prunes,
+    with one global threshold, down to the sparsity ``1 − (1 −
+    sparsity)^(k/iterations)``; a pruned weight stays pruned. Arguments as in
+    :func:`synflow_masks`.
     """
     masks = {n: torch.ones_like(w) for n, w in prunable_parameters(net).items()}
     for k in range(1, iterations + 1):
@@ -480,13 +485,13 @@ def synflow_masks(model: nn.Module, sparsity: float, input_shape: Sequence[int],
                   iterations: int = 100) -> Masks:
     """SynFlow's masks: prune to ``sparsity`` in ``iterations`` rounds, without data.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Tanaka et al. (NeurIPS
-    2020) score (:func:`synflow_scores`) and prune repeatedly, on an exponential
-    schedule: after round ``k`` the sparsity is ``1 − (1 − sparsity)^(k/iterations)``
-    (their ``sparse = sparsity**((epoch + 1) / epochs)``, in densities), each round with
-    one global threshold; re-scoring after each round is what keeps a layer from being
-    cut off entirely (their "layer collapse"). The model is not changed: the rounds run
-    on a linearised copy (:func:`synflow_loop`).
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. Tanaka et
+    al. (NeurIPS 2020) score (:func:`synflow_scores`) and prune repeatedly, on an
+    exponential schedule: after round ``k`` the sparsity is ``1 − (1 −
+    sparsity)^(k/iterations)`` (their ``sparse = sparsity**((epoch + 1) / epochs)``, in
+    densities), each round with one global threshold; re-scoring after each round is
+    what keeps a layer from being cut off entirely (their "layer collapse"). The model
+    is not changed: the rounds run on a linearised copy (:func:`synflow_loop`).
 
     Parameters
     ----------
@@ -541,14 +546,14 @@ def _check_shuffle(masks, seed) -> None:
 def shuffle_masks(masks: Mapping[str, torch.Tensor], seed: int) -> Masks:
     """Each layer's mask randomly permuted within the layer (Frankle et al., ICLR 2021).
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. "Pruning neural
-    networks at initialization: why are we missing the mark?": if a method's masks,
-    shuffled, train as well, the method found only how much of each layer to keep. Each
-    layer keeps its number of ones; ``masks`` (name → 0/1 tensor) is not changed; the
-    permutations are drawn from a ``torch.Generator`` seeded with ``seed`` (an int ≥ 0),
-    one per layer in order. Raises TypeError or ValueError for masks that are not 0/1
-    tensors or a bad seed. (Tanaka et al.'s ``Pruner.shuffle`` binds the permuted mask
-    to a local name only, so their masks stay as they were.)
+    Introduced in :doc:`sparse-training`, section *Pruning at initialisation*. "Pruning
+    neural networks at initialization: why are we missing the mark?": if a method's
+    masks, shuffled, train as well, the method found only how much of each layer to
+    keep. Each layer keeps its number of ones; ``masks`` (name → 0/1 tensor) is not
+    changed; the permutations are drawn from a ``torch.Generator`` seeded with ``seed``
+    (an int ≥ 0), one per layer in order. Raises TypeError or ValueError for masks that
+    are not 0/1 tensors or a bad seed. (Tanaka et al.'s ``Pruner.shuffle`` binds the
+    permuted mask to a local name only, so their masks stay as they were.)
     """
     generator = torch.Generator().manual_seed(seed)
     shuffled = {}
@@ -570,10 +575,10 @@ def _check_cosine(step, end_step, drop_fraction) -> None:
 def cosine_drop_fraction(step: int, end_step: int, drop_fraction: float) -> float:
     """RigL's drop fraction at ``step``: ``α/2 · (1 + cos(π t / T_end))``, 0 from T_end.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Evci et al. (ICML
-    2020), eq. 1: the fraction of each layer's active weights that an update replaces
-    decays from ``α`` (the ``drop_fraction``, in [0, 1]) at step 0 to 0 at ``end_step``
-    (``T_end`` > 0); ``step`` ≥ 0. TypeError or ValueError otherwise.
+    Introduced in :doc:`sparse-training`, section *Sparse training from scratch*. Evci
+    et al. (ICML 2020), eq. 1: the fraction of each layer's active weights that an
+    update replaces decays from ``α`` (the ``drop_fraction``, in [0, 1]) at step 0 to 0
+    at ``end_step`` (``T_end`` > 0); ``step`` ≥ 0. TypeError or ValueError otherwise.
 
     Examples
     --------
@@ -610,11 +615,11 @@ def drop_and_grow(mask: torch.Tensor, weight: torch.Tensor, grow_scores: torch.T
                   n: int, regrow_dropped: bool = False) -> torch.Tensor:
     """One layer's update of SET and RigL: drop ``n`` active weights, grow ``n``.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Drops the ``n`` active
-    weights of smallest ``|weight|`` and grows the ``n`` of highest ``grow_scores``
-    among those inactive before the update (or, ``regrow_dropped=True``, also among the
-    dropped, as RigL's code does). All three tensors of one shape; returns the new 0/1
-    mask (mask's dtype).
+    Introduced in :doc:`sparse-training`, section *Sparse training from scratch*. Drops
+    the ``n`` active weights of smallest ``|weight|`` and grows the ``n`` of highest
+    ``grow_scores`` among those inactive before the update (or, ``regrow_dropped=True``,
+    also among the dropped, as RigL's code does). All three tensors of one shape;
+    returns the new 0/1 mask (mask's dtype).
     """
     active = mask.reshape(-1) > 0
     drop_scores = weight.detach().abs().reshape(-1).where(active, torch.inf)
@@ -634,9 +639,9 @@ _METHODS = ("rigl", "set")
 class DynamicSparsity:
     """An ``after_step`` hook for sparse training from scratch: SET and RigL.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Pass it to
-    :func:`helpers.train.fit` as ``after_step`` with masks of the sparsity to train at
-    (e.g. :func:`helpers.prune.random_masks`, or densities from
+    Introduced in :doc:`sparse-training`, section *Sparse training from scratch*. Pass
+    it to :func:`helpers.train.fit` as ``after_step`` with masks of the sparsity to
+    train at (e.g. :func:`helpers.prune.random_masks`, or densities from
     :func:`helpers.allocation.erk`), after :func:`helpers.prune.apply_masks`. It counts
     optimiser steps ``t = 1, 2, …``; at every update step (``t`` a multiple of
     ``update_every`` and ``t < end_step``) each layer drops the ``⌊f(t) · active⌋``
@@ -799,12 +804,12 @@ def _state_of(model: nn.Module, what: str) -> dict[str, torch.Tensor]:
 class RewindPoint:
     """An ``after_step`` hook that keeps a copy of the network at step ``at_step``.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. The lottery ticket
-    hypothesis (Frankle & Carbin, "The lottery ticket hypothesis: finding sparse,
-    trainable neural networks", ICLR 2019) resets the weights a pruned network keeps to
-    their values at initialisation; for deeper networks Frankle, Dziugaite, Roy & Carbin
-    ("Linear mode connectivity and the lottery ticket hypothesis", ICML 2020) rewind
-    them to their values early in training, at step ``k``. Pass the hook to
+    Introduced in :doc:`sparse-training`, section *Lottery tickets and rewinding*. The
+    lottery ticket hypothesis (Frankle & Carbin, "The lottery ticket hypothesis: finding
+    sparse, trainable neural networks", ICLR 2019) resets the weights a pruned network
+    keeps to their values at initialisation; for deeper networks Frankle, Dziugaite, Roy
+    & Carbin ("Linear mode connectivity and the lottery ticket hypothesis", ICML 2020)
+    rewind them to their values early in training, at step ``k``. Pass the hook to
     :func:`helpers.train.fit` as ``after_step``: after the ``at_step``-th optimiser step
     it stores a deep copy of ``model.state_dict()`` (weights, biases, buffers) in
     ``self.state``; later steps leave it. For ``k = 0``, the initialisation, call
@@ -892,12 +897,12 @@ def rewind(model: nn.Module, state: RewindPoint | Mapping[str, torch.Tensor],
            masks: Mapping[str, torch.Tensor] | None = None) -> nn.Module:
     """Load the stored weights into ``model`` and apply ``masks``: a lottery ticket.
 
-    Introduced in :doc:`faq` (*Training sparse networks*) (Frankle & Carbin, ICLR 2019;
-    Frankle et al., ICML 2020). ``state``: a reached :class:`RewindPoint` or a
-    ``state_dict`` of this network; ``masks`` (optional): name → 0/1 mask, as
-    :func:`helpers.prune.apply_masks` takes. ``model`` changes in place and is returned;
-    ``state`` is copied from, not shared. TypeError or ValueError for a state of another
-    network or misfit masks.
+    Introduced in :doc:`sparse-training` (*Lottery tickets and rewinding*) (Frankle &
+    Carbin, ICLR 2019; Frankle et al., ICML 2020). ``state``: a reached
+    :class:`RewindPoint` or a ``state_dict`` of this network; ``masks`` (optional): name
+    → 0/1 mask, as :func:`helpers.prune.apply_masks` takes. ``model`` changes in place
+    and is returned; ``state`` is copied from, not shared. TypeError or ValueError for a
+    state of another network or misfit masks.
     """
     stored = state.state if isinstance(state, RewindPoint) else state
     model.load_state_dict(stored)
@@ -909,7 +914,7 @@ def rewind(model: nn.Module, state: RewindPoint | Mapping[str, torch.Tensor],
 class MovementScores:
     """An ``after_step`` hook that accumulates movement scores ``S ← S − ∂L/∂W ⊙ W``.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Sanh, Wolf & Rush,
+    Introduced in :doc:`sparse-training`, section *Movement pruning*. Sanh, Wolf & Rush,
     "Movement pruning: adaptive sparsity by fine-tuning", NeurIPS 2020: during
     fine-tuning a weight that moves away from zero (its gradient of the opposite sign to
     it) gains score, one that moves towards zero loses it; their first-order score is
@@ -991,8 +996,8 @@ def movement_masks(scores: MovementScores | Mapping[str, torch.Tensor], sparsity
                    *, scope: str = "global") -> Masks:
     """Movement pruning's masks: keep the weights of highest movement score.
 
-    Introduced in :doc:`faq` (*Training sparse networks*) (Sanh, Wolf & Rush, NeurIPS
-    2020, hard movement pruning's top-v selection): :func:`score_masks` of the
+    Introduced in :doc:`sparse-training` (*Movement pruning*) (Sanh, Wolf & Rush,
+    NeurIPS 2020, hard movement pruning's top-v selection): :func:`score_masks` of the
     accumulated scores.
 
     Parameters
@@ -1053,15 +1058,16 @@ def training_cost(densities: Sequence[float], *,
                   dense_gradient_at: Iterable[int] = ()) -> float:
     """The floating-point operations of a training run, in dense training steps.
 
-    Introduced in :doc:`faq`, section *Training sparse networks*. Evci et al. (ICML 2020, section 4 and appendix H) count a training step as three
-    products of the layer's size: the forward pass, the gradient of the activations and
-    the gradient of the weights, each ``d · f_D`` for a layer of density ``d``
-    (``f_D`` a dense forward pass). A dense step costs 1 here, a step at density ``d``
-    costs ``d``; a step at which RigL computes the dense weight gradient to choose
-    where to grow costs ``(2d + 1)/3`` instead (their ``(3 f_S ΔT + 2 f_S + f_D)/
-    (ΔT + 1)`` per step, averaged over an update period). The count is of
-    multiply-adds that sparse kernels would do; a dense kernel multiplying zeros, as
-    PyTorch on a CPU does here, takes the dense time whatever the density.
+    Introduced in :doc:`sparse-training`, section *Sparse training from scratch*. Evci
+    et al. (ICML 2020, section 4 and appendix H) count a training step as three products
+    of the layer's size: the forward pass, the gradient of the activations and the
+    gradient of the weights, each ``d · f_D`` for a layer of density ``d`` (``f_D`` a
+    dense forward pass). A dense step costs 1 here, a step at density ``d`` costs ``d``;
+    a step at which RigL computes the dense weight gradient to choose where to grow
+    costs ``(2d + 1)/3`` instead (their ``(3 f_S ΔT + 2 f_S + f_D)/ (ΔT + 1)`` per step,
+    averaged over an update period). The count is of multiply-adds that sparse kernels
+    would do; a dense kernel multiplying zeros, as PyTorch on a CPU does here, takes the
+    dense time whatever the density.
 
     Parameters
     ----------
