@@ -110,7 +110,8 @@ NOUN_PHRASES: tuple[str, ...] = (
     "res_pruned", "res_v_recal", "res_v_raw", "Torch-Pruning", "res_group_norm",
     # language models
     "lm_wanda", "lm_sparsegpt", "lm_owl", "lm_uniform_wanda", "v_lm_layer_magnitude",
-    "lm_heads_importance", "lm_heads_random",
+    "lm_heads_importance", "lm_heads_random", "lm_cal_train", "lm_cal_val",
+    "lm_strided", "lm_non_overlapping",
     "v_lm_row_magnitude", "v_lm_layer_wanda", "v_lm_row_wanda",
     # training sparse networks
     "st_rewind", "st_init", "st_reinit", "st_snip", "st_grasp", "st_synflow", "st_shuffled",

@@ -23,7 +23,7 @@ from ._checks import check_finite, check_fraction, check_nonnegative, check_posi
 from .train import evaluation_mode
 
 __all__ = ["CharCorpus", "load_corpus", "TinyTransformer", "train_lm", "perplexity",
-           "window_losses", "sample_windows", "calibration_inputs"]
+           "window_losses", "strided_losses", "sample_windows", "calibration_inputs"]
 
 #: Characters outside printable ASCII (and newline) are mapped to this one.
 UNKNOWN = "\x00"
@@ -267,51 +267,130 @@ def train_lm(model: TinyTransformer, tokens: torch.Tensor, *, steps: int = 300,
     return losses
 
 
-@torch.no_grad()
-def window_losses(model: TinyTransformer, tokens: torch.Tensor, *,
-                  batch_size: int = 64) -> torch.Tensor:
-    """The mean negative log-likelihood per character of each window of ``tokens``.
-
-    Introduced in :doc:`language-models`, section *Pruning the language model*. The
-    text is cut into consecutive, non-overlapping windows of ``model.context``
-    characters (the remainder is dropped); every position of a window is predicted
-    from the characters before it within the window. Shape ``(n_windows,)``, in nats,
-    on the CPU; :func:`perplexity` is ``exp`` of their mean. Two models scored on the
-    same windows can be compared window by window (the test text's own sampling
-    error). The model's mode is restored.
-    """
+def _check_length(model, length) -> int:
     if not isinstance(model, TinyTransformer):
         raise TypeError(f"model must be a TinyTransformer, got {type(model).__name__}")
-    tokens = _check_tokens(tokens, model.context)
-    check_positive_int(batch_size, "batch_size")
-    n = (len(tokens) - 1) // model.context
-    x = tokens[:n * model.context].view(n, model.context)
-    y = tokens[1:n * model.context + 1].view(n, model.context)
+    if length is None:
+        return model.context
+    length = check_positive_int(length, "length")
+    if length > model.context:
+        raise ValueError(f"length {length} is longer than the model's context of "
+                         f"{model.context}: the model has no position beyond it")
+    return length
+
+
+@torch.no_grad()
+def _position_losses(model: TinyTransformer, x: torch.Tensor, y: torch.Tensor,
+                     batch_size: int) -> torch.Tensor:
+    """Negative log-likelihood of each target of the windows ``x`` → ``y``: (n, length)."""
     device = next(model.parameters()).device
     losses = []
     with evaluation_mode(model):
-        for start in range(0, n, batch_size):
+        for start in range(0, len(x), batch_size):
             logits = model(x[start:start + batch_size].to(device))
             losses.append(F.cross_entropy(logits.transpose(1, 2),
                                           y[start:start + batch_size].to(device),
-                                          reduction="none").double().mean(dim=1).cpu())
+                                          reduction="none").double().cpu())
     losses = torch.cat(losses)
-    check_finite(losses, "window losses")
+    check_finite(losses, "losses")
     return losses
 
 
+def window_losses(model: TinyTransformer, tokens: torch.Tensor, *,
+                  batch_size: int = 64, length: int | None = None) -> torch.Tensor:
+    """The mean negative log-likelihood per character of each window of ``tokens``.
+
+    Introduced in :doc:`language-models`, section *Pruning the language model*. The
+    text is cut into consecutive, non-overlapping windows of ``length`` characters
+    (default ``model.context``; the remainder is dropped); every position of a window
+    is predicted from the characters before it within the window. Shape
+    ``(n_windows,)``, in nats, on the CPU; :func:`perplexity` is ``exp`` of their mean.
+    Two models scored on the same windows can be compared window by window (the test
+    text's own sampling error). The model's mode is restored. ValueError for a
+    ``length`` beyond the model's context.
+    """
+    length = _check_length(model, length)
+    tokens = _check_tokens(tokens, length)
+    check_positive_int(batch_size, "batch_size")
+    n = (len(tokens) - 1) // length
+    x = tokens[:n * length].view(n, length)
+    y = tokens[1:n * length + 1].view(n, length)
+    return _position_losses(model, x, y, batch_size).mean(dim=1)
+
+
+def strided_losses(model: TinyTransformer, tokens: torch.Tensor, *, stride: int,
+                   length: int | None = None, batch_size: int = 64) -> torch.Tensor:
+    """The negative log-likelihood of every character, each scored once with a sliding window.
+
+    Introduced in :doc:`language-models`, section *Evaluating a language model*. The
+    evaluation of Hugging Face's ``transformers`` guide "Perplexity of fixed-length
+    models": windows of ``length`` characters (default ``model.context``) start every
+    ``stride`` characters; the first window scores all its ``length`` predictions,
+    every later one only its last ``stride``, so each character is scored once, after
+    at least ``length − stride`` characters of context (the first window's, after
+    fewer). ``stride = length`` is the non-overlapping evaluation of
+    :func:`window_losses`; ``stride = 1`` gives every character the full window. The
+    windows that would run past the end are dropped.
+
+    Parameters
+    ----------
+    model : TinyTransformer
+    tokens : torch.Tensor
+        1-D ids, at least ``length + 1`` of them.
+    stride : int
+        Characters between two windows, in ``1 … length``.
+    length : int, optional
+        The window, at most the model's context.
+    batch_size : int
+        Windows per forward pass.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(length + (n_windows − 1) · stride,)``, float64 nats, on the CPU, in
+        the order of the text (targets ``tokens[1], tokens[2], …``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a model that is not a :class:`TinyTransformer`, tokens that are not a long
+        1-D tensor or too short, a ``length`` beyond the context or a ``stride``
+        outside ``1 … length``.
+    """
+    length = _check_length(model, length)
+    stride = check_positive_int(stride, "stride")
+    if stride > length:
+        raise ValueError(f"stride {stride} is longer than the window ({length}): "
+                         f"characters between two windows would never be scored")
+    tokens = _check_tokens(tokens, length)
+    check_positive_int(batch_size, "batch_size")
+    n = (len(tokens) - 1 - length) // stride + 1
+    rows = (torch.arange(n) * stride)[:, None] + torch.arange(length + 1)
+    windows = tokens[rows]
+    losses = _position_losses(model, windows[:, :-1], windows[:, 1:], batch_size)
+    return torch.cat([losses[0], losses[1:, length - stride:].reshape(-1)])
+
+
 def perplexity(model: TinyTransformer, tokens: torch.Tensor, *,
-               batch_size: int = 64) -> float:
+               batch_size: int = 64, length: int | None = None,
+               stride: int | None = None) -> float:
     """Perplexity ``exp(mean negative log-likelihood per character)`` on ``tokens``.
 
-    Introduced in :doc:`language-models`, section *A tiny language model*. The text
-    is cut into consecutive, non-overlapping windows of ``model.context`` characters
-    (the remainder is dropped); every position of a window is predicted from the
-    characters before it within the window (:func:`window_losses`). Lower is better; a
-    model that guesses uniformly among ``V`` characters has perplexity ``V``. The
-    model's mode is restored.
+    Introduced in :doc:`language-models`, section *A tiny language model*. By default
+    the text is cut into consecutive, non-overlapping windows of ``length`` characters
+    (default ``model.context``; the remainder is dropped), every position of a window
+    predicted from the characters before it within the window (:func:`window_losses`);
+    with ``stride``, windows slide by that many characters and each character is
+    scored once (:func:`strided_losses`, section *Evaluating a language model*). Lower
+    is better; a model that guesses uniformly among ``V`` characters has perplexity
+    ``V``. The model's mode is restored.
     """
-    value = math.exp(float(window_losses(model, tokens, batch_size=batch_size).mean()))
+    if stride is None:
+        losses = window_losses(model, tokens, batch_size=batch_size, length=length)
+    else:
+        losses = strided_losses(model, tokens, stride=stride, length=length,
+                                batch_size=batch_size)
+    value = math.exp(float(losses.mean()))
     check_finite(torch.tensor(value), "perplexity")
     return value
 

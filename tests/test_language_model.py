@@ -121,3 +121,64 @@ def test_the_ablations_criteria_compare_in_their_group():
     model = lm.TinyTransformer(7, context=8, d_model=16, n_layers=1, n_heads=2)
     pruned = layerwise.prune_layerwise(model, ex.row_magnitude)      # reads no data
     assert (pruned.blocks[0].fc1.weight == 0).float().mean() == 0.5
+
+
+# --- sliding-window (strided) evaluation --------------------------------------------------
+
+def _tiny(context=8, vocab=12, seed=0):
+    torch.manual_seed(seed)
+    return lm.TinyTransformer(vocab, context=context, d_model=16, n_heads=2).eval()
+
+
+def test_strided_with_stride_equal_to_the_window_is_the_non_overlapping_evaluation():
+    model = _tiny()
+    tokens = torch.randint(0, 12, (8 * 7 + 1,))
+    strided = lm.strided_losses(model, tokens, stride=8)
+    assert strided.shape == (56,)
+    assert torch.allclose(strided.view(7, 8).mean(dim=1), lm.window_losses(model, tokens))
+    assert lm.perplexity(model, tokens, stride=8) == pytest.approx(lm.perplexity(model, tokens))
+
+
+@pytest.mark.parametrize("stride, length", [(1, 8), (3, 8), (5, 6), (2, 4)])
+def test_every_character_is_scored_once_with_the_context_its_window_gives(stride, length):
+    model = _tiny()
+    generator = torch.Generator().manual_seed(stride)
+    tokens = torch.randint(0, 12, (40,), generator=generator)
+    losses = lm.strided_losses(model, tokens, stride=stride, length=length)
+    n = (len(tokens) - 1 - length) // stride + 1
+    assert len(losses) == length + (n - 1) * stride
+    for i, loss in enumerate(losses.tolist()):  # the target tokens[i + 1]
+        target = i + 1
+        if i < length:  # the first window: targets 1 … length
+            start = 0
+        else:  # the window whose last `stride` targets hold it
+            k = (target - length - 1) // stride + 1
+            start = k * stride
+        x = tokens[start:start + length].unsqueeze(0)
+        with torch.no_grad():
+            logits = model(x)[0, target - start - 1]
+        assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(
+            logits.unsqueeze(0), tokens[target].unsqueeze(0))), rel=1e-5)
+
+
+def test_a_shorter_window_scores_with_less_context():
+    model = _tiny()
+    tokens = torch.randint(0, 12, (65,))
+    assert lm.window_losses(model, tokens, length=4).shape == (16,)
+    assert lm.strided_losses(model, tokens, stride=2, length=4).shape == (64,)  # all
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(stride=9), ValueError, "longer than the window"),
+    (dict(stride=0), ValueError, "stride"),
+    (dict(stride=2, length=9), ValueError, "longer than the model's context"),
+    (dict(stride=2.0), TypeError, "stride"),
+])
+def test_strided_losses_refuses(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        lm.strided_losses(_tiny(), torch.randint(0, 12, (40,)), **kwargs)
+
+
+def test_strided_losses_needs_the_tiny_transformer():
+    with pytest.raises(TypeError, match="TinyTransformer"):
+        lm.strided_losses(torch.nn.Linear(2, 2), torch.randint(0, 12, (40,)), stride=2)

@@ -265,6 +265,7 @@ def _with_a_gradient(m, d, hook):
 #: The model each function is called with, when not the small MLP of ``_model``.
 MODELS = {"language_model.train_lm": _tiny_lm, "language_model.perplexity": _tiny_lm,
           "language_model.window_losses": _tiny_lm, "layerwise.block_of": _tiny_lm,
+          "language_model.strided_losses": _tiny_lm,
           "allocation.owl_sparsities": _tiny_lm, "heads.head_groups": _tiny_lm,
           "heads.count_heads": _tiny_lm, "heads.zero_heads": _tiny_lm,
           "heads.remove_heads": _tiny_lm, "heads.head_importance": _tiny_lm}
@@ -362,6 +363,7 @@ CALLS = {
     "language_model.train_lm": lambda m, d: lm.train_lm(m, _TOKENS, steps=2, batch_size=2),
     "language_model.perplexity": lambda m, d: lm.perplexity(m, _TOKENS),
     "language_model.window_losses": lambda m, d: lm.window_losses(m, _TOKENS),
+    "language_model.strided_losses": lambda m, d: lm.strided_losses(m, _TOKENS, stride=2),
     "heads.head_groups": lambda m, d: heads.head_groups(m),
     "heads.count_heads": lambda m, d: heads.count_heads(m),
     "heads.zero_heads": lambda m, d: heads.zero_heads(m, {0: [1]}),
@@ -394,6 +396,7 @@ READS_EFFECTIVE_WEIGHTS = {
     "pipeline.storage_scheme", "train.accuracy", "train.evaluate", "train.predictions",
     "train.correct", "language_model.perplexity", "layerwise.layer_inputs",
     "language_model.window_losses", "allocation.owl_sparsities", "heads.head_importance",
+    "language_model.strided_losses",
 }
 #: Functions that only run the model forward or train it (torch's re-parametrisations
 #: are made for that), read only its layout, or whose job is the re-parametrisation.

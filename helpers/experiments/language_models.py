@@ -34,7 +34,8 @@ from . import experiment
 __all__ = ["PAIRS", "PATTERNS", "CriteriaRuns", "TinyLM", "compare_criteria",
            "tiny_transformer", "row_magnitude", "layer_wanda", "ABLATION", "Ablation",
            "ablation", "MODEL_SEEDS", "AcrossModels", "across_models", "OwlRuns",
-           "owl_allocation", "HEAD_CRITERIA", "HeadRemoval", "head_removal"]
+           "owl_allocation", "HEAD_CRITERIA", "HeadRemoval", "head_removal", "STRIDES",
+           "LENGTHS", "CALIBRATION_TEXTS", "Evaluation", "evaluation"]
 
 #: The pruning patterns compared: keyword arguments of ``prune_layerwise``.
 PATTERNS = {"unstructured": dict(sparsity=0.5), "nm": dict(n=2, m=4)}
@@ -522,3 +523,121 @@ def _zeroing_difference(model, small, chosen, tokens: torch.Tensor) -> float:
     x = tokens[:64 * model.context].view(64, model.context)
     with torch.no_grad():
         return float((small.eval()(x) - zeroed.eval()(x)).abs().max())
+
+
+# ------------------------------------------------------ evaluating a language model
+
+#: The strides and window lengths of :func:`evaluation` (characters).
+STRIDES = (64, 16)
+LENGTHS = (16, 32, 64)
+#: The calibration texts of :func:`evaluation`: the training topics, or topics that
+#: neither training nor the test text holds (the validation split).
+CALIBRATION_TEXTS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluation` returns; tuples hold one value per model.
+
+    Attributes
+    ----------
+    strided : dict
+        ``(model, stride) ->`` tuple of test perplexities with windows of the model's
+        context every ``stride`` characters
+        (:func:`helpers.language_model.strided_losses`); model ``"dense"`` or
+        ``"magnitude"`` (pruned to 50%).
+    lengths : dict
+        ``(model, length) ->`` tuple of test perplexities, non-overlapping windows of
+        ``length`` characters.
+    protocol : helpers.stats.Comparison
+        The dense models' test loss per character (nats) scored with the smallest
+        stride against without overlap, over the models and blocks of one window
+        (:func:`helpers.stats.compare_examples`, lower is better).
+    calibration : dict
+        ``(criterion, text) ->`` tuple of test perplexities, Wanda and SparseGPT at 50%
+        calibrated on ``n_cal`` windows of the text.
+    calibration_comparisons : dict
+        ``criterion ->`` the held-out topics' calibration against the training
+        topics', over the models and the test windows.
+    window_increase : dict
+        ``criterion ->`` the relative rise of the test loss when pruned with the
+        training topics' calibration, all models' windows together: ``"mean"`` (of
+        the loss, what perplexity reads), ``"median"`` and ``"p95"`` (of the windows'
+        own rises).
+    """
+
+    strided: dict
+    lengths: dict
+    protocol: stats.Comparison
+    calibration: dict
+    calibration_comparisons: dict
+    window_increase: dict
+
+
+@experiment(cost=14)
+def evaluation(seeds: tuple[int, ...] = MODEL_SEEDS, strides: tuple[int, ...] = STRIDES,
+               lengths: tuple[int, ...] = LENGTHS, n_cal: int = 32) -> Evaluation:
+    """How the evaluation protocol and the calibration text move perplexity.
+
+    Introduced in :doc:`language-models`, section *Evaluating a language model*. For
+    the model of :func:`tiny_transformer` of each seed of ``seeds`` and its copy pruned
+    to 50% by magnitude: test perplexity with windows of the model's context every
+    ``stride`` characters, and without overlap with windows of each of ``lengths``;
+    and Wanda and SparseGPT at 50% calibrated on ``n_cal`` windows (sample ``seed``)
+    of each text of :data:`CALIBRATION_TEXTS`, scored on the test windows.
+
+    Returns
+    -------
+    Evaluation
+    """
+    strided, per_length, blocks = {}, {}, {}
+    calibration, cal_losses, dense_losses = {}, {}, []
+    for seed in seeds:
+        trained = tiny_transformer(seed=seed)
+        model, corpus = trained.model, trained.corpus
+        context = model.context
+        models = {"dense": model,
+                  "magnitude": layerwise.prune_layerwise(model, "magnitude", 0.5)}
+        for name, m in models.items():
+            for stride in strides:
+                losses = lm.strided_losses(m, corpus.test, stride=stride)
+                strided.setdefault((name, stride), []).append(math.exp(float(losses.mean())))
+                if name == "dense":  # blocks of one window: neighbours share context
+                    n = len(losses) // context * context
+                    blocks.setdefault(stride, []).append(
+                        losses[:n].view(-1, context).mean(dim=1).numpy())
+            for length in lengths:
+                per_length.setdefault((name, length), []).append(
+                    strided[name, length][-1] if length == context and length in strides
+                    else lm.perplexity(m, corpus.test, length=length))
+        dense_losses.append(lm.window_losses(model, corpus.test).numpy())
+        texts = {"train": corpus.train, "val": corpus.val}
+        for text in CALIBRATION_TEXTS:
+            cal = lm.calibration_inputs(texts[text], n_cal, context, seed=seed)
+            for criterion in ("wanda", "sparsegpt"):
+                pruned = layerwise.prune_layerwise(model, criterion, 0.5, calibration=cal)
+                losses = lm.window_losses(pruned, corpus.test).numpy()
+                cal_losses.setdefault((criterion, text), []).append(losses)
+                calibration.setdefault((criterion, text), []).append(
+                    float(np.exp(losses.mean())))
+    fine, coarse = min(strides), max(strides)
+    n = min(len(row) for rows in (blocks[fine], blocks[coarse]) for row in rows)
+    protocol = stats.compare_examples(
+        *(np.stack([row[:n] for row in blocks[s]]) for s in (fine, coarse)),
+        names=("lm_strided", "lm_non_overlapping"), unit="lm_nll", higher_is_better=False)
+    cal_losses = {key: np.stack(rows) for key, rows in cal_losses.items()}
+    comparisons = {c: stats.compare_examples(
+        cal_losses[c, "val"], cal_losses[c, "train"],
+        names=("lm_cal_val", "lm_cal_train"), unit="lm_nll", higher_is_better=False)
+        for c in ("wanda", "sparsegpt")}
+    dense = np.concatenate(dense_losses)
+    increase = {}
+    for c in ("wanda", "sparsegpt"):
+        pruned = cal_losses[c, "train"].reshape(-1)
+        rise = pruned / dense - 1
+        increase[c] = {"mean": float(pruned.mean() / dense.mean() - 1),
+                       "median": float(np.median(rise)),
+                       "p95": float(np.quantile(rise, 0.95))}
+    return Evaluation({k: tuple(v) for k, v in strided.items()},
+                      {k: tuple(v) for k, v in per_length.items()}, protocol,
+                      {k: tuple(v) for k, v in calibration.items()}, comparisons, increase)
