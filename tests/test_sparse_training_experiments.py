@@ -55,6 +55,12 @@ def test_the_sparse_arms_cost_no_more_than_gradual_pruning():
         assert more > gradual
     assert scratch.changed["st_static", "epochs"] == 0.0
     assert 0 < scratch.changed["st_rigl", "epochs"] < 1
+    for key, density in scratch.nonzero.items():  # no arm keeps more than its weights
+        assert density <= 1 - scratch.sparsity + 1e-6, key
+    # the grown weights are trained: SET and RigL keep (almost) their full count, not
+    # the starting mask's weights that survived (the fault of a fixed mask's enforcer)
+    for arm in ("st_set", "st_rigl"):
+        assert scratch.nonzero[arm, "epochs"] > 0.98 * (1 - scratch.sparsity), arm
 
 
 def test_the_gradual_schedule_ends_at_the_target_density():

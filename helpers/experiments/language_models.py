@@ -528,8 +528,8 @@ def _zeroing_difference(model, small, chosen, tokens: torch.Tensor) -> float:
 # ------------------------------------------------------ evaluating a language model
 
 #: The strides and window lengths of :func:`evaluation` (characters).
-STRIDES = (64, 16)
-LENGTHS = (16, 32, 64)
+STRIDES = (64, 32)
+LENGTHS = (16, 64)
 #: The calibration texts of :func:`evaluation`: the training topics, or topics that
 #: neither training nor the test text holds (the validation split).
 CALIBRATION_TEXTS = ("train", "val")
@@ -559,11 +559,9 @@ class Evaluation:
     calibration_comparisons : dict
         ``criterion ->`` the held-out topics' calibration against the training
         topics', over the models and the test windows.
-    window_increase : dict
-        ``criterion ->`` the relative rise of the test loss when pruned with the
-        training topics' calibration, all models' windows together: ``"mean"`` (of
-        the loss, what perplexity reads), ``"median"`` and ``"p95"`` (of the windows'
-        own rises).
+    by_position : ndarray
+        The dense models' mean test loss (nats) at each position of a non-overlapping
+        window, shape ``(context,)``: position 0 predicts from one character.
     """
 
     strided: dict
@@ -571,7 +569,7 @@ class Evaluation:
     protocol: stats.Comparison
     calibration: dict
     calibration_comparisons: dict
-    window_increase: dict
+    by_position: np.ndarray
 
 
 @experiment(cost=14)
@@ -590,8 +588,8 @@ def evaluation(seeds: tuple[int, ...] = MODEL_SEEDS, strides: tuple[int, ...] = 
     -------
     Evaluation
     """
-    strided, per_length, blocks = {}, {}, {}
-    calibration, cal_losses, dense_losses = {}, {}, []
+    strided, per_length, blocks, positions = {}, {}, {}, []
+    calibration, cal_losses = {}, {}
     for seed in seeds:
         trained = tiny_transformer(seed=seed)
         model, corpus = trained.model, trained.corpus
@@ -606,11 +604,12 @@ def evaluation(seeds: tuple[int, ...] = MODEL_SEEDS, strides: tuple[int, ...] = 
                     n = len(losses) // context * context
                     blocks.setdefault(stride, []).append(
                         losses[:n].view(-1, context).mean(dim=1).numpy())
+                    if stride == context:  # the loss at each position of a window
+                        positions.append(losses[:n].view(-1, context).mean(dim=0).numpy())
             for length in lengths:
                 per_length.setdefault((name, length), []).append(
                     strided[name, length][-1] if length == context and length in strides
                     else lm.perplexity(m, corpus.test, length=length))
-        dense_losses.append(lm.window_losses(model, corpus.test).numpy())
         texts = {"train": corpus.train, "val": corpus.val}
         for text in CALIBRATION_TEXTS:
             cal = lm.calibration_inputs(texts[text], n_cal, context, seed=seed)
@@ -630,14 +629,7 @@ def evaluation(seeds: tuple[int, ...] = MODEL_SEEDS, strides: tuple[int, ...] = 
         cal_losses[c, "val"], cal_losses[c, "train"],
         names=("lm_cal_val", "lm_cal_train"), unit="lm_nll", higher_is_better=False)
         for c in ("wanda", "sparsegpt")}
-    dense = np.concatenate(dense_losses)
-    increase = {}
-    for c in ("wanda", "sparsegpt"):
-        pruned = cal_losses[c, "train"].reshape(-1)
-        rise = pruned / dense - 1
-        increase[c] = {"mean": float(pruned.mean() / dense.mean() - 1),
-                       "median": float(np.median(rise)),
-                       "p95": float(np.quantile(rise, 0.95))}
     return Evaluation({k: tuple(v) for k, v in strided.items()},
                       {k: tuple(v) for k, v in per_length.items()}, protocol,
-                      {k: tuple(v) for k, v in calibration.items()}, comparisons, increase)
+                      {k: tuple(v) for k, v in calibration.items()}, comparisons,
+                      np.mean(positions, axis=0))

@@ -77,10 +77,10 @@ def _fit(model, data, epochs, seed, hooks=()):
     return model.eval()
 
 
-def _sparse_fit(model, masks, data, epochs, seed, hooks=()):
+def _sparse_fit(model, masks, data, epochs, seed):
     """Train ``model`` with ``masks`` applied and re-applied after every step."""
     prune.apply_masks(model, masks)
-    return _fit(model, data, epochs, seed, (prune.MaskEnforcer(masks), *hooks))
+    return _fit(model, data, epochs, seed, [prune.MaskEnforcer(masks)])
 
 
 def _correct(model, data) -> np.ndarray:
@@ -91,10 +91,11 @@ def _compare(correct, a, b) -> stats.Comparison:
     return stats.compare_accuracy(correct[a], correct[b], names=(a, b))
 
 
-def _no_loss(correct, a, b) -> stats.Equivalence:
-    """A within ±MARGIN of B (90% interval: two one-sided tests at 5%)."""
+def _no_worse(correct, a, b) -> stats.Equivalence:
+    """A no more than MARGIN worse than B (one-sided test at 5%, a 90% interval)."""
     return stats.equivalence(stats.compare_accuracy(correct[a], correct[b], names=(a, b),
-                                                    confidence=0.90), MARGIN)
+                                                    confidence=0.90), MARGIN,
+                             non_inferiority=True)
 
 
 # ----------------------------------------------------------------- dense networks
@@ -263,8 +264,10 @@ class AtInit:
     shuffled : dict
         ``"<method>_<sparsity ‰>"`` → the method against its shuffled masks
         (:class:`helpers.stats.Comparison`);
-    same : dict
-        The same pairs as :class:`helpers.stats.Equivalence` within ±:data:`MARGIN`.
+    no_worse : dict
+        The same pairs the other way round, as :class:`helpers.stats.Equivalence`:
+        are the shuffled masks no more than :data:`MARGIN` worse (non-inferiority,
+        Frankle et al.'s "preserves or improves")?
     random : dict
         ``"<method>_<sparsity ‰>"`` → the method against random pruning.
     """
@@ -272,7 +275,7 @@ class AtInit:
     correct: dict
     densities: dict
     shuffled: dict
-    same: dict
+    no_worse: dict
     random: dict
 
 
@@ -314,16 +317,16 @@ def pruning_at_init(sparsities: tuple[float, ...] = (0.9, 0.98),
                     _correct(_sparse_fit(model, masks, data, EPOCHS, seed), data))
     correct = {key: np.stack(r) for key, r in rows.items()}
     correct["dense", 0.0] = dense_networks(seeds).correct
-    shuffled, same, random = {}, {}, {}
+    shuffled, no_worse, random = {}, {}, {}
     for s in sparsities:
         for method in AT_INIT:
             key = f"{method.removeprefix('st_')}_{1000 * s:.0f}"
             per = {method: correct[method, s], "st_shuffled": correct[f"{method}_shuffled", s],
                    "pipe_random": correct["pipe_random", s]}
             shuffled[key] = _compare(per, method, "st_shuffled")
-            same[key] = _no_loss(per, method, "st_shuffled")
+            no_worse[key] = _no_worse(per, "st_shuffled", method)
             random[key] = _compare(per, method, "pipe_random")
-    return AtInit(correct, densities, shuffled, same, random)
+    return AtInit(correct, densities, shuffled, no_worse, random)
 
 
 # ------------------------------------------------------------ sparse training from scratch
@@ -349,8 +352,12 @@ class FromScratch:
     correct : dict
         ``(arm, budget)`` → test correctness (seeds, images); ``("dense", "epochs")``.
     changed : dict
-        ``(arm, budget)`` → fraction of the final mask's weights that were not in the
-        starting mask (SET and RigL; first seed).
+        ``(arm, budget)`` → the weights of the trained network (the epoch
+        :func:`helpers.train.fit` kept) outside the starting mask, as a fraction of the
+        weights kept (first seed).
+    nonzero : dict
+        ``(arm, budget)`` → fraction of the prunable weights nonzero in that network
+        (first seed): ``1 − sparsity`` or less, for every arm.
     comparisons : dict
         ``"<arm>_<budget>"`` → the arm against gradual pruning.
     """
@@ -360,6 +367,7 @@ class FromScratch:
     cost: dict
     correct: dict
     changed: dict
+    nonzero: dict
     comparisons: dict
 
 
@@ -410,7 +418,7 @@ def sparse_from_scratch(sparsity: float = 0.95, pruning_epochs: int = 4,
         while arm == "st_rigl" and _rigl_cost(n, steps, sparsity, update_every) > gradual:
             n -= 1  # RigL's dense gradients cost a little more than a sparse step
         epochs[arm, "cost"] = n
-    rows, cost, changed = {}, {}, {}
+    rows, cost, changed, nonzero = {}, {}, {}, {}
     for seed in seeds:
         net = network(seed)
         model = copy.deepcopy(net)
@@ -426,16 +434,21 @@ def sparse_from_scratch(sparsity: float = 0.95, pruning_epochs: int = 4,
             hooks = [] if arm == "st_static" else [sparse.DynamicSparsity(
                 start, method=arm.removeprefix("st_"), update_every=update_every,
                 end_step=int(0.75 * n * steps), drop_fraction=drop_fraction, seed=seed)]
-            model = _sparse_fit(copy.deepcopy(net), start, data, n, seed, hooks)
+            # a dynamic hook applies its own, moving masks; the fixed mask its enforcer
+            model = prune.apply_masks(copy.deepcopy(net), start)
+            model = _fit(model, data, n, seed, hooks or [prune.MaskEnforcer(start)])
             rows.setdefault((arm, budget), []).append(_correct(model, data))
             if seed == seeds[0]:
                 at = [u["step"] for u in hooks[0].updates] if hooks else []
                 cost[arm, budget] = sparse.training_cost([per_epoch] * (n * steps),
                                                          dense_gradient_at=at
                                                          if arm == "st_rigl" else ()) / steps
-                final = hooks[0].masks if hooks else start
+                weights = prune.prunable_parameters(model)  # the kept (best) epoch's
+                nonzero[arm, budget] = float(sum(int(w.count_nonzero()) for w in
+                                                 weights.values())
+                                             / sum(w.numel() for w in weights.values()))
                 changed[arm, budget] = float(sum(
-                    ((final[k] > 0) & (start[k] == 0)).sum() for k in start)
+                    int(((w != 0) & (start[k] == 0)).sum()) for k, w in weights.items())
                     / sum(start[k].sum() for k in start))
     cost["st_gradual", "epochs"], cost["dense", "epochs"] = gradual, float(EPOCHS)
     correct = {key: np.stack(r) for key, r in rows.items()}
@@ -446,7 +459,7 @@ def sparse_from_scratch(sparsity: float = 0.95, pruning_epochs: int = 4,
     comparisons["gradual_dense"] = stats.compare_accuracy(
         correct["st_gradual", "epochs"], correct["dense", "epochs"],
         names=("st_gradual", "dense"))
-    return FromScratch(sparsity, epochs, cost, correct, changed, comparisons)
+    return FromScratch(sparsity, epochs, cost, correct, changed, nonzero, comparisons)
 
 
 def _rigl_cost(epochs: int, steps: int, sparsity: float, update_every: int) -> float:
