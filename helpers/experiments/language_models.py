@@ -180,9 +180,10 @@ def compare_criteria(n_cal: int = 32, n_seeds: int = 5,
     return CriteriaRuns(ppl, comparisons, curve, tuple(levels), n_cal, n_seeds, first)
 
 
-def _perplexity(losses: np.ndarray) -> float:
-    """``exp`` of the mean window loss: :func:`helpers.language_model.perplexity`."""
-    return math.exp(float(torch.from_numpy(losses).mean()))
+def _perplexity(losses: np.ndarray | torch.Tensor) -> float:
+    """``exp`` of the mean loss (per window or per character, nats):
+    :func:`helpers.language_model.perplexity` of stored losses."""
+    return math.exp(float(torch.as_tensor(losses).mean()))
 
 
 # ------------------------------------------------------ the 2 × 2 ablation of Wanda
@@ -277,7 +278,7 @@ def ablation(sparsity: float = 0.5, sample: int = 0, n_cal: int = 32) -> Ablatio
         "group_wanda": effect(("row", "wanda"), ("layer", "wanda")),
         "score_row": effect(("row", "wanda"), ("row", "magnitude")),
         "score_layer": effect(("layer", "wanda"), ("layer", "magnitude"))}
-    return Ablation({cell: float(np.exp(v.mean())) for cell, v in losses.items()}, losses,
+    return Ablation({cell: _perplexity(v) for cell, v in losses.items()}, losses,
                     comparisons, len(next(iter(losses.values()))))
 
 
@@ -352,7 +353,7 @@ def across_models(seeds: tuple[int, ...] = MODEL_SEEDS, n_cal: int = 32) -> Acro
                                           higher_is_better=False)
         for p in PATTERNS for a, b in PAIRS}
     return AcrossModels(tuple(dense[s] for s in seeds),
-                        {key: tuple(float(np.exp(row.mean())) for row in rows)
+                        {key: tuple(_perplexity(row) for row in rows)
                          for key, rows in losses.items()},
                         comparisons, losses[next(iter(losses))].shape[1])
 
@@ -413,7 +414,7 @@ def owl_allocation(seeds: tuple[int, ...] = MODEL_SEEDS, sparsity: float = 0.7,
                                         names=("lm_owl", "lm_uniform_wanda"),
                                         unit="lm_nll", higher_is_better=False)
     return OwlRuns(sparsity, lam, {s: blocks[s] for s in seeds},
-                   {key: tuple(float(np.exp(r.mean())) for r in rows[key]) for key in rows},
+                   {key: tuple(_perplexity(r) for r in rows[key]) for key in rows},
                    comparison)
 
 
@@ -506,7 +507,7 @@ def head_removal(seeds: tuple[int, ...] = MODEL_SEEDS, removed: tuple[int, ...] 
                                           names=(f"lm_heads_{a}", f"lm_heads_{b}"),
                                           unit="lm_nll", higher_is_better=False)
         for k in removed for a, b in (HEAD_CRITERIA,)}
-    perplexity = {key: tuple(float(np.exp(r.mean())) for r in rows[key]) for key in rows}
+    perplexity = {key: tuple(_perplexity(r) for r in rows[key]) for key in rows}
     perplexity["dense", 0] = tuple(dense[s] for s in seeds)
     return HeadRemoval(tuple(removed), model.blocks[0].n_heads, perplexity, comparisons,
                        parameters, difference)
@@ -599,7 +600,7 @@ def evaluation(seeds: tuple[int, ...] = MODEL_SEEDS, strides: tuple[int, ...] = 
         for name, m in models.items():
             for stride in strides:
                 losses = lm.strided_losses(m, corpus.test, stride=stride)
-                strided.setdefault((name, stride), []).append(math.exp(float(losses.mean())))
+                strided.setdefault((name, stride), []).append(_perplexity(losses))
                 if name == "dense":  # blocks of one window: neighbours share context
                     n = len(losses) // context * context
                     blocks.setdefault(stride, []).append(
@@ -617,8 +618,7 @@ def evaluation(seeds: tuple[int, ...] = MODEL_SEEDS, strides: tuple[int, ...] = 
                 pruned = layerwise.prune_layerwise(model, criterion, 0.5, calibration=cal)
                 losses = lm.window_losses(pruned, corpus.test).numpy()
                 cal_losses.setdefault((criterion, text), []).append(losses)
-                calibration.setdefault((criterion, text), []).append(
-                    float(np.exp(losses.mean())))
+                calibration.setdefault((criterion, text), []).append(_perplexity(losses))
     fine, coarse = min(strides), max(strides)
     n = min(len(row) for rows in (blocks[fine], blocks[coarse]) for row in rows)
     protocol = stats.compare_examples(

@@ -167,14 +167,13 @@ class Tickets:
         ``"<arm>_<sparsity ‰>"`` → :class:`helpers.stats.Comparison` of the rewound
         ticket against ``arm`` (``init``, ``reinit``, ``random``) and
         ``"dense_<sparsity ‰>"`` of the rewound ticket against the dense network.
-    rewind_step : int
-        The optimiser step rewound to (the end of the first epoch).
+
+    The step rewound to is :func:`dense_networks`' ``rewind_step``.
     """
 
     sparsities: tuple[float, ...]
     correct: dict
     comparisons: dict
-    rewind_step: int
 
 
 @experiment(cost=10)
@@ -231,7 +230,7 @@ def lottery_tickets(rounds: int = 3, keep: float = 0.3, rewind_epochs: int = 1,
         for other, key in (("st_init", "init"), ("st_reinit", "reinit"),
                            ("pipe_random", "random"), ("dense", "dense")):
             comparisons[f"{key}_{1000 * s:.0f}"] = _compare(per, "st_rewind", other)
-    return Tickets(sparsities, correct, comparisons, dense.rewind_step)
+    return Tickets(sparsities, correct, comparisons)
 
 
 # ------------------------------------------------------------- pruning at initialisation
